@@ -1,0 +1,56 @@
+// A persistent thread pool for the forward pass. The caller thread takes part as thread 0.
+// `run(n, fn)` calls fn(thread_index, n_threads) on n threads and returns when all are done.
+// Workers spin briefly between jobs (the decode loop meets several times per layer) and
+// then sleep on an atomic wait, so an idle server costs no CPU. No allocation per job.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+namespace moe {
+
+class ThreadPool {
+ public:
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Runs fn(ith, nth) for ith in [0, nth), nth = min(n, size()). Blocks until done.
+  template <typename Fn>
+  void run(int n, Fn&& fn) {
+    auto trampoline = [](void* ctx, int ith, int nth) { (*static_cast<Fn*>(ctx))(ith, nth); };
+    run_raw(n, trampoline, &fn);
+  }
+
+  // Splits [0, total) into contiguous chunks, one per thread: fn(begin, end, ith).
+  template <typename Fn>
+  void parallel_for(int64_t total, Fn&& fn) {
+    run(n_threads_, [&](int ith, int nth) {
+      const int64_t begin = total * ith / nth;
+      const int64_t end = total * (ith + 1) / nth;
+      if (begin < end) fn(begin, end, ith);
+    });
+  }
+
+ private:
+  using RawFn = void (*)(void*, int, int);
+  void run_raw(int n, RawFn fn, void* ctx);
+  void worker_loop(int ith);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  // A job is published by bumping generation_; workers with index < job_threads_ run it.
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stop_{false};
+  RawFn job_fn_ = nullptr;
+  void* job_ctx_ = nullptr;
+  int job_threads_ = 0;
+};
+
+}  // namespace moe

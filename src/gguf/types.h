@@ -1,0 +1,66 @@
+// The ggml tensor types: id, name, block size (values per block) and bytes per block.
+// Every type a published GGUF may carry is listed, so any file's layout can be checked
+// even where compute support comes later.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace moe {
+
+enum class GgmlType : uint32_t {
+  F32 = 0,
+  F16 = 1,
+  Q4_0 = 2,
+  Q4_1 = 3,
+  Q5_0 = 6,
+  Q5_1 = 7,
+  Q8_0 = 8,
+  Q8_1 = 9,
+  Q2_K = 10,
+  Q3_K = 11,
+  Q4_K = 12,
+  Q5_K = 13,
+  Q6_K = 14,
+  Q8_K = 15,
+  IQ2_XXS = 16,
+  IQ2_XS = 17,
+  IQ3_XXS = 18,
+  IQ1_S = 19,
+  IQ4_NL = 20,
+  IQ3_S = 21,
+  IQ2_S = 22,
+  IQ4_XS = 23,
+  I8 = 24,
+  I16 = 25,
+  I32 = 26,
+  I64 = 27,
+  F64 = 28,
+  IQ1_M = 29,
+  BF16 = 30,
+  TQ1_0 = 34,
+  TQ2_0 = 35,
+  MXFP4 = 39,
+};
+
+struct TypeTraits {
+  GgmlType type;
+  std::string_view name;  // ggml spelling: "q4_K", "q8_0", "bf16"
+  int block_size;         // values per block
+  int type_size;          // bytes per block
+};
+
+// nullptr for an id no ggml version has assigned (or has retired: 4, 5, 31-33, 36-38).
+const TypeTraits* find_type_traits(uint32_t id);
+const TypeTraits& type_traits(GgmlType type);
+std::string_view type_name(GgmlType type);
+std::optional<GgmlType> type_from_name(std::string_view name);  // case-insensitive
+
+// Bytes of one row of `n` values; n must be a multiple of the block size.
+inline uint64_t row_bytes(GgmlType type, int64_t n) {
+  const TypeTraits& t = type_traits(type);
+  return static_cast<uint64_t>(n / t.block_size) * static_cast<uint64_t>(t.type_size);
+}
+
+}  // namespace moe

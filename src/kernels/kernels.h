@@ -1,0 +1,66 @@
+// The only interface to the compute kernels. Kernels are single-threaded functions over
+// row ranges; callers (the model, via the thread pool) split the work. They know nothing of
+// the model.
+//
+// A weight matrix is `rows` rows of `n` values in its GGUF type. Its products consume the
+// activation in the format `activation_type(weight)` says: f32 for float weights, Q8_0
+// blocks for Q8_0/Q4_0/Q5_0, Q8_1 for Q4_1/Q5_1, Q8_K super-blocks for the K formats.
+// Activations are quantized once per layer input with `quantize_activation`.
+//
+// Batch invariance: `gemm` computes every output element with exactly the arithmetic (and
+// reduction order) of `vec_dot`, so a token's result never depends on its batch-mates.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "gguf/types.h"
+
+namespace moe {
+
+enum class Isa { kScalar, kAvx2, kAvx512 };
+std::string_view isa_name(Isa isa);
+
+// Dot product of one weight row (n values, type W) with one activation row (format A(W)).
+using VecDotFn = float (*)(int64_t n, const void* w_row, const void* a_row);
+// y[t * y_stride + r] = vec_dot(w row r, a row t) for r in [0, rows), t in [0, tokens).
+using GemmFn = void (*)(int64_t n, const void* w, size_t w_row_bytes, int64_t rows,
+                        const void* a, size_t a_row_bytes, int64_t tokens, float* y,
+                        int64_t y_stride);
+// Converts n floats to the activation format (n a multiple of the format's block).
+using QuantizeFn = void (*)(const float* x, void* out, int64_t n);
+
+struct WeightKernels {
+  VecDotFn vec_dot = nullptr;  // nullptr: this weight type has no kernel yet
+  GemmFn gemm = nullptr;
+};
+
+constexpr int kMaxGgmlTypeId = 40;
+
+struct KernelTable {
+  Isa isa = Isa::kScalar;
+  WeightKernels weights[kMaxGgmlTypeId] = {};  // indexed by GgmlType id
+  QuantizeFn quantize_q8_0 = nullptr;
+  QuantizeFn quantize_q8_1 = nullptr;
+  QuantizeFn quantize_q8_K = nullptr;
+
+  const WeightKernels& for_type(GgmlType t) const { return weights[static_cast<uint32_t>(t)]; }
+};
+
+// Activation format consumed by products with weights of type `w`.
+GgmlType activation_type(GgmlType w);
+// Bytes of one activation row of n values for weights of type `w`.
+size_t activation_row_bytes(GgmlType w, int64_t n);
+// Converts one row of n floats into the activation format for weights of type `w`.
+void quantize_activation(const KernelTable& k, GgmlType w, const float* x, void* out, int64_t n);
+// True when the weight type has a dot-product kernel (load refuses other types clearly).
+bool has_kernel(const KernelTable& k, GgmlType w);
+
+// The tables compiled in; `isa_supported` says whether this CPU can run one.
+bool isa_supported(Isa isa);
+const KernelTable& kernel_table(Isa isa);  // CHECKs isa_supported
+// The best table this CPU supports (chosen once; logged by the caller).
+const KernelTable& best_kernel_table();
+
+}  // namespace moe

@@ -1,0 +1,115 @@
+// Bit layouts of the ggml block formats, exactly as GGUF files store them.
+// Every struct is static_asserted against the size the type table gives (gguf/types.cpp).
+// Scales `d`/`dmin` are IEEE half precision stored as uint16_t.
+#pragma once
+
+#include <cstdint>
+
+namespace moe {
+
+constexpr int kQK = 32;    // values per block of the "legacy" formats
+constexpr int kQK_K = 256;  // values per super-block of the K formats
+constexpr int kKScaleBytes = 12;
+
+// x = d * (q - 8), q a 4-bit value; qs[i] holds value i (low nibble) and i+16 (high).
+struct BlockQ4_0 {
+  uint16_t d;
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockQ4_0) == 18);
+
+// x = d * q + m.
+struct BlockQ4_1 {
+  uint16_t d;
+  uint16_t m;
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockQ4_1) == 20);
+
+// x = d * (q - 16), q 5-bit: low 4 bits as in Q4_0, bit 4 of value j in bit j of qh.
+struct BlockQ5_0 {
+  uint16_t d;
+  uint8_t qh[4];
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockQ5_0) == 22);
+
+// x = d * q + m, q 5-bit.
+struct BlockQ5_1 {
+  uint16_t d;
+  uint16_t m;
+  uint8_t qh[4];
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockQ5_1) == 24);
+
+// x = d * q, q int8.
+struct BlockQ8_0 {
+  uint16_t d;
+  int8_t qs[kQK];
+};
+static_assert(sizeof(BlockQ8_0) == 34);
+
+// x = d * q; s = d * sum(q) (used by the Q4_1/Q5_1 dot products).
+struct BlockQ8_1 {
+  uint16_t d;
+  uint16_t s;
+  int8_t qs[kQK];
+};
+static_assert(sizeof(BlockQ8_1) == 36);
+
+// 16 sub-blocks of 16: x = d * (scales[j] & 15) * q - dmin * (scales[j] >> 4), q 2-bit.
+struct BlockQ2_K {
+  uint8_t scales[kQK_K / 16];
+  uint8_t qs[kQK_K / 4];
+  uint16_t d;
+  uint16_t dmin;
+};
+static_assert(sizeof(BlockQ2_K) == 84);
+
+// 16 sub-blocks of 16: x = d * (scale6 - 32) * (q2 - (hmask bit ? 0 : 4)).
+struct BlockQ3_K {
+  uint8_t hmask[kQK_K / 8];
+  uint8_t qs[kQK_K / 4];
+  uint8_t scales[12];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ3_K) == 110);
+
+// 8 sub-blocks of 32 with 6-bit scales and mins packed in 12 bytes: x = d*sc*q - dmin*m.
+struct BlockQ4_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockQ4_K) == 144);
+
+struct BlockQ5_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[kKScaleBytes];
+  uint8_t qh[kQK_K / 8];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockQ5_K) == 176);
+
+// 16 sub-blocks of 16 with int8 scales: x = d * scales[j] * (q6 - 32).
+struct BlockQ6_K {
+  uint8_t ql[kQK_K / 2];
+  uint8_t qh[kQK_K / 4];
+  int8_t scales[kQK_K / 16];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ6_K) == 210);
+
+// Activation format for K-quant dot products: float scale, int8 values, and the sums of
+// each group of 16 values (the K formats' min terms use them).
+struct BlockQ8_K {
+  float d;
+  int8_t qs[kQK_K];
+  int16_t bsums[kQK_K / 16];
+};
+static_assert(sizeof(BlockQ8_K) == 292);
+
+}  // namespace moe
