@@ -116,7 +116,7 @@ struct GgufFile {
   std::string path;
   uint32_t version = 0;
   uint32_t alignment = 32;
-  uint64_t data_offset = 0;  // start of the data section in the file
+  uint64_t data_offset = 0;  // start of the data section in the file (<= its size)
   GgufMetadata metadata;
   std::vector<TensorInfo> tensors;
 };
@@ -130,7 +130,8 @@ Result<GgufFile> parse_gguf(const uint8_t* bytes, size_t size, const std::string
 // Metadata comes from the first part; tensors from all parts (names unique across parts).
 class GgufModel {
  public:
-  // Given any single file or the first part of a split set, maps and validates every part.
+  // Given a single file or any part of a split set, maps and validates every part (a set is
+  // always opened from part 1; split.no/split.count/split.tensors.count must agree).
   static Result<GgufModel> open(const std::string& path, const GgufLimits& limits = {});
 
   const GgufMetadata& metadata() const { return files_.front().metadata; }
