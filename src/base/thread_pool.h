@@ -19,6 +19,10 @@ class ThreadPool {
   ThreadPool& operator=(const ThreadPool&) = delete;
 
   int size() const { return n_threads_; }
+  // Threads that parallel_for uses (<= size()): the engine lowers it for decode steps and
+  // raises it for prefill batches (-t vs -tb) without a second pool.
+  int active() const { return active_; }
+  void set_active(int n) { active_ = n < 1 ? 1 : (n > n_threads_ ? n_threads_ : n); }
 
   // Runs fn(ith, nth) for ith in [0, nth), nth = min(n, size()). Blocks until done.
   template <typename Fn>
@@ -30,7 +34,7 @@ class ThreadPool {
   // Splits [0, total) into contiguous chunks, one per thread: fn(begin, end, ith).
   template <typename Fn>
   void parallel_for(int64_t total, Fn&& fn) {
-    run(n_threads_, [&](int ith, int nth) {
+    run(active_, [&](int ith, int nth) {
       const int64_t begin = total * ith / nth;
       const int64_t end = total * (ith + 1) / nth;
       if (begin < end) fn(begin, end, ith);
@@ -43,6 +47,7 @@ class ThreadPool {
   void worker_loop(int ith);
 
   int n_threads_;
+  int active_;
   std::vector<std::thread> workers_;
   // A job is published by bumping generation_; workers with index < job_threads_ run it.
   std::atomic<uint64_t> generation_{0};

@@ -1,0 +1,30 @@
+// Options shared by every command that loads a model and runs it (run, chat, bench, serve).
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "cli/args.h"
+#include "engine/session.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace moe::cli {
+
+// Appends the shared option specs (-m, -c, -t, -tb, -b, --cache-type, --n-experts, --isa).
+void add_model_options(std::vector<OptionSpec>& specs);
+
+struct LoadedModel {
+  std::unique_ptr<Model> model;
+  std::unique_ptr<ThreadPool> pool;
+  SessionConfig session;
+  int64_t n_ctx = 0;
+  KvCacheType cache_type = KvCacheType::kF16;
+};
+
+// Reads the shared options, picks the kernels, loads the model and makes the thread pool.
+Result<LoadedModel> load_model_from_args(const Args& args);
+
+}  // namespace moe::cli

@@ -1,0 +1,66 @@
+// Scratch buffers of one Forward: grown on demand, reused for every batch, so a decode
+// step at a steady batch size allocates nothing. Internal to the model layer.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "model/matmul.h"
+
+namespace moe {
+
+// A grow-only float buffer.
+class Scratch {
+ public:
+  float* get(size_t n) {
+    if (buf_.size() < n) buf_.resize(n);
+    return buf_.data();
+  }
+
+ private:
+  std::vector<float> buf_;
+};
+
+struct ThreadScratch {
+  QuantizedRows rows;
+  Scratch a;
+  Scratch b;
+};
+
+struct ForwardState {
+  explicit ForwardState(int n_threads) : per_thread(static_cast<size_t>(n_threads)) {}
+
+  Scratch x;         // [T, dim] residual stream
+  Scratch hn;        // [T, dim] normalized input of a block
+  Scratch q_lora;    // [T, q_lora]
+  Scratch q;         // [T, heads, nope + rope]
+  Scratch kv_a;      // [T, kv_lora + rope]
+  Scratch q_abs;     // [T, heads, kv_lora]
+  Scratch ctx;       // [T, heads, kv_lora] attention-weighted latent
+  Scratch o;         // [T, heads, v_head]
+  Scratch out;       // [T, dim] block output
+  Scratch cos_sin;   // [T, rope] (cos, sin) pairs per token
+  std::vector<Scratch> latent;  // per sequence id in the batch: [len, kv_lora + rope]
+  std::vector<int64_t> seq_len; // per sequence id: positions visible to this batch
+  // MoE
+  Scratch router;       // [T, n_routed]
+  std::vector<int32_t> expert_ids;    // [T, k]
+  std::vector<float> expert_weights;  // [T, k]
+  std::vector<int32_t> expert_tokens;  // token indices grouped by expert
+  std::vector<int32_t> expert_slots;   // matching t * k + j
+  std::vector<int32_t> expert_offsets; // [n_routed + 1]
+  std::vector<int32_t> expert_fill;    // [n_routed] fill cursor
+  Scratch hn_gathered;  // [n, dim] (only when gate and up consume different formats)
+  Scratch expert_out;   // [T, k, dim]
+  Scratch gate;         // [n, inter]
+  Scratch up;           // [n, inter]
+  Scratch down;         // [n, dim]
+  Scratch shared;       // [T, dim]
+  QuantizedRows act_a;
+  QuantizedRows act_b;
+  QuantizedRows act_gathered;
+  std::vector<int32_t> logit_rows;  // batch indices wanting logits
+  std::vector<ThreadScratch> per_thread;
+};
+
+}  // namespace moe

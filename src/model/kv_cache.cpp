@@ -1,0 +1,132 @@
+#include "model/kv_cache.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/check.h"
+#include "base/half.h"
+#include "gguf/types.h"
+#include "quant/blocks.h"
+
+namespace moe {
+namespace {
+
+// q8_0 rows reuse the weight format: blocks of 32 values with an f16 scale.
+void store_q8_0(const float* x, int64_t n, uint8_t* out) {
+  auto* blocks = reinterpret_cast<BlockQ8_0*>(out);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float* v = x + b * kQK;
+    float amax = 0.0f;
+    for (int i = 0; i < kQK; ++i) amax = std::max(amax, std::abs(v[i]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    blocks[b].d = f32_to_f16(d);
+    for (int i = 0; i < kQK; ++i) blocks[b].qs[i] = static_cast<int8_t>(std::nearbyint(v[i] * id));
+  }
+}
+
+void load_q8_0(const uint8_t* in, int64_t n, float* x) {
+  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(in);
+  for (int64_t b = 0; b < n / kQK; ++b) {
+    const float d = f16_to_f32(blocks[b].d);
+    for (int i = 0; i < kQK; ++i) x[b * kQK + i] = d * blocks[b].qs[i];
+  }
+}
+
+}  // namespace
+
+Result<KvCacheType> parse_kv_cache_type(const std::string& name) {
+  if (name == "f16") return KvCacheType::kF16;
+  if (name == "q8_0") return KvCacheType::kQ8_0;
+  return Status::error("unknown cache type '" + name + "' (expected f16 or q8_0)");
+}
+
+Result<KvCache> KvCache::create(const ModelArgs& args, KvCacheType type, int64_t n_ctx_total,
+                                int max_seqs, int64_t block_tokens) {
+  if (n_ctx_total <= 0 || max_seqs <= 0 || block_tokens <= 0) {
+    return Status::error("KV cache: context, sequences and block size must be positive");
+  }
+  KvCache kv;
+  kv.type_ = type;
+  kv.n_layers_ = args.n_layers;
+  kv.width_ = args.kv_cache_width();
+  if (type == KvCacheType::kQ8_0) {
+    if (args.kv_lora_rank % kQK != 0 || args.qk_rope_head_dim % kQK != 0) {
+      return Status::error("q8_0 cache needs kv_lora_rank and rope dim multiples of 32");
+    }
+    kv.row_bytes_ = static_cast<size_t>(kv.width_ / kQK) * sizeof(BlockQ8_0);
+  } else {
+    kv.row_bytes_ = static_cast<size_t>(kv.width_) * 2;
+  }
+  kv.block_tokens_ = block_tokens;
+  kv.block_bytes_ = kv.row_bytes_ * static_cast<size_t>(block_tokens * kv.n_layers_);
+  kv.n_blocks_ = static_cast<int32_t>((n_ctx_total + block_tokens - 1) / block_tokens);
+  kv.pool_.assign(kv.block_bytes_ * static_cast<size_t>(kv.n_blocks_), 0);
+  kv.free_blocks_.reserve(static_cast<size_t>(kv.n_blocks_));
+  for (int32_t b = kv.n_blocks_ - 1; b >= 0; --b) kv.free_blocks_.push_back(b);
+  kv.seqs_.resize(static_cast<size_t>(max_seqs));
+  return kv;
+}
+
+Status KvCache::reserve(int seq, int64_t n_tokens) {
+  MOE_CHECK(seq >= 0 && seq < max_seqs());
+  Sequence& s = seqs_[seq];
+  const int64_t need = (n_tokens + block_tokens_ - 1) / block_tokens_;
+  const int64_t more = need - static_cast<int64_t>(s.blocks.size());
+  if (more <= 0) return Status::ok();
+  if (more > static_cast<int64_t>(free_blocks_.size())) {
+    return Status::error("context full: " + std::to_string(n_tokens) + " positions needed, " +
+                         std::to_string(s.blocks.size() * block_tokens_ + free_tokens()) +
+                         " available in the KV cache");
+  }
+  for (int64_t i = 0; i < more; ++i) {
+    s.blocks.push_back(free_blocks_.back());
+    free_blocks_.pop_back();
+  }
+  return Status::ok();
+}
+
+void KvCache::truncate(int seq, int64_t n) {
+  MOE_CHECK(seq >= 0 && seq < max_seqs());
+  Sequence& s = seqs_[seq];
+  s.length = std::min(s.length, n);
+  const size_t keep = static_cast<size_t>((n + block_tokens_ - 1) / block_tokens_);
+  while (s.blocks.size() > keep) {
+    free_blocks_.push_back(s.blocks.back());
+    s.blocks.pop_back();
+  }
+}
+
+uint8_t* KvCache::row(int layer, int seq, int64_t pos) {
+  return const_cast<uint8_t*>(static_cast<const KvCache*>(this)->row(layer, seq, pos));
+}
+
+const uint8_t* KvCache::row(int layer, int seq, int64_t pos) const {
+  const Sequence& s = seqs_[seq];
+  const size_t b = static_cast<size_t>(pos / block_tokens_);
+  MOE_CHECK(b < s.blocks.size());
+  const size_t in_block = static_cast<size_t>(layer * block_tokens_ + pos % block_tokens_);
+  return pool_.data() + static_cast<size_t>(s.blocks[b]) * block_bytes_ + in_block * row_bytes_;
+}
+
+void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
+  uint8_t* out = row(layer, seq, pos);
+  if (type_ == KvCacheType::kQ8_0) {
+    store_q8_0(values, width_, out);
+    return;
+  }
+  auto* h = reinterpret_cast<uint16_t*>(out);
+  for (int64_t i = 0; i < width_; ++i) h[i] = f32_to_f16(values[i]);
+}
+
+void KvCache::load(int layer, int seq, int64_t pos, float* values) const {
+  const uint8_t* in = row(layer, seq, pos);
+  if (type_ == KvCacheType::kQ8_0) {
+    load_q8_0(in, width_, values);
+    return;
+  }
+  const auto* h = reinterpret_cast<const uint16_t*>(in);
+  for (int64_t i = 0; i < width_; ++i) values[i] = f16_to_f32(h[i]);
+}
+
+}  // namespace moe

@@ -1,0 +1,67 @@
+// The latent MLA cache: per token and layer only the normalized c (kv_lora values) and the
+// roped k_pe (rope values), never per-head K/V. Storage is a pool of fixed-size blocks
+// (block_tokens positions x all layers); each sequence owns a list of blocks, so sequences
+// of different lengths share one preallocated pool and "context full" is a clear error.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "model/config.h"
+
+namespace moe {
+
+enum class KvCacheType { kF16, kQ8_0 };
+Result<KvCacheType> parse_kv_cache_type(const std::string& name);  // "f16" | "q8_0"
+
+class KvCache {
+ public:
+  // `n_ctx_total` positions in all, shared by up to `max_seqs` sequences.
+  static Result<KvCache> create(const ModelArgs& args, KvCacheType type, int64_t n_ctx_total,
+                                int max_seqs, int64_t block_tokens = 256);
+
+  KvCacheType type() const { return type_; }
+  int64_t width() const { return width_; }  // kv_lora + rope values per row
+  size_t row_bytes() const { return row_bytes_; }
+  int max_seqs() const { return static_cast<int>(seqs_.size()); }
+  int64_t capacity_tokens() const { return static_cast<int64_t>(n_blocks_) * block_tokens_; }
+  int64_t free_tokens() const { return static_cast<int64_t>(free_blocks_.size()) * block_tokens_; }
+  size_t bytes() const { return pool_.size(); }
+
+  // Tokens cached for `seq` (its next position).
+  int64_t length(int seq) const { return seqs_[seq].length; }
+  // Makes positions [0, n_tokens) of `seq` writable, taking blocks from the pool.
+  Status reserve(int seq, int64_t n_tokens);
+  // Marks positions [0, n) as valid (after they were written).
+  void set_length(int seq, int64_t n) { seqs_[seq].length = n; }
+  // Drops positions >= n, returning whole blocks to the pool.
+  void truncate(int seq, int64_t n);
+  void clear(int seq) { truncate(seq, 0); }
+
+  uint8_t* row(int layer, int seq, int64_t pos);
+  const uint8_t* row(int layer, int seq, int64_t pos) const;
+
+  // Stores / loads one row of `width()` floats in the cache's type.
+  void store(int layer, int seq, int64_t pos, const float* values);
+  void load(int layer, int seq, int64_t pos, float* values) const;
+
+ private:
+  struct Sequence {
+    std::vector<int32_t> blocks;
+    int64_t length = 0;
+  };
+  KvCacheType type_ = KvCacheType::kF16;
+  int64_t n_layers_ = 0;
+  int64_t width_ = 0;
+  size_t row_bytes_ = 0;
+  int64_t block_tokens_ = 0;
+  size_t block_bytes_ = 0;
+  int32_t n_blocks_ = 0;
+  std::vector<uint8_t> pool_;
+  std::vector<int32_t> free_blocks_;
+  std::vector<Sequence> seqs_;
+};
+
+}  // namespace moe

@@ -1,0 +1,50 @@
+#include "model/model.h"
+
+#include "base/log.h"
+
+namespace moe {
+namespace {
+
+// Every matrix the forward pass multiplies must have a kernel for its type.
+Status check_kernels(const ModelWeights& w, const KernelTable& k) {
+  auto need = [&](const TensorView& v, const std::string& what) -> Status {
+    if (v.empty() || has_kernel(k, v.type)) return Status::ok();
+    return Status::error(what + ": no " + std::string(isa_name(k.isa)) + " kernel for type " +
+                         std::string(type_name(v.type)) + " yet");
+  };
+  MOE_RETURN_IF_ERROR(need(w.output, "output.weight"));
+  for (size_t l = 0; l < w.layers.size(); ++l) {
+    const LayerWeights& lw = w.layers[l];
+    const std::string p = "blk." + std::to_string(l) + ".";
+    for (const auto& [v, name] : {std::pair{&lw.attn.wq_a, "attn_q_a"}, {&lw.attn.wq_b, "attn_q_b"},
+                                  {&lw.attn.wq, "attn_q"}, {&lw.attn.wkv_a, "attn_kv_a_mqa"},
+                                  {&lw.attn.wk_b, "attn_k_b"}, {&lw.attn.wv_b, "attn_v_b"},
+                                  {&lw.attn.wo, "attn_output"}, {&lw.ffn.w1, "ffn_gate"},
+                                  {&lw.ffn.w2, "ffn_down"}, {&lw.ffn.w3, "ffn_up"},
+                                  {&lw.moe.gate, "ffn_gate_inp"}, {&lw.moe.w1, "ffn_gate_exps"},
+                                  {&lw.moe.w2, "ffn_down_exps"}, {&lw.moe.w3, "ffn_up_exps"},
+                                  {&lw.moe.shared.w1, "ffn_gate_shexp"},
+                                  {&lw.moe.shared.w2, "ffn_down_shexp"},
+                                  {&lw.moe.shared.w3, "ffn_up_shexp"}}) {
+      MOE_RETURN_IF_ERROR(need(*v, p + name));
+    }
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Model>> Model::load(const std::string& path, const KernelTable& kernels) {
+  MOE_ASSIGN_OR_RETURN(GgufModel file, GgufModel::open(path));
+  MOE_ASSIGN_OR_RETURN(ModelArgs args, read_model_args(file.metadata()));
+  auto bound = bind_weights(file, args);
+  if (!bound.is_ok()) return bound.status().with_context(path);
+  ModelWeights weights = std::move(bound).value();
+  MOE_RETURN_IF_ERROR(check_kernels(weights, kernels).with_context(path));
+  for (const std::string& name : weights.ignored_tensors) {
+    MOE_LOG_INFO("%s: ignoring tensor %s (not used by this engine)", path.c_str(), name.c_str());
+  }
+  return std::unique_ptr<Model>(new Model(std::move(file), args, std::move(weights), kernels));
+}
+
+}  // namespace moe

@@ -1,0 +1,118 @@
+// Batch invariance: a token's logits are bitwise identical whatever the prefill chunk size,
+// whether the prompt was fed token by token, and whatever other sequences share the batch.
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "model_test_util.h"
+
+namespace moe::testing {
+namespace {
+
+std::vector<int32_t> long_prompt() {
+  std::ifstream in(data_path("oracle/r1-mini-q4_k_m.json"));
+  const auto oracle = nlohmann::json::parse(in);
+  for (const auto& g : oracle["greedy"]) {
+    if (g["prompt"].size() > 600) return g["prompt"].get<std::vector<int32_t>>();
+  }
+  return {};
+}
+
+// Logits of every position of `prompt` fed in chunks of `chunk` tokens.
+std::vector<float> all_logits(const Model& model, ThreadPool& pool, const std::vector<int32_t>& prompt,
+                              size_t chunk) {
+  auto kv = KvCache::create(model.args(), KvCacheType::kF16, static_cast<int64_t>(prompt.size()), 1);
+  Forward forward(model, pool);
+  std::vector<float> out;
+  Logits logits;
+  for (size_t i = 0; i < prompt.size(); i += chunk) {
+    std::vector<BatchToken> batch;
+    for (size_t j = i; j < std::min(prompt.size(), i + chunk); ++j) {
+      batch.push_back({prompt[j], static_cast<int32_t>(j), 0, true});
+    }
+    EXPECT_TRUE(forward.run(batch, *kv, logits).is_ok());
+    out.insert(out.end(), logits.values.begin(), logits.values.end());
+  }
+  return out;
+}
+
+TEST(BatchInvariance, ChunkSizeDoesNotChangeLogits) {
+  auto model = load_fixture("r1-mini-q4_k_m");
+  ASSERT_NE(model, nullptr);
+  const auto prompt = long_prompt();
+  ASSERT_GT(prompt.size(), 600u);
+  ThreadPool pool(2);
+  const auto whole = all_logits(*model, pool, prompt, 512);
+  const auto small = all_logits(*model, pool, prompt, 64);
+  const auto single = all_logits(*model, pool, prompt, 1);
+  ASSERT_EQ(whole.size(), prompt.size() * static_cast<size_t>(model->args().vocab_size));
+  EXPECT_EQ(0, std::memcmp(whole.data(), small.data(), whole.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)));
+}
+
+TEST(BatchInvariance, ThreadCountDoesNotChangeLogits) {
+  auto model = load_fixture("r1-mini-q8_0");
+  ASSERT_NE(model, nullptr);
+  const std::vector<int32_t> prompt = {0, 671, 2342, 1911, 294, 447, 84, 730, 344, 12, 99};
+  ThreadPool one(1), two(2);
+  const auto a = all_logits(*model, one, prompt, 512);
+  const auto b = all_logits(*model, two, prompt, 512);
+  EXPECT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float)));
+}
+
+TEST(BatchInvariance, TwoSequencesInOneBatchMatchEachAlone) {
+  for (const char* name : {"r1-mini-bf16", "v2lite-mini-q4_k_m"}) {
+    auto model = load_fixture(name);
+    ASSERT_NE(model, nullptr);
+    ThreadPool pool(2);
+    const std::vector<int32_t> p1 = {0, 671, 2342, 1911, 294, 447, 84, 730, 344};
+    const std::vector<int32_t> p2 = {0, 5, 17, 4000, 33, 2000, 1000, 12, 13, 14, 15, 16, 3};
+    const auto alone1 = all_logits(*model, pool, p1, 512);
+    const auto alone2 = all_logits(*model, pool, p2, 512);
+
+    // Both prompts interleaved in one batch, then one decode step of each in one batch.
+    auto kv = KvCache::create(model->args(), KvCacheType::kF16, 64, 2, 16);
+    Forward forward(*model, pool);
+    std::vector<BatchToken> batch;
+    for (size_t i = 0; i < std::max(p1.size(), p2.size()); ++i) {
+      if (i < p2.size()) batch.push_back({p2[i], static_cast<int32_t>(i), 1, true});
+      if (i < p1.size()) batch.push_back({p1[i], static_cast<int32_t>(i), 0, true});
+    }
+    Logits logits;
+    ASSERT_TRUE(forward.run(batch, *kv, logits).is_ok());
+    const size_t V = static_cast<size_t>(model->args().vocab_size);
+    for (size_t r = 0; r < logits.rows(); ++r) {
+      const BatchToken& b = batch[static_cast<size_t>(logits.batch_index[r])];
+      const auto& alone = b.seq == 0 ? alone1 : alone2;
+      EXPECT_EQ(0, std::memcmp(logits.row(r), alone.data() + static_cast<size_t>(b.pos) * V, V * sizeof(float)))
+          << name << " seq " << b.seq << " pos " << b.pos;
+    }
+  }
+}
+
+TEST(Forward, RejectsBadInputWithoutChangingTheCache) {
+  auto model = load_fixture("r1-mini-q8_0");
+  ASSERT_NE(model, nullptr);
+  ThreadPool pool(1);
+  auto kv = KvCache::create(model->args(), KvCacheType::kF16, 8, 2, 4);
+  Forward forward(*model, pool);
+  Logits logits;
+  const BatchToken bad_token[] = {{static_cast<int32_t>(model->args().vocab_size), 0, 0, true}};
+  EXPECT_FALSE(forward.run(bad_token, *kv, logits).is_ok());
+  const BatchToken bad_seq[] = {{1, 0, 5, true}};
+  EXPECT_FALSE(forward.run(bad_seq, *kv, logits).is_ok());
+  const BatchToken gap[] = {{1, 3, 0, true}};
+  const Status s = forward.run(gap, *kv, logits);
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_NE(s.message().find("next position"), std::string::npos) << s.message();
+  EXPECT_EQ(kv->length(0), 0);
+  // Filling the context is a clear error, not a crash.
+  std::vector<BatchToken> many;
+  for (int i = 0; i < 9; ++i) many.push_back({1, i, 0, false});
+  const Status full = forward.run(many, *kv, logits);
+  EXPECT_FALSE(full.is_ok());
+  EXPECT_NE(full.message().find("context full"), std::string::npos) << full.message();
+}
+
+}  // namespace
+}  // namespace moe::testing
