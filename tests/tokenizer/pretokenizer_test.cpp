@@ -1,0 +1,120 @@
+// Pre-tokenizer splits, each derived by hand from the regex steps in pretokenizer.h.
+#include "tokenizer/pretokenizer.h"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace moe {
+namespace {
+
+using Pieces = std::vector<std::string>;
+
+Pieces v3(const std::string& text) { return pre_tokenize(PreTokenizerKind::kDeepSeekV3, text); }
+Pieces llm(const std::string& text) { return pre_tokenize(PreTokenizerKind::kDeepSeekLlm, text); }
+Pieces coder(const std::string& text) {
+  return pre_tokenize(PreTokenizerKind::kDeepSeekCoder, text);
+}
+
+TEST(PreTokenizerNames, FromGguf) {
+  EXPECT_EQ(*pre_tokenizer_from_name("deepseek-v3"), PreTokenizerKind::kDeepSeekV3);
+  EXPECT_EQ(*pre_tokenizer_from_name("deepseek-llm"), PreTokenizerKind::kDeepSeekLlm);
+  EXPECT_EQ(*pre_tokenizer_from_name("deepseek-coder"), PreTokenizerKind::kDeepSeekCoder);
+  EXPECT_FALSE(pre_tokenizer_from_name("llama3").is_ok());
+  EXPECT_EQ(pre_tokenizer_name(PreTokenizerKind::kDeepSeekLlm), "deepseek-llm");
+}
+
+TEST(PreTokenizerV3, Words) {
+  EXPECT_EQ(v3(""), Pieces{});
+  EXPECT_EQ(v3("Hello, world!"), (Pieces{"Hello", ",", " world", "!"}));
+  EXPECT_EQ(v3("The capital"), (Pieces{"The", " capital"}));
+  // ASCII punctuation glued to following ASCII letters (first alternative).
+  EXPECT_EQ(v3("don't I've"), (Pieces{"don", "'t", " I", "'ve"}));
+  EXPECT_EQ(v3("#hashtag @mention"), (Pieces{"#hashtag", " @", "mention"}));
+  EXPECT_EQ(v3("a.b@c.de"), (Pieces{"a", ".b", "@c", ".de"}));
+  // Marks continue a letter run; a leading mark may also prefix one.
+  EXPECT_EQ(v3("e\u0301t\u00e9"), (Pieces{"e\u0301t\u00e9"}));
+  EXPECT_EQ(v3("\u0301abc"), (Pieces{"\u0301abc"}));
+  // Any non-letter, non-punctuation, non-symbol character (tab, NBSP) prefixes a word.
+  EXPECT_EQ(v3("a\tb\u00a0c"), (Pieces{"a", "\tb", "\u00a0c"}));
+  EXPECT_EQ(v3("안녕하세요 세계"), (Pieces{"안녕하세요", " 세계"}));
+}
+
+TEST(PreTokenizerV3, Numbers) {
+  EXPECT_EQ(v3("1234567890"), (Pieces{"123", "456", "789", "0"}));
+  EXPECT_EQ(v3("year 2025-07"), (Pieces{"year", " ", "202", "5", "-", "07"}));
+  EXPECT_EQ(v3("abc123def"), (Pieces{"abc", "123", "def"}));
+  EXPECT_EQ(v3("$100 50%"), (Pieces{"$", "100", " ", "50", "%"}));
+  EXPECT_EQ(v3("x=1+2"), (Pieces{"x", "=", "1", "+", "2"}));
+  // Any \p{N}: Arabic-Indic digits, superscripts, vulgar fractions.
+  EXPECT_EQ(v3("\u0663\u0664\u0665\u0666"), (Pieces{"\u0663\u0664\u0665", "\u0666"}));
+  EXPECT_EQ(v3("\u00bd\u00b2"), (Pieces{"\u00bd\u00b2"}));
+}
+
+TEST(PreTokenizerV3, Cjk) {
+  EXPECT_EQ(v3("你好，世界！"), (Pieces{"你好", "，", "世界", "！"}));
+  EXPECT_EQ(v3("Mixed中文English混合123数字"),
+            (Pieces{"Mixed", "中文", "English", "混合", "123", "数字"}));
+  EXPECT_EQ(v3("カタカナとひらがな。"), (Pieces{"カタカナとひらがな", "。"}));
+  // U+9FA6.. is outside step 2's range: an ordinary letter run there.
+  EXPECT_EQ(v3("\u9fa5\u9fa6"), (Pieces{"\u9fa5", "\u9fa6"}));
+}
+
+TEST(PreTokenizerV3, Punctuation) {
+  EXPECT_EQ(v3("i++; j--;"), (Pieces{"i", "++;", " j", "--;"}));
+  EXPECT_EQ(v3("!!! ???"), (Pieces{"!!!", " ???"}));
+  EXPECT_EQ(v3("foo.\n\nbar"), (Pieces{"foo", ".\n\n", "bar"}));
+  EXPECT_EQ(v3("<div>"), (Pieces{"<div", ">"}));
+  EXPECT_EQ(v3("a -> b"), (Pieces{"a", " ->", " b"}));
+}
+
+TEST(PreTokenizerV3, Whitespace) {
+  EXPECT_EQ(v3(" "), (Pieces{" "}));
+  EXPECT_EQ(v3("   "), (Pieces{"   "}));
+  EXPECT_EQ(v3("  two"), (Pieces{" ", " two"}));
+  EXPECT_EQ(v3("trailing   "), (Pieces{"trailing", "   "}));
+  EXPECT_EQ(v3("\n\n\n"), (Pieces{"\n\n\n"}));
+  EXPECT_EQ(v3("a\nb"), (Pieces{"a", "\n", "b"}));
+  // \s*[\r\n]+ ends after the last newline of a whitespace run.
+  EXPECT_EQ(v3("a  \n  x"), (Pieces{"a", "  \n", " ", " x"}));
+  EXPECT_EQ(v3("a \n \n\t"), (Pieces{"a", " \n \n", "\t"}));
+  EXPECT_EQ(v3("\r\n"), (Pieces{"\r\n"}));
+  // \s+(?!\S) leaves the last space for the next word.
+  EXPECT_EQ(v3("a \t x"), (Pieces{"a", " \t", " x"}));
+  EXPECT_EQ(v3("    if"), (Pieces{"   ", " if"}));
+  EXPECT_EQ(v3("x \u3000y"), (Pieces{"x", " ", "\u3000y"}));
+  // A single space before punctuation joins it; before a digit it stands alone.
+  EXPECT_EQ(v3(" (1)"), (Pieces{" (", "1", ")"}));
+}
+
+TEST(PreTokenizerV3, InvalidUtf8IsKeptByteForByte) {
+  EXPECT_EQ(v3("a\xff" "b"), (Pieces{"a", "\xff" "b"}));
+  EXPECT_EQ(v3("\xe4\xbd"), (Pieces{"\xe4\xbd"}));
+  EXPECT_EQ(v3("\x80"), (Pieces{"\x80"}));
+  const std::string nasty = "\xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
+  std::string joined;
+  for (const std::string& p : v3(nasty)) joined += p;
+  EXPECT_EQ(joined, nasty);
+}
+
+TEST(PreTokenizerLlm, Steps) {
+  EXPECT_EQ(llm("Hello world\n"), (Pieces{"Hello", " world", "\n"}));
+  EXPECT_EQ(llm("x = 12;"), (Pieces{"x", " =", " ", "12", ";"}));
+  EXPECT_EQ(llm("hi   "), (Pieces{"hi", "   "}));
+  EXPECT_EQ(llm("ab  cd"), (Pieces{"ab", " ", " cd"}));
+  EXPECT_EQ(llm("中文abc"), (Pieces{"中文", "abc"}));
+  EXPECT_EQ(llm("1234567"), (Pieces{"1234567"}));
+  EXPECT_EQ(llm("Ελληνικά"), (Pieces{"Ελληνικά"}));
+  EXPECT_EQ(llm("你好，世界"), (Pieces{"你好", "，", "世界"}));
+}
+
+TEST(PreTokenizerCoder, Steps) {
+  EXPECT_EQ(coder("def f(x):\n  return 1"),
+            (Pieces{"def", " f", "(", "x", "):", "\n", " ", " return", " ", "1"}));
+  EXPECT_EQ(coder("123"), (Pieces{"1", "2", "3"}));
+  EXPECT_EQ(coder("a\r\nb"), (Pieces{"a", "\r", "\n", "b"}));
+}
+
+}  // namespace
+}  // namespace moe
