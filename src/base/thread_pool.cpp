@@ -41,7 +41,17 @@ void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   fn(ctx, 0, nth);
-  while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
+  // Spin briefly (the common case on an idle machine), then sleep until the last worker
+  // is done: spinning against a descheduled worker would burn the time slice it needs.
+  int pending = pending_.load(std::memory_order_acquire);
+  for (int spin = 0; pending != 0 && spin < kSpinIterations; ++spin) {
+    cpu_relax();
+    pending = pending_.load(std::memory_order_acquire);
+  }
+  while (pending != 0) {
+    pending_.wait(pending, std::memory_order_acquire);
+    pending = pending_.load(std::memory_order_acquire);
+  }
 }
 
 void ThreadPool::worker_loop(int ith) {
@@ -60,7 +70,7 @@ void ThreadPool::worker_loop(int ith) {
     if (stop_.load()) return;
     if (ith < job_threads_) {
       job_fn_(job_ctx_, ith, job_threads_);
-      pending_.fetch_sub(1, std::memory_order_acq_rel);
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
     }
   }
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "model/ffn_job.h"
 #include "model/matmul.h"
 
 namespace moe {
@@ -19,6 +20,18 @@ class Scratch {
 
  private:
   std::vector<float> buf_;
+};
+
+// A grow-only byte buffer.
+class ByteScratch {
+ public:
+  uint8_t* get(size_t n) {
+    if (buf_.size() < n) buf_.resize(n);
+    return buf_.data();
+  }
+
+ private:
+  std::vector<uint8_t> buf_;
 };
 
 struct ThreadScratch {
@@ -50,15 +63,18 @@ struct ForwardState {
   std::vector<int32_t> expert_slots;   // matching t * k + j
   std::vector<int32_t> expert_offsets; // [n_routed + 1]
   std::vector<int32_t> expert_fill;    // [n_routed] fill cursor
-  Scratch hn_gathered;  // [n, dim] (only when gate and up consume different formats)
-  Scratch expert_out;   // [T, k, dim]
+  Scratch expert_out;   // [T*k + T, dim] FFN outputs in gathered row order
   Scratch gate;         // [n, inter]
   Scratch up;           // [n, inter]
-  Scratch down;         // [n, dim]
-  Scratch shared;       // [T, dim]
   QuantizedRows act_a;
   QuantizedRows act_b;
   QuantizedRows act_gathered;
+  QuantizedRows act_gathered_b;
+  ByteScratch hidden_q;              // FFN hidden rows quantized for the down projections
+  std::vector<size_t> hidden_offset;  // per FFN job: its first byte in hidden_q
+  std::vector<int32_t> row_tokens;    // gathered row -> token (experts, then shared)
+  std::vector<int32_t> slot_row;      // t * k + j -> gathered row
+  std::vector<FfnJob> jobs;
   std::vector<int32_t> logit_rows;  // batch indices wanting logits
   std::vector<ThreadScratch> per_thread;
 };

@@ -7,6 +7,7 @@
 
 #include "kernels/ops.h"
 #include "model/blocks.h"
+#include "model/ffn_jobs.h"
 #include "model/router.h"
 
 namespace moe {
@@ -47,51 +48,40 @@ void route_batch(BlockContext& c, const MoeWeights& w, const float* h, int64_t T
 void moe(BlockContext& c, const MoeWeights& w, const float* h, int64_t T, float* out) {
   const ModelArgs& a = c.model.args();
   ForwardState& s = c.state;
-  const KernelTable& kt = c.model.kernels();
   const int k = c.n_experts;
-  const int64_t dim = a.dim, inter = a.moe_inter_dim;
+  const int64_t dim = a.dim;
   route_batch(c, w, h, T, k);
 
-  // h quantized once for the gate/up experts' format, gathered per expert.
-  s.act_a.quantize(c.pool, kt, w.w1.type, h, dim, T, dim);
-  const bool up_same_format = activation_type(w.w3.type) == s.act_a.format();
-  float* expert_out = s.expert_out.get(T * k * dim);
+  // One FFN job per active expert over its tokens (gathered rows [0, T*k) in expert order),
+  // then the shared experts over every token (rows [T*k, T*k + T)).
+  const int64_t routed_rows = T * k;
+  const bool has_shared = !w.shared.w1.empty();
+  const int64_t n_rows = routed_rows + (has_shared ? T : 0);
+  s.row_tokens.assign(s.expert_tokens.begin(), s.expert_tokens.end());
+  s.jobs.clear();
   for (int64_t e = 0; e < a.n_routed_experts; ++e) {
     const int32_t begin = s.expert_offsets[e], end = s.expert_offsets[e + 1];
-    const int64_t n = end - begin;
-    if (n == 0) continue;
-    const int32_t* tokens = s.expert_tokens.data() + begin;
-    float* gate = s.gate.get(n * inter);
-    float* up = s.up.get(n * inter);
-    float* down = s.down.get(n * dim);
-    s.act_gathered.gather(s.act_a, tokens, n);
-    matmul(c.pool, kt, w.w1.matrix(e), s.act_gathered, gate, inter);
-    if (!up_same_format) {
-      float* hg = s.hn_gathered.get(n * dim);
-      for (int64_t i = 0; i < n; ++i) std::memcpy(hg + i * dim, h + tokens[i] * dim, dim * sizeof(float));
-      s.act_gathered.quantize(c.pool, kt, w.w3.type, hg, dim, n, dim);
-    }
-    matmul(c.pool, kt, w.w3.matrix(e), s.act_gathered, up, inter);
-    for (int64_t i = 0; i < n; ++i) silu_mul(gate + i * inter, up + i * inter, inter);
-    matmul_f32(c.pool, kt, w.w2.matrix(e), gate, inter, n, down, dim, s.act_b);
-    for (int64_t i = 0; i < n; ++i) {
-      std::memcpy(expert_out + static_cast<int64_t>(s.expert_slots[begin + i]) * dim, down + i * dim,
-                  dim * sizeof(float));
-    }
+    if (begin == end) continue;
+    s.jobs.push_back({w.w1.matrix(e), w.w3.matrix(e), w.w2.matrix(e), begin, end - begin});
   }
+  if (has_shared) {
+    for (int64_t t = 0; t < T; ++t) s.row_tokens.push_back(static_cast<int32_t>(t));
+    s.jobs.push_back({w.shared.w1, w.shared.w3, w.shared.w2, routed_rows, T});
+  }
+  float* rows_out = s.expert_out.get(n_rows * dim);
+  run_ffn_jobs(c, s.jobs, h, s.row_tokens.data(), n_rows, rows_out);
 
   // y = sum_j weight_j * expert_j(h) in routing order; + shared_experts(h).
+  s.slot_row.resize(static_cast<size_t>(routed_rows));
+  for (int64_t i = 0; i < routed_rows; ++i) s.slot_row[s.expert_slots[i]] = static_cast<int32_t>(i);
   for (int64_t t = 0; t < T; ++t) {
     float* y = out + t * dim;
     std::fill(y, y + dim, 0.0f);
     for (int j = 0; j < k; ++j) {
-      axpy(s.expert_weights[static_cast<size_t>(t * k + j)], expert_out + (t * k + j) * dim, y, dim);
+      const int64_t slot = t * k + j;
+      axpy(s.expert_weights[static_cast<size_t>(slot)], rows_out + s.slot_row[slot] * dim, y, dim);
     }
-  }
-  if (!w.shared.w1.empty()) {
-    float* shared = s.shared.get(T * dim);
-    mlp(c, w.shared, h, T, shared);
-    for (int64_t t = 0; t < T; ++t) axpy(1.0f, shared + t * dim, out + t * dim, dim);
+    if (has_shared) axpy(1.0f, rows_out + (routed_rows + t) * dim, y, dim);
   }
 }
 

@@ -1,0 +1,124 @@
+#include "model/ffn_jobs.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "base/check.h"
+#include "kernels/ops.h"
+
+namespace moe {
+namespace {
+
+constexpr int64_t kRowGrain = 4;  // thread slices start at multiples of this many rows
+
+// Calls fn(job index, r0, r1) for the part of the concatenated rows [begin, end) that falls
+// in each job; rows_of(j) gives job j's row count.
+template <typename RowsOf, typename Fn>
+void for_row_slice(size_t n_jobs, RowsOf rows_of, int64_t begin, int64_t end, Fn fn) {
+  int64_t base = 0;
+  for (size_t j = 0; j < n_jobs && base < end; ++j) {
+    const int64_t rows = rows_of(j);
+    const int64_t r0 = std::max<int64_t>(begin - base, 0);
+    const int64_t r1 = std::min<int64_t>(end - base, rows);
+    if (r0 < r1) fn(j, r0, r1);
+    base += rows;
+  }
+}
+
+// Slice [begin, end) of `total` rows for thread ith of nth, at kRowGrain granularity.
+std::pair<int64_t, int64_t> thread_slice(int64_t total, int ith, int nth) {
+  const int64_t grains = (total + kRowGrain - 1) / kRowGrain;
+  const int64_t g0 = grains * ith / nth, g1 = grains * (ith + 1) / nth;
+  return {std::min(total, g0 * kRowGrain), std::min(total, g1 * kRowGrain)};
+}
+
+}  // namespace
+
+void run_ffn_jobs(BlockContext& c, std::span<const FfnJob> jobs, const float* h,
+                  const int32_t* token_of_row, int64_t n_rows, float* out) {
+  ForwardState& s = c.state;
+  const KernelTable& k = c.model.kernels();
+  const int64_t T = static_cast<int64_t>(c.batch.size());
+  const int64_t dim = jobs.front().w1.cols();
+
+  // Inputs of gate/up in each format the jobs need (at most two distinct formats here),
+  // quantized once and gathered into job order before the parallel region reads them.
+  const std::array<QuantizedRows*, 2> gathered = {&s.act_gathered, &s.act_gathered_b};
+  std::array<GgmlType, 2> formats{};
+  int n_formats = 0;
+  for (const FfnJob& j : jobs) {
+    for (GgmlType w : {j.w1.type, j.w3.type}) {
+      const GgmlType f = activation_type(w);
+      if (std::find(formats.begin(), formats.begin() + n_formats, f) != formats.begin() + n_formats) continue;
+      MOE_CHECK(n_formats < 2);
+      formats[n_formats] = f;
+      s.act_a.quantize(c.pool, k, w, h, dim, T, dim);
+      gathered[n_formats++]->gather(s.act_a, token_of_row, n_rows);
+    }
+  }
+  const auto rows_for = [&](GgmlType w) -> const QuantizedRows& {
+    const GgmlType f = activation_type(w);
+    return *gathered[f == formats[0] ? 0 : 1];
+  };
+
+  int64_t ld = 0;  // row stride of the hidden activations: the widest job
+  for (const FfnJob& j : jobs) ld = std::max(ld, j.w1.rows());
+  float* gate = s.gate.get(n_rows * ld);
+  float* up = s.up.get(n_rows * ld);
+
+  // Region 1: gate and up rows of every job, then silu(gate) * up on the same columns.
+  const auto inter_of = [&](size_t j) { return jobs[j].w1.rows(); };
+  int64_t total_inter = 0;
+  for (const FfnJob& j : jobs) total_inter += j.w1.rows();
+  c.pool.run(c.pool.active(), [&](int ith, int nth) {
+    const auto [begin, end] = thread_slice(total_inter, ith, nth);
+    for_row_slice(jobs.size(), inter_of, begin, end, [&](size_t ji, int64_t r0, int64_t r1) {
+      const FfnJob& j = jobs[ji];
+      const QuantizedRows& a1 = rows_for(j.w1.type);
+      const QuantizedRows& a3 = rows_for(j.w3.type);
+      float* g = gate + j.row0 * ld;
+      float* u = up + j.row0 * ld;
+      k.for_type(j.w1.type).gemm(dim, j.w1.row(r0), j.w1.row_stride, r1 - r0, a1.row(j.row0), a1.row_bytes(),
+                                 j.n_rows, g + r0, ld);
+      k.for_type(j.w3.type).gemm(dim, j.w3.row(r0), j.w3.row_stride, r1 - r0, a3.row(j.row0), a3.row_bytes(),
+                                 j.n_rows, u + r0, ld);
+      for (int64_t i = 0; i < j.n_rows; ++i) silu_mul(g + i * ld + r0, u + i * ld + r0, r1 - r0);
+    });
+  });
+
+  // The hidden rows in each job's down-projection format (row sizes differ per job).
+  std::vector<size_t>& hidden_offset = s.hidden_offset;
+  hidden_offset.resize(jobs.size() + 1);
+  hidden_offset[0] = 0;
+  for (size_t ji = 0; ji < jobs.size(); ++ji) {
+    hidden_offset[ji + 1] = hidden_offset[ji] + activation_row_bytes(jobs[ji].w2.type, jobs[ji].w2.cols()) *
+                                                    static_cast<size_t>(jobs[ji].n_rows);
+  }
+  uint8_t* hidden = s.hidden_q.get(hidden_offset.back());  // bytes
+  c.pool.parallel_for(n_rows, [&](int64_t i0, int64_t i1, int) {
+    for (size_t ji = 0; ji < jobs.size(); ++ji) {
+      const FfnJob& j = jobs[ji];
+      const size_t rb = activation_row_bytes(j.w2.type, j.w2.cols());
+      for (int64_t i = std::max(i0, j.row0); i < std::min(i1, j.row0 + j.n_rows); ++i) {
+        quantize_activation(k, j.w2.type, gate + i * ld, hidden + hidden_offset[ji] + (i - j.row0) * rb,
+                            j.w2.cols());
+      }
+    }
+  });
+
+  // Region 2: down projections into out [n_rows, dim].
+  const auto dim_of = [&](size_t j) { return jobs[j].w2.rows(); };
+  const int64_t total_dim = dim * static_cast<int64_t>(jobs.size());
+  c.pool.run(c.pool.active(), [&](int ith, int nth) {
+    const auto [begin, end] = thread_slice(total_dim, ith, nth);
+    for_row_slice(jobs.size(), dim_of, begin, end, [&](size_t ji, int64_t r0, int64_t r1) {
+      const FfnJob& j = jobs[ji];
+      const size_t rb = activation_row_bytes(j.w2.type, j.w2.cols());
+      k.for_type(j.w2.type).gemm(j.w2.cols(), j.w2.row(r0), j.w2.row_stride, r1 - r0, hidden + hidden_offset[ji],
+                                 rb, j.n_rows, out + j.row0 * dim + r0, dim);
+    });
+  });
+}
+
+}  // namespace moe
