@@ -1,0 +1,133 @@
+// Single-threaded GB/s of the weight-streaming kernels: gemv (one token) over a 64 MB
+// matrix, per ISA table, beside a plain read of the same buffer (the machine's
+// single-thread bandwidth, measured in the same run). Prefill: gemm with 8 tokens.
+//
+//   ./kernels_bench --benchmark_min_time=1s
+//
+// Counters: "GB/s" = weight bytes streamed per second; "%read" = that over the plain read.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/half.h"
+#include "kernels/kernels.h"
+#include "quant/quantize.h"
+
+namespace moe {
+namespace {
+
+constexpr int64_t kN = 7168;  // DeepSeek-V3 hidden size
+constexpr size_t kMatrixBytes = 64u << 20;
+
+struct Matrix {
+  GgmlType type;
+  int64_t rows;
+  size_t row_bytes;
+  std::vector<uint8_t> w;
+  std::vector<uint8_t> a;  // 8 activation rows
+};
+
+// Weights from quantizing random normals (one row, repeated: the bytes streamed are real
+// blocks; repetition does not help the caches at 64 MB).
+const Matrix& matrix(GgmlType type) {
+  static const auto make = [](GgmlType t) {
+    Matrix m;
+    m.type = t;
+    m.row_bytes = row_bytes(t, kN);
+    m.rows = static_cast<int64_t>(kMatrixBytes / m.row_bytes);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> g(0.0f, 1.0f);
+    std::vector<float> x(kN);
+    m.w.resize(m.rows * m.row_bytes);
+    for (int64_t r = 0; r < m.rows; ++r) {
+      if (r < 16) {
+        for (auto& v : x) v = g(rng);
+        quantize_row(t, x.data(), m.w.data() + r * m.row_bytes, kN);
+      } else {
+        std::memcpy(m.w.data() + r * m.row_bytes, m.w.data() + (r % 16) * m.row_bytes, m.row_bytes);
+      }
+    }
+    const size_t arb = activation_row_bytes(t, kN);
+    m.a.resize(8 * arb);
+    for (int k = 0; k < 8; ++k) {
+      for (auto& v : x) v = g(rng);
+      quantize_row(activation_type(t), x.data(), m.a.data() + k * arb, kN);
+    }
+    return m;
+  };
+  static const Matrix q8_0 = make(GgmlType::Q8_0), q4_K = make(GgmlType::Q4_K),
+                      q6_K = make(GgmlType::Q6_K), bf16 = make(GgmlType::BF16);
+  switch (type) {
+    case GgmlType::Q8_0: return q8_0;
+    case GgmlType::Q4_K: return q4_K;
+    case GgmlType::Q6_K: return q6_K;
+    default: return bf16;
+  }
+}
+
+void BM_read(benchmark::State& state) {
+  const Matrix& m = matrix(GgmlType::Q8_0);
+  const auto* p = reinterpret_cast<const uint64_t*>(m.w.data());
+  const size_t words = m.w.size() / 8;
+  for (auto _ : state) {
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (size_t i = 0; i + 4 <= words; i += 4) {
+      s0 += p[i];
+      s1 += p[i + 1];
+      s2 += p[i + 2];
+      s3 += p[i + 3];
+    }
+    benchmark::DoNotOptimize(s0 + s1 + s2 + s3);
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(m.w.size()) * state.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_read)->Unit(benchmark::kMillisecond);
+
+void BM_gemm(benchmark::State& state, GgmlType type, Isa isa, int tokens) {
+  if (!isa_supported(isa)) {
+    state.SkipWithError("ISA not supported");
+    return;
+  }
+  const KernelTable& k = kernel_table(isa);
+  const Matrix& m = matrix(type);
+  std::vector<float> y(m.rows * tokens);
+  const size_t arb = activation_row_bytes(type, kN);
+  for (auto _ : state) {
+    k.for_type(type).gemm(kN, m.w.data(), m.row_bytes, m.rows, m.a.data(), arb, tokens, y.data(), m.rows);
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(m.w.size()) * state.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+  state.counters["tok*GB/s"] = benchmark::Counter(
+      static_cast<double>(m.w.size()) * tokens * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+#define MOE_BENCH(type, isa, tokens)                                                          \
+  BENCHMARK_CAPTURE(BM_gemm, type##_##isa##_t##tokens, GgmlType::type, Isa::isa, tokens)      \
+      ->Unit(benchmark::kMillisecond)
+
+MOE_BENCH(Q8_0, kAvx2, 1);
+MOE_BENCH(Q8_0, kAvx512, 1);
+MOE_BENCH(Q4_K, kAvx2, 1);
+MOE_BENCH(Q4_K, kAvx512, 1);
+MOE_BENCH(Q6_K, kAvx2, 1);
+MOE_BENCH(Q6_K, kAvx512, 1);
+MOE_BENCH(BF16, kAvx2, 1);
+MOE_BENCH(BF16, kAvx512, 1);
+MOE_BENCH(Q8_0, kScalar, 1);
+MOE_BENCH(Q4_K, kScalar, 1);
+MOE_BENCH(Q8_0, kAvx2, 8);
+MOE_BENCH(Q8_0, kAvx512, 8);
+MOE_BENCH(Q4_K, kAvx2, 8);
+MOE_BENCH(Q4_K, kAvx512, 8);
+MOE_BENCH(Q6_K, kAvx2, 8);
+MOE_BENCH(BF16, kAvx2, 8);
+
+}  // namespace
+}  // namespace moe
+
+BENCHMARK_MAIN();

@@ -1,0 +1,37 @@
+// AVX2 + FMA + F16C kernels (compiled with those flags; called only through the table
+// dispatch.cpp builds when the CPU has them). Each gemm is bitwise its vec_dot per element.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace moe::avx2 {
+
+#define MOE_AVX2_PRODUCT(name)                                                              \
+  float vec_dot_##name(int64_t n, const void* w, const void* a);                           \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows,             \
+                   const void* a, size_t a_row_bytes, int64_t tokens, float* y,            \
+                   int64_t y_stride);
+
+MOE_AVX2_PRODUCT(f32_f32)
+MOE_AVX2_PRODUCT(f16_f32)
+MOE_AVX2_PRODUCT(bf16_f32)
+MOE_AVX2_PRODUCT(q8_0_q8_0)
+MOE_AVX2_PRODUCT(q4_0_q8_0)
+MOE_AVX2_PRODUCT(q5_0_q8_0)
+MOE_AVX2_PRODUCT(q4_1_q8_1)
+MOE_AVX2_PRODUCT(q5_1_q8_1)
+MOE_AVX2_PRODUCT(q2_K_q8_K)
+MOE_AVX2_PRODUCT(q3_K_q8_K)
+MOE_AVX2_PRODUCT(q4_K_q8_K)
+MOE_AVX2_PRODUCT(q5_K_q8_K)
+MOE_AVX2_PRODUCT(q6_K_q8_K)
+
+#undef MOE_AVX2_PRODUCT
+
+// Bitwise the reference quantizers' output (quant/quantize.h).
+void quantize_q8_0(const float* x, void* out, int64_t n);
+void quantize_q8_1(const float* x, void* out, int64_t n);
+void quantize_q8_K(const float* x, void* out, int64_t n);
+
+}  // namespace moe::avx2

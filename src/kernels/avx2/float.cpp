@@ -1,0 +1,102 @@
+// AVX2 products of F32 / F16 / BF16 weights with f32 activations. A "block" is 16 values
+// (two 8-float vectors); the last n % 16 values are added in scalar order after the
+// horizontal sum.
+#include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx2/tile.h"
+
+namespace moe::avx2 {
+namespace {
+
+struct F32x16 {
+  float v[16];
+};
+struct U16x16 {
+  uint16_t v[16];
+};
+
+struct FloatDec {
+  __m256 lo, hi;
+};
+
+inline __m256 float_contrib(const FloatDec& w, const F32x16& a) {
+  const __m256 a0 = _mm256_loadu_ps(a.v), a1 = _mm256_loadu_ps(a.v + 8);
+  return _mm256_fmadd_ps(w.hi, a1, _mm256_mul_ps(w.lo, a0));
+}
+
+template <class Elem, float (*kToF32)(Elem)>
+float float_tail(int64_t rem, const Elem* w, const float* a) {
+  float s = 0.0f;
+  for (int64_t i = 0; i < rem; ++i) s += kToF32(w[i]) * a[i];
+  return s;
+}
+
+inline float id_f32(float x) { return x; }
+
+struct F32P {
+  using W = F32x16;
+  using A = F32x16;
+  static constexpr int kBlockValues = 16;
+  static constexpr bool kTail = true;
+  using Dec = FloatDec;
+  static Dec decode(const W& b) { return {_mm256_loadu_ps(b.v), _mm256_loadu_ps(b.v + 8)}; }
+  static __m256 contrib(const Dec& w, const A& a) { return float_contrib(w, a); }
+  static float tail(int64_t rem, const W* w, const A* a) {
+    return float_tail<float, id_f32>(rem, w->v, a->v);
+  }
+};
+
+struct F16P {
+  using W = U16x16;
+  using A = F32x16;
+  static constexpr int kBlockValues = 16;
+  static constexpr bool kTail = true;
+  using Dec = FloatDec;
+  static Dec decode(const W& b) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.v));
+    return {_mm256_cvtph_ps(_mm256_castsi256_si128(h)), _mm256_cvtph_ps(_mm256_extracti128_si256(h, 1))};
+  }
+  static __m256 contrib(const Dec& w, const A& a) { return float_contrib(w, a); }
+  static float tail(int64_t rem, const W* w, const A* a) {
+    return float_tail<uint16_t, f16>(rem, w->v, a->v);
+  }
+};
+
+// bf16 is the top half of an f32: widen to 32 bits and shift left by 16.
+struct BF16P {
+  using W = U16x16;
+  using A = F32x16;
+  static constexpr int kBlockValues = 16;
+  static constexpr bool kTail = true;
+  using Dec = FloatDec;
+  static Dec decode(const W& b) {
+    const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b.v));
+    const __m256i lo = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_castsi256_si128(h)), 16);
+    const __m256i hi = _mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm256_extracti128_si256(h, 1)), 16);
+    return {_mm256_castsi256_ps(lo), _mm256_castsi256_ps(hi)};
+  }
+  static __m256 contrib(const Dec& w, const A& a) { return float_contrib(w, a); }
+  static float tail(int64_t rem, const W* w, const A* a) {
+    return float_tail<uint16_t, bf16>(rem, w->v, a->v);
+  }
+};
+
+}  // namespace
+
+float vec_dot_f32_f32(int64_t n, const void* w, const void* a) { return vec_dot_tiled<F32P>(n, w, a); }
+float vec_dot_f16_f32(int64_t n, const void* w, const void* a) { return vec_dot_tiled<F16P>(n, w, a); }
+float vec_dot_bf16_f32(int64_t n, const void* w, const void* a) { return vec_dot_tiled<BF16P>(n, w, a); }
+
+void gemm_f32_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a, size_t arb,
+                  int64_t tokens, float* y, int64_t ys) {
+  gemm_tiled<F32P, 2, 4>(n, w, wrb, rows, a, arb, tokens, y, ys);
+}
+void gemm_f16_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a, size_t arb,
+                  int64_t tokens, float* y, int64_t ys) {
+  gemm_tiled<F16P, 2, 4>(n, w, wrb, rows, a, arb, tokens, y, ys);
+}
+void gemm_bf16_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a, size_t arb,
+                   int64_t tokens, float* y, int64_t ys) {
+  gemm_tiled<BF16P, 2, 4>(n, w, wrb, rows, a, arb, tokens, y, ys);
+}
+
+}  // namespace moe::avx2

@@ -1,0 +1,24 @@
+// AVX2 products of the K formats (policies in k_quants.h).
+#include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx2/k_quants.h"
+
+namespace moe::avx2 {
+
+#define MOE_AVX2_K(name, P, R, T)                                                              \
+  float vec_dot_##name(int64_t n, const void* w, const void* a) {                             \
+    return vec_dot_tiled<P>(n, w, a);                                                         \
+  }                                                                                           \
+  void gemm_##name(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a,         \
+                   size_t arb, int64_t tokens, float* y, int64_t ys) {                        \
+    gemm_tiled<P, R, T>(n, w, wrb, rows, a, arb, tokens, y, ys);                              \
+  }
+
+MOE_AVX2_K(q2_K_q8_K, Q2KP<false>, 1, 4)
+MOE_AVX2_K(q3_K_q8_K, Q3KP<false>, 1, 4)
+MOE_AVX2_K(q4_K_q8_K, Q4KP<false>, 1, 4)
+MOE_AVX2_K(q5_K_q8_K, Q5KP<false>, 1, 4)
+MOE_AVX2_K(q6_K_q8_K, Q6KP<false>, 1, 4)
+
+#undef MOE_AVX2_K
+
+}  // namespace moe::avx2

@@ -1,0 +1,36 @@
+// AVX-512 (F/BW/VL/DQ/VNNI) kernels. They reuse the AVX2 block policies and tile driver
+// (kernels/avx2/*.h) with AVX512-VNNI integer dots on 256-bit vectors: vpdpbusd for the
+// 32-value formats, vpdpwssd for the K formats. Float formats and the quantizers keep the
+// AVX2 functions (they are bandwidth-bound and already exact).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace moe::avx512 {
+
+#define MOE_AVX512_PRODUCT(name)                                                            \
+  float vec_dot_##name(int64_t n, const void* w, const void* a);                           \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows,             \
+                   const void* a, size_t a_row_bytes, int64_t tokens, float* y,            \
+                   int64_t y_stride);
+
+MOE_AVX512_PRODUCT(q8_0_q8_0)
+MOE_AVX512_PRODUCT(q4_0_q8_0)
+MOE_AVX512_PRODUCT(q5_0_q8_0)
+MOE_AVX512_PRODUCT(q4_1_q8_1)
+MOE_AVX512_PRODUCT(q5_1_q8_1)
+MOE_AVX512_PRODUCT(q2_K_q8_K)
+MOE_AVX512_PRODUCT(q3_K_q8_K)
+MOE_AVX512_PRODUCT(q4_K_q8_K)
+MOE_AVX512_PRODUCT(q5_K_q8_K)
+MOE_AVX512_PRODUCT(q6_K_q8_K)
+
+#undef MOE_AVX512_PRODUCT
+
+// Replaces, in a table that starts as the AVX2 one, the entries listed above.
+void override_kernels(KernelTable* t);
+
+}  // namespace moe::avx512

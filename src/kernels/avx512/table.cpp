@@ -1,0 +1,23 @@
+// Plain code (no ISA intrinsics) compiled with AVX-512 flags: only ever called after
+// isa_supported(kAvx512) said yes.
+#include "kernels/avx512/avx512_kernels.h"
+
+namespace moe::avx512 {
+
+void override_kernels(KernelTable* t) {
+  const auto set = [t](GgmlType type, VecDotFn vec_dot, GemmFn gemm) {
+    t->weights[static_cast<uint32_t>(type)] = {vec_dot, gemm};
+  };
+  set(GgmlType::Q8_0, vec_dot_q8_0_q8_0, gemm_q8_0_q8_0);
+  set(GgmlType::Q4_0, vec_dot_q4_0_q8_0, gemm_q4_0_q8_0);
+  set(GgmlType::Q5_0, vec_dot_q5_0_q8_0, gemm_q5_0_q8_0);
+  set(GgmlType::Q4_1, vec_dot_q4_1_q8_1, gemm_q4_1_q8_1);
+  set(GgmlType::Q5_1, vec_dot_q5_1_q8_1, gemm_q5_1_q8_1);
+  set(GgmlType::Q2_K, vec_dot_q2_K_q8_K, gemm_q2_K_q8_K);
+  set(GgmlType::Q3_K, vec_dot_q3_K_q8_K, gemm_q3_K_q8_K);
+  set(GgmlType::Q4_K, vec_dot_q4_K_q8_K, gemm_q4_K_q8_K);
+  set(GgmlType::Q5_K, vec_dot_q5_K_q8_K, gemm_q5_K_q8_K);
+  set(GgmlType::Q6_K, vec_dot_q6_K_q8_K, gemm_q6_K_q8_K);
+}
+
+}  // namespace moe::avx512

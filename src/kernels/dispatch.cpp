@@ -1,0 +1,158 @@
+// Builds the kernel tables (scalar reference, AVX2, AVX-512) and picks the best one the CPU
+// supports. Tables are function-local constants built on first use; nothing mutable.
+#include <cstring>
+
+#include "base/check.h"
+#include "base/cpu_features.h"
+#include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/gemm_loop.h"
+#include "kernels/kernels.h"
+#include "kernels/ref/ref_kernels.h"
+#include "quant/quantize.h"
+
+namespace moe {
+namespace {
+
+void set(KernelTable* t, GgmlType type, VecDotFn vec_dot, GemmFn gemm) {
+  t->weights[static_cast<uint32_t>(type)] = {vec_dot, gemm};
+}
+
+KernelTable make_scalar_table() {
+  KernelTable t;
+  t.isa = Isa::kScalar;
+  set(&t, GgmlType::F32, ref::vec_dot_f32_f32, gemm_by_vec_dot<ref::vec_dot_f32_f32>);
+  set(&t, GgmlType::F16, ref::vec_dot_f16_f32, gemm_by_vec_dot<ref::vec_dot_f16_f32>);
+  set(&t, GgmlType::BF16, ref::vec_dot_bf16_f32, gemm_by_vec_dot<ref::vec_dot_bf16_f32>);
+  set(&t, GgmlType::Q8_0, ref::vec_dot_q8_0_q8_0, gemm_by_vec_dot<ref::vec_dot_q8_0_q8_0>);
+  set(&t, GgmlType::Q4_0, ref::vec_dot_q4_0_q8_0, gemm_by_vec_dot<ref::vec_dot_q4_0_q8_0>);
+  set(&t, GgmlType::Q5_0, ref::vec_dot_q5_0_q8_0, gemm_by_vec_dot<ref::vec_dot_q5_0_q8_0>);
+  set(&t, GgmlType::Q4_1, ref::vec_dot_q4_1_q8_1, gemm_by_vec_dot<ref::vec_dot_q4_1_q8_1>);
+  set(&t, GgmlType::Q5_1, ref::vec_dot_q5_1_q8_1, gemm_by_vec_dot<ref::vec_dot_q5_1_q8_1>);
+  set(&t, GgmlType::Q2_K, ref::vec_dot_q2_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q2_K_q8_K>);
+  set(&t, GgmlType::Q3_K, ref::vec_dot_q3_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q3_K_q8_K>);
+  set(&t, GgmlType::Q4_K, ref::vec_dot_q4_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q4_K_q8_K>);
+  set(&t, GgmlType::Q5_K, ref::vec_dot_q5_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q5_K_q8_K>);
+  set(&t, GgmlType::Q6_K, ref::vec_dot_q6_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q6_K_q8_K>);
+  t.quantize_q8_0 = quantize_row_q8_0_ref;
+  t.quantize_q8_1 = quantize_row_q8_1_ref;
+  t.quantize_q8_K = quantize_row_q8_K_ref;
+  return t;
+}
+
+KernelTable make_avx2_table() {
+  KernelTable t;
+  t.isa = Isa::kAvx2;
+  set(&t, GgmlType::F32, avx2::vec_dot_f32_f32, avx2::gemm_f32_f32);
+  set(&t, GgmlType::F16, avx2::vec_dot_f16_f32, avx2::gemm_f16_f32);
+  set(&t, GgmlType::BF16, avx2::vec_dot_bf16_f32, avx2::gemm_bf16_f32);
+  set(&t, GgmlType::Q8_0, avx2::vec_dot_q8_0_q8_0, avx2::gemm_q8_0_q8_0);
+  set(&t, GgmlType::Q4_0, avx2::vec_dot_q4_0_q8_0, avx2::gemm_q4_0_q8_0);
+  set(&t, GgmlType::Q5_0, avx2::vec_dot_q5_0_q8_0, avx2::gemm_q5_0_q8_0);
+  set(&t, GgmlType::Q4_1, avx2::vec_dot_q4_1_q8_1, avx2::gemm_q4_1_q8_1);
+  set(&t, GgmlType::Q5_1, avx2::vec_dot_q5_1_q8_1, avx2::gemm_q5_1_q8_1);
+  set(&t, GgmlType::Q2_K, avx2::vec_dot_q2_K_q8_K, avx2::gemm_q2_K_q8_K);
+  set(&t, GgmlType::Q3_K, avx2::vec_dot_q3_K_q8_K, avx2::gemm_q3_K_q8_K);
+  set(&t, GgmlType::Q4_K, avx2::vec_dot_q4_K_q8_K, avx2::gemm_q4_K_q8_K);
+  set(&t, GgmlType::Q5_K, avx2::vec_dot_q5_K_q8_K, avx2::gemm_q5_K_q8_K);
+  set(&t, GgmlType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
+  t.quantize_q8_0 = avx2::quantize_q8_0;
+  t.quantize_q8_1 = avx2::quantize_q8_1;
+  t.quantize_q8_K = avx2::quantize_q8_K;
+  return t;
+}
+
+// AVX-512: own kernels where written (avx512/), the AVX2 ones for every other type.
+KernelTable make_avx512_table() {
+  KernelTable t = make_avx2_table();
+  t.isa = Isa::kAvx512;
+  avx512::override_kernels(&t);
+  return t;
+}
+
+bool is_k_format(GgmlType w) {
+  return w == GgmlType::Q2_K || w == GgmlType::Q3_K || w == GgmlType::Q4_K ||
+         w == GgmlType::Q5_K || w == GgmlType::Q6_K;
+}
+
+}  // namespace
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kScalar: return "scalar";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kAvx512: return "avx512";
+  }
+  return "?";
+}
+
+GgmlType activation_type(GgmlType w) {
+  switch (w) {
+    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
+      return GgmlType::F32;
+    case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q5_0:
+      return GgmlType::Q8_0;
+    case GgmlType::Q4_1: case GgmlType::Q5_1:
+      return GgmlType::Q8_1;
+    default:
+      MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
+      return GgmlType::Q8_K;
+  }
+}
+
+size_t activation_row_bytes(GgmlType w, int64_t n) {
+  return static_cast<size_t>(row_bytes(activation_type(w), n));
+}
+
+void quantize_activation(const KernelTable& k, GgmlType w, const float* x, void* out, int64_t n) {
+  switch (activation_type(w)) {
+    case GgmlType::F32:
+      if (out != x) std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case GgmlType::Q8_0: return k.quantize_q8_0(x, out, n);
+    case GgmlType::Q8_1: return k.quantize_q8_1(x, out, n);
+    default: return k.quantize_q8_K(x, out, n);
+  }
+}
+
+bool has_kernel(const KernelTable& k, GgmlType w) {
+  const auto id = static_cast<uint32_t>(w);
+  return id < static_cast<uint32_t>(kMaxGgmlTypeId) && k.weights[id].vec_dot != nullptr;
+}
+
+bool isa_supported(Isa isa) {
+  static const CpuFeatures f = detect_cpu_features();
+  switch (isa) {
+    case Isa::kScalar: return true;
+    case Isa::kAvx2: return f.has_avx2_set();
+    case Isa::kAvx512: return f.has_avx512_set();
+  }
+  return false;
+}
+
+const KernelTable& kernel_table(Isa isa) {
+  MOE_CHECK_MSG(isa_supported(isa), "kernel_table: ISA not supported by this CPU");
+  switch (isa) {
+    case Isa::kAvx2: {
+      static const KernelTable t = make_avx2_table();
+      return t;
+    }
+    case Isa::kAvx512: {
+      static const KernelTable t = make_avx512_table();
+      return t;
+    }
+    default: {
+      static const KernelTable t = make_scalar_table();
+      return t;
+    }
+  }
+}
+
+const KernelTable& best_kernel_table() {
+  static const Isa best = isa_supported(Isa::kAvx512) ? Isa::kAvx512
+                          : isa_supported(Isa::kAvx2) ? Isa::kAvx2
+                                                      : Isa::kScalar;
+  return kernel_table(best);
+}
+
+}  // namespace moe

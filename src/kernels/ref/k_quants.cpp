@@ -1,0 +1,134 @@
+// The K formats against Q8_K. Each super-block is decoded to 256 integer values, one
+// integer scale and min per group of 16, and the float d / dmin; then
+//   dot = d_a * (d * sum_j scale_j * sum(q * a) - dmin * sum_j min_j * bsums_j)
+// with all sums exact in int32.
+#include "base/half.h"
+#include "kernels/ref/ref_kernels.h"
+#include "quant/block_scales.h"
+#include "quant/blocks.h"
+
+namespace moe::ref {
+namespace {
+
+struct Decoded {
+  int q[kQK_K];
+  int scale[16];
+  int min[16];
+  float d;
+  float dmin;
+};
+
+// The 2-bit fields of Q2_K/Q3_K: group g = 4n + k of 32 values is bits 2k of qs[32n..].
+int q2_field(const uint8_t* qs, int i) {
+  const int n = i / 128, k = (i % 128) / 32, l = i % 32;
+  return (qs[32 * n + l] >> (2 * k)) & 3;
+}
+
+void decode(const BlockQ2_K& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = f16_to_f32(b.dmin);
+  for (int j = 0; j < 16; ++j) {
+    o->scale[j] = b.scales[j] & 0xF;
+    o->min[j] = b.scales[j] >> 4;
+  }
+  for (int i = 0; i < kQK_K; ++i) o->q[i] = q2_field(b.qs, i);
+}
+
+void decode(const BlockQ3_K& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    o->scale[j] = q3_K_scale(j, b.scales);
+    o->min[j] = 0;
+  }
+  for (int i = 0; i < kQK_K; ++i) {
+    const int hb = (b.hmask[i % 32] >> (i / 32)) & 1;
+    o->q[i] = q2_field(b.qs, i) - (hb ? 0 : 4);
+  }
+}
+
+void decode(const BlockQ4_K& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = f16_to_f32(b.dmin);
+  for (int s = 0; s < 8; ++s) {
+    uint8_t sc, m;
+    k4_scale_min(s, b.scales, &sc, &m);
+    o->scale[2 * s] = o->scale[2 * s + 1] = sc;
+    o->min[2 * s] = o->min[2 * s + 1] = m;
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      o->q[64 * c + l] = b.qs[32 * c + l] & 0xF;
+      o->q[64 * c + 32 + l] = b.qs[32 * c + l] >> 4;
+    }
+  }
+}
+
+void decode(const BlockQ5_K& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = f16_to_f32(b.dmin);
+  for (int s = 0; s < 8; ++s) {
+    uint8_t sc, m;
+    k4_scale_min(s, b.scales, &sc, &m);
+    o->scale[2 * s] = o->scale[2 * s + 1] = sc;
+    o->min[2 * s] = o->min[2 * s + 1] = m;
+  }
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      const int h0 = ((b.qh[l] >> (2 * c)) & 1) << 4;
+      const int h1 = ((b.qh[l] >> (2 * c + 1)) & 1) << 4;
+      o->q[64 * c + l] = (b.qs[32 * c + l] & 0xF) | h0;
+      o->q[64 * c + 32 + l] = (b.qs[32 * c + l] >> 4) | h1;
+    }
+  }
+}
+
+void decode(const BlockQ6_K& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    o->scale[j] = b.scales[j];
+    o->min[j] = 0;
+  }
+  for (int n = 0; n < 2; ++n) {
+    const uint8_t* ql = b.ql + 64 * n;
+    const uint8_t* qh = b.qh + 32 * n;
+    int* q = o->q + 128 * n;
+    for (int l = 0; l < 32; ++l) {
+      q[l] = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+      q[l + 32] = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+      q[l + 64] = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+      q[l + 96] = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+    }
+  }
+}
+
+template <class W>
+float dot_k(int64_t n, const void* w, const void* a) {
+  const auto* x = static_cast<const W*>(w);
+  const auto* y = static_cast<const BlockQ8_K*>(a);
+  float sum = 0.0f;
+  Decoded dec;
+  for (int64_t i = 0; i < n / kQK_K; ++i) {
+    decode(x[i], &dec);
+    int isum = 0, msum = 0;
+    for (int j = 0; j < 16; ++j) {
+      int s = 0;
+      for (int l = 0; l < 16; ++l) s += dec.q[16 * j + l] * y[i].qs[16 * j + l];
+      isum += dec.scale[j] * s;
+      msum += dec.min[j] * y[i].bsums[j];
+    }
+    sum += y[i].d * (dec.d * static_cast<float>(isum) - dec.dmin * static_cast<float>(msum));
+  }
+  return sum;
+}
+
+}  // namespace
+
+float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ2_K>(n, w, a); }
+float vec_dot_q3_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ3_K>(n, w, a); }
+float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ4_K>(n, w, a); }
+float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ5_K>(n, w, a); }
+float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ6_K>(n, w, a); }
+
+}  // namespace moe::ref

@@ -1,0 +1,252 @@
+#include "quant/quantize.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "base/check.h"
+#include "base/half.h"
+#include "quant/blocks.h"
+
+namespace moe {
+namespace {
+
+// Round to nearest, ties to even (the default FP environment), as ggml's nearest_int.
+inline int nearest_int(float v) { return static_cast<int>(std::nearbyint(v)); }
+
+// The value of largest magnitude, first on ties (ggml's "max" in its reference quantizers).
+inline float signed_absmax(const float* x, int n, float* amax_out) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    const float ax = std::fabs(x[j]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[j];
+    }
+  }
+  *amax_out = amax;
+  return max;
+}
+
+}  // namespace
+
+void quantize_row_q8_0_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK == 0);
+  auto* y = static_cast<BlockQ8_0*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax = 0.0f;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = f32_to_f16(d);
+    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+  }
+}
+
+void quantize_row_q8_1_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK == 0);
+  auto* y = static_cast<BlockQ8_1*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax = 0.0f;
+    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = f32_to_f16(d);
+    int sum = 0;
+    for (int j = 0; j < kQK; ++j) {
+      y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+      sum += y[i].qs[j];
+    }
+    y[i].s = f32_to_f16(static_cast<float>(sum) * d);
+  }
+}
+
+void quantize_row_q8_K_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockQ8_K*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float amax;
+    const float max = signed_absmax(x, kQK_K, &amax);
+    if (amax == 0.0f) {
+      std::memset(&y[i], 0, sizeof(BlockQ8_K));
+      continue;
+    }
+    const float iscale = -127.0f / max;
+    for (int j = 0; j < kQK_K; ++j) {
+      y[i].qs[j] = static_cast<int8_t>(std::min(127, nearest_int(iscale * x[j])));
+    }
+    for (int j = 0; j < kQK_K / 16; ++j) {
+      int sum = 0;
+      for (int l = 0; l < 16; ++l) sum += y[i].qs[16 * j + l];
+      y[i].bsums[j] = static_cast<int16_t>(sum);
+    }
+    y[i].d = 1.0f / iscale;
+  }
+}
+
+void quantize_row_q4_0_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK == 0);
+  auto* y = static_cast<BlockQ4_0*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax;
+    const float max = signed_absmax(x, kQK, &amax);
+    const float d = max / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = f32_to_f16(d);
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int q0 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j] * id + 8.5f)));
+      const int q1 = std::min(15, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 8.5f)));
+      y[i].qs[j] = static_cast<uint8_t>(q0 | (q1 << 4));
+    }
+  }
+}
+
+void quantize_row_q5_0_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK == 0);
+  auto* y = static_cast<BlockQ5_0*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax;
+    const float max = signed_absmax(x, kQK, &amax);
+    const float d = max / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = f32_to_f16(d);
+    uint32_t qh = 0;
+    for (int j = 0; j < kQK / 2; ++j) {
+      const int q0 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
+      const int q1 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 16.5f)));
+      y[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | ((q1 & 0xF) << 4));
+      qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j;
+      qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);
+    }
+    std::memcpy(y[i].qh, &qh, 4);
+  }
+}
+
+// Per sub-block of 32: scale = (max - min) / 15 with min <= 0 (the stored min is -min >= 0);
+// both 6-bit quantized against the super-block's d = max scale / 63, dmin = max min / 63.
+void quantize_row_q4_K_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockQ4_K*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
+    for (int j = 0; j < 8; ++j) {
+      float mn = 0.0f, mx = x[32 * j];
+      for (int l = 0; l < 32; ++l) {
+        mn = std::min(mn, x[32 * j + l]);
+        mx = std::max(mx, x[32 * j + l]);
+      }
+      scale[j] = std::max(0.0f, (mx - mn) / 15.0f);
+      mins[j] = -mn;
+      max_scale = std::max(max_scale, scale[j]);
+      max_min = std::max(max_min, mins[j]);
+    }
+    y[i].d = f32_to_f16(max_scale / 63.0f);
+    y[i].dmin = f32_to_f16(max_min / 63.0f);
+    const float d = f16_to_f32(y[i].d), dmin = f16_to_f32(y[i].dmin);
+    uint8_t ls[8], lm[8];
+    for (int j = 0; j < 8; ++j) {
+      ls[j] = static_cast<uint8_t>(d > 0 ? std::clamp(nearest_int(scale[j] / d), 0, 63) : 0);
+      lm[j] = static_cast<uint8_t>(dmin > 0 ? std::clamp(nearest_int(mins[j] / dmin), 0, 63) : 0);
+    }
+    std::memset(y[i].scales, 0, sizeof(y[i].scales));
+    for (int j = 0; j < 8; ++j) {
+      if (j < 4) {
+        y[i].scales[j] = ls[j];
+        y[i].scales[j + 4] = lm[j];
+      } else {
+        y[i].scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+        y[i].scales[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
+        y[i].scales[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
+      }
+    }
+    uint8_t q[kQK_K];
+    for (int j = 0; j < 8; ++j) {
+      const float dl = d * ls[j], ml = dmin * lm[j];
+      for (int l = 0; l < 32; ++l) {
+        const float v = x[32 * j + l] + ml;
+        q[32 * j + l] = static_cast<uint8_t>(dl > 0 ? std::clamp(nearest_int(v / dl), 0, 15) : 0);
+      }
+    }
+    for (int c = 0; c < 4; ++c) {
+      for (int l = 0; l < 32; ++l) {
+        y[i].qs[32 * c + l] = static_cast<uint8_t>(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+      }
+    }
+  }
+}
+
+// Per sub-block of 16: symmetric scale amax / 31 (so q - 32 stays in -31..31), the 16
+// scales quantized to int8 against d = max |scale| / 127.
+void quantize_row_q6_K_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockQ6_K*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float scale[16], max_scale = 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      float amax = 0.0f;
+      for (int l = 0; l < 16; ++l) amax = std::max(amax, std::fabs(x[16 * j + l]));
+      scale[j] = amax / 31.0f;
+      max_scale = std::max(max_scale, scale[j]);
+    }
+    y[i].d = f32_to_f16(max_scale / 127.0f);
+    const float d = f16_to_f32(y[i].d);
+    int q[kQK_K];
+    for (int j = 0; j < 16; ++j) {
+      const int sc = d > 0 ? std::clamp(nearest_int(scale[j] / d), -127, 127) : 0;
+      y[i].scales[j] = static_cast<int8_t>(sc);
+      const float dl = d * static_cast<float>(sc);
+      for (int l = 0; l < 16; ++l) {
+        const int v = dl != 0.0f ? std::clamp(nearest_int(x[16 * j + l] / dl), -32, 31) : 0;
+        q[16 * j + l] = v + 32;
+      }
+    }
+    for (int h = 0; h < 2; ++h) {
+      uint8_t* ql = y[i].ql + 64 * h;
+      uint8_t* qh = y[i].qh + 32 * h;
+      const int* qq = q + 128 * h;
+      for (int l = 0; l < 32; ++l) {
+        const int q1 = qq[l], q2 = qq[l + 32], q3 = qq[l + 64], q4 = qq[l + 96];
+        ql[l] = static_cast<uint8_t>((q1 & 0xF) | ((q3 & 0xF) << 4));
+        ql[l + 32] = static_cast<uint8_t>((q2 & 0xF) | ((q4 & 0xF) << 4));
+        qh[l] = static_cast<uint8_t>((q1 >> 4) | ((q2 >> 4) << 2) | ((q3 >> 4) << 4) |
+                                     ((q4 >> 4) << 6));
+      }
+    }
+  }
+}
+
+bool can_quantize(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
+    case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
+    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
+      return true;
+    default:
+      return false;
+  }
+}
+
+void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
+  MOE_CHECK_MSG(can_quantize(type), "quantize_row: unsupported type");
+  switch (type) {
+    case GgmlType::F32:
+      std::memcpy(out, x, static_cast<size_t>(n) * sizeof(float));
+      return;
+    case GgmlType::F16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(out)[i] = f32_to_f16(x[i]);
+      return;
+    case GgmlType::BF16:
+      for (int64_t i = 0; i < n; ++i) static_cast<uint16_t*>(out)[i] = f32_to_bf16(x[i]);
+      return;
+    case GgmlType::Q8_0: return quantize_row_q8_0_ref(x, out, n);
+    case GgmlType::Q8_1: return quantize_row_q8_1_ref(x, out, n);
+    case GgmlType::Q8_K: return quantize_row_q8_K_ref(x, out, n);
+    case GgmlType::Q4_0: return quantize_row_q4_0_ref(x, out, n);
+    case GgmlType::Q5_0: return quantize_row_q5_0_ref(x, out, n);
+    case GgmlType::Q4_K: return quantize_row_q4_K_ref(x, out, n);
+    case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
+    default: break;
+  }
+}
+
+}  // namespace moe

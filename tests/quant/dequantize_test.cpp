@@ -1,0 +1,226 @@
+// Each decoder against one crafted block whose expected values were worked out by hand
+// from the format definitions (quant/dequantize.cpp comments, ggml-common.h).
+#include "quant/dequantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "quant/blocks.h"
+
+namespace moe {
+namespace {
+
+constexpr uint16_t kF16One = 0x3C00, kF16Half = 0x3800, kF16Quarter = 0x3400, kF16Two = 0x4000;
+constexpr uint16_t kF16MinusOne = 0xBC00;
+
+template <class B>
+std::vector<float> decode(GgmlType t, const B& b, int n) {
+  std::vector<float> y(n);
+  dequantize_row(t, &b, y.data(), n);
+  return y;
+}
+
+TEST(Dequantize, SupportedTypes) {
+  EXPECT_TRUE(can_dequantize(GgmlType::Q4_K));
+  EXPECT_TRUE(can_dequantize(GgmlType::BF16));
+  EXPECT_FALSE(can_dequantize(GgmlType::IQ2_XXS));
+  EXPECT_FALSE(can_dequantize(GgmlType::I32));
+}
+
+TEST(Dequantize, Floats) {
+  const uint16_t h[3] = {0x3C00, 0xC000, 0x7BFF};
+  float y[3];
+  dequantize_row(GgmlType::F16, h, y, 3);
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], -2.0f);
+  EXPECT_EQ(y[2], 65504.0f);
+  const uint16_t b[2] = {0x3F80, 0xC040};
+  dequantize_row(GgmlType::BF16, b, y, 2);
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], -3.0f);
+}
+
+TEST(Dequantize, Q4_0) {
+  BlockQ4_0 b;
+  b.d = kF16Half;
+  std::memset(b.qs, 0x88, sizeof(b.qs));
+  b.qs[0] = 0x9A;  // value 0: 10, value 16: 9
+  b.qs[15] = 0x0F;  // value 15: 15, value 31: 0
+  const auto y = decode(GgmlType::Q4_0, b, 32);
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[16], 0.5f);
+  EXPECT_EQ(y[15], 3.5f);
+  EXPECT_EQ(y[31], -4.0f);
+  EXPECT_EQ(y[1], 0.0f);
+}
+
+TEST(Dequantize, Q4_1) {
+  BlockQ4_1 b;
+  b.d = kF16Half;
+  b.m = kF16MinusOne;
+  std::memset(b.qs, 0, sizeof(b.qs));
+  b.qs[1] = 0x3F;
+  const auto y = decode(GgmlType::Q4_1, b, 32);
+  EXPECT_EQ(y[1], 6.5f);
+  EXPECT_EQ(y[17], 0.5f);
+  EXPECT_EQ(y[0], -1.0f);
+}
+
+TEST(Dequantize, Q5_0) {
+  BlockQ5_0 b;
+  b.d = kF16Two;
+  std::memset(b.qs, 0, sizeof(b.qs));
+  const uint32_t qh = 1u | (1u << 31);
+  std::memcpy(b.qh, &qh, 4);
+  b.qs[3] = 0xF7;
+  const auto y = decode(GgmlType::Q5_0, b, 32);
+  EXPECT_EQ(y[0], 0.0f);    // 16 - 16
+  EXPECT_EQ(y[1], -32.0f);  // 0 - 16
+  EXPECT_EQ(y[31], 0.0f);
+  EXPECT_EQ(y[3], -18.0f);  // 7 - 16
+  EXPECT_EQ(y[19], -2.0f);  // 15 - 16
+}
+
+TEST(Dequantize, Q5_1) {
+  BlockQ5_1 b;
+  b.d = kF16One;
+  b.m = kF16Quarter;
+  std::memset(b.qs, 0, sizeof(b.qs));
+  const uint32_t qh = (1u << 1) | (1u << 16);
+  std::memcpy(b.qh, &qh, 4);
+  b.qs[0] = 0x50;
+  b.qs[1] = 0x21;
+  const auto y = decode(GgmlType::Q5_1, b, 32);
+  EXPECT_EQ(y[1], 17.25f);
+  EXPECT_EQ(y[17], 2.25f);
+  EXPECT_EQ(y[0], 0.25f);
+  EXPECT_EQ(y[16], 21.25f);
+}
+
+TEST(Dequantize, Q8_0) {
+  BlockQ8_0 b;
+  b.d = kF16Quarter;
+  std::memset(b.qs, 0, sizeof(b.qs));
+  b.qs[0] = -128;
+  b.qs[5] = 100;
+  b.qs[31] = 1;
+  const auto y = decode(GgmlType::Q8_0, b, 32);
+  EXPECT_EQ(y[0], -32.0f);
+  EXPECT_EQ(y[5], 25.0f);
+  EXPECT_EQ(y[31], 0.25f);
+}
+
+TEST(Dequantize, Q2_K) {
+  BlockQ2_K b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16One;
+  b.dmin = kF16Half;
+  b.scales[0] = 0x21;  // sc 1, m 2
+  b.scales[1] = 0x03;  // sc 3
+  b.scales[6] = 0x07;  // sc 7
+  b.scales[9] = 0x45;  // sc 5, m 4
+  b.qs[0] = 0xE4;      // 2-bit fields 0, 1, 2, 3 for values 0, 32, 64, 96
+  b.qs[16] = 0x03;     // value 16 (scale 1)
+  b.qs[48] = 0x02;     // value 144 (second half, group 0, second 16: scale 9)
+  const auto y = decode(GgmlType::Q2_K, b, 256);
+  EXPECT_EQ(y[0], -1.0f);   // 1*0 - 0.5*2
+  EXPECT_EQ(y[1], -1.0f);
+  EXPECT_EQ(y[16], 9.0f);   // 3*3
+  EXPECT_EQ(y[17], 0.0f);
+  EXPECT_EQ(y[32], 0.0f);   // scale 2 is 0
+  EXPECT_EQ(y[96], 21.0f);  // 7*3
+  EXPECT_EQ(y[144], 8.0f);  // 5*2 - 0.5*4
+  EXPECT_EQ(y[145], -2.0f);
+}
+
+TEST(Dequantize, Q3_K) {
+  BlockQ3_K b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16One;
+  b.scales[0] = 0x01;  // scale 0 low nibble 1
+  b.scales[8] = 0x02;  // scale 0 high bits 2 -> 33 - 32 = 1
+  b.scales[5] = 0x30;  // scale 13 low nibble 3
+  b.scales[9] = 0xC0;  // scale 13 high bits 3 -> 51 - 32 = 19
+  b.qs[0] = 0x02;
+  b.hmask[0] = 0x01;  // value 0: q 2, high bit set
+  b.qs[1] = 0x02;     // value 1: q 2, high bit clear -> -2
+  b.qs[48] = 0x30;    // value 208 (half 1, group 2 at shift 4, second 16): q 3
+  b.hmask[16] = 0x40;  // its high bit (group 6)
+  const auto y = decode(GgmlType::Q3_K, b, 256);
+  EXPECT_EQ(y[0], 2.0f);
+  EXPECT_EQ(y[1], -2.0f);
+  EXPECT_EQ(y[16], 128.0f);  // scale -32, q 0 - 4
+  EXPECT_EQ(y[208], 57.0f);  // 19 * 3
+  EXPECT_EQ(y[209], -76.0f);  // 19 * -4
+}
+
+template <class B>
+void fill_k4_scales(B* b) {
+  b->d = kF16Half;
+  b->dmin = kF16Quarter;
+  b->scales[0] = 3;     // sc0
+  b->scales[4] = 4;     // m0
+  b->scales[1] = 0x80;  // sc1 = 0, top bits 2 -> high bits of sc5
+  b->scales[5] = 0xC0;  // m1 = 0, top bits 3 -> high bits of m5
+  b->scales[9] = 0x71;  // sc5 = 1 | 2 << 4 = 33, m5 = 7 | 3 << 4 = 55
+}
+
+TEST(Dequantize, Q4_K) {
+  BlockQ4_K b;
+  std::memset(&b, 0, sizeof(b));
+  fill_k4_scales(&b);
+  b.qs[0] = 0x2A;
+  b.qs[64] = 0xF0;
+  const auto y = decode(GgmlType::Q4_K, b, 256);
+  EXPECT_EQ(y[0], 14.0f);  // 0.5*3*10 - 0.25*4
+  EXPECT_EQ(y[1], -1.0f);
+  EXPECT_EQ(y[32], 0.0f);  // sub-block 1: scale 0, min 0
+  EXPECT_EQ(y[128], 0.0f);
+  EXPECT_EQ(y[160], 233.75f);  // 0.5*33*15 - 0.25*55
+  EXPECT_EQ(y[161], -13.75f);
+}
+
+TEST(Dequantize, Q5_K) {
+  BlockQ5_K b;
+  std::memset(&b, 0, sizeof(b));
+  fill_k4_scales(&b);
+  b.qs[0] = 0x2A;
+  b.qs[64] = 0xF0;
+  b.qh[0] = 0x21;  // 5th bit of sub-block 0 and 5 at l = 0
+  const auto y = decode(GgmlType::Q5_K, b, 256);
+  EXPECT_EQ(y[0], 38.0f);  // 0.5*3*26 - 1
+  EXPECT_EQ(y[160], 497.75f);  // 0.5*33*31 - 13.75
+  EXPECT_EQ(y[161], -13.75f);
+}
+
+TEST(Dequantize, Q6_K) {
+  BlockQ6_K b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Half;
+  b.scales[0] = 2;
+  b.scales[6] = 4;
+  b.scales[15] = -3;
+  b.ql[0] = 0x05;
+  b.qh[0] = 0xC2;  // value 0 high bits 2, value 96 high bits 3
+  b.ql[32] = 0xA0;
+  const auto y = decode(GgmlType::Q6_K, b, 256);
+  EXPECT_EQ(y[0], 5.0f);     // 0.5*2*(37-32)
+  EXPECT_EQ(y[1], -32.0f);   // 0.5*2*(0-32)
+  EXPECT_EQ(y[96], 52.0f);   // 0.5*4*(58-32)
+  EXPECT_EQ(y[255], 48.0f);  // 0.5*-3*(0-32)
+}
+
+TEST(Dequantize, Q8_K) {
+  BlockQ8_K b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = 0.5f;
+  b.qs[3] = -7;
+  const auto y = decode(GgmlType::Q8_K, b, 256);
+  EXPECT_EQ(y[3], -3.5f);
+  EXPECT_EQ(y[4], 0.0f);
+}
+
+}  // namespace
+}  // namespace moe

@@ -1,0 +1,141 @@
+// Reference quantizers: ggml semantics on hand-made inputs, and quantize -> dequantize
+// error bounds for every format.
+#include "quant/quantize.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/half.h"
+#include "quant/blocks.h"
+#include "quant/dequantize.h"
+
+namespace moe {
+namespace {
+
+TEST(Quantize, Q8_0RoundsHalfAwayFromZero) {
+  // amax 127 -> d = 1, so q = roundf(x).
+  std::vector<float> x(32, 0.0f);
+  x[0] = 127.0f;
+  x[1] = 2.5f;
+  x[2] = -2.5f;
+  x[3] = 0.49f;
+  x[4] = -126.6f;
+  BlockQ8_0 b;
+  quantize_row_q8_0_ref(x.data(), &b, 32);
+  EXPECT_EQ(b.d, 0x3C00);
+  EXPECT_EQ(b.qs[0], 127);
+  EXPECT_EQ(b.qs[1], 3);
+  EXPECT_EQ(b.qs[2], -3);
+  EXPECT_EQ(b.qs[3], 0);
+  EXPECT_EQ(b.qs[4], -127);
+}
+
+TEST(Quantize, Q8_1StoresScaledSum) {
+  std::vector<float> x(32, 0.0f);
+  x[0] = 127.0f;
+  x[1] = -27.0f;
+  x[2] = 4.0f;
+  BlockQ8_1 b;
+  quantize_row_q8_1_ref(x.data(), &b, 32);
+  EXPECT_EQ(f16_to_f32(b.d), 1.0f);
+  EXPECT_EQ(f16_to_f32(b.s), 104.0f);  // 127 - 27 + 4
+}
+
+TEST(Quantize, Q8_KUsesSignedMaxAndBsums) {
+  // max = -127 (largest magnitude, first on ties with +127) -> iscale = 1: nearest-even.
+  std::vector<float> x(256, 0.0f);
+  x[0] = -127.0f;
+  x[1] = 127.0f;
+  x[2] = 2.5f;
+  x[3] = 3.5f;
+  x[17] = -1.0f;
+  BlockQ8_K b;
+  quantize_row_q8_K_ref(x.data(), &b, 256);
+  EXPECT_EQ(b.d, 1.0f);
+  EXPECT_EQ(b.qs[0], -127);
+  EXPECT_EQ(b.qs[1], 127);
+  EXPECT_EQ(b.qs[2], 2);
+  EXPECT_EQ(b.qs[3], 4);
+  EXPECT_EQ(b.bsums[0], -127 + 127 + 2 + 4);
+  EXPECT_EQ(b.bsums[1], -1);
+  // A positive max gives a negative d (ggml's convention).
+  x[0] = 127.0f;
+  x[1] = -127.0f;
+  quantize_row_q8_K_ref(x.data(), &b, 256);
+  EXPECT_EQ(b.d, -1.0f);
+  EXPECT_EQ(b.qs[0], -127);
+  EXPECT_EQ(b.qs[2], -2);
+}
+
+TEST(Quantize, ZeroBlocks) {
+  std::vector<float> x(256, 0.0f);
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::Q4_0,
+                     GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K}) {
+    std::vector<uint8_t> q(row_bytes(t, 256), 0xAB);
+    quantize_row(t, x.data(), q.data(), 256);
+    std::vector<float> y(256, 1.0f);
+    dequantize_row(t, q.data(), y.data(), 256);
+    for (float v : y) ASSERT_EQ(v, 0.0f) << type_name(t);
+  }
+}
+
+// Max abs error of a round trip relative to the block's max |x|, per format.
+struct RoundTrip {
+  GgmlType type;
+  double bound;  // of max|x - y| / max|x| per block of 256
+};
+
+TEST(Quantize, RoundTripErrorBounds) {
+  // Half a quantization step of the scale grid, plus slack for the scale's own rounding:
+  // 8-bit: 1/254; 4-bit affine (range up to 2 max, 15 steps, 6-bit scale and min
+  // rounding): 0.12; 6-bit: 1/62 plus the int8 scale. Q4_0/Q5_0 map -max to the end of
+  // the grid, so +max clamps one full step short: 1/8 and 1/16.
+  // (Scales stay where the f16 block scale is a normal number; subnormal d loses bits.)
+  const RoundTrip cases[] = {
+      {GgmlType::Q8_0, 0.0045}, {GgmlType::Q8_1, 0.0045}, {GgmlType::Q8_K, 0.0045},
+      {GgmlType::Q5_0, 0.0626}, {GgmlType::Q4_0, 0.1251},   {GgmlType::Q4_K, 0.12},
+      {GgmlType::Q6_K, 0.025},
+  };
+  std::mt19937 rng(7);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (const auto& c : cases) {
+    for (float scale : {0.01f, 1.0f, 300.0f}) {
+      const int n = 4096;
+      std::vector<float> x(n), y(n);
+      for (auto& v : x) v = scale * g(rng);
+      std::vector<uint8_t> q(row_bytes(c.type, n));
+      quantize_row(c.type, x.data(), q.data(), n);
+      dequantize_row(c.type, q.data(), y.data(), n);
+      for (int b = 0; b < n; b += 256) {
+        double amax = 0.0, err = 0.0;
+        for (int i = b; i < b + 256; ++i) {
+          amax = std::max(amax, std::fabs(static_cast<double>(x[i])));
+          err = std::max(err, std::fabs(static_cast<double>(x[i]) - y[i]));
+        }
+        EXPECT_LE(err / amax, c.bound) << type_name(c.type) << " scale " << scale;
+      }
+    }
+  }
+}
+
+TEST(Quantize, FloatConversions) {
+  const float x[3] = {1.0f, -2.5f, 0.1f};
+  uint16_t h[3];
+  float y[3];
+  quantize_row(GgmlType::F16, x, h, 3);
+  dequantize_row(GgmlType::F16, h, y, 3);
+  EXPECT_EQ(y[0], 1.0f);
+  EXPECT_EQ(y[1], -2.5f);
+  EXPECT_NEAR(y[2], 0.1f, 1e-4f);
+  quantize_row(GgmlType::BF16, x, h, 3);
+  dequantize_row(GgmlType::BF16, h, y, 3);
+  EXPECT_EQ(y[1], -2.5f);
+  EXPECT_NEAR(y[2], 0.1f, 1e-3f);
+}
+
+}  // namespace
+}  // namespace moe
