@@ -34,7 +34,7 @@ Status Args::parse(int argc, char** argv) {
       if (spec == nullptr) return Status::error("unknown option " + std::string(name) + " for '" + command_ + "'");
       if (spec->value.empty()) {
         if (inline_value) return Status::error("option " + std::string(spec->name) + " takes no value");
-        values_[std::string(spec->name)] = "1";
+        values_[std::string(spec->name)].push_back("1");
         continue;
       }
       if (!inline_value) {
@@ -42,7 +42,7 @@ Status Args::parse(int argc, char** argv) {
                                                 std::string(spec->value) + ")");
         inline_value = argv[++i];
       }
-      values_[std::string(spec->name)] = *inline_value;
+      values_[std::string(spec->name)].push_back(*inline_value);
       continue;
     }
     positionals_.emplace_back(arg);
@@ -68,9 +68,14 @@ bool Args::given(std::string_view name) const { return values_.count(name) > 0; 
 bool Args::flag(std::string_view name) const { return given(name); }
 
 std::string Args::get(std::string_view name) const {
-  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  if (auto it = values_.find(name); it != values_.end()) return it->second.back();
   const OptionSpec* s = find(name);
   return s != nullptr ? std::string(s->fallback) : std::string();
+}
+
+std::vector<std::string> Args::get_all(std::string_view name) const {
+  if (auto it = values_.find(name); it != values_.end()) return it->second;
+  return {};
 }
 
 Result<int64_t> Args::get_int(std::string_view name, int64_t min, int64_t max) const {

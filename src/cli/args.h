@@ -31,7 +31,8 @@ class Args {
 
   bool flag(std::string_view name) const;
   bool given(std::string_view name) const;
-  std::string get(std::string_view name) const;  // value or its default
+  std::string get(std::string_view name) const;  // value (the last, if repeated) or its default
+  std::vector<std::string> get_all(std::string_view name) const;  // every value given, in order
   Result<int64_t> get_int(std::string_view name, int64_t min, int64_t max) const;
   Result<double> get_double(std::string_view name, double min, double max) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
@@ -42,7 +43,7 @@ class Args {
   std::string command_;
   std::string summary_;
   std::vector<OptionSpec> specs_;
-  std::map<std::string, std::string, std::less<>> values_;
+  std::map<std::string, std::vector<std::string>, std::less<>> values_;
   std::vector<std::string> positionals_;
   bool help_ = false;
 };

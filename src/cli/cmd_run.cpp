@@ -4,6 +4,7 @@
 // where logprob is the log-softmax of the raw logits (before any sampling transform).
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "engine/session.h"
+#include "engine/text_model.h"
 #include "sampling/sampler.h"
 
 namespace moe::cli {
@@ -21,7 +23,9 @@ namespace {
 std::vector<OptionSpec> run_options() {
   std::vector<OptionSpec> specs = {
       {"--prompt-ids", "", "IDS", "", "prompt as comma-separated token ids, used exactly as given"},
-      {"--prompt", "-p", "TEXT", "", "prompt text"},
+      {"--prompt", "-p", "TEXT", "", "prompt text (BOS added as the model asks)"},
+      {"--chat", "", "", "", "with -p: wrap the text as a user message in the chat template"},
+      {"--chat-template-file", "", "FILE", "", "with --chat: use this template instead of the model's"},
       {"--n-predict", "-n", "N", "32", "tokens to generate"},
       {"--ignore-eos", "", "", "", "generate exactly -n tokens, EOS included"},
       {"--jsonl", "", "", "", "one JSON object per generated token on stdout"},
@@ -65,6 +69,17 @@ Result<SamplingParams> sampling_from_args(const Args& args) {
   return p;
 }
 
+// The prompt's tokens: ids as given, or text (optionally wrapped in the chat template).
+Result<std::vector<int32_t>> prompt_tokens(const Args& args, const Result<TextModel>& text,
+                                           std::optional<Result<std::vector<int32_t>>>& from_ids) {
+  if (from_ids) return std::move(*from_ids);
+  if (!text) return text.status();
+  if (!args.flag("--chat")) return text->encode_text(args.get("--prompt"));
+  const nlohmann::json messages = {{{"role", "user"}, {"content", args.get("--prompt")}}};
+  MOE_ASSIGN_OR_RETURN(std::string rendered, text->render(messages, true));
+  return text->encode_rendered(rendered);
+}
+
 int fail(const Status& s) {
   std::fprintf(stderr, "moeinfer run: %s\n", s.message().c_str());
   return 1;
@@ -88,15 +103,17 @@ int run_main(int argc, char** argv) {
   if (!top_n) return fail(top_n.status());
   auto sampling = sampling_from_args(args);
   if (!sampling) return fail(sampling.status());
-  if (!args.given("--prompt-ids")) {
-    return fail(Status::error("give the prompt with --prompt-ids (text prompts need the tokenizer)"));
+  if (args.given("--prompt-ids") == args.given("--prompt")) {
+    return fail(Status::error("give the prompt with either --prompt-ids or -p TEXT"));
   }
-  auto prompt = parse_id_list(args.get("--prompt-ids"));
-  if (!prompt) return fail(prompt.status());
-
   auto loaded = load_model_from_args(args);
   if (!loaded) return fail(loaded.status());
   const Model& model = *loaded->model;
+  auto text = TextModel::load(model.file(), args.get("--chat-template-file"));
+  std::optional<Result<std::vector<int32_t>>> from_ids;
+  if (args.given("--prompt-ids")) from_ids = parse_id_list(args.get("--prompt-ids"));
+  auto prompt = prompt_tokens(args, text, from_ids);
+  if (!prompt) return fail(prompt.status());
   const int64_t needed = static_cast<int64_t>(prompt->size()) + std::max<int64_t>(*n_predict - 1, 0);
   if (needed > loaded->n_ctx) {
     return fail(Status::error("prompt of " + std::to_string(prompt->size()) + " tokens plus " +
@@ -113,6 +130,8 @@ int run_main(int argc, char** argv) {
   Sampler sampler(*sampling);
   std::vector<int32_t> history = *prompt;
   std::vector<float> scratch;
+  std::optional<StreamingDecoder> decoder;
+  if (!jsonl && text) decoder.emplace(text->tokenizer);
 
   Timer prefill_timer;
   if (Status s = session.feed(*prompt); !s) return fail(s);
@@ -131,6 +150,9 @@ int run_main(int argc, char** argv) {
       j["top"] = nlohmann::json::array();
       for (const auto& [tid, lp] : top) j["top"].push_back({tid, lp});
       std::printf("%s\n", j.dump().c_str());
+    } else if (decoder) {
+      const std::string piece = decoder->push(id);
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
     } else {
       std::printf("%d ", id);
     }
@@ -142,6 +164,7 @@ int run_main(int argc, char** argv) {
       if (Status s = session.feed(next); !s) return fail(s);
     }
   }
+  if (decoder) std::printf("%s", decoder->flush().c_str());
   if (!jsonl) std::printf("\n");
   const double decode_s = decode_timer.seconds();
   MOE_LOG_INFO("prompt: %zu tokens in %.3f s (%.1f tok/s); generated %lld tokens in %.3f s (%.1f tok/s)",
