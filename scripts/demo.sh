@@ -7,4 +7,7 @@ scripts/install_deps.sh
 scripts/build.sh
 model=tests/data/models/r1-mini-q4_k_m.gguf
 build/src/cli/moeinfer info -m "$model"
-build/src/cli/moeinfer run -m "$model" --prompt-ids 0,671,2342,1911,294,447,84,730,344 -n 24 --greedy
+build/src/cli/moeinfer run -m "$model" --chat -p "Why is the sky blue?" -n 48
+echo
+echo "Next: build/src/cli/moeinfer chat -m $model   (interactive)"
+echo "      build/src/cli/moeinfer serve -m $model   (OpenAI-compatible server on 127.0.0.1:8080)"
