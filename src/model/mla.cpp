@@ -102,27 +102,38 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
     });
   }
 
-  // Per (token, head): scores over positions 0..pos, softmax, ctx = sum_t p_t c_t.
+  // Per (token, head): scores over positions 0..pos, softmax, ctx = sum_p s_p c_p. A thread
+  // takes a contiguous range of (token, head) pairs and walks each token's positions once
+  // for all of its heads, so a latent row is read from memory once per token, not per head.
+  // Each score is one fixed-order kernel dot product (batch invariance).
   float* ctx = s.ctx.get(T * H * lora);
   const float scale = c.model.rope().softmax_scale();
+  const VecDotFn dot = k.for_type(GgmlType::F32).vec_dot;
   pool.parallel_for(T * H, [&](int64_t i0, int64_t i1, int ith) {
     ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t t = i / H, h = i % H;
+    for (int64_t i = i0; i < i1;) {
+      const int64_t t = i / H, h0 = i % H, h1 = std::min<int64_t>(H, h0 + (i1 - i));
+      const int64_t nh = h1 - h0;
       const BatchToken& b = c.batch[static_cast<size_t>(t)];
       const float* lat = s.latent[b.seq].get(0);
       const int64_t n = b.pos + 1;
-      const float* qa = q_abs + (t * H + h) * lora;
-      const float* qp = q + (t * H + h) * qk + nope;
-      float* scores = ts.b.get(static_cast<size_t>(n));
+      float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
+      const float* qa = q_abs + (t * H + h0) * lora;
+      const float* qp = q + (t * H + h0) * qk + nope;
       for (int64_t p = 0; p < n; ++p) {
         const float* row = lat + p * kv_width;
-        scores[p] = (dot_f32(qa, row, lora) + dot_f32(qp, row + lora, rope)) * scale;
+        for (int64_t h = 0; h < nh; ++h) {
+          scores[h * n + p] = (dot(lora, row, qa + h * lora) + dot(rope, row + lora, qp + h * qk)) * scale;
+        }
       }
-      softmax(scores, n);
-      float* out = ctx + (t * H + h) * lora;
-      std::fill(out, out + lora, 0.0f);
-      for (int64_t p = 0; p < n; ++p) axpy(scores[p], lat + p * kv_width, out, lora);
+      float* out = ctx + (t * H + h0) * lora;
+      std::fill(out, out + nh * lora, 0.0f);
+      for (int64_t h = 0; h < nh; ++h) softmax(scores + h * n, n);
+      for (int64_t p = 0; p < n; ++p) {
+        const float* row = lat + p * kv_width;
+        for (int64_t h = 0; h < nh; ++h) axpy(scores[h * n + p], row, out + h * lora, lora);
+      }
+      i += nh;
     }
   });
 
