@@ -53,7 +53,7 @@ class Forward {
   Status run(std::span<const BatchToken> batch, KvCache& kv, Logits& out);
 
  private:
-  Status validate(std::span<const BatchToken> batch, KvCache& kv) const;
+  Status validate(std::span<const BatchToken> batch, KvCache& kv);
 
   const Model& model_;
   ThreadPool& pool_;

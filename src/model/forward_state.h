@@ -76,6 +76,7 @@ struct ForwardState {
   std::vector<int32_t> slot_row;      // t * k + j -> gathered row
   std::vector<FfnJob> jobs;
   std::vector<int32_t> logit_rows;  // batch indices wanting logits
+  std::vector<int64_t> next_pos;    // per sequence: the next position (validation)
   std::vector<ThreadScratch> per_thread;
 };
 

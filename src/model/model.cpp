@@ -34,8 +34,10 @@ Status check_kernels(const ModelWeights& w, const KernelTable& k) {
 
 }  // namespace
 
-Result<std::unique_ptr<Model>> Model::load(const std::string& path, const KernelTable& kernels) {
-  MOE_ASSIGN_OR_RETURN(GgufModel file, GgufModel::open(path));
+Result<std::unique_ptr<Model>> Model::load(const std::string& path, const KernelTable& kernels,
+                                           const LoadOptions& load) {
+  MOE_ASSIGN_OR_RETURN(GgufModel file, GgufModel::open(path, {}, load));
+  MOE_LOG_INFO("%s: %s", path.c_str(), file.load_report().describe().c_str());
   MOE_ASSIGN_OR_RETURN(ModelArgs args, read_model_args(file.metadata()));
   auto bound = bind_weights(file, args);
   if (!bound.is_ok()) return bound.status().with_context(path);

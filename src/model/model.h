@@ -16,7 +16,9 @@ namespace moe {
 
 class Model {
  public:
-  static Result<std::unique_ptr<Model>> load(const std::string& path, const KernelTable& kernels);
+  // `load`: mmap (default) or read into memory, huge pages, mlock, warm-up, NUMA (gguf/load.h).
+  static Result<std::unique_ptr<Model>> load(const std::string& path, const KernelTable& kernels,
+                                             const LoadOptions& load = {});
 
   const ModelArgs& args() const { return args_; }
   const ModelWeights& weights() const { return weights_; }

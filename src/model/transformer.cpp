@@ -20,25 +20,27 @@ int Forward::n_experts() const {
   return n_experts_;
 }
 
-Status Forward::validate(std::span<const BatchToken> batch, KvCache& kv) const {
+Status Forward::validate(std::span<const BatchToken> batch, KvCache& kv) {
   const ModelArgs& a = model_.args();
   if (batch.empty()) return Status::error("empty batch");
-  std::vector<int64_t> next(static_cast<size_t>(kv.max_seqs()), -1);
+  // next[seq]: the position the sequence's next entry must have (-1: not in this batch).
+  std::vector<int64_t>& next = state_->next_pos;
+  next.assign(static_cast<size_t>(kv.max_seqs()), -1);
   for (size_t i = 0; i < batch.size(); ++i) {
     const BatchToken& b = batch[i];
-    const std::string at = "batch entry " + std::to_string(i) + ": ";
+    const auto at = [i] { return "batch entry " + std::to_string(i) + ": "; };
     if (b.token < 0 || b.token >= a.vocab_size) {
-      return Status::error(at + "token id " + std::to_string(b.token) + " outside the vocabulary (0.." +
+      return Status::error(at() + "token id " + std::to_string(b.token) + " outside the vocabulary (0.." +
                            std::to_string(a.vocab_size - 1) + ")");
     }
     if (b.seq < 0 || b.seq >= kv.max_seqs()) {
-      return Status::error(at + "sequence " + std::to_string(b.seq) + " outside 0.." +
+      return Status::error(at() + "sequence " + std::to_string(b.seq) + " outside 0.." +
                            std::to_string(kv.max_seqs() - 1));
     }
     int64_t& expect = next[static_cast<size_t>(b.seq)];
     if (expect < 0) expect = kv.length(b.seq);
     if (b.pos != expect) {
-      return Status::error(at + "position " + std::to_string(b.pos) + " of sequence " +
+      return Status::error(at() + "position " + std::to_string(b.pos) + " of sequence " +
                            std::to_string(b.seq) + " is not its next position " + std::to_string(expect));
     }
     ++expect;

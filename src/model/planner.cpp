@@ -1,0 +1,362 @@
+#include "model/planner.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cmath>
+
+#include "base/check.h"
+
+namespace moe {
+namespace {
+
+constexpr uint64_t kGiB = 1ull << 30;
+constexpr uint64_t kGB = 1000000000ull;
+
+// The preset table. Sizes are DEEPSEEK.md's (whole split sets, approximate); the computed
+// totals for R1 (planner_test checks them) are given after each rule.
+constexpr std::array<QuantPreset, 11> kPresets = {{
+    {"BF16", 1340 * kGB, "every matrix BF16, norms/router F32 (computed 1342 GB)"},
+    {"Q8_0", 713 * kGB, "every matrix Q8_0 (34 B / 32 values), norms/router F32 (computed 713.5 GB)"},
+    {"Q6_K", 551 * kGB, "every matrix Q6_K (210 B / 256); attn_k_b (rows of 128) falls back to Q8_0 (computed 551 GB)"},
+    {"Q5_K_M", 475 * kGB,
+     "llama.cpp Q5_K_M: Q5_K, output and ffn_down* of use_more_bits layers Q6_K; attn_k_b -> Q5_1 (computed 476 GB)"},
+    {"Q4_K_M", 404 * kGB,
+     "llama.cpp Q4_K_M: Q4_K, output and ffn_down* of use_more_bits layers Q6_K; attn_k_b -> Q5_0 (computed 405 GB)"},
+    {"Q3_K_M", 319 * kGB,
+     "llama.cpp Q3_K_M: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first n/16 layers), output Q6_K; "
+     "attn_k_b -> Q4_0 (computed 320 GB)"},
+    {"Q2_K", 0,
+     "llama.cpp Q2_K: Q2_K, attn_output and ffn_down* Q3_K, output Q6_K; attn_k_b -> Q4_0 (no published size "
+     "listed; computed 244 GB)"},
+    {"IQ1_S", 131 * kGB,
+     "dynamic 1.58-bit: attention, dense FFNs and token_embd Q4_K, shared experts and output Q6_K, router F32; "
+     "routed gate/up IQ1_S, routed down IQ1_S except the first 3 MoE layers IQ2_XXS (computed 139 GB = 130 GiB)"},
+    {"IQ1_M", 158 * kGB,
+     "dynamic 1.73-bit: non-expert as IQ1_S; routed gate/up IQ1_M, routed down IQ2_XXS (computed 162 GB)"},
+    {"IQ2_XXS", 183 * kGB,
+     "dynamic 2.22-bit: non-expert as IQ1_S; routed gate/up IQ2_XXS, routed down IQ2_XXS except the first 3 MoE "
+     "layers Q2_K (computed 180 GB)"},
+    {"Q2_K_XL", 212 * kGB,
+     "dynamic 2.51-bit: non-expert as IQ1_S; routed gate/up Q2_K, routed down Q2_K except the first 3 MoE layers "
+     "Q3_K (computed 227 GB)"},
+}};
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
+
+bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+
+// llama.cpp's use_more_bits: the first and last eighth of the layers and every third between.
+bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+// llama.cpp's fallback when a row is not a multiple of the type's block.
+GgmlType fallback_type(GgmlType t) {
+  switch (t) {
+    case GgmlType::Q2_K:
+    case GgmlType::Q3_K:
+      return GgmlType::Q4_0;
+    case GgmlType::Q4_K:
+      return GgmlType::Q5_0;
+    case GgmlType::Q5_K:
+      return GgmlType::Q5_1;
+    case GgmlType::Q6_K:
+      return GgmlType::Q8_0;
+    default:
+      return GgmlType::IQ4_NL;  // the IQ types
+  }
+}
+
+// Dynamic mixes: (routed gate/up, routed down, down of the first 3 MoE layers).
+struct DynamicMix {
+  std::string_view name;
+  GgmlType gate_up, down, down_first;
+};
+constexpr std::array<DynamicMix, 4> kDynamic = {{
+    {"IQ1_S", GgmlType::IQ1_S, GgmlType::IQ1_S, GgmlType::IQ2_XXS},
+    {"IQ1_M", GgmlType::IQ1_M, GgmlType::IQ2_XXS, GgmlType::IQ2_XXS},
+    {"IQ2_XXS", GgmlType::IQ2_XXS, GgmlType::IQ2_XXS, GgmlType::Q2_K},
+    {"Q2_K_XL", GgmlType::Q2_K, GgmlType::Q2_K, GgmlType::Q3_K},
+}};
+
+GgmlType dynamic_type(const DynamicMix& mix, const PlanTensor& t, const ModelArgs& a) {
+  if (t.routed_expert) {
+    if (!contains(t.name, "ffn_down")) return mix.gate_up;
+    return t.layer < a.n_dense_layers + 3 ? mix.down_first : mix.down;
+  }
+  if (contains(t.name, "_shexp") || t.name == "output.weight") return GgmlType::Q6_K;
+  return GgmlType::Q4_K;
+}
+
+GgmlType base_type(std::string_view preset, const PlanTensor& t, const ModelArgs& a) {
+  const bool output = t.name == "output.weight";
+  const bool down = contains(t.name, "ffn_down");
+  const bool more = t.layer >= 0 && use_more_bits(t.layer, a.n_layers);
+  if (iequals(preset, "BF16")) return GgmlType::BF16;
+  if (iequals(preset, "Q8_0")) return GgmlType::Q8_0;
+  if (iequals(preset, "Q6_K")) return GgmlType::Q6_K;
+  if (iequals(preset, "Q5_K_M")) return output || (down && more) ? GgmlType::Q6_K : GgmlType::Q5_K;
+  if (iequals(preset, "Q4_K_M")) return output || (down && more) ? GgmlType::Q6_K : GgmlType::Q4_K;
+  if (iequals(preset, "Q3_K_M")) {
+    if (output) return GgmlType::Q6_K;
+    if (contains(t.name, "attn_output")) return GgmlType::Q4_K;
+    if (down) return t.layer < a.n_layers / 16 ? GgmlType::Q5_K : GgmlType::Q4_K;
+    return GgmlType::Q3_K;
+  }
+  if (iequals(preset, "Q2_K")) {
+    if (output) return GgmlType::Q6_K;
+    if (contains(t.name, "attn_output") || down) return GgmlType::Q3_K;
+    return GgmlType::Q2_K;
+  }
+  for (const DynamicMix& mix : kDynamic) {
+    if (iequals(preset, mix.name)) return dynamic_type(mix, t, a);
+  }
+  MOE_CHECK_MSG(false, "unknown quant preset");
+  return GgmlType::F32;
+}
+
+uint64_t tensor_bytes(GgmlType type, const PlanTensor& t) {
+  const TypeTraits& tt = type_traits(type);
+  return static_cast<uint64_t>(t.n_elements / tt.block_size) * static_cast<uint64_t>(tt.type_size);
+}
+
+}  // namespace
+
+ModelArgs deepseek_r1_args() {
+  ModelArgs a;
+  a.vocab_size = 129280;
+  a.dim = 7168;
+  a.inter_dim = 18432;
+  a.moe_inter_dim = 2048;
+  a.n_layers = 61;
+  a.n_dense_layers = 3;
+  a.n_heads = 128;
+  a.n_routed_experts = 256;
+  a.n_shared_experts = 1;
+  a.n_activated_experts = 8;
+  a.n_expert_groups = 8;
+  a.n_limited_groups = 4;
+  a.score_func = ScoreFunc::kSigmoid;
+  a.route_scale = 2.5;
+  a.norm_topk_prob = true;
+  a.q_lora_rank = 1536;
+  a.kv_lora_rank = 512;
+  a.qk_nope_head_dim = 128;
+  a.qk_rope_head_dim = 64;
+  a.v_head_dim = 128;
+  a.original_seq_len = 4096;
+  a.rope_theta = 10000.0;
+  a.rope_factor = 40.0;
+  a.mscale = 1.0;
+  a.context_length = 163840;
+  return a;
+}
+
+std::vector<PlanTensor> deepseek_tensor_list(const ModelArgs& a) {
+  std::vector<PlanTensor> out;
+  auto add = [&](int64_t layer, const std::string& name, int64_t row, int64_t rows, bool matrix, bool expert = false) {
+    const std::string full = layer >= 0 ? "blk." + std::to_string(layer) + "." + name + ".weight" : name + ".weight";
+    out.push_back({full, layer, row, row * rows, expert, matrix});
+  };
+  const int64_t qk = a.qk_head_dim();
+  add(-1, "token_embd", a.dim, a.vocab_size, true);
+  for (int64_t l = 0; l < a.n_layers; ++l) {
+    add(l, "attn_norm", a.dim, 1, false);
+    if (a.q_lora_rank > 0) {
+      add(l, "attn_q_a", a.dim, a.q_lora_rank, true);
+      add(l, "attn_q_a_norm", a.q_lora_rank, 1, false);
+      add(l, "attn_q_b", a.q_lora_rank, a.n_heads * qk, true);
+    } else {
+      add(l, "attn_q", a.dim, a.n_heads * qk, true);
+    }
+    add(l, "attn_kv_a_mqa", a.dim, a.kv_lora_rank + a.qk_rope_head_dim, true);
+    add(l, "attn_kv_a_norm", a.kv_lora_rank, 1, false);
+    add(l, "attn_k_b", a.qk_nope_head_dim, a.kv_lora_rank * a.n_heads, true);
+    add(l, "attn_v_b", a.kv_lora_rank, a.v_head_dim * a.n_heads, true);
+    add(l, "attn_output", a.n_heads * a.v_head_dim, a.dim, true);
+    add(l, "ffn_norm", a.dim, 1, false);
+    if (!a.is_moe_layer(l)) {
+      add(l, "ffn_gate", a.dim, a.inter_dim, true);
+      add(l, "ffn_up", a.dim, a.inter_dim, true);
+      add(l, "ffn_down", a.inter_dim, a.dim, true);
+      continue;
+    }
+    add(l, "ffn_gate_inp", a.dim, a.n_routed_experts, false);
+    if (a.score_func == ScoreFunc::kSigmoid) {
+      out.push_back({"blk." + std::to_string(l) + ".exp_probs_b.bias", l, a.n_routed_experts, a.n_routed_experts,
+                     false, false});
+    }
+    add(l, "ffn_gate_exps", a.dim, a.moe_inter_dim * a.n_routed_experts, true, true);
+    add(l, "ffn_up_exps", a.dim, a.moe_inter_dim * a.n_routed_experts, true, true);
+    add(l, "ffn_down_exps", a.moe_inter_dim, a.dim * a.n_routed_experts, true, true);
+    if (a.n_shared_experts > 0) {
+      const int64_t sh = a.moe_inter_dim * a.n_shared_experts;
+      add(l, "ffn_gate_shexp", a.dim, sh, true);
+      add(l, "ffn_up_shexp", a.dim, sh, true);
+      add(l, "ffn_down_shexp", sh, a.dim, true);
+    }
+  }
+  add(-1, "output_norm", a.dim, 1, false);
+  add(-1, "output", a.dim, a.vocab_size, true);
+  return out;
+}
+
+std::span<const QuantPreset> quant_presets() { return kPresets; }
+
+const QuantPreset* find_quant_preset(std::string_view name) {
+  for (const QuantPreset& p : kPresets) {
+    if (iequals(p.name, name)) return &p;
+  }
+  return nullptr;
+}
+
+GgmlType preset_tensor_type(std::string_view preset, const PlanTensor& t, const ModelArgs& a) {
+  if (!t.matrix) return GgmlType::F32;
+  GgmlType type = base_type(preset, t, a);
+  if (t.row_length % type_traits(type).block_size != 0) type = fallback_type(type);
+  return type;
+}
+
+WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {
+  WeightsFootprint f;
+  const uint64_t used = static_cast<uint64_t>(a.n_activated_experts);
+  const uint64_t total = static_cast<uint64_t>(std::max<int64_t>(1, a.n_routed_experts));
+  for (const PlanTensor& t : deepseek_tensor_list(a)) {
+    const GgmlType type = preset_tensor_type(preset, t, a);
+    const uint64_t bytes = tensor_bytes(type, t);
+    f.weights_bytes += bytes;
+    f.params_total += t.n_elements;
+    if (t.routed_expert) {
+      f.bytes_per_token += bytes * used / total;
+      f.params_per_token += static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
+    } else if (t.name == "token_embd.weight") {
+      f.bytes_per_token += row_bytes(type, t.row_length);
+      f.params_per_token += t.row_length;
+    } else {
+      f.bytes_per_token += bytes;
+      f.params_per_token += t.n_elements;
+    }
+  }
+  return f;
+}
+
+FootprintSplit preset_split(std::string_view preset, const ModelArgs& a) {
+  FootprintSplit s;
+  const uint64_t used = static_cast<uint64_t>(a.n_activated_experts);
+  const uint64_t total = static_cast<uint64_t>(std::max<int64_t>(1, a.n_routed_experts));
+  for (const PlanTensor& t : deepseek_tensor_list(a)) {
+    const uint64_t bytes = tensor_bytes(preset_tensor_type(preset, t, a), t);
+    if (t.routed_expert) {
+      s.expert_bytes_per_token += bytes * used / total;
+    } else {
+      s.non_expert_bytes += bytes;
+    }
+  }
+  return s;
+}
+
+uint64_t kv_bytes_per_token(const ModelArgs& a, KvCacheType type) {
+  const uint64_t width = static_cast<uint64_t>(a.kv_cache_width());
+  const uint64_t per_layer = type == KvCacheType::kF16 ? width * 2 : (width + 31) / 32 * 34;
+  return per_layer * static_cast<uint64_t>(a.n_layers);
+}
+
+uint64_t default_os_reserve(uint64_t ram_bytes) { return std::max<uint64_t>(2 * kGiB, ram_bytes / 32); }
+
+uint64_t compute_buffer_bytes(const ModelArgs& a, int64_t batch, int64_t ctx_per_slot, int threads) {
+  const int64_t experts = a.n_activated_experts + a.n_shared_experts;
+  const int64_t per_token = 8 * a.dim + a.n_heads * a.qk_head_dim()  // residual, norms, q
+                            + a.n_heads * a.kv_lora_rank * 2          // q_abs, attention @ c
+                            + a.n_heads * a.v_head_dim                // attention output
+                            + 2 * experts * a.moe_inter_dim           // expert gate/up hiddens
+                            + 2 * a.inter_dim                         // dense gate/up hidden
+                            + a.vocab_size;                           // one logits row
+  const uint64_t activations = static_cast<uint64_t>(per_token) * static_cast<uint64_t>(batch) * 4;
+  const uint64_t scores = static_cast<uint64_t>(a.n_heads) * static_cast<uint64_t>(ctx_per_slot) * 4 *
+                          static_cast<uint64_t>(std::max(1, threads));
+  return activations + scores + 256ull * (1 << 20);
+}
+
+double expected_distinct_experts(int64_t n_expert, int64_t k, int64_t tokens) {
+  if (n_expert <= 0) return 0.0;
+  const double p = static_cast<double>(k) / static_cast<double>(n_expert);
+  return static_cast<double>(n_expert) * (1.0 - std::pow(1.0 - p, static_cast<double>(tokens)));
+}
+
+double prefill_macs_per_token(const ModelArgs& a, int64_t params_per_token, int64_t ctx_per_slot) {
+  const double head = static_cast<double>(a.vocab_size) * static_cast<double>(a.dim);
+  const double weights = static_cast<double>(params_per_token) - head - static_cast<double>(a.dim);
+  const double attention = static_cast<double>(a.n_layers) * static_cast<double>(a.n_heads) *
+                           static_cast<double>(2 * a.kv_lora_rank + a.qk_rope_head_dim) *
+                           (static_cast<double>(ctx_per_slot) / 2.0);
+  return weights + attention;
+}
+
+PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFootprint& w, const FootprintSplit& split,
+                 const Hardware& hw, const PlanOptions& o) {
+  PlanRow r;
+  r.quant = quant;
+  if (const QuantPreset* p = find_quant_preset(quant)) r.published_bytes = p->published_bytes;
+  r.weights_bytes = w.weights_bytes;
+  r.bytes_per_token = w.bytes_per_token;
+  r.params_per_token = w.params_per_token;
+  const int64_t slots = std::max(1, o.n_slots);
+  const int64_t ctx_per_slot = std::max<int64_t>(1, o.n_ctx / slots);
+  r.kv_bytes_per_token = kv_bytes_per_token(a, o.cache_type);
+  r.kv_bytes_f16 = kv_bytes_per_token(a, KvCacheType::kF16) * static_cast<uint64_t>(o.n_ctx);
+  r.kv_bytes_q8_0 = kv_bytes_per_token(a, KvCacheType::kQ8_0) * static_cast<uint64_t>(o.n_ctx);
+  r.kv_bytes = o.cache_type == KvCacheType::kF16 ? r.kv_bytes_f16 : r.kv_bytes_q8_0;
+  r.compute_bytes = compute_buffer_bytes(a, o.batch, ctx_per_slot, hw.cores);
+  r.os_reserve_bytes = o.os_reserve_bytes >= 0 ? static_cast<uint64_t>(o.os_reserve_bytes)
+                                               : default_os_reserve(hw.ram_bytes);
+  r.total_bytes = r.weights_bytes + r.kv_bytes + r.compute_bytes;
+  r.fits = r.total_bytes + r.os_reserve_bytes <= hw.ram_bytes;
+
+  // Largest total context (multiple of 256, at most trained context x slots) that fits.
+  auto needed = [&](int64_t ctx) {
+    return r.weights_bytes + r.kv_bytes_per_token * static_cast<uint64_t>(ctx) +
+           compute_buffer_bytes(a, o.batch, std::max<int64_t>(1, ctx / slots), hw.cores) + r.os_reserve_bytes;
+  };
+  const int64_t cap = (a.context_length > 0 ? a.context_length : 163840) * slots;
+  int64_t lo = 0, hi = cap / 256;  // in units of 256 tokens
+  if (needed(256) > hw.ram_bytes) {
+    hi = 0;
+  }
+  while (lo < hi) {
+    const int64_t mid = (lo + hi + 1) / 2;
+    if (needed(mid * 256) <= hw.ram_bytes) {
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  r.max_context = lo * 256;
+
+  r.vram_bytes_needed = split.non_expert_bytes + r.kv_bytes + r.compute_bytes;
+  r.vram_fits = hw.vram_bytes > 0 && r.vram_bytes_needed <= hw.vram_bytes;
+
+  const double bw = hw.bandwidth_gbps * 1e9 * o.efficiency;
+  const double kv_read = static_cast<double>(r.kv_bytes_per_token) * static_cast<double>(ctx_per_slot);
+  r.decode_tps = bw / (static_cast<double>(r.bytes_per_token) + kv_read);
+  // All slots decoding at once: the non-expert weights once, the union of the routed experts.
+  const double per_token_experts = static_cast<double>(split.expert_bytes_per_token);
+  const double distinct = expected_distinct_experts(a.n_routed_experts, a.n_activated_experts, slots);
+  const double expert_step = a.n_activated_experts > 0
+                                 ? per_token_experts * distinct / static_cast<double>(a.n_activated_experts)
+                                 : 0.0;
+  const double step_bytes = static_cast<double>(r.bytes_per_token) - per_token_experts + expert_step +
+                            kv_read * static_cast<double>(slots);
+  r.decode_tps_total = static_cast<double>(slots) * bw / step_bytes;
+
+  r.prefill_macs_per_token = prefill_macs_per_token(a, w.params_per_token, ctx_per_slot);
+  const double macs = static_cast<double>(hw.cores) * hw.ghz * 1e9 * hw.int8_macs_per_cycle * o.compute_efficiency;
+  r.prefill_tps = macs / r.prefill_macs_per_token;
+  return r;
+}
+
+}  // namespace moe

@@ -1,0 +1,153 @@
+// `moeinfer plan`'s arithmetic: will a DeepSeek model fit in this machine, with which
+// context, and how fast will it decode and prefill. Pure functions of shapes, tensor types
+// and hardware numbers, so every figure is unit-testable against hand computations.
+//
+// Weights. For a GGUF the tensors' real sizes (model_footprint). For the published
+// DeepSeek-R1/V3 quants (no file at hand) the planner lists R1's tensors from its real
+// shapes (deepseek_tensor_list, split MLA layout, no NextN layer) and gives each one a ggml
+// type by the preset's rule (preset_tensor_type; each rule is written in kPresets in
+// planner.cpp with the size it reproduces). bytes_per_token is DEEPSEEK.md's one definition:
+// non-expert tensors in full + n_used/n_expert of each routed-expert tensor + one embedding row.
+//
+// KV cache (latent MLA): (kv_lora + rope) values per token per layer; f16 = 2 bytes per
+// value, q8_0 = 34 bytes per 32 values. R1: 576 x 2 x 61 = 70,272 B/token (f16),
+// 18 x 34 x 61 = 37,332 B/token (q8_0). `-c` is the total context shared by the `-np` slots
+// (as llama-server and KvCache::create count it).
+//
+// Compute buffers (estimate of the engine's scratch, ForwardState): per batch token the
+// activations of one layer (8 x dim, q, q_abs, attention output, expert hiddens, dense hidden)
+// plus one logits row, in f32, times the batch; plus one row of attention scores per head per
+// thread over the per-slot context; plus 256 MiB of fixed overhead (thread stacks, tokenizer,
+// quantized activations).
+//
+// Fits: weights + KV + compute + OS reserve <= RAM. The reserve defaults to max(2 GiB, RAM/32)
+// (kernel, page tables of a 400 GB mapping, the rest of the system). max_context is the
+// largest total context (multiple of 256, at most trained context x slots) that fits.
+//
+// Decode: tok/s = bandwidth x efficiency / (bytes_per_token + kv_bytes_per_token x per-slot
+// context), i.e. the roofline at the end of a full context, scaled by the fraction of the
+// bandwidth the kernels reach (default 0.8: ik_llama.cpp reaches 85-92 % on the 2-core VM,
+// llama.cpp 59-70 %, PERF.md). With -np N slots decoding together, one step reads the
+// non-expert weights once and the union of the experts the N tokens route to (expected
+// n_expert x (1 - (1 - k/n_expert)^N) per layer): decode_tps_total is N tokens per such step.
+//
+// Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
+// (only the last prompt token needs logits) + attention over the latent cache at half the
+// per-slot context (n_heads x (kv_lora + rope + kv_lora) MACs per cached token per layer);
+// tok/s = cores x GHz x int8 MACs per cycle x compute efficiency / MACs per token. Defaults:
+// 64 MACs/cycle (AVX2: 2 x 32 vpmaddubsw lanes), 128 with AVX-512 VNNI, the CPU's MHz
+// (3 GHz when unknown) and efficiency 0.3 (ik_llama.cpp's pp128 on the VM is 21-33 % of that
+// ceiling, PERF.md).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "gguf/types.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+
+namespace moe {
+
+// DeepSeek-R1 / V3 (671B) as DEEPSEEK.md gives it.
+ModelArgs deepseek_r1_args();
+
+// One tensor of a DeepSeek model, as a GGUF names and shapes it.
+struct PlanTensor {
+  std::string name;         // "blk.3.ffn_down_exps.weight"
+  int64_t layer = -1;       // -1 for global tensors
+  int64_t row_length = 0;   // ne[0]
+  int64_t n_elements = 0;
+  bool routed_expert = false;  // *_exps: n_used / n_expert of it is read per token
+  bool matrix = true;          // false for norms, router and bias (kept F32)
+};
+std::vector<PlanTensor> deepseek_tensor_list(const ModelArgs& args);
+
+struct QuantPreset {
+  std::string_view name;        // "Q4_K_M", "IQ1_S", ...
+  uint64_t published_bytes;     // DEEPSEEK.md's size of the published R1 files (0: not listed)
+  std::string_view assumption;  // the per-tensor type rule, in words
+};
+std::span<const QuantPreset> quant_presets();
+const QuantPreset* find_quant_preset(std::string_view name);  // case-insensitive
+
+// The ggml type `preset` gives `t` (llama.cpp's fallback for rows not a multiple of the block).
+GgmlType preset_tensor_type(std::string_view preset, const PlanTensor& t, const ModelArgs& args);
+
+struct WeightsFootprint {
+  uint64_t weights_bytes = 0;
+  uint64_t bytes_per_token = 0;
+  int64_t params_total = 0;
+  int64_t params_per_token = 0;
+};
+// Sizes when every tensor of `args` gets its preset type.
+WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& args);
+
+// Latent KV cache bytes per token of context, all layers.
+uint64_t kv_bytes_per_token(const ModelArgs& args, KvCacheType type);
+
+struct Hardware {
+  uint64_t ram_bytes = 0;
+  uint64_t vram_bytes = 0;     // informational (the engine is CPU-only)
+  double bandwidth_gbps = 0;   // sustained read, GB/s (1e9)
+  int cores = 1;               // physical
+  double ghz = 3.0;
+  int int8_macs_per_cycle = 64;  // per core
+};
+
+struct PlanOptions {
+  int64_t n_ctx = 4096;     // total, shared by the slots
+  int n_slots = 1;
+  int64_t batch = 512;      // prefill batch (compute buffers)
+  KvCacheType cache_type = KvCacheType::kF16;
+  double efficiency = 0.8;          // decode: fraction of bandwidth reached
+  double compute_efficiency = 0.3;  // prefill: fraction of int8 MAC peak reached
+  int64_t os_reserve_bytes = -1;    // -1: max(2 GiB, RAM / 32)
+};
+
+struct PlanRow {
+  std::string quant;
+  uint64_t published_bytes = 0;
+  uint64_t weights_bytes = 0;
+  uint64_t bytes_per_token = 0;
+  int64_t params_per_token = 0;
+  uint64_t kv_bytes_per_token = 0;  // of the chosen cache type
+  uint64_t kv_bytes = 0;            // chosen type, n_ctx
+  uint64_t kv_bytes_f16 = 0;
+  uint64_t kv_bytes_q8_0 = 0;
+  uint64_t compute_bytes = 0;
+  uint64_t os_reserve_bytes = 0;
+  uint64_t total_bytes = 0;         // weights + kv + compute (reserve not included)
+  bool fits = false;
+  int64_t max_context = 0;          // 0: the weights alone do not fit
+  uint64_t vram_bytes_needed = 0;   // non-expert weights + KV + compute (GPU offload recipes)
+  bool vram_fits = false;
+  double decode_tps = 0;            // one sequence at the end of its per-slot context
+  double decode_tps_total = 0;      // all slots decoding together
+  double prefill_macs_per_token = 0;
+  double prefill_tps = 0;
+};
+
+uint64_t default_os_reserve(uint64_t ram_bytes);
+uint64_t compute_buffer_bytes(const ModelArgs& args, int64_t batch, int64_t ctx_per_slot, int threads);
+// Expected distinct experts per MoE layer when `tokens` tokens each pick k of n.
+double expected_distinct_experts(int64_t n_expert, int64_t k, int64_t tokens);
+double prefill_macs_per_token(const ModelArgs& args, int64_t params_per_token, int64_t ctx_per_slot);
+
+// Non-expert bytes (what a GPU holds in the "experts on CPU" recipes); the rest of
+// bytes_per_token is experts.
+struct FootprintSplit {
+  uint64_t non_expert_bytes = 0;
+  uint64_t expert_bytes_per_token = 0;
+};
+
+PlanRow plan_row(const std::string& quant, const ModelArgs& args, const WeightsFootprint& weights,
+                 const FootprintSplit& split, const Hardware& hw, const PlanOptions& options);
+// The split of a preset (non-expert bytes vs routed-expert bytes per token).
+FootprintSplit preset_split(std::string_view preset, const ModelArgs& args);
+
+}  // namespace moe
