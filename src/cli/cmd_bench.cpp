@@ -1,0 +1,149 @@
+// `moeinfer bench -m MODEL [-p 512] [-n 128] [-t N] [-tb N] [-r 5] [--json]`: prompt-processing
+// and generation tok/s (mean ± stddev over -r repetitions, after a warm-up), the GB/s that
+// generation achieves (bytes_per_token x tok/s) and its share of the read bandwidth measured
+// in the same run.
+// `moeinfer bench --membw [-t N] [--membw-size 4G]`: only the bandwidth probe.
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/cpu_features.h"
+#include "base/membw.h"
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/model_options.h"
+#include "engine/bench.h"
+
+namespace moe::cli {
+namespace {
+
+std::vector<OptionSpec> bench_options() {
+  std::vector<OptionSpec> specs = {
+      {"--n-prompt", "-p", "N", "512", "prompt tokens per pp test (0: no pp test)"},
+      {"--n-gen", "-n", "N", "128", "decode steps per tg test (0: no tg test)"},
+      {"--repetitions", "-r", "N", "5", "repetitions of each test"},
+      {"--json", "", "", "", "print one JSON object"},
+      {"--no-warmup", "", "", "", "skip the warm-up run"},
+      {"--seed", "-s", "N", "1234", "seed of the random prompt and tokens"},
+      {"--membw", "", "", "", "only measure the read bandwidth (no model)"},
+      {"--membw-size", "", "SIZE", "4G", "bandwidth probe buffer (e.g. 4G, 512M; 0: skip the probe)"},
+      {"--membw-passes", "", "N", "5", "bandwidth probe passes (the best is reported)"},
+      {"--membw-threads", "", "N", "0", "bandwidth probe threads (0: as -t)"},
+  };
+  add_model_options(specs);
+  return specs;
+}
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "moeinfer bench: %s\n", s.message().c_str());
+  return 1;
+}
+
+// The probe's options from the command line; bytes == 0 means "skip".
+Result<MembwOptions> membw_options(const Args& args, int default_threads) {
+  MembwOptions o;
+  const std::string size = args.get("--membw-size");
+  if (size == "0") {
+    o.bytes = 0;
+  } else {
+    MOE_ASSIGN_OR_RETURN(o.bytes, parse_byte_size(size.c_str()));
+  }
+  MOE_ASSIGN_OR_RETURN(int64_t passes, args.get_int("--membw-passes", 1, 1000));
+  MOE_ASSIGN_OR_RETURN(int64_t threads, args.get_int("--membw-threads", 0, 1024));
+  o.passes = static_cast<int>(passes);
+  o.threads = threads > 0 ? static_cast<int>(threads) : default_threads;
+  return o;
+}
+
+int membw_only(const Args& args) {
+  auto t = args.get_int("--threads", 0, 1024);
+  if (!t) return fail(t.status());
+  const int threads = *t > 0 ? static_cast<int>(*t) : physical_core_count();
+  auto o = membw_options(args, threads);
+  if (!o) return fail(o.status());
+  if (o->bytes == 0) return fail(Status::error("--membw with --membw-size 0: nothing to measure"));
+  ThreadPool pool(o->threads);
+  auto r = measure_read_bandwidth(pool, *o);
+  if (!r) return fail(r.status());
+  if (args.flag("--json")) {
+    nlohmann::ordered_json j;
+    j["membw_gbps"] = r->best_gbps;
+    j["membw_mean_gbps"] = r->mean_gbps;
+    j["threads"] = r->threads;
+    j["bytes"] = r->bytes;
+    j["passes"] = r->passes;
+    j["avx2"] = r->avx2;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("membw: %.2f GB/s read (best of %d passes; mean %.2f) over %.2f GiB, %d threads%s\n", r->best_gbps,
+                r->passes, r->mean_gbps, static_cast<double>(r->bytes) / (1ull << 30), r->threads,
+                r->avx2 ? ", AVX2 loads" : ", 64-bit loads");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int bench_main(int argc, char** argv) {
+  Args args("bench", "Measure prompt processing and generation speed against the memory-bandwidth roofline.",
+            bench_options());
+  if (Status s = args.parse(argc, argv); !s) {
+    std::fprintf(stderr, "moeinfer bench: %s\n%s", s.message().c_str(), args.usage().c_str());
+    return 2;
+  }
+  if (args.help_requested()) {
+    std::printf("%s", args.usage().c_str());
+    return 0;
+  }
+  if (args.flag("--membw")) return membw_only(args);
+
+  BenchOptions options;
+  auto n_prompt = args.get_int("--n-prompt", 0, 1 << 20);
+  if (!n_prompt) return fail(n_prompt.status());
+  auto n_gen = args.get_int("--n-gen", 0, 1 << 20);
+  if (!n_gen) return fail(n_gen.status());
+  auto reps = args.get_int("--repetitions", 1, 10000);
+  if (!reps) return fail(reps.status());
+  auto seed = args.get_int("--seed", 0, INT64_MAX);
+  if (!seed) return fail(seed.status());
+  options.n_prompt = static_cast<int>(*n_prompt);
+  options.n_gen = static_cast<int>(*n_gen);
+  options.reps = static_cast<int>(*reps);
+  options.seed = static_cast<uint64_t>(*seed);
+  options.warmup = !args.flag("--no-warmup");
+
+  auto loaded = load_model_from_args(args);
+  if (!loaded) return fail(loaded.status());
+  const Model& model = *loaded->model;
+  auto probe = membw_options(args, loaded->session.threads);
+  if (!probe) return fail(probe.status());
+
+  BenchReport report;
+  report.model = args.get("--model").empty() ? args.positionals()[0] : args.get("--model");
+  report.file_bytes = model.file().file_bytes();
+  report.isa = std::string(isa_name(model.kernels().isa));
+  report.threads = loaded->session.threads;
+  report.threads_batch = loaded->session.threads_batch;
+  report.n_experts = loaded->session.n_experts > 0 ? loaded->session.n_experts
+                                                   : static_cast<int>(model.args().n_activated_experts);
+  report.bytes_per_token = bench_bytes_per_token(model, loaded->session.n_experts);
+  report.options = options;
+  if (probe->bytes > 0) {  // the denominator, measured in this run
+    auto bw = measure_read_bandwidth(*loaded->pool, *probe);
+    if (!bw) return fail(bw.status());
+    report.membw = *bw;
+  }
+  auto run = run_bench(model, *loaded->pool, loaded->session, loaded->cache_type, options);
+  if (!run) return fail(run.status());
+  report.run = *run;
+
+  if (args.flag("--json")) {
+    std::printf("%s\n", bench_report_json(report).dump(2).c_str());
+  } else {
+    std::printf("%s", bench_report_text(report).c_str());
+  }
+  return 0;
+}
+
+}  // namespace moe::cli

@@ -1,0 +1,194 @@
+#include "engine/bench.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "base/timer.h"
+#include "model/model_info.h"
+
+namespace moe {
+namespace {
+
+std::vector<int32_t> random_tokens(std::mt19937_64& rng, int64_t n_vocab, int n) {
+  std::uniform_int_distribution<int32_t> dist(0, static_cast<int32_t>(n_vocab - 1));
+  std::vector<int32_t> out(static_cast<size_t>(n));
+  for (int32_t& t : out) t = dist(rng);
+  return out;
+}
+
+// Feeds `prompt` as one prompt into an emptied cache; returns the seconds it took.
+Result<double> time_prompt(Session& session, const std::vector<int32_t>& prompt) {
+  session.truncate(0);
+  Timer timer;
+  MOE_RETURN_IF_ERROR(session.feed(prompt));
+  return timer.seconds();
+}
+
+// Feeds `tokens` one decode step at a time into an emptied cache; returns the seconds.
+Result<double> time_decode(Session& session, const std::vector<int32_t>& tokens) {
+  session.truncate(0);
+  Timer timer;
+  for (const int32_t t : tokens) {
+    const int32_t one[1] = {t};
+    MOE_RETURN_IF_ERROR(session.feed(one));
+  }
+  return timer.seconds();
+}
+
+std::string human_bytes(double b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (b >= 1024.0 && u < 4) {
+    b /= 1024.0;
+    ++u;
+  }
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.2f %s", b, units[u]);
+  return buf;
+}
+
+std::string file_name(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+}  // namespace
+
+BenchStats bench_stats(std::vector<double> samples) {
+  BenchStats s;
+  s.samples = std::move(samples);
+  if (s.samples.empty()) return s;
+  double sum = 0.0;
+  for (double v : s.samples) sum += v;
+  s.mean = sum / static_cast<double>(s.samples.size());
+  if (s.samples.size() > 1) {
+    double ss = 0.0;
+    for (double v : s.samples) ss += (v - s.mean) * (v - s.mean);
+    s.stddev = std::sqrt(ss / static_cast<double>(s.samples.size() - 1));
+  }
+  return s;
+}
+
+uint64_t touch_model_pages(const Model& model) {
+  uint64_t sum = 0;
+  for (const TensorInfo& t : model.file().tensors()) {
+    const volatile uint8_t* p = t.data;
+    for (uint64_t i = 0; i < t.n_bytes; i += 4096) sum += p[i];
+  }
+  return sum;
+}
+
+uint64_t bench_bytes_per_token(const Model& model, int n_experts) {
+  ModelArgs args = model.args();
+  if (n_experts > 0) args.n_activated_experts = std::min<int64_t>(n_experts, args.n_routed_experts);
+  return model_footprint(model.file(), args, model.weights().ignored_tensors).bytes_per_token;
+}
+
+Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionConfig& session_config,
+                           KvCacheType cache_type, const BenchOptions& o) {
+  if (o.n_prompt < 0 || o.n_gen < 0 || o.reps < 1) {
+    return Status::error("bench: n_prompt and n_gen must be >= 0 and reps >= 1");
+  }
+  const int64_t n_ctx = std::max<int64_t>(std::max(o.n_prompt, o.n_gen), 1);
+  MOE_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.args(), cache_type, n_ctx, 1));
+  Session session(model, pool, kv, 0, session_config);
+  const int64_t n_vocab = model.args().vocab_size;
+  std::mt19937_64 rng(o.seed);
+
+  if (o.warmup) {
+    touch_model_pages(model);
+    if (o.n_prompt > 0) MOE_RETURN_IF_ERROR(time_prompt(session, random_tokens(rng, n_vocab, o.n_prompt)).status());
+    if (o.n_gen > 0) {
+      MOE_RETURN_IF_ERROR(time_decode(session, random_tokens(rng, n_vocab, std::min(o.n_gen, 8))).status());
+    }
+  }
+  std::vector<double> pp, tg;
+  for (int r = 0; r < o.reps; ++r) {
+    if (o.n_prompt > 0) {
+      MOE_ASSIGN_OR_RETURN(double s, time_prompt(session, random_tokens(rng, n_vocab, o.n_prompt)));
+      pp.push_back(s > 0 ? o.n_prompt / s : 0.0);
+    }
+    if (o.n_gen > 0) {
+      MOE_ASSIGN_OR_RETURN(double s, time_decode(session, random_tokens(rng, n_vocab, o.n_gen)));
+      tg.push_back(s > 0 ? o.n_gen / s : 0.0);
+    }
+  }
+  session.truncate(0);
+  BenchRun run;
+  run.pp = bench_stats(std::move(pp));
+  run.tg = bench_stats(std::move(tg));
+  return run;
+}
+
+double bench_tg_gbps(const BenchReport& r) {
+  return static_cast<double>(r.bytes_per_token) * r.run.tg.mean / 1e9;
+}
+
+double bench_tg_pct_membw(const BenchReport& r) {
+  return r.membw.best_gbps > 0 ? 100.0 * bench_tg_gbps(r) / r.membw.best_gbps : 0.0;
+}
+
+nlohmann::ordered_json bench_report_json(const BenchReport& r) {
+  nlohmann::ordered_json j;
+  j["model"] = r.model;
+  j["file_bytes"] = r.file_bytes;
+  j["bytes_per_token"] = r.bytes_per_token;
+  j["isa"] = r.isa;
+  j["threads"] = r.threads;
+  j["threads_batch"] = r.threads_batch;
+  j["n_experts"] = r.n_experts;
+  j["n_prompt"] = r.options.n_prompt;
+  j["n_gen"] = r.options.n_gen;
+  j["reps"] = r.options.reps;
+  j["pp_tps"] = r.run.pp.mean;
+  j["pp_tps_stddev"] = r.run.pp.stddev;
+  j["pp_samples"] = r.run.pp.samples;
+  j["tg_tps"] = r.run.tg.mean;
+  j["tg_tps_stddev"] = r.run.tg.stddev;
+  j["tg_samples"] = r.run.tg.samples;
+  j["tg_gbps"] = bench_tg_gbps(r);
+  j["membw_gbps"] = r.membw.best_gbps;
+  j["membw_threads"] = r.membw.threads;
+  j["membw_bytes"] = r.membw.bytes;
+  j["tg_pct_membw"] = bench_tg_pct_membw(r);
+  return j;
+}
+
+std::string bench_report_text(const BenchReport& r) {
+  std::string out;
+  char line[512];
+  std::snprintf(line, sizeof line, "| %-24s | %10s | %9s | %3s | %7s | %-7s | %16s | %7s | %7s |\n", "model",
+                "size", "GB/token", "t", "tb", "test", "t/s", "GB/s", "% bw");
+  out += line;
+  out += "|--------------------------|------------|-----------|-----|---------|---------|------------------|---------|---------|\n";
+  auto row = [&](const char* prefix, int n, const BenchStats& s, bool tg) {
+    char test[32], tps[64], gbps[32] = "", pct[32] = "";
+    std::snprintf(test, sizeof test, "%s%d", prefix, n);
+    std::snprintf(tps, sizeof tps, "%.2f ± %.2f", s.mean, s.stddev);
+    if (tg) {
+      std::snprintf(gbps, sizeof gbps, "%.2f", bench_tg_gbps(r));
+      if (r.membw.best_gbps > 0) std::snprintf(pct, sizeof pct, "%.1f %%", bench_tg_pct_membw(r));
+    }
+    // "±" is two bytes but one column: pad by hand.
+    std::string tps_cell(tps);
+    while (tps_cell.size() < 17) tps_cell.insert(tps_cell.begin(), ' ');
+    std::snprintf(line, sizeof line, "| %-24s | %10s | %9.3f | %3d | %7d | %-7s | %s | %7s | %7s |\n",
+                  file_name(r.model).c_str(), human_bytes(static_cast<double>(r.file_bytes)).c_str(),
+                  static_cast<double>(r.bytes_per_token) / 1e9, r.threads, r.threads_batch, test, tps_cell.c_str(),
+                  gbps, pct);
+    out += line;
+  };
+  if (r.options.n_prompt > 0) row("pp", r.options.n_prompt, r.run.pp, false);
+  if (r.options.n_gen > 0) row("tg", r.options.n_gen, r.run.tg, true);
+  if (r.membw.best_gbps > 0) {
+    std::snprintf(line, sizeof line, "membw: %.2f GB/s read (best of %d passes over %s, %d threads%s); kernels %s\n",
+                  r.membw.best_gbps, r.membw.passes, human_bytes(static_cast<double>(r.membw.bytes)).c_str(),
+                  r.membw.threads, r.membw.avx2 ? ", avx2" : "", r.isa.c_str());
+    out += line;
+  }
+  return out;
+}
+
+}  // namespace moe

@@ -1,0 +1,80 @@
+// `moeinfer bench`'s measurements, reusable by other tools: prompt-processing and generation
+// speed (mean ± stddev over repetitions, as llama-bench reports them), the bytes a decoded
+// token reads (DEEPSEEK.md's bytes_per_token, from model_footprint), and the achieved GB/s
+// against the machine's read bandwidth measured in the same run (base/membw.h).
+//
+//   pp: a random prompt of n_prompt tokens fed to an empty cache, timed whole.
+//   tg: n_gen single-token decode steps from an empty cache (random tokens), timed whole.
+//   tg_gbps = bytes_per_token x tg tok/s / 1e9;  tg_pct_membw = 100 x tg_gbps / membw_gbps.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/membw.h"
+#include "base/status.h"
+#include "base/thread_pool.h"
+#include "engine/session.h"
+#include "model/kv_cache.h"
+#include "model/model.h"
+
+namespace moe {
+
+struct BenchOptions {
+  int n_prompt = 512;   // 0: no pp test
+  int n_gen = 128;      // 0: no tg test
+  int reps = 5;
+  uint64_t seed = 1234;  // the random prompt/tokens
+  bool warmup = true;    // one untimed pp + a few tg steps first (after touching every page)
+};
+
+struct BenchStats {
+  std::vector<double> samples;  // tok/s of each repetition
+  double mean = 0.0;
+  double stddev = 0.0;  // sample standard deviation (0 for one sample)
+};
+BenchStats bench_stats(std::vector<double> samples);
+
+struct BenchRun {
+  BenchStats pp;  // tok/s
+  BenchStats tg;  // tok/s
+};
+
+// Runs warm-up, then reps x (pp, tg). Threads come from `session` (threads for tg,
+// threads_batch for pp), as in `run`.
+Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionConfig& session,
+                           KvCacheType cache_type, const BenchOptions& options);
+
+// Reads one byte of every page of every tensor (faults the mapping in, warms the page cache).
+uint64_t touch_model_pages(const Model& model);
+
+// bytes_per_token of the model when `n_experts` routed experts are used per token
+// (0: the model's own count).
+uint64_t bench_bytes_per_token(const Model& model, int n_experts);
+
+// Everything one `bench` run reports.
+struct BenchReport {
+  std::string model;        // path
+  uint64_t file_bytes = 0;
+  uint64_t bytes_per_token = 0;
+  std::string isa;
+  int threads = 0;
+  int threads_batch = 0;
+  int n_experts = 0;        // routed experts per token actually used
+  BenchOptions options;
+  BenchRun run;
+  MembwResult membw;
+};
+
+double bench_tg_gbps(const BenchReport& r);      // bytes_per_token x tg tok/s / 1e9
+double bench_tg_pct_membw(const BenchReport& r); // 100 x tg_gbps / membw_gbps (0 without membw)
+
+// One object: pp_tps, pp_tps_stddev, tg_tps, tg_tps_stddev, tg_gbps, membw_gbps,
+// tg_pct_membw, threads, threads_batch, n_prompt, n_gen, reps, bytes_per_token, samples, ...
+nlohmann::ordered_json bench_report_json(const BenchReport& r);
+// llama-bench-like table rows (markdown), membw line included.
+std::string bench_report_text(const BenchReport& r);
+
+}  // namespace moe

@@ -1,0 +1,58 @@
+// `moeinfer bench --json` on the r1-mini fixture with tiny sizes: every field is there and
+// the derived numbers agree (no timing assertions).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+
+#include "cli_test_util.h"
+
+namespace moe::testing {
+namespace {
+
+using nlohmann::json;
+
+TEST(CliBench, JsonFieldsAreConsistent) {
+  const ProcessResult r = run_moeinfer("bench --json -m " + model_path("r1-mini-q8_0") +
+                                       " -p 8 -n 4 -r 2 -t 2 -tb 2 --membw-size 8M --membw-passes 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  for (const char* key : {"pp_tps", "tg_tps", "tg_gbps", "membw_gbps", "tg_pct_membw", "threads", "n_prompt",
+                          "n_gen", "bytes_per_token"}) {
+    ASSERT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["n_prompt"], 8);
+  EXPECT_EQ(j["n_gen"], 4);
+  EXPECT_EQ(j["threads"], 2);
+  EXPECT_EQ(j["reps"], 2);
+  EXPECT_GT(j["pp_tps"].get<double>(), 0.0);
+  EXPECT_GT(j["tg_tps"].get<double>(), 0.0);
+  EXPECT_GT(j["membw_gbps"].get<double>(), 0.0);
+  // bytes_per_token is `info`'s figure for the same file.
+  const ProcessResult info = run_moeinfer("info --json -m " + model_path("r1-mini-q8_0"));
+  ASSERT_EQ(info.exit_code, 0);
+  EXPECT_EQ(j["bytes_per_token"], json::parse(info.out)["bytes_per_token"]);
+  const double gbps = j["tg_gbps"].get<double>();
+  EXPECT_NEAR(gbps, j["bytes_per_token"].get<double>() * j["tg_tps"].get<double>() / 1e9, 1e-9 * gbps + 1e-12);
+  EXPECT_NEAR(j["tg_pct_membw"].get<double>(), 100.0 * gbps / j["membw_gbps"].get<double>(), 1e-9);
+}
+
+TEST(CliBench, MembwOnly) {
+  const ProcessResult r = run_moeinfer("bench --membw --json -t 1 --membw-size 4M --membw-passes 2");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_GT(j["membw_gbps"].get<double>(), 0.0);
+  EXPECT_TRUE(std::isfinite(j["membw_gbps"].get<double>()));
+  EXPECT_EQ(j["threads"], 1);
+}
+
+TEST(CliBench, BadArgumentsFailCleanly) {
+  EXPECT_NE(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -r 0 2>/dev/null").exit_code, 0);
+  EXPECT_NE(run_moeinfer("bench --membw --membw-size 12Q 2>/dev/null").exit_code, 0);
+  EXPECT_NE(run_moeinfer("bench -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
+}
+
+}  // namespace
+}  // namespace moe::testing

@@ -1,0 +1,122 @@
+// Bench plumbing (no timing assertions): the bandwidth probe returns a positive finite number,
+// sizes parse, statistics are right, and a tiny bench run reports consistent fields.
+#include "engine/bench.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+
+#include "base/membw.h"
+#include "kernels/kernels.h"
+
+namespace moe {
+namespace {
+
+std::string fixture(const std::string& name) {
+  return std::string(MOEINFER_TEST_DATA_DIR) + "/models/" + name + ".gguf";
+}
+
+TEST(Membw, SmallBufferGivesPositiveFiniteBandwidth) {
+  ThreadPool pool(2);
+  MembwOptions o;
+  o.bytes = 8u << 20;
+  o.passes = 2;
+  auto r = measure_read_bandwidth(pool, o);
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_TRUE(std::isfinite(r->best_gbps));
+  EXPECT_GT(r->best_gbps, 0.0);
+  EXPECT_GE(r->best_gbps, r->mean_gbps);
+  EXPECT_EQ(r->threads, 2);
+  EXPECT_EQ(r->bytes, 8u << 20);
+  EXPECT_GT(r->checksum, 0.0);
+
+  o.threads = 1;
+  o.bytes = 1 << 20;
+  auto one = measure_read_bandwidth(pool, o);
+  ASSERT_TRUE(one.is_ok());
+  EXPECT_EQ(one->threads, 1);
+  EXPECT_GT(one->best_gbps, 0.0);
+}
+
+TEST(Membw, RejectsDegenerateRequests) {
+  ThreadPool pool(1);
+  MembwOptions o;
+  o.bytes = 100;
+  EXPECT_FALSE(measure_read_bandwidth(pool, o).is_ok());
+  o.bytes = 1 << 20;
+  o.passes = 0;
+  EXPECT_FALSE(measure_read_bandwidth(pool, o).is_ok());
+}
+
+TEST(Membw, ParsesSizes) {
+  EXPECT_EQ(*parse_byte_size("4G"), 4ull << 30);
+  EXPECT_EQ(*parse_byte_size("4GiB"), 4ull << 30);
+  EXPECT_EQ(*parse_byte_size("512M"), 512ull << 20);
+  EXPECT_EQ(*parse_byte_size("64k"), 64ull << 10);
+  EXPECT_EQ(*parse_byte_size("1048576"), 1048576ull);
+  EXPECT_EQ(*parse_byte_size("0.5G"), 512ull << 20);
+  EXPECT_FALSE(parse_byte_size("").is_ok());
+  EXPECT_FALSE(parse_byte_size("G").is_ok());
+  EXPECT_FALSE(parse_byte_size("4X").is_ok());
+  EXPECT_FALSE(parse_byte_size("-1M").is_ok());
+}
+
+TEST(BenchStats, MeanAndSampleStddev) {
+  const BenchStats s = bench_stats({10.0, 12.0, 14.0});
+  EXPECT_DOUBLE_EQ(s.mean, 12.0);
+  EXPECT_DOUBLE_EQ(s.stddev, 2.0);
+  EXPECT_EQ(bench_stats({5.0}).stddev, 0.0);
+  EXPECT_EQ(bench_stats({}).mean, 0.0);
+}
+
+TEST(Bench, TinyRunReportsConsistentJson) {
+  auto model = Model::load(fixture("r1-mini-q8_0"), best_kernel_table());
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  ThreadPool pool(2);
+  SessionConfig sc;
+  sc.threads = 2;
+  sc.threads_batch = 2;
+  BenchOptions o;
+  o.n_prompt = 8;
+  o.n_gen = 4;
+  o.reps = 2;
+  auto run = run_bench(**model, pool, sc, KvCacheType::kF16, o);
+  ASSERT_TRUE(run.is_ok()) << run.status().message();
+  EXPECT_EQ(run->pp.samples.size(), 2u);
+  EXPECT_EQ(run->tg.samples.size(), 2u);
+  EXPECT_GT(run->pp.mean, 0.0);
+  EXPECT_GT(run->tg.mean, 0.0);
+
+  BenchReport r;
+  r.model = fixture("r1-mini-q8_0");
+  r.threads = 2;
+  r.threads_batch = 2;
+  r.options = o;
+  r.run = *run;
+  r.bytes_per_token = bench_bytes_per_token(**model, 0);
+  MembwOptions mo;
+  mo.bytes = 4u << 20;
+  mo.passes = 1;
+  auto bw = measure_read_bandwidth(pool, mo);
+  ASSERT_TRUE(bw.is_ok());
+  r.membw = *bw;
+  const auto j = bench_report_json(r);
+  for (const char* key : {"pp_tps", "tg_tps", "tg_gbps", "membw_gbps", "tg_pct_membw", "threads", "n_prompt",
+                          "n_gen", "bytes_per_token", "pp_tps_stddev", "tg_tps_stddev"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j["n_prompt"], 8);
+  EXPECT_EQ(j["n_gen"], 4);
+  EXPECT_EQ(j["threads"], 2);
+  const double gbps = j["tg_gbps"].get<double>();
+  EXPECT_NEAR(gbps, static_cast<double>(r.bytes_per_token) * j["tg_tps"].get<double>() / 1e9, 1e-9 * gbps);
+  EXPECT_NEAR(j["tg_pct_membw"].get<double>(), 100.0 * gbps / j["membw_gbps"].get<double>(), 1e-9);
+  EXPECT_FALSE(bench_report_text(r).empty());
+
+  // Fewer experts per token read fewer bytes.
+  EXPECT_LT(bench_bytes_per_token(**model, 2), r.bytes_per_token);
+}
+
+}  // namespace
+}  // namespace moe
