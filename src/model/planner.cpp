@@ -16,44 +16,62 @@ constexpr uint64_t kGB = 1000000000ull;
 // The preset table. Sizes are DEEPSEEK.md's (whole split sets, approximate); the computed
 // totals for R1 (planner_test checks them) are given after each rule.
 constexpr std::array<QuantPreset, 11> kPresets = {{
-    {"BF16", 1340 * kGB, "every matrix BF16, norms/router F32 (computed 1342 GB)"},
-    {"Q8_0", 713 * kGB, "every matrix Q8_0 (34 B / 32 values), norms/router F32 (computed 713.5 GB)"},
-    {"Q6_K", 551 * kGB, "every matrix Q6_K (210 B / 256); attn_k_b (rows of 128) falls back to Q8_0 (computed 551 GB)"},
+    {"BF16", 1340 * kGB, "every matrix BF16, norms/router F32 (computed 1342.3 GB)"},
+    {"Q8_0", 713 * kGB,
+     "every matrix Q8_0 (34 B / 32 values), norms/router F32 (computed 713.3 GB)"},
+    {"Q6_K", 551 * kGB,
+     "every matrix Q6_K (210 B / 256); attn_k_b (rows of 128) falls back to Q8_0 (computed 550.9 "
+     "GB)"},
     {"Q5_K_M", 475 * kGB,
-     "llama.cpp Q5_K_M: Q5_K, output and ffn_down* of use_more_bits layers Q6_K; attn_k_b -> Q5_1 (computed 476 GB)"},
+     "llama.cpp Q5_K_M: Q5_K, output and ffn_down* of use_more_bits layers Q6_K; attn_k_b -> Q5_1 "
+     "(computed 475.4 GB)"},
     {"Q4_K_M", 404 * kGB,
-     "llama.cpp Q4_K_M: Q4_K, output and ffn_down* of use_more_bits layers Q6_K; attn_k_b -> Q5_0 (computed 405 GB)"},
+     "llama.cpp Q4_K_M: Q4_K, output and ffn_down* of use_more_bits layers Q6_K; attn_k_b -> Q5_0 "
+     "(computed 404.5 GB)"},
     {"Q3_K_M", 319 * kGB,
-     "llama.cpp Q3_K_M: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first n/16 layers), output Q6_K; "
-     "attn_k_b -> Q4_0 (computed 320 GB)"},
+     "llama.cpp Q3_K_M: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first n/16 layers), "
+     "output Q6_K; "
+     "attn_k_b -> Q4_0 (computed 319.3 GB)"},
     {"Q2_K", 0,
-     "llama.cpp Q2_K: Q2_K, attn_output and ffn_down* Q3_K, output Q6_K; attn_k_b -> Q4_0 (no published size "
-     "listed; computed 244 GB)"},
+     "llama.cpp Q2_K: Q2_K, attn_output and ffn_down* Q3_K, output Q6_K; attn_k_b -> Q4_0 (no "
+     "published size "
+     "listed; computed 244.1 GB)"},
     {"IQ1_S", 131 * kGB,
-     "dynamic 1.58-bit: attention, dense FFNs and token_embd Q4_K, shared experts and output Q6_K, router F32; "
-     "routed gate/up IQ1_S, routed down IQ1_S except the first 3 MoE layers IQ2_XXS (computed 139 GB = 130 GiB)"},
+     "dynamic 1.58-bit: attention, dense FFNs and token_embd Q4_K, shared experts and output Q6_K, "
+     "router F32; "
+     "routed gate/up IQ1_S, routed down IQ1_S except the first 3 MoE layers IQ2_XXS (computed "
+     "139.4 GB = 129.8 GiB)"},
     {"IQ1_M", 158 * kGB,
-     "dynamic 1.73-bit: non-expert as IQ1_S; routed gate/up IQ1_M, routed down IQ2_XXS (computed 162 GB)"},
+     "dynamic 1.73-bit: non-expert as IQ1_S; routed gate/up IQ1_M, routed down IQ2_XXS (computed "
+     "162.5 GB)"},
     {"IQ2_XXS", 183 * kGB,
-     "dynamic 2.22-bit: non-expert as IQ1_S; routed gate/up IQ2_XXS, routed down IQ2_XXS except the first 3 MoE "
-     "layers Q2_K (computed 180 GB)"},
+     "dynamic 2.22-bit: non-expert as IQ1_S; routed gate/up IQ2_XXS, routed down IQ2_XXS except "
+     "the first 3 MoE "
+     "layers Q2_K (computed 180.3 GB)"},
     {"Q2_K_XL", 212 * kGB,
-     "dynamic 2.51-bit: non-expert as IQ1_S; routed gate/up Q2_K, routed down Q2_K except the first 3 MoE layers "
-     "Q3_K (computed 227 GB)"},
+     "dynamic 2.51-bit: non-expert as IQ1_S; routed gate/up Q2_K, routed down Q2_K except the "
+     "first 3 MoE layers "
+     "Q3_K (computed 226.7 GB)"},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i])))
+      return false;
   }
   return true;
 }
 
-bool contains(std::string_view s, std::string_view part) { return s.find(part) != std::string_view::npos; }
+bool contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
 
 // llama.cpp's use_more_bits: the first and last eighth of the layers and every third between.
-bool use_more_bits(int64_t i, int64_t n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+bool use_more_bits(int64_t i, int64_t n) {
+  return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2;
+}
 
 // llama.cpp's fallback when a row is not a multiple of the type's block.
 GgmlType fallback_type(GgmlType t) {
@@ -159,8 +177,10 @@ ModelArgs deepseek_r1_args() {
 
 std::vector<PlanTensor> deepseek_tensor_list(const ModelArgs& a) {
   std::vector<PlanTensor> out;
-  auto add = [&](int64_t layer, const std::string& name, int64_t row, int64_t rows, bool matrix, bool expert = false) {
-    const std::string full = layer >= 0 ? "blk." + std::to_string(layer) + "." + name + ".weight" : name + ".weight";
+  auto add = [&](int64_t layer, const std::string& name, int64_t row, int64_t rows, bool matrix,
+                 bool expert = false) {
+    const std::string full =
+        layer >= 0 ? "blk." + std::to_string(layer) + "." + name + ".weight" : name + ".weight";
     out.push_back({full, layer, row, row * rows, expert, matrix});
   };
   const int64_t qk = a.qk_head_dim();
@@ -188,8 +208,8 @@ std::vector<PlanTensor> deepseek_tensor_list(const ModelArgs& a) {
     }
     add(l, "ffn_gate_inp", a.dim, a.n_routed_experts, false);
     if (a.score_func == ScoreFunc::kSigmoid) {
-      out.push_back({"blk." + std::to_string(l) + ".exp_probs_b.bias", l, a.n_routed_experts, a.n_routed_experts,
-                     false, false});
+      out.push_back({"blk." + std::to_string(l) + ".exp_probs_b.bias", l, a.n_routed_experts,
+                     a.n_routed_experts, false, false});
     }
     add(l, "ffn_gate_exps", a.dim, a.moe_inter_dim * a.n_routed_experts, true, true);
     add(l, "ffn_up_exps", a.dim, a.moe_inter_dim * a.n_routed_experts, true, true);
@@ -206,7 +226,9 @@ std::vector<PlanTensor> deepseek_tensor_list(const ModelArgs& a) {
   return out;
 }
 
-std::span<const QuantPreset> quant_presets() { return kPresets; }
+std::span<const QuantPreset> quant_presets() {
+  return kPresets;
+}
 
 const QuantPreset* find_quant_preset(std::string_view name) {
   for (const QuantPreset& p : kPresets) {
@@ -233,7 +255,8 @@ WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {
     f.params_total += t.n_elements;
     if (t.routed_expert) {
       f.bytes_per_token += bytes * used / total;
-      f.params_per_token += static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
+      f.params_per_token +=
+          static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
     } else if (t.name == "token_embd.weight") {
       f.bytes_per_token += row_bytes(type, t.row_length);
       f.params_per_token += t.row_length;
@@ -266,19 +289,22 @@ uint64_t kv_bytes_per_token(const ModelArgs& a, KvCacheType type) {
   return per_layer * static_cast<uint64_t>(a.n_layers);
 }
 
-uint64_t default_os_reserve(uint64_t ram_bytes) { return std::max<uint64_t>(2 * kGiB, ram_bytes / 32); }
+uint64_t default_os_reserve(uint64_t ram_bytes) {
+  return std::max<uint64_t>(2 * kGiB, ram_bytes / 32);
+}
 
-uint64_t compute_buffer_bytes(const ModelArgs& a, int64_t batch, int64_t ctx_per_slot, int threads) {
+uint64_t compute_buffer_bytes(const ModelArgs& a, int64_t batch, int64_t ctx_per_slot,
+                              int threads) {
   const int64_t experts = a.n_activated_experts + a.n_shared_experts;
   const int64_t per_token = 8 * a.dim + a.n_heads * a.qk_head_dim()  // residual, norms, q
-                            + a.n_heads * a.kv_lora_rank * 2          // q_abs, attention @ c
-                            + a.n_heads * a.v_head_dim                // attention output
-                            + 2 * experts * a.moe_inter_dim           // expert gate/up hiddens
-                            + 2 * a.inter_dim                         // dense gate/up hidden
-                            + a.vocab_size;                           // one logits row
+                            + a.n_heads * a.kv_lora_rank * 2         // q_abs, attention @ c
+                            + a.n_heads * a.v_head_dim               // attention output
+                            + 2 * experts * a.moe_inter_dim          // expert gate/up hiddens
+                            + 2 * a.inter_dim                        // dense gate/up hidden
+                            + a.vocab_size;                          // one logits row
   const uint64_t activations = static_cast<uint64_t>(per_token) * static_cast<uint64_t>(batch) * 4;
-  const uint64_t scores = static_cast<uint64_t>(a.n_heads) * static_cast<uint64_t>(ctx_per_slot) * 4 *
-                          static_cast<uint64_t>(std::max(1, threads));
+  const uint64_t scores = static_cast<uint64_t>(a.n_heads) * static_cast<uint64_t>(ctx_per_slot) *
+                          4 * static_cast<uint64_t>(std::max(1, threads));
   return activations + scores + 256ull * (1 << 20);
 }
 
@@ -297,11 +323,10 @@ double prefill_macs_per_token(const ModelArgs& a, int64_t params_per_token, int6
   return weights + attention;
 }
 
-PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFootprint& w, const FootprintSplit& split,
-                 const Hardware& hw, const PlanOptions& o) {
+PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFootprint& w,
+                 const FootprintSplit& split, const Hardware& hw, const PlanOptions& o) {
   PlanRow r;
   r.quant = quant;
-  if (const QuantPreset* p = find_quant_preset(quant)) r.published_bytes = p->published_bytes;
   r.weights_bytes = w.weights_bytes;
   r.bytes_per_token = w.bytes_per_token;
   r.params_per_token = w.params_per_token;
@@ -320,7 +345,8 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   // Largest total context (multiple of 256, at most trained context x slots) that fits.
   auto needed = [&](int64_t ctx) {
     return r.weights_bytes + r.kv_bytes_per_token * static_cast<uint64_t>(ctx) +
-           compute_buffer_bytes(a, o.batch, std::max<int64_t>(1, ctx / slots), hw.cores) + r.os_reserve_bytes;
+           compute_buffer_bytes(a, o.batch, std::max<int64_t>(1, ctx / slots), hw.cores) +
+           r.os_reserve_bytes;
   };
   const int64_t cap = (a.context_length > 0 ? a.context_length : 163840) * slots;
   int64_t lo = 0, hi = cap / 256;  // in units of 256 tokens
@@ -341,20 +367,24 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   r.vram_fits = hw.vram_bytes > 0 && r.vram_bytes_needed <= hw.vram_bytes;
 
   const double bw = hw.bandwidth_gbps * 1e9 * o.efficiency;
-  const double kv_read = static_cast<double>(r.kv_bytes_per_token) * static_cast<double>(ctx_per_slot);
+  const double kv_read =
+      static_cast<double>(r.kv_bytes_per_token) * static_cast<double>(ctx_per_slot);
   r.decode_tps = bw / (static_cast<double>(r.bytes_per_token) + kv_read);
   // All slots decoding at once: the non-expert weights once, the union of the routed experts.
   const double per_token_experts = static_cast<double>(split.expert_bytes_per_token);
-  const double distinct = expected_distinct_experts(a.n_routed_experts, a.n_activated_experts, slots);
-  const double expert_step = a.n_activated_experts > 0
-                                 ? per_token_experts * distinct / static_cast<double>(a.n_activated_experts)
-                                 : 0.0;
-  const double step_bytes = static_cast<double>(r.bytes_per_token) - per_token_experts + expert_step +
-                            kv_read * static_cast<double>(slots);
+  const double distinct =
+      expected_distinct_experts(a.n_routed_experts, a.n_activated_experts, slots);
+  const double expert_step =
+      a.n_activated_experts > 0
+          ? per_token_experts * distinct / static_cast<double>(a.n_activated_experts)
+          : 0.0;
+  const double step_bytes = static_cast<double>(r.bytes_per_token) - per_token_experts +
+                            expert_step + kv_read * static_cast<double>(slots);
   r.decode_tps_total = static_cast<double>(slots) * bw / step_bytes;
 
   r.prefill_macs_per_token = prefill_macs_per_token(a, w.params_per_token, ctx_per_slot);
-  const double macs = static_cast<double>(hw.cores) * hw.ghz * 1e9 * hw.int8_macs_per_cycle * o.compute_efficiency;
+  const double macs =
+      static_cast<double>(hw.cores) * hw.ghz * 1e9 * hw.int8_macs_per_cycle * o.compute_efficiency;
   r.prefill_tps = macs / r.prefill_macs_per_token;
   return r;
 }

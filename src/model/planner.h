@@ -58,9 +58,9 @@ ModelArgs deepseek_r1_args();
 
 // One tensor of a DeepSeek model, as a GGUF names and shapes it.
 struct PlanTensor {
-  std::string name;         // "blk.3.ffn_down_exps.weight"
-  int64_t layer = -1;       // -1 for global tensors
-  int64_t row_length = 0;   // ne[0]
+  std::string name;        // "blk.3.ffn_down_exps.weight"
+  int64_t layer = -1;      // -1 for global tensors
+  int64_t row_length = 0;  // ne[0]
   int64_t n_elements = 0;
   bool routed_expert = false;  // *_exps: n_used / n_expert of it is read per token
   bool matrix = true;          // false for norms, router and bias (kept F32)
@@ -92,17 +92,17 @@ uint64_t kv_bytes_per_token(const ModelArgs& args, KvCacheType type);
 
 struct Hardware {
   uint64_t ram_bytes = 0;
-  uint64_t vram_bytes = 0;     // informational (the engine is CPU-only)
-  double bandwidth_gbps = 0;   // sustained read, GB/s (1e9)
-  int cores = 1;               // physical
+  uint64_t vram_bytes = 0;    // informational (the engine is CPU-only)
+  double bandwidth_gbps = 0;  // sustained read, GB/s (1e9)
+  int cores = 1;              // physical
   double ghz = 3.0;
   int int8_macs_per_cycle = 64;  // per core
 };
 
 struct PlanOptions {
-  int64_t n_ctx = 4096;     // total, shared by the slots
+  int64_t n_ctx = 4096;  // total, shared by the slots
   int n_slots = 1;
-  int64_t batch = 512;      // prefill batch (compute buffers)
+  int64_t batch = 512;  // prefill batch (compute buffers)
   KvCacheType cache_type = KvCacheType::kF16;
   double efficiency = 0.8;          // decode: fraction of bandwidth reached
   double compute_efficiency = 0.3;  // prefill: fraction of int8 MAC peak reached
@@ -111,7 +111,7 @@ struct PlanOptions {
 
 struct PlanRow {
   std::string quant;
-  uint64_t published_bytes = 0;
+  uint64_t published_bytes = 0;  // set by the caller for presets (0: a file, or none listed)
   uint64_t weights_bytes = 0;
   uint64_t bytes_per_token = 0;
   int64_t params_per_token = 0;
@@ -121,22 +121,24 @@ struct PlanRow {
   uint64_t kv_bytes_q8_0 = 0;
   uint64_t compute_bytes = 0;
   uint64_t os_reserve_bytes = 0;
-  uint64_t total_bytes = 0;         // weights + kv + compute (reserve not included)
+  uint64_t total_bytes = 0;  // weights + kv + compute (reserve not included)
   bool fits = false;
-  int64_t max_context = 0;          // 0: the weights alone do not fit
-  uint64_t vram_bytes_needed = 0;   // non-expert weights + KV + compute (GPU offload recipes)
+  int64_t max_context = 0;         // 0: the weights alone do not fit
+  uint64_t vram_bytes_needed = 0;  // non-expert weights + KV + compute (GPU offload recipes)
   bool vram_fits = false;
-  double decode_tps = 0;            // one sequence at the end of its per-slot context
-  double decode_tps_total = 0;      // all slots decoding together
+  double decode_tps = 0;        // one sequence at the end of its per-slot context
+  double decode_tps_total = 0;  // all slots decoding together
   double prefill_macs_per_token = 0;
   double prefill_tps = 0;
 };
 
 uint64_t default_os_reserve(uint64_t ram_bytes);
-uint64_t compute_buffer_bytes(const ModelArgs& args, int64_t batch, int64_t ctx_per_slot, int threads);
+uint64_t compute_buffer_bytes(const ModelArgs& args, int64_t batch, int64_t ctx_per_slot,
+                              int threads);
 // Expected distinct experts per MoE layer when `tokens` tokens each pick k of n.
 double expected_distinct_experts(int64_t n_expert, int64_t k, int64_t tokens);
-double prefill_macs_per_token(const ModelArgs& args, int64_t params_per_token, int64_t ctx_per_slot);
+double prefill_macs_per_token(const ModelArgs& args, int64_t params_per_token,
+                              int64_t ctx_per_slot);
 
 // Non-expert bytes (what a GPU holds in the "experts on CPU" recipes); the rest of
 // bytes_per_token is experts.
