@@ -5,9 +5,16 @@
 namespace moe::cli {
 
 std::span<const Command> commands() {
-  static constexpr std::array<Command, 2> kCommands = {{
+  static constexpr std::array<Command, 9> kCommands = {{
       {"info", info_main},
       {"run", run_main},
+      {"chat", chat_main},
+      {"tokenize", tokenize_main},
+      {"template", template_main},
+      {"bench", bench_main},
+      {"synth", synth_main},
+      {"plan", plan_main},
+      {"perplexity", perplexity_main},
   }};
   return kCommands;
 }

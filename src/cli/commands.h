@@ -13,6 +13,13 @@ struct Command {
 
 int info_main(int argc, char** argv);
 int run_main(int argc, char** argv);
+int chat_main(int argc, char** argv);
+int tokenize_main(int argc, char** argv);
+int template_main(int argc, char** argv);
+int bench_main(int argc, char** argv);
+int synth_main(int argc, char** argv);
+int plan_main(int argc, char** argv);
+int perplexity_main(int argc, char** argv);
 
 std::span<const Command> commands();
 
