@@ -1,6 +1,7 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <utility>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -18,7 +19,9 @@ inline void cpu_relax() {
 constexpr int kSpinIterations = 1 << 11;
 }  // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(std::max(1, n_threads)), active_(n_threads_) {
+ThreadPool::ThreadPool(int n_threads, AffinityPlan affinity)
+    : n_threads_(std::max(1, n_threads)), active_(n_threads_), affinity_(std::move(affinity)) {
+  if (!affinity_.empty() && static_cast<int>(affinity_.cpus.size()) < n_threads_) affinity_ = {};
   workers_.reserve(n_threads_ - 1);
   for (int i = 1; i < n_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
 }
@@ -30,7 +33,15 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
+void ThreadPool::pin_caller() {
+  const std::thread::id self = std::this_thread::get_id();
+  if (pinned_caller_.load(std::memory_order_relaxed) == self) return;
+  pinned_caller_.store(self, std::memory_order_relaxed);
+  (void)pin_current_thread(affinity_.cpus[0]);  // best effort, like the workers
+}
+
 void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
+  if (!affinity_.empty()) pin_caller();
   const int nth = std::clamp(n, 1, n_threads_);
   if (nth == 1) {
     fn(ctx, 0, 1);
@@ -57,6 +68,7 @@ void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
 }
 
 void ThreadPool::worker_loop(int ith) {
+  if (!affinity_.empty()) (void)pin_current_thread(affinity_.cpus[static_cast<size_t>(ith)]);
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);

@@ -2,6 +2,9 @@
 // `run(n, fn)` calls fn(thread_index, n_threads) on n threads and returns when all are done.
 // Workers spin briefly between jobs (the decode loop meets several times per layer) and
 // then sleep on an atomic wait, so an idle server costs no CPU. No allocation per job.
+// With an AffinityPlan, worker i runs pinned to plan.cpus[i]; the thread that calls run()
+// is pinned to plan.cpus[0] on its first call (threads it creates afterwards inherit
+// that mask, so create them before the first run() or reset their affinity).
 #pragma once
 
 #include <atomic>
@@ -9,11 +12,13 @@
 #include <thread>
 #include <vector>
 
+#include "base/affinity.h"
+
 namespace moe {
 
 class ThreadPool {
  public:
-  explicit ThreadPool(int n_threads);
+  explicit ThreadPool(int n_threads, AffinityPlan affinity = {});
   ~ThreadPool();
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
@@ -22,6 +27,8 @@ class ThreadPool {
   // Threads that parallel_for uses (<= size()): the engine lowers it for decode steps and
   // raises it for prefill batches (-t vs -tb) without a second pool.
   int active() const { return active_; }
+  // The pinning plan (empty when threads are not pinned): cpus[i] / nodes[i] of thread i.
+  const AffinityPlan& affinity() const { return affinity_; }
   void set_active(int n) { active_ = n < 1 ? 1 : (n > n_threads_ ? n_threads_ : n); }
 
   // Runs fn(ith, nth) for ith in [0, nth), nth = min(n, size()). Blocks until done.
@@ -46,8 +53,12 @@ class ThreadPool {
   void run_raw(int n, RawFn fn, void* ctx);
   void worker_loop(int ith);
 
+  void pin_caller();
+
   int n_threads_;
   int active_;
+  AffinityPlan affinity_;
+  std::atomic<std::thread::id> pinned_caller_{};
   std::vector<std::thread> workers_;
   // A job is published by bumping generation_; workers with index < job_threads_ run it.
   std::atomic<uint64_t> generation_{0};

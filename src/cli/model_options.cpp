@@ -2,8 +2,10 @@
 
 #include <algorithm>
 
+#include "base/affinity.h"
 #include "base/cpu_features.h"
 #include "base/log.h"
+#include "base/numa.h"
 
 namespace moe::cli {
 
@@ -18,11 +20,32 @@ void add_model_options(std::vector<OptionSpec>& specs) {
       {"--n-experts", "", "N", "0", "routed experts per token (0: the model's; fewer is faster)"},
       {"--isa", "", "NAME", "auto", "kernel set: auto, scalar, avx2, avx512"},
       {"--verbose", "-v", "", "", "log more"},
+      {"--no-mmap", "", "", "", "read the weights into memory (parallel reads) instead of mapping the files"},
+      {"--mlock", "", "", "", "lock the weights in RAM (a failure is a warning)"},
+      {"--hugepages", "", "MODE", "off", "weights on huge pages: 1g, 2m, thp or off (not off implies --no-mmap)"},
+      {"--warmup", "", "", "", "touch every weight page once before running"},
+      {"--numa-node", "", "N", "-1", "bind threads and weight memory to NUMA node N (-1: no binding)"},
+      {"--numa", "", "MODE", "off", "off, or experts: place each routed expert's weights on one node"},
   };
   specs.insert(specs.end(), shared.begin(), shared.end());
 }
 
-Result<LoadedModel> load_model_from_args(const Args& args) {
+Result<LoadOptions> load_options_from_args(const Args& args) {
+  LoadOptions load;
+  load.use_mmap = !args.flag("--no-mmap");
+  load.mlock = args.flag("--mlock");
+  load.warmup = args.flag("--warmup");
+  MOE_ASSIGN_OR_RETURN(load.hugepages, parse_page_policy(args.get("--hugepages")));
+  MOE_ASSIGN_OR_RETURN(int64_t node, args.get_int("--numa-node", -1, 1023));
+  load.numa_node = static_cast<int>(node);
+  const std::string numa = args.get("--numa");
+  if (numa != "off" && numa != "experts") return Status::error("--numa: expected off or experts, found '" + numa + "'");
+  load.numa_experts = numa == "experts";
+  if (load.numa_experts && load.numa_node >= 0) return Status::error("--numa experts and --numa-node exclude each other");
+  return load;
+}
+
+Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) {
   if (args.flag("--verbose")) set_log_level(LogLevel::kDebug);
   std::string path = args.get("--model");
   if (path.empty() && !args.positionals().empty()) path = args.positionals()[0];
@@ -54,14 +77,43 @@ Result<LoadedModel> load_model_from_args(const Args& args) {
   MOE_ASSIGN_OR_RETURN(int64_t batch, args.get_int("--batch-size", 1, 1 << 16));
   MOE_ASSIGN_OR_RETURN(int64_t ctx, args.get_int("--ctx-size", 0, 1 << 24));
   MOE_ASSIGN_OR_RETURN(int64_t n_experts, args.get_int("--n-experts", 0, 1024));
-  MOE_ASSIGN_OR_RETURN(out.model, Model::load(path, *kernels));
+  MOE_ASSIGN_OR_RETURN(LoadOptions load, load_options_from_args(args));
+  load.progress = std::move(progress);
+  auto read_topo = read_numa_topology();
+  if (!read_topo.is_ok()) MOE_LOG_WARN("NUMA topology unknown: %s", read_topo.status().message().c_str());
+  const NumaTopology topo = read_topo.is_ok() ? std::move(read_topo).value() : NumaTopology{};
+  MOE_LOG_DEBUG("topology: %s", topo.describe().c_str());
+  if (load.numa_node >= 0 && topo.node(load.numa_node) == nullptr) {
+    return Status::error("--numa-node " + std::to_string(load.numa_node) + ": no such node (" + topo.describe() + ")");
+  }
+  MOE_ASSIGN_OR_RETURN(out.model, Model::load(path, *kernels, load));
   const ModelArgs& a = out.model->args();
   if (ctx == 0) ctx = a.context_length > 0 ? std::min<int64_t>(4096, a.context_length) : 4096;
   out.n_ctx = ctx;
-  const int cores = physical_core_count();
+  int cores = physical_core_count();
+  if (load.numa_node >= 0) {
+    int node_cores = 0;
+    for (const CpuInfo& c : topo.cpus) node_cores += (c.node == load.numa_node && c.primary) ? 1 : 0;
+    cores = std::max(1, node_cores);
+  }
   if (threads == 0) threads = cores;
   if (threads_batch == 0) threads_batch = cores;
-  out.pool = std::make_unique<ThreadPool>(static_cast<int>(std::max(threads, threads_batch)));
+  const int pool_threads = static_cast<int>(std::max(threads, threads_batch));
+  // One thread per physical core first (decode), SMT siblings after (prefill, -tb).
+  auto plan = plan_affinity(topo, pool_threads, {load.numa_node, allowed_cpus()});
+  if (!plan.is_ok() && load.numa_node >= 0) return plan.status();
+  if (!plan.is_ok()) MOE_LOG_WARN("threads not pinned: %s", plan.status().message().c_str());
+  AffinityPlan affinity = plan.is_ok() ? std::move(plan).value() : AffinityPlan{};
+  MOE_LOG_DEBUG("%s", affinity.describe().c_str());
+  out.pool = std::make_unique<ThreadPool>(pool_threads, std::move(affinity));
+  if (load.numa_experts) {
+    const ExpertPlacement& placed = out.model->file().load_report().placement;
+    std::string per_node;
+    for (size_t k = 0; k < placed.node_bytes.size() && k < topo.nodes.size(); ++k) {
+      per_node += " node" + std::to_string(topo.nodes[k].id) + " " + format_bytes(placed.node_bytes[k]);
+    }
+    MOE_LOG_INFO("--numa experts: %zu experts placed:%s", placed.node_of.size(), per_node.c_str());
+  }
   out.session.batch_size = static_cast<int>(batch);
   out.session.threads = static_cast<int>(threads);
   out.session.threads_batch = static_cast<int>(threads_batch);

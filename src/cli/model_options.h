@@ -24,7 +24,12 @@ struct LoadedModel {
   KvCacheType cache_type = KvCacheType::kF16;
 };
 
-// Reads the shared options, picks the kernels, loads the model and makes the thread pool.
-Result<LoadedModel> load_model_from_args(const Args& args);
+// Reads the shared options, picks the kernels, loads the model and makes the thread pool
+// (threads pinned one per physical core first). `progress` gets (bytes done, total) while
+// the weights are read or warmed up (the server's /health).
+Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress = {});
+
+// The loading options (--no-mmap, --mlock, --hugepages, --warmup, --numa-node, --numa).
+Result<LoadOptions> load_options_from_args(const Args& args);
 
 }  // namespace moe::cli

@@ -165,7 +165,7 @@ Result<const std::vector<GgufValue>*> GgufMetadata::get_array(std::string_view k
   return &v->items;
 }
 
-Result<GgufModel> GgufModel::open(const std::string& path, const GgufLimits& limits) {
+Result<GgufModel> GgufModel::open(const std::string& path, const GgufLimits& limits, const LoadOptions& load) {
   GgufModel model;
   SplitName split;
   const bool is_split = parse_split_name(path, &split);
@@ -182,13 +182,13 @@ Result<GgufModel> GgufModel::open(const std::string& path, const GgufLimits& lim
   }
 
   for (size_t i = 0; i < paths.size(); ++i) {
-    auto mapped = MappedFile::open(paths[i]);
+    auto mapped = FileBuffer::map(paths[i]);
     if (!mapped.is_ok()) {
       if (!is_split) return mapped.status();
       return mapped.status().with_context("split part " + std::to_string(i + 1) + " of " +
                                           std::to_string(paths.size()) + " missing or unreadable");
     }
-    auto map = std::make_unique<MappedFile>(std::move(mapped).value());
+    auto map = std::make_unique<FileBuffer>(std::move(mapped).value());
     MOE_ASSIGN_OR_RETURN(GgufFile file, parse_gguf(map->data(), map->size(), paths[i], limits));
     for (TensorInfo& t : file.tensors) t.file_index = static_cast<int>(i);
     model.maps_.push_back(std::move(map));
@@ -238,6 +238,17 @@ Result<GgufModel> GgufModel::open(const std::string& path, const GgufLimits& lim
                          std::to_string(*expected_tensors));
   }
 
+  // Validated: now bring the bytes in as asked; parts read into memory are parsed again
+  // (cheap: metadata only) so every view points into the memory that stays.
+  std::vector<bool> reloaded;
+  MOE_ASSIGN_OR_RETURN(model.load_report_, load_parts(model.maps_, load, &reloaded));
+  for (size_t i = 0; i < model.files_.size(); ++i) {
+    if (!reloaded[i]) continue;
+    MOE_ASSIGN_OR_RETURN(GgufFile file, parse_gguf(model.maps_[i]->data(), model.maps_[i]->size(), paths[i], limits));
+    for (TensorInfo& t : file.tensors) t.file_index = static_cast<int>(i);
+    model.files_[i] = std::move(file);
+  }
+
   model.tensors_.reserve(n_tensors);
   for (const GgufFile& file : model.files_) {
     for (const TensorInfo& t : file.tensors) {
@@ -249,6 +260,11 @@ Result<GgufModel> GgufModel::open(const std::string& path, const GgufLimits& lim
       }
       model.tensors_.push_back(t);
     }
+  }
+  if (load.numa_experts) {
+    MOE_ASSIGN_OR_RETURN(NumaTopology topo, read_numa_topology());
+    model.load_report_.experts = expert_refs(model);
+    MOE_ASSIGN_OR_RETURN(model.load_report_.placement, place_model_experts(model, topo, true, &model.load_report_));
   }
   return model;
 }

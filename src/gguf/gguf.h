@@ -24,8 +24,8 @@
 #include <string_view>
 #include <vector>
 
-#include "base/mmap_file.h"
 #include "base/status.h"
+#include "gguf/load.h"
 #include "gguf/types.h"
 
 namespace moe {
@@ -131,8 +131,10 @@ Result<GgufFile> parse_gguf(const uint8_t* bytes, size_t size, const std::string
 class GgufModel {
  public:
   // Given a single file or any part of a split set, maps and validates every part (a set is
-  // always opened from part 1; split.no/split.count/split.tensors.count must agree).
-  static Result<GgufModel> open(const std::string& path, const GgufLimits& limits = {});
+  // always opened from part 1; split.no/split.count/split.tensors.count must agree), then
+  // applies `load` (read into memory, huge pages, mlock, warm-up, NUMA: see load.h).
+  static Result<GgufModel> open(const std::string& path, const GgufLimits& limits = {},
+                                const LoadOptions& load = {});
 
   const GgufMetadata& metadata() const { return files_.front().metadata; }
   const std::vector<GgufFile>& files() const { return files_; }
@@ -140,9 +142,11 @@ class GgufModel {
   const TensorInfo* find_tensor(std::string_view name) const;
   uint64_t file_bytes() const;  // all parts together
   uint32_t version() const { return files_.front().version; }
+  const LoadReport& load_report() const { return load_report_; }
 
  private:
-  std::vector<std::unique_ptr<MappedFile>> maps_;
+  std::vector<std::unique_ptr<FileBuffer>> maps_;  // one per part: mapping or memory
+  LoadReport load_report_;
   std::vector<GgufFile> files_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> by_name_;

@@ -1,0 +1,78 @@
+// Anonymous memory for model weights: normal pages, transparent huge pages (madvise) or
+// hugetlb pages (MAP_HUGETLB with 2 MiB or 1 GiB pages), with a clean fallback chain
+// 1g -> 2m -> thp -> off that reports exactly what was obtained. Also mlock and the
+// /proc/meminfo huge page counters. Linux only.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "base/status.h"
+
+namespace moe {
+
+// What the user asks for (--hugepages) and what an allocation actually got.
+enum class PagePolicy { kOff, kThp, k2M, k1G };
+Result<PagePolicy> parse_page_policy(std::string_view text);  // "off", "thp", "2m", "1g"
+std::string_view page_policy_name(PagePolicy policy);
+size_t page_policy_bytes(PagePolicy policy);  // the page size: 4 KiB (off), 2 MiB (thp, 2m), 1 GiB
+
+// A private anonymous read-write mapping. Move-only; unmaps on destruction.
+class MemoryRegion {
+ public:
+  MemoryRegion() = default;
+  MemoryRegion(const MemoryRegion&) = delete;
+  MemoryRegion& operator=(const MemoryRegion&) = delete;
+  MemoryRegion(MemoryRegion&& other) noexcept;
+  MemoryRegion& operator=(MemoryRegion&& other) noexcept;
+  ~MemoryRegion();
+
+  // Allocates `bytes` (> 0) with the best policy at or below `want`; the next one down
+  // is tried when the kernel refuses (no reserved pages, THP disabled). Fails only when
+  // even normal pages cannot be mapped.
+  static Result<MemoryRegion> allocate(size_t bytes, PagePolicy want);
+
+  uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }          // as requested
+  size_t mapped_size() const { return mapped_; }  // rounded up to the page size
+  PagePolicy policy() const { return policy_; }   // what the mapping was made with
+  // Bytes of this region backed by huge pages right now (hugetlb: all of it; THP: from
+  // /proc/self/smaps AnonHugePages, so call it after the memory is filled).
+  size_t huge_bytes() const;
+  // "12.3 GB on 2 MiB hugetlb pages", "12.3 GB: 11.9 GB on THP, the rest on 4 KiB pages".
+  std::string describe() const;
+
+ private:
+  void reset();
+  uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+  size_t mapped_ = 0;
+  PagePolicy policy_ = PagePolicy::kOff;
+};
+
+// Locks [p, p + n) in RAM (mlock). The error names errno and, for ENOMEM/EPERM, the
+// RLIMIT_MEMLOCK limit and how to raise it; callers log it as a warning and go on.
+Status lock_memory(const void* p, size_t n);
+std::string mlock_failure_message(int err, size_t bytes, uint64_t rlimit_cur);
+
+// Huge page counters of /proc/meminfo (kB values as the kernel prints them).
+struct MeminfoHuge {
+  uint64_t hugepages_total = 0;
+  uint64_t hugepages_free = 0;
+  uint64_t hugepages_rsvd = 0;
+  uint64_t hugepagesize_kb = 0;
+  uint64_t anon_huge_kb = 0;
+  std::string describe() const;
+};
+MeminfoHuge parse_meminfo_huge(std::string_view text);
+MeminfoHuge read_meminfo_huge();  // zeros when /proc/meminfo is unreadable
+
+// Free pages of one hugetlb size (from /sys/kernel/mm/hugepages); 0 when unknown.
+uint64_t free_hugetlb_pages(PagePolicy size);
+
+// "1.23 GB" (decimal units, as the progress bar and reports print bytes).
+std::string format_bytes(uint64_t bytes);
+
+}  // namespace moe

@@ -1,0 +1,87 @@
+// The thread placement plan: one thread per physical core first, SMT siblings only after,
+// node by node; --numa-node restricts it to one node.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+
+#include "base/affinity.h"
+#include "base/thread_pool.h"
+
+namespace moe {
+namespace {
+
+TEST(AffinityPlan, OnePerPhysicalCoreSiblingsSkippedForDecode) {
+  const NumaTopology t = simulated_topology(2, 4, 2, 0);  // cpus 0-7 primary, 8-15 siblings
+  auto p = plan_affinity(t, 8);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->cpus, (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(p->nodes, (std::vector<int>{0, 0, 0, 0, 1, 1, 1, 1}));
+  // -tb 16: siblings after all the cores (decode with -t 8 uses threads 0-7 only).
+  auto big = plan_affinity(t, 16);
+  ASSERT_TRUE(big.is_ok());
+  for (int i = 8; i < 16; ++i) EXPECT_EQ(big->cpus[static_cast<size_t>(i)], i);
+  EXPECT_EQ(std::set<int>(big->cpus.begin(), big->cpus.end()).size(), 16u);
+}
+
+TEST(AffinityPlan, RealStyleSiblingNumbering) {
+  // Siblings adjacent (cpu 2k and 2k+1 share a core), as some BIOSes number them.
+  NumaTopology t;
+  t.nodes.push_back({0, {0, 1, 2, 3}, 0});
+  for (int c = 0; c < 4; ++c) t.cpus.push_back({c, c / 2, 0, 0, c % 2 == 0});
+  auto p = plan_affinity(t, 2);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->cpus, (std::vector<int>{0, 2}));
+}
+
+TEST(AffinityPlan, NumaNodeRestricts) {
+  const NumaTopology t = simulated_topology(2, 4, 2, 0);
+  auto p = plan_affinity(t, 4, {1, {}});
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->cpus, (std::vector<int>{4, 5, 6, 7}));
+  for (int n : p->nodes) EXPECT_EQ(n, 1);
+  auto bad = plan_affinity(t, 4, {2, {}});
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("no such node"), std::string::npos);
+}
+
+TEST(AffinityPlan, AllowedMaskAndWrapAround) {
+  const NumaTopology t = simulated_topology(1, 4, 1, 0);
+  auto p = plan_affinity(t, 5, {-1, {1, 3}});
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->cpus, (std::vector<int>{1, 3, 1, 3, 1}));
+  EXPECT_FALSE(plan_affinity(t, 2, {-1, {9}}).is_ok());
+}
+
+TEST(ThreadPool, RunsPinnedToThePlan) {
+  const std::vector<int> allowed = allowed_cpus();
+  ASSERT_FALSE(allowed.empty());
+  auto topo = read_numa_topology();
+  ASSERT_TRUE(topo.is_ok());
+  auto plan = plan_affinity(*topo, 2, {-1, allowed});
+  ASSERT_TRUE(plan.is_ok());
+  const AffinityPlan expected = *plan;
+  std::atomic<int> mismatches{0};
+  std::thread caller([&] {  // a fresh thread: pinning the test's main thread would leak
+    ThreadPool pool(2, *plan);
+    EXPECT_EQ(pool.affinity().cpus, expected.cpus);
+    for (int rep = 0; rep < 3; ++rep) {
+      pool.run(2, [&](int ith, int) {
+        if (sched_getcpu() != expected.cpus[static_cast<size_t>(ith)]) mismatches++;
+      });
+    }
+  });
+  caller.join();
+  EXPECT_EQ(mismatches.load(), 0);
+}
+
+TEST(ThreadPool, WithoutAPlanNothingIsPinned) {
+  ThreadPool pool(2);
+  EXPECT_TRUE(pool.affinity().empty());
+  std::atomic<int> ran{0};
+  pool.run(2, [&](int, int) { ran++; });
+  EXPECT_EQ(ran.load(), 2);
+}
+
+}  // namespace
+}  // namespace moe
