@@ -9,11 +9,16 @@ packages=(
   libcpp-httplib-dev                           # HTTP server (header-only, Debian-maintained)
   clang                                        # libFuzzer targets
   python3                                      # tools/ scripts
+  prometheus                                   # promtool checks the /metrics format
 )
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
 done
+# Node.js + npm for the OpenAI Node SDK server test: Debian's packages unless a Node.js
+# (e.g. with its own bundled npm) is already installed.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

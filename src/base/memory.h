@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/format.h"
 #include "base/status.h"
 
 namespace moe {
@@ -72,7 +73,5 @@ MeminfoHuge read_meminfo_huge();  // zeros when /proc/meminfo is unreadable
 // Free pages of one hugetlb size (from /sys/kernel/mm/hugepages); 0 when unknown.
 uint64_t free_hugetlb_pages(PagePolicy size);
 
-// "1.23 GB" (decimal units, as the progress bar and reports print bytes).
-std::string format_bytes(uint64_t bytes);
 
 }  // namespace moe

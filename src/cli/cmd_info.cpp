@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/format.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "gguf/gguf.h"
@@ -69,21 +70,9 @@ Json args_json(const ModelArgs& a) {
   return j;
 }
 
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024.0 && u < 4) {
-    b /= 1024.0;
-    ++u;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f %s", b, units[u]);
-  return buf;
-}
-
 void print_text(const Json& j) {
   std::printf("file:            %s (%s)\n", j["file"].get<std::string>().c_str(),
-              human_bytes(j["file_bytes"].get<double>()).c_str());
+              format_bytes(j["file_bytes"].get<uint64_t>()).c_str());
   std::printf("gguf version:    %d, %d tensors\n", j["gguf_version"].get<int>(), j["tensor_count"].get<int>());
   if (j.contains("dim")) {
     std::printf("architecture:    %s (%s tensor layout)\n", j["architecture"].get<std::string>().c_str(),
@@ -112,13 +101,13 @@ void print_text(const Json& j) {
     std::printf("parameters:      %.3f M total, %.3f M per token\n", j["params_total"].get<double>() / 1e6,
                 j["params_per_token"].get<double>() / 1e6);
     std::printf("bytes per token: %s read per decoded token (weights)\n",
-                human_bytes(j["bytes_per_token"].get<double>()).c_str());
+                format_bytes(j["bytes_per_token"].get<uint64_t>()).c_str());
     std::printf("KV cache:        %s per token of context (f16 latent, all layers)\n",
-                human_bytes(j["kv_bytes_per_token"].get<double>()).c_str());
+                format_bytes(j["kv_bytes_per_token"].get<uint64_t>()).c_str());
     std::printf("tensor types:\n");
     for (const auto& [type, t] : j["types"].items()) {
       std::printf("  %-8s %4d tensors  %s\n", type.c_str(), t["tensors"].get<int>(),
-                  human_bytes(t["bytes"].get<double>()).c_str());
+                  format_bytes(t["bytes"].get<uint64_t>()).c_str());
     }
   }
   const Json& tok = j["tokenizer"];

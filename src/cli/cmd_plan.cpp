@@ -25,6 +25,7 @@
 #include "base/cpu_features.h"
 #include "base/membw.h"
 #include "base/timer.h"
+#include "base/format.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "engine/bench.h"
@@ -272,20 +273,6 @@ double gb(uint64_t b) {
   return static_cast<double>(b) / 1e9;
 }
 
-// "404.5 GB", "12.3 MB": three significant figures or so, decimal units.
-std::string human_bytes(uint64_t b) {
-  char buf[32];
-  const double v = static_cast<double>(b);
-  if (v >= 1e9) {
-    std::snprintf(buf, sizeof(buf), v >= 1e11 ? "%.0f GB" : "%.1f GB", v / 1e9);
-  } else if (v >= 1e6) {
-    std::snprintf(buf, sizeof(buf), "%.1f MB", v / 1e6);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.1f kB", v / 1e3);
-  }
-  return buf;
-}
-
 std::string rate(double tps) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), tps >= 100 ? "%.0f t/s" : "%.1f t/s", tps);
@@ -305,10 +292,10 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
   for (const PlanRow& r : rows) {
     std::snprintf(buf, sizeof(buf),
                   "| %-8s | %9s | %9s | %9s | %9s | %7s | %9s | %-4s | %8lld | %8s | %9s |\n",
-                  r.quant.c_str(), human_bytes(r.weights_bytes).c_str(),
-                  human_bytes(r.bytes_per_token).c_str(), human_bytes(r.kv_bytes_f16).c_str(),
-                  human_bytes(r.kv_bytes_q8_0).c_str(), human_bytes(r.compute_bytes).c_str(),
-                  human_bytes(r.total_bytes).c_str(), r.fits ? "yes" : "no",
+                  r.quant.c_str(), format_bytes(r.weights_bytes).c_str(),
+                  format_bytes(r.bytes_per_token).c_str(), format_bytes(r.kv_bytes_f16).c_str(),
+                  format_bytes(r.kv_bytes_q8_0).c_str(), format_bytes(r.compute_bytes).c_str(),
+                  format_bytes(r.total_bytes).c_str(), r.fits ? "yes" : "no",
                   static_cast<long long>(r.max_context), rate(r.decode_tps).c_str(),
                   rate(r.prefill_tps).c_str());
     s += buf;

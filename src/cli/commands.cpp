@@ -5,9 +5,10 @@
 namespace moe::cli {
 
 std::span<const Command> commands() {
-  static constexpr std::array<Command, 9> kCommands = {{
+  static constexpr std::array<Command, 10> kCommands = {{
       {"info", info_main},
       {"run", run_main},
+      {"serve", serve_main},
       {"chat", chat_main},
       {"tokenize", tokenize_main},
       {"template", template_main},

@@ -13,6 +13,7 @@ struct Command {
 
 int info_main(int argc, char** argv);
 int run_main(int argc, char** argv);
+int serve_main(int argc, char** argv);
 int chat_main(int argc, char** argv);
 int tokenize_main(int argc, char** argv);
 int template_main(int argc, char** argv);

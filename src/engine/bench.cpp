@@ -1,5 +1,7 @@
 #include "engine/bench.h"
 
+#include "base/format.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -35,18 +37,6 @@ Result<double> time_decode(Session& session, const std::vector<int32_t>& tokens)
     MOE_RETURN_IF_ERROR(session.feed(one));
   }
   return timer.seconds();
-}
-
-std::string human_bytes(double b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (b >= 1024.0 && u < 4) {
-    b /= 1024.0;
-    ++u;
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.2f %s", b, units[u]);
-  return buf;
 }
 
 std::string file_name(const std::string& path) {
@@ -175,7 +165,7 @@ std::string bench_report_text(const BenchReport& r) {
     std::string tps_cell(tps);
     while (tps_cell.size() < 17) tps_cell.insert(tps_cell.begin(), ' ');
     std::snprintf(line, sizeof line, "| %-24s | %10s | %9.3f | %3d | %7d | %-7s | %s | %7s | %7s |\n",
-                  file_name(r.model).c_str(), human_bytes(static_cast<double>(r.file_bytes)).c_str(),
+                  file_name(r.model).c_str(), format_bytes(r.file_bytes).c_str(),
                   static_cast<double>(r.bytes_per_token) / 1e9, r.threads, r.threads_batch, test, tps_cell.c_str(),
                   gbps, pct);
     out += line;
@@ -184,7 +174,7 @@ std::string bench_report_text(const BenchReport& r) {
   if (r.options.n_gen > 0) row("tg", r.options.n_gen, r.run.tg, true);
   if (r.membw.best_gbps > 0) {
     std::snprintf(line, sizeof line, "membw: %.2f GB/s read (best of %d passes over %s, %d threads%s); kernels %s\n",
-                  r.membw.best_gbps, r.membw.passes, human_bytes(static_cast<double>(r.membw.bytes)).c_str(),
+                  r.membw.best_gbps, r.membw.passes, format_bytes(r.membw.bytes).c_str(),
                   r.membw.threads, r.membw.avx2 ? ", avx2" : "", r.isa.c_str());
     out += line;
   }

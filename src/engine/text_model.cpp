@@ -61,7 +61,7 @@ std::vector<TokenId> TextModel::encode_text(const std::string& text) const {
 
 bool prompt_opens_reasoning(const std::string& rendered) {
   std::string_view r = rendered;
-  while (!r.empty() && (r.back() == '\n' || r.back() == ' ')) r.remove_suffix(1);
+  while (!r.empty() && (r.back() == '\n' || r.back() == ' ' || r.back() == '\r')) r.remove_suffix(1);
   return r.ends_with("<think>");
 }
 

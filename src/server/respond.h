@@ -1,0 +1,35 @@
+// Turns a submitted generation into an HTTP response: one JSON body, or an SSE stream
+// (see docs: role chunk, reasoning_content / content / tool_calls deltas, a finish chunk with
+// timings, the usage chunk when asked, then `data: [DONE]`). Shared by chat and completions.
+#pragma once
+
+#include <httplib.h>
+
+#include <memory>
+#include <string>
+
+#include "engine/generation.h"
+#include "engine/scheduler.h"
+#include "server/server_context.h"
+
+namespace moe {
+
+struct ResponseShape {
+  bool chat = true;          // chat.completion(.chunk) vs text_completion
+  std::string id;            // chatcmpl-... / cmpl-...
+  std::string model;
+  int64_t created = 0;
+  bool stream = false;
+  bool include_usage = false;
+  bool return_tokens = false;
+  bool logprobs = false;
+};
+
+// Answers 503 (queue full, with Retry-After) or 400 for a failed submit.
+void respond_submit_error(const SubmitResult& submitted, ServerContext& ctx, httplib::Response& res);
+
+// Streams (chunked SSE, cancelled when the client goes away) or waits and answers once.
+void respond_generation(std::shared_ptr<RequestHandle> handle, ResponseShape shape, const ServerModel& model,
+                        httplib::Response& res);
+
+}  // namespace moe
