@@ -156,4 +156,34 @@ Result<ModelArgs> read_model_args(const GgufMetadata& md) {
   return a;
 }
 
+ModelArgs deepseek_r1_args() {
+  ModelArgs a;
+  a.vocab_size = 129280;
+  a.dim = 7168;
+  a.inter_dim = 18432;
+  a.moe_inter_dim = 2048;
+  a.n_layers = 61;
+  a.n_dense_layers = 3;
+  a.n_heads = 128;
+  a.n_routed_experts = 256;
+  a.n_shared_experts = 1;
+  a.n_activated_experts = 8;
+  a.n_expert_groups = 8;
+  a.n_limited_groups = 4;
+  a.score_func = ScoreFunc::kSigmoid;
+  a.route_scale = 2.5;
+  a.norm_topk_prob = true;
+  a.q_lora_rank = 1536;
+  a.kv_lora_rank = 512;
+  a.qk_nope_head_dim = 128;
+  a.qk_rope_head_dim = 64;
+  a.v_head_dim = 128;
+  a.original_seq_len = 4096;
+  a.rope_theta = 10000.0;
+  a.rope_factor = 40.0;
+  a.mscale = 1.0;
+  a.context_length = 163840;
+  return a;
+}
+
 }  // namespace moe

@@ -61,4 +61,8 @@ struct ModelArgs {
 // the key and what was wrong. Architecture must be `deepseek2`.
 Result<ModelArgs> read_model_args(const GgufMetadata& metadata);
 
+// The published DeepSeek-R1 / V3 (671B) configuration (DEEPSEEK.md), for the planner and
+// the synthetic-model presets.
+ModelArgs deepseek_r1_args();
+
 }  // namespace moe

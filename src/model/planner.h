@@ -53,9 +53,6 @@
 
 namespace moe {
 
-// DeepSeek-R1 / V3 (671B) as DEEPSEEK.md gives it.
-ModelArgs deepseek_r1_args();
-
 // One tensor of a DeepSeek model, as a GGUF names and shapes it.
 struct PlanTensor {
   std::string name;        // "blk.3.ffn_down_exps.weight"
