@@ -42,14 +42,8 @@ std::vector<Preset> preset_table() {
   }
   {
     ModelArgs a = r1_like();  // R1's true dimensions; --layers picks how many
-    a.dim = 7168;
-    a.inter_dim = 18432;
-    a.moe_inter_dim = 2048;
     a.n_layers = 2;
     a.n_dense_layers = 1;
-    a.n_heads = 128;
-    a.n_routed_experts = 256;
-    a.q_lora_rank = 1536;
     t.push_back({"r1-slice", "R1's true dims (hidden 7168, 256 experts of 2048); default --layers 1+1", a});
   }
   {
