@@ -43,6 +43,14 @@ constexpr std::array<TypeTraits, 32> kTypes = {{
     {GgmlType::MXFP4, "mxfp4", 32, 17},
 }};
 
+// Same bytes per block as their sources, so a packed tensor keeps its size and row stride.
+constexpr std::array<TypeTraits, 4> kInternalTypes = {{
+    {GgmlType::Q8_0_R16, "q8_0_r16", 32, 34},
+    {GgmlType::Q4_K_R16, "q4_K_r16", 256, 144},
+    {GgmlType::Q6_K_R16, "q6_K_r16", 256, 210},
+    {GgmlType::Q8_0_S, "q8_0_s", 32, 40},
+}};
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -62,8 +70,20 @@ const TypeTraits* find_type_traits(uint32_t id) {
   return nullptr;
 }
 
+bool is_internal_type(GgmlType type) {
+  for (const TypeTraits& t : kInternalTypes) {
+    if (t.type == type) return true;
+  }
+  return false;
+}
+
 const TypeTraits& type_traits(GgmlType type) {
   const TypeTraits* t = find_type_traits(static_cast<uint32_t>(type));
+  if (t == nullptr) {
+    for (const TypeTraits& i : kInternalTypes) {
+      if (i.type == type) t = &i;
+    }
+  }
   MOE_CHECK(t != nullptr);
   return *t;
 }

@@ -42,7 +42,17 @@ enum class GgmlType : uint32_t {
   TQ1_0 = 34,
   TQ2_0 = 35,
   MXFP4 = 39,
+
+  // moeinfer-internal layouts: made at load time, never read from or written to a file
+  // (find_type_traits does not know them, so a file naming one of these ids is refused).
+  Q8_0_R16 = 64,  // Q8_0 rows interleaved in groups of 16 (kernels/packed.h)
+  Q4_K_R16 = 65,  // Q4_K rows interleaved in groups of 16
+  Q6_K_R16 = 66,  // Q6_K rows interleaved in groups of 16
+  Q8_0_S = 67,    // activation blocks for Q8_0_R16: f32 scale, 128 x sum, 32 int8
 };
+
+// Type ids are below this bound (tables indexed by type id use it).
+constexpr uint32_t kMaxTypeId = 72;
 
 struct TypeTraits {
   GgmlType type;
@@ -51,11 +61,14 @@ struct TypeTraits {
   int type_size;          // bytes per block
 };
 
-// nullptr for an id no ggml version has assigned (or has retired: 4, 5, 31-33, 36-38).
+// nullptr for an id no ggml version has assigned (or has retired: 4, 5, 31-33, 36-38),
+// and for the internal layouts: this is the lookup for types read from files.
 const TypeTraits* find_type_traits(uint32_t id);
+// True for the internal layouts above.
+bool is_internal_type(GgmlType type);
 const TypeTraits& type_traits(GgmlType type);
 std::string_view type_name(GgmlType type);
-std::optional<GgmlType> type_from_name(std::string_view name);  // case-insensitive
+std::optional<GgmlType> type_from_name(std::string_view name);  // case-insensitive, file types only
 
 // Bytes of one row of `n` values; n must be a multiple of the block size.
 inline uint64_t row_bytes(GgmlType type, int64_t n) {

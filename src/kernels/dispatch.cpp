@@ -8,6 +8,7 @@
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/gemm_loop.h"
 #include "kernels/kernels.h"
+#include "kernels/packed.h"
 #include "kernels/ref/ref_kernels.h"
 #include "quant/quantize.h"
 
@@ -37,6 +38,11 @@ KernelTable make_scalar_table() {
   t.quantize_q8_0 = quantize_row_q8_0_ref;
   t.quantize_q8_1 = quantize_row_q8_1_ref;
   t.quantize_q8_K = quantize_row_q8_K_ref;
+  // The packed layouts' definitions (this table never repacks: they are for tests).
+  set(&t, GgmlType::Q8_0_R16, nullptr, ref::gemm_q8_0_r16);
+  set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
+  set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
+  t.quantize_q8_0_s = ref::quantize_q8_0_s;
   return t;
 }
 
@@ -59,6 +65,7 @@ KernelTable make_avx2_table() {
   t.quantize_q8_0 = avx2::quantize_q8_0;
   t.quantize_q8_1 = avx2::quantize_q8_1;
   t.quantize_q8_K = avx2::quantize_q8_K;
+  t.quantize_q8_0_s = avx2::quantize_q8_0_s;
   return t;
 }
 
@@ -67,6 +74,15 @@ KernelTable make_avx512_table() {
   KernelTable t = make_avx2_table();
   t.isa = Isa::kAvx512;
   avx512::override_kernels(&t);
+  set(&t, GgmlType::Q8_0_R16, nullptr, avx512::gemm_q8_0_r16);
+  set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
+  set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
+  const auto pack = [&t](GgmlType from, GgmlType to, RepackFn fn) {
+    t.packing[static_cast<uint32_t>(from)] = {to, kPackRows, fn};
+  };
+  pack(GgmlType::Q8_0, GgmlType::Q8_0_R16, packed::repack_q8_0_r16);
+  pack(GgmlType::Q4_K, GgmlType::Q4_K_R16, packed::repack_q4_K_r16);
+  pack(GgmlType::Q6_K, GgmlType::Q6_K_R16, packed::repack_q6_K_r16);
   return t;
 }
 
@@ -94,6 +110,10 @@ GgmlType activation_type(GgmlType w) {
       return GgmlType::Q8_0;
     case GgmlType::Q4_1: case GgmlType::Q5_1:
       return GgmlType::Q8_1;
+    case GgmlType::Q8_0_R16:
+      return GgmlType::Q8_0_S;
+    case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16:
+      return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
       return GgmlType::Q8_K;
@@ -111,13 +131,23 @@ void quantize_activation(const KernelTable& k, GgmlType w, const float* x, void*
       return;
     case GgmlType::Q8_0: return k.quantize_q8_0(x, out, n);
     case GgmlType::Q8_1: return k.quantize_q8_1(x, out, n);
+    case GgmlType::Q8_0_S: return k.quantize_q8_0_s(x, out, n);
     default: return k.quantize_q8_K(x, out, n);
   }
 }
 
 bool has_kernel(const KernelTable& k, GgmlType w) {
   const auto id = static_cast<uint32_t>(w);
-  return id < static_cast<uint32_t>(kMaxGgmlTypeId) && k.weights[id].vec_dot != nullptr;
+  return id < kMaxTypeId && k.weights[id].gemm != nullptr;
+}
+
+int gemm_row_grain(GgmlType w) {
+  switch (w) {
+    case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16:
+      return kPackRows;
+    default:
+      return 4;
+  }
 }
 
 bool isa_supported(Isa isa) {

@@ -32,18 +32,32 @@ using GemmFn = void (*)(int64_t n, const void* w, size_t w_row_bytes, int64_t ro
 using QuantizeFn = void (*)(const float* x, void* out, int64_t n);
 
 struct WeightKernels {
-  VecDotFn vec_dot = nullptr;  // nullptr: this weight type has no kernel yet
-  GemmFn gemm = nullptr;
+  VecDotFn vec_dot = nullptr;  // nullptr: no per-row product (none yet, or a packed layout)
+  GemmFn gemm = nullptr;       // nullptr: this weight type has no kernel yet
 };
 
-constexpr int kMaxGgmlTypeId = 40;
+// Rewrites `rows` rows of n values (a multiple of the group) from a GGUF layout into a
+// packed layout of the same total bytes (kernels/packed.h).
+using RepackFn = void (*)(const void* src, int64_t rows, int64_t n, void* dst);
+
+// A load-time repacking a table asks for: weights of the source type whose row count is a
+// multiple of group_rows (and n of the block) are rewritten into `packed` once, then
+// multiplied by that type's gemm. Packed gemms take `w` at a group's first row and a
+// multiple of group_rows rows; their w_row_bytes is the source row size.
+struct PackedLayout {
+  GgmlType packed = GgmlType::F32;  // F32: this type is used as the file stores it
+  int group_rows = 0;
+  RepackFn repack = nullptr;
+};
 
 struct KernelTable {
   Isa isa = Isa::kScalar;
-  WeightKernels weights[kMaxGgmlTypeId] = {};  // indexed by GgmlType id
+  WeightKernels weights[kMaxTypeId] = {};  // indexed by type id (incl. packed layouts)
+  PackedLayout packing[kMaxTypeId] = {};   // indexed by source type id
   QuantizeFn quantize_q8_0 = nullptr;
   QuantizeFn quantize_q8_1 = nullptr;
   QuantizeFn quantize_q8_K = nullptr;
+  QuantizeFn quantize_q8_0_s = nullptr;
 
   const WeightKernels& for_type(GgmlType t) const { return weights[static_cast<uint32_t>(t)]; }
 };
@@ -54,8 +68,11 @@ GgmlType activation_type(GgmlType w);
 size_t activation_row_bytes(GgmlType w, int64_t n);
 // Converts one row of n floats into the activation format for weights of type `w`.
 void quantize_activation(const KernelTable& k, GgmlType w, const float* x, void* out, int64_t n);
-// True when the weight type has a dot-product kernel (load refuses other types clearly).
+// True when the weight type has a product kernel (load refuses other types clearly).
 bool has_kernel(const KernelTable& k, GgmlType w);
+// Row granularity a gemm over weights of type `w` must be split at: a packed layout's
+// group, else 4 (whole tiles for the tiled kernels; any split gives the same results).
+int gemm_row_grain(GgmlType w);
 
 // The tables compiled in; `isa_supported` says whether this CPU can run one.
 bool isa_supported(Isa isa);

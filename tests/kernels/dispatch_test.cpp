@@ -31,9 +31,18 @@ TEST(Dispatch, TablesCoverTheSameTypes) {
     if (!isa_supported(isa)) continue;
     const KernelTable& k = kernel_table(isa);
     EXPECT_EQ(k.isa, isa);
-    for (uint32_t id = 0; id < kMaxGgmlTypeId; ++id) {
+    for (uint32_t id = 0; id < kMaxTypeId; ++id) {
+      if (find_type_traits(id) == nullptr) continue;  // packed layouts: below
       EXPECT_EQ(k.weights[id].vec_dot != nullptr, ref.weights[id].vec_dot != nullptr) << id;
       EXPECT_EQ(k.weights[id].gemm != nullptr, ref.weights[id].vec_dot != nullptr) << id;
+    }
+    // A table that repacks a type multiplies the packed layout, and so does the reference.
+    for (uint32_t id = 0; id < kMaxTypeId; ++id) {
+      const PackedLayout& p = k.packing[id];
+      if (p.repack == nullptr) continue;
+      EXPECT_NE(k.for_type(p.packed).gemm, nullptr) << id;
+      EXPECT_NE(ref.for_type(p.packed).gemm, nullptr) << id;
+      EXPECT_EQ(p.group_rows, gemm_row_grain(p.packed)) << id;
     }
     EXPECT_NE(k.quantize_q8_0, nullptr);
     EXPECT_NE(k.quantize_q8_1, nullptr);

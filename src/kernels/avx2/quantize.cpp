@@ -6,6 +6,7 @@
 
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx2/tile.h"
+#include "kernels/packed.h"
 #include "quant/blocks.h"
 
 namespace moe::avx2 {
@@ -76,6 +77,14 @@ void quantize_q8_1(const float* x, void* out, int64_t n) {
     const float d = quantize_block_32(x, y[i].qs);
     y[i].d = to_f16(d);
     y[i].s = to_f16(static_cast<float>(sum_i8_32(y[i].qs)) * d);
+  }
+}
+
+void quantize_q8_0_s(const float* x, void* out, int64_t n) {
+  auto* y = static_cast<BlockQ8_0S*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    y[i].d = quantize_block_32(x, y[i].qs);
+    y[i].sum128 = 128 * sum_i8_32(y[i].qs);
   }
 }
 

@@ -1,0 +1,227 @@
+// AVX-512 VNNI Q4_K_R16 / Q6_K_R16 x Q8_K products (bitwise ref::gemm_q4_K_r16 / q6_K_r16;
+// layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one
+// 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast
+// advances the 16 rows' sub-block sums; the sub-block scales multiply those sums as int32
+// (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is
+// two (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
+//
+// Up to 4 tokens share each weight load. Every token's integer sums are exact whatever the
+// order, and its float operations are the reference's, so the batch never matters.
+#include <immintrin.h>
+
+#include "kernels/packed.h"
+#include "quant/blocks.h"
+
+namespace moe::avx512 {
+namespace {
+
+constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
+constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
+// Prefetch distance ahead of the column being read (a group is one sequential stream).
+constexpr size_t kPrefetchBytes = 4096;
+constexpr int kTile = 4;  // tokens per pass over a group
+
+inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
+inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+// 4 activation bytes in every 32-bit lane.
+inline __m512i bcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return _mm512_set1_epi32(v);
+}
+// Bits of `a` where `mask` is set, of `b` elsewhere.
+inline __m512i select_bits(__m512i mask, __m512i a, __m512i b) {
+  return _mm512_ternarylogic_epi32(a, b, mask, 0xE4);
+}
+
+inline void prefetch_column(const uint8_t* col, size_t bytes) {
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + off), _MM_HINT_T0);
+  }
+}
+
+// ---- Q4_K_R16
+
+// Sum over sub-blocks j of m_j * (bsums[2j] + bsums[2j+1]) for 16 rows, `pairs` holding
+// the bracket for one token (int16 values, so vpdpwssd against the zero-extended mins).
+inline __m512i q4_mins(const uint8_t* sm, const int32_t* pairs) {
+  const __m512i m15 = _mm512_set1_epi32(15);
+  __m512i msum = _mm512_setzero_si512();
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; ++i) {
+    const __m512i lo4 = _mm512_cvtepu8_epi32(load128(sm + 16 * (8 + i)));
+    // bits 4, 5 of m_j are bits 6, 7 of byte j
+    const __m512i top_a = _mm512_srli_epi32(_mm512_cvtepu8_epi32(load128(sm + 16 * i)), 2);
+    const __m512i top_b = _mm512_srli_epi32(_mm512_cvtepu8_epi32(load128(sm + 16 * (i + 4))), 2);
+    const __m512i ma = select_bits(m15, lo4, top_a);
+    const __m512i mb = select_bits(m15, _mm512_srli_epi32(lo4, 4), top_b);
+    msum = _mm512_dpwssd_epi32(msum, ma, _mm512_set1_epi32(pairs[i]));
+    msum = _mm512_dpwssd_epi32(msum, mb, _mm512_set1_epi32(pairs[i + 4]));
+  }
+  return msum;
+}
+
+template <int T>
+inline void q4_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  constexpr int kChains = T == 1 ? 2 : 1;  // independent dpbusd chains per sub-block
+  const __m512i m0f = _mm512_set1_epi8(0x0F), mf0 = _mm512_set1_epi8(static_cast<char>(0xF0));
+  const __m512i m63 = _mm512_set1_epi32(63);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ4Column;
+    prefetch_column(col, kQ4Column);
+    const uint8_t* sm = col + 64;
+    const uint8_t* q = col + 256;
+    const BlockQ8_K* a[T];
+    __m512i msum[T], isum[T], isum16[T];  // isum16: high-nibble sub-blocks, 16x their sum
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      alignas(32) int32_t pairs[8];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(pairs),
+                         _mm256_madd_epi16(load256(a[t]->bsums), _mm256_set1_epi16(1)));
+      msum[t] = q4_mins(sm, pairs);
+      isum[t] = isum16[t] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      __m512i lo[T][kChains], hi[T][kChains];
+      for (int t = 0; t < T; ++t) {
+        for (int k = 0; k < kChains; ++k) lo[t][k] = hi[t][k] = _mm512_setzero_si512();
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i w = load512(q + 64 * (8 * c + i));
+        const __m512i wl = _mm512_and_si512(w, m0f);
+        const __m512i wh = _mm512_and_si512(w, mf0);  // 16 x the high nibble: no shift
+#pragma GCC unroll 4
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
+          lo[t][i % kChains] = _mm512_dpbusd_epi32(lo[t][i % kChains], wl, bcast4(qa));
+          hi[t][i % kChains] = _mm512_dpbusd_epi32(hi[t][i % kChains], wh, bcast4(qa + 32));
+        }
+      }
+      const __m512i sc_lo = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c))), m63);
+      const __m512i sc_hi = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c + 1))), m63);
+      for (int t = 0; t < T; ++t) {
+        __m512i sl = lo[t][0], sh = hi[t][0];
+        if constexpr (kChains == 2) {
+          sl = _mm512_add_epi32(sl, lo[t][1]);
+          sh = _mm512_add_epi32(sh, hi[t][1]);
+        }
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(sl, sc_lo));
+        isum16[t] = _mm512_add_epi32(isum16[t], _mm512_mullo_epi32(sh, sc_hi));
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    const __m512 dmin = _mm512_cvtph_ps(load256(col + 32));
+    for (int t = 0; t < T; ++t) {
+      const __m512i is = _mm512_add_epi32(isum[t], _mm512_srai_epi32(isum16[t], 4));  // exact
+      const __m512 da = _mm512_set1_ps(a[t]->d);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(is), acc[t]);
+      acc[t] = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum[t]), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// ---- Q6_K_R16
+
+template <int T>
+inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m512i m63 = _mm512_set1_epi8(63), m03 = _mm512_set1_epi8(3), m0f = _mm512_set1_epi8(15);
+  __m512 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ6Column;
+    prefetch_column(col, kQ6Column);
+    const uint8_t* sc = col + 32;
+    const uint8_t* q = col + 288;
+    const BlockQ8_K* a[T];
+    alignas(64) int32_t off[T][16];  // -32 * bsums[j]: each sub-block sum starts there
+    __m512i isum[T][2];
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
+      _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, 5)));
+      isum[t][0] = isum[t][1] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 16
+    for (int j = 0; j < 16; ++j) {
+      const __m512i pa = load512(q + 192 * j), pb = load512(q + 192 * j + 64);
+      const __m512i pc = load512(q + 192 * j + 128);
+      // chunk 3: its bits 0-1, 2-3, 4-5 are the top bits of planes a, b, c
+      const __m512i t01 = select_bits(m03, _mm512_srli_epi16(pa, 6), _mm512_srli_epi16(pb, 4));
+      const __m512i v3 = _mm512_and_si512(select_bits(m0f, t01, _mm512_srli_epi16(pc, 2)), m63);
+      const __m512i v[4] = {_mm512_and_si512(pa, m63), _mm512_and_si512(pb, m63), _mm512_and_si512(pc, m63), v3};
+      const __m512i scale = _mm512_cvtepi8_epi32(load128(sc + 16 * j));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const int8_t* qa = a[t]->qs + 16 * j;
+        __m512i s = _mm512_set1_epi32(off[t][j]);
+        for (int k = 0; k < 4; ++k) s = _mm512_dpbusd_epi32(s, v[k], bcast4(qa + 4 * k));
+        isum[t][j & 1] = _mm512_add_epi32(isum[t][j & 1], _mm512_mullo_epi32(s, scale));
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    for (int t = 0; t < T; ++t) {
+      const __m512i is = _mm512_add_epi32(isum[t][0], isum[t][1]);
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)), _mm512_cvtepi32_ps(is), acc[t]);
+    }
+  }
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
+}
+
+// Groups of 16 rows, each passed over once per kTile tokens.
+template <template <int> class Tile>
+void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                 size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / kQK_K;
+  for (int64_t g = 0; g < rows / kPackRows; ++g) {
+    const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
+    for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
+      const BlockQ8_K* act[kTile];
+      const int tn = static_cast<int>(tokens - t0 < kTile ? tokens - t0 : kTile);
+      for (int t = 0; t < tn; ++t) {
+        act[t] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
+      }
+      float* yt = y + t0 * y_stride + g * kPackRows;
+      switch (tn) {
+        case 1: Tile<1>::run(nb, group, act, yt, y_stride); break;
+        case 2: Tile<2>::run(nb, group, act, yt, y_stride); break;
+        case 3: Tile<3>::run(nb, group, act, yt, y_stride); break;
+        default: Tile<4>::run(nb, group, act, yt, y_stride); break;
+      }
+    }
+  }
+}
+
+template <int T>
+struct Q4Tile {
+  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
+    q4_tile<T>(nb, g, a, y, ys);
+  }
+};
+template <int T>
+struct Q6Tile {
+  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
+    q6_tile<T>(nb, g, a, y, ys);
+  }
+};
+
+}  // namespace
+
+void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<Q4Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<Q6Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+}  // namespace moe::avx512

@@ -1,0 +1,68 @@
+// Load-time repacked weight layouts. A GGUF file stores each row's blocks contiguously, so
+// a one-token product walks several rows at once and spends its time on per-block scale
+// conversions and horizontal sums. The packed layouts interleave 16 rows: one 512-bit
+// load holds the same 4 bytes of 16 rows, one VNNI instruction advances 16 row sums, the
+// 16 scales of a block column convert in one instruction, and each thread streams one
+// sequential region. A packed tensor keeps its source's size and row stride; a group of
+// 16 rows starts at row 16g of the source.
+//
+// Q8_0_R16 (per group, per block column b of 32 values, 16 x 34 = 544 bytes):
+//   uint16_t d[16]                  f16 scales of rows 0..15
+//   uint8_t  q[8][16][4]            chunk c (values 4c..4c+3) of row r, stored as q + 128
+// The product takes Q8_0_S activations: dot = d_w * d_a * (sum((q+128) * a) - 128 * sum(a)).
+//
+// Q4_K_R16 and Q6_K_R16: see packed_k.cpp.
+//
+// Each packed gemm computes every output element with one fixed arithmetic whatever the
+// batch (batch invariance); the reference versions (ref/) are the definition, the ISA
+// versions must match them bitwise.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace moe {
+
+constexpr int kPackRows = 16;
+
+// Activation block for Q8_0_R16: like Q8_0 but with the unrounded f32 scale and the
+// block's sum, so the unsigned-weight product needs no per-row correction.
+struct BlockQ8_0S {
+  float d;
+  int32_t sum128;  // 128 * sum(qs)
+  int8_t qs[32];
+};
+static_assert(sizeof(BlockQ8_0S) == 40);
+
+namespace packed {
+// RepackFn for each layout (plain code, every table uses the same ones).
+void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
+}  // namespace packed
+
+#define MOE_PACKED_GEMM(name)                                                              \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows,            \
+                   const void* a, size_t a_row_bytes, int64_t tokens, float* y,           \
+                   int64_t y_stride);
+
+namespace ref {
+MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(q4_K_r16)
+MOE_PACKED_GEMM(q6_K_r16)
+void quantize_q8_0_s(const float* x, void* out, int64_t n);
+}  // namespace ref
+
+namespace avx2 {
+void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::quantize_q8_0_s
+}  // namespace avx2
+
+namespace avx512 {
+MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(q4_K_r16)
+MOE_PACKED_GEMM(q6_K_r16)
+}  // namespace avx512
+
+#undef MOE_PACKED_GEMM
+
+}  // namespace moe

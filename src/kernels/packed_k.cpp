@@ -1,0 +1,110 @@
+// Repacking of Q4_K and Q6_K rows into their 16-row interleaved layouts. Plain code: every
+// kernel table uses these functions.
+//
+// Both layouts keep the source's bytes per row. Group g (rows 16g..16g+15) occupies bytes
+// [16g * row_bytes, 16(g+1) * row_bytes), one "column" per super-block b of 256 values,
+// column b at offset b * 16 * block_bytes inside the group. In the tables below r is the
+// row in the group (0..15); a "chunk" is 4 consecutive bytes of one row, so chunk i of the
+// 16 rows is one 64-byte vector whose 32-bit lane r is row r.
+//
+// Q4_K_R16 column (16 x 144 = 2304 bytes):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
+//   [  32,   64) uint16_t dmin[16]       f16 dmin of rows 0..15
+//   [  64,  256) uint8_t  sm[12][16]     byte k of row r's re-encoded scales at sm[k][r]:
+//                  k < 8:  sc_k | (m_k >> 4) << 6              (sc, m: 6-bit scale, min of
+//                  k >= 8: (m_(k-8) & 15) | (m_(k-4) & 15) << 4  sub-block k of 32 values)
+//   [ 256, 2304) uint8_t  q[32][16][4]   q[8c + i][r] = row r's qs[32c + 4i .. 32c + 4i + 3]
+// so q[8c + i]'s low nibbles are values 64c + 4i.. (sub-block 2c) and its high nibbles
+// values 64c + 32 + 4i.. (sub-block 2c + 1), 4 per row, in the activation's order.
+//
+// Q6_K_R16 column (16 x 210 = 3360 bytes), q6 = the unsigned 6-bit value (x = d*sc*(q6-32)):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
+//   [  32,  288) int8_t   sc[16][16]     sc[j][r] = scale of sub-block j (16 values) of row r
+//   [ 288, 3360) uint8_t  q[16][3][16][4]  sub-block j, plane p (0..2), row r, byte l (0..3):
+//                  q6[16j + 4p + l] | ((q6[16j + 12 + l] >> 2p) & 3) << 6
+// so plane p & 63 is chunk p of the sub-block and the planes' top 2 bits together hold
+// chunk 3 (values 16j + 12..15).
+//
+// The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
+#include <cstring>
+
+#include "base/check.h"
+#include "kernels/packed.h"
+#include "quant/block_scales.h"
+#include "quant/blocks.h"
+
+namespace moe::packed {
+namespace {
+
+// The 6-bit q6 value i (0..255) of a Q6_K block (ggml's bit layout, as ref/k_quants.cpp).
+int q6_value(const BlockQ6_K& b, int i) {
+  const int n = i / 128, k = (i % 128) / 32, l = i % 32;
+  const uint8_t ql = b.ql[64 * n + l + 32 * (k & 1)];
+  const int lo = k < 2 ? (ql & 0xF) : (ql >> 4);
+  const int hi = (b.qh[32 * n + l] >> (2 * k)) & 3;
+  return lo | hi << 4;
+}
+
+void repack_column_q4_K(const BlockQ4_K* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* sm = col + 64;
+  uint8_t* q = col + 256;
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockQ4_K& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    std::memcpy(col + 32 + 2 * r, &x.dmin, 2);
+    uint8_t sc[8], m[8];
+    for (int j = 0; j < 8; ++j) k4_scale_min(j, x.scales, &sc[j], &m[j]);
+    for (int k = 0; k < 8; ++k) sm[16 * k + r] = static_cast<uint8_t>(sc[k] | (m[k] >> 4) << 6);
+    for (int k = 0; k < 4; ++k) sm[16 * (8 + k) + r] = static_cast<uint8_t>((m[k] & 15) | (m[k + 4] & 15) << 4);
+    for (int z = 0; z < 32; ++z) std::memcpy(q + 64 * z + 4 * r, x.qs + 4 * z, 4);
+  }
+}
+
+void repack_column_q6_K(const BlockQ6_K* const* rows, int64_t b, uint8_t* col) {
+  auto* sc = reinterpret_cast<int8_t*>(col + 32);
+  uint8_t* q = col + 288;
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockQ6_K& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    int q6[kQK_K];
+    for (int i = 0; i < kQK_K; ++i) q6[i] = q6_value(x, i);
+    for (int j = 0; j < 16; ++j) {
+      sc[16 * j + r] = x.scales[j];
+      for (int p = 0; p < 3; ++p) {
+        for (int l = 0; l < 4; ++l) {
+          const int top = (q6[16 * j + 12 + l] >> (2 * p)) & 3;
+          q[(3 * j + p) * 64 + 4 * r + l] = static_cast<uint8_t>(q6[16 * j + 4 * p + l] | top << 6);
+        }
+      }
+    }
+  }
+}
+
+template <class Block, void (*kColumn)(const Block* const*, int64_t, uint8_t*)>
+void repack(const void* src, int64_t rows, int64_t n, void* dst) {
+  MOE_CHECK(rows % kPackRows == 0 && n % kQK_K == 0);
+  const int64_t nb = n / kQK_K;
+  const size_t row_bytes = nb * sizeof(Block);
+  const auto* s = static_cast<const uint8_t*>(src);
+  auto* d = static_cast<uint8_t*>(dst);
+  for (int64_t g = 0; g < rows / kPackRows; ++g) {
+    const Block* group[kPackRows];
+    for (int r = 0; r < kPackRows; ++r) {
+      group[r] = reinterpret_cast<const Block*>(s + (kPackRows * g + r) * row_bytes);
+    }
+    uint8_t* out = d + kPackRows * g * row_bytes;
+    for (int64_t b = 0; b < nb; ++b) kColumn(group, b, out + b * kPackRows * sizeof(Block));
+  }
+}
+
+}  // namespace
+
+void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockQ4_K, repack_column_q4_K>(src, rows, n, dst);
+}
+
+void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockQ6_K, repack_column_q6_K>(src, rows, n, dst);
+}
+
+}  // namespace moe::packed

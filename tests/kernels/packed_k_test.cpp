@@ -1,0 +1,188 @@
+// Q4_K_R16 / Q6_K_R16: the repacking keeps each group in its own bytes, the reference
+// product agrees with the file layout's vec_dot, and the AVX-512 product is bitwise the
+// reference and batch invariant.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ostream>
+#include <random>
+#include <vector>
+
+#include "base/half.h"
+#include "kernel_test_util.h"
+#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/packed.h"
+#include "kernels/ref/ref_kernels.h"
+#include "quant/block_scales.h"
+#include "quant/blocks.h"
+#include "quant/dequantize.h"
+#include "quant/quantize.h"
+
+namespace moe {
+namespace {
+
+struct Format {
+  const char* name;
+  GgmlType type;
+  RepackFn repack;
+  GemmFn ref_gemm;
+  GemmFn avx512_gemm;
+  VecDotFn file_vec_dot;  // the unpacked reference product
+};
+
+void PrintTo(const Format& f, std::ostream* os) { *os << f.name; }
+
+const Format kQ4K = {"q4_K", GgmlType::Q4_K, packed::repack_q4_K_r16, ref::gemm_q4_K_r16,
+                     avx512::gemm_q4_K_r16, ref::vec_dot_q4_K_q8_K};
+const Format kQ6K = {"q6_K", GgmlType::Q6_K, packed::repack_q6_K_r16, ref::gemm_q6_K_r16,
+                     avx512::gemm_q6_K_r16, ref::vec_dot_q6_K_q8_K};
+
+struct Case {
+  int64_t rows, n;
+  size_t wrb, arb;
+  std::vector<uint8_t> w, packed, act;
+};
+
+// Rows from the repo's quantizer (`extreme`: random blocks with extreme f16 scales instead)
+// and `tokens` Q8_K activation rows.
+Case make_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool extreme, uint32_t seed) {
+  std::mt19937 rng(seed);
+  Case c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
+  if (extreme) {
+    c.w = test::random_weights(f.type, rows, n, rng);
+  } else {
+    c.w.resize(rows * c.wrb);
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::vector<float> x = test::random_floats(n, 256, rng);
+      quantize_row(f.type, x.data(), c.w.data() + r * c.wrb, n);
+    }
+  }
+  c.packed.resize(c.w.size());
+  f.repack(c.w.data(), rows, n, c.packed.data());
+  c.act = test::random_activations(f.type, tokens, n, rng);
+  return c;
+}
+
+// y[t * y_stride + r] from `gemm` over every row; entries past `rows` must stay untouched.
+std::vector<float> run(GemmFn gemm, const Case& c, int64_t tokens, int64_t y_stride) {
+  std::vector<float> y(tokens * y_stride, -7.0f);
+  gemm(c.n, c.packed.data(), c.wrb, c.rows, c.act.data(), c.arb, tokens, y.data(), y_stride);
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (int64_t r = c.rows; r < y_stride; ++r) EXPECT_EQ(y[t * y_stride + r], -7.0f) << "wrote past rows";
+  }
+  return y;
+}
+
+// The magnitude the float roundings scale with: sum over super-blocks of
+// |d_a| (|d| sum |sc q a| + |dmin| sum |m a|), q as the integer product uses it.
+double magnitude(const Format& f, const uint8_t* w, const uint8_t* a_row, int64_t n) {
+  const auto* a = reinterpret_cast<const BlockQ8_K*>(a_row);
+  double total = 0.0;
+  for (int64_t b = 0; b < n / kQK_K; ++b) {
+    double sq = 0.0, sm = 0.0, d = 0.0, dmin = 0.0;
+    if (f.type == GgmlType::Q4_K) {
+      const auto& x = reinterpret_cast<const BlockQ4_K*>(w)[b];
+      d = f16_to_f32(x.d);
+      dmin = f16_to_f32(x.dmin);
+      for (int i = 0; i < kQK_K; ++i) {
+        uint8_t sc, m;
+        k4_scale_min(i / 32, x.scales, &sc, &m);
+        const int byte = x.qs[32 * (i / 64) + i % 32];
+        sq += sc * ((i % 64) < 32 ? byte & 15 : byte >> 4) * std::abs(a[b].qs[i]);
+        sm += m * std::abs(a[b].qs[i]);
+      }
+    } else {
+      std::vector<float> x(kQK_K);
+      dequantize_row(f.type, w + b * sizeof(BlockQ6_K), x.data(), kQK_K);
+      for (int i = 0; i < kQK_K; ++i) sq += std::fabs(x[i]) * std::abs(a[b].qs[i]);
+      d = 1.0;
+    }
+    total += std::fabs(a[b].d) * (std::fabs(d) * sq + std::fabs(dmin) * sm);
+  }
+  return total;
+}
+
+class PackedK : public ::testing::TestWithParam<Format> {};
+
+TEST_P(PackedK, RepackKeepsSizeAndEachGroupInItsBytes) {
+  const Format& f = GetParam();
+  for (int64_t n : {256, 768}) {
+    const Case c = make_case(f, 32, n, 1, true, 5);
+    // a second group repacked alone: the same bytes as the second half of the whole
+    std::vector<uint8_t> one(c.w.size() / 2 + 128, 0xA5);
+    f.repack(c.w.data() + 16 * c.wrb, 16, n, one.data() + 64);
+    ASSERT_EQ(std::memcmp(one.data() + 64, c.packed.data() + 16 * c.wrb, 16 * c.wrb), 0) << f.name << n;
+    for (size_t i = 0; i < 64; ++i) {
+      ASSERT_EQ(one[i], 0xA5) << "wrote before dst";
+      ASSERT_EQ(one[64 + 16 * c.wrb + i], 0xA5) << "wrote past dst";
+    }
+    // every group differs from its source (the layout does move bytes)
+    EXPECT_NE(std::memcmp(c.w.data(), c.packed.data(), 16 * c.wrb), 0);
+  }
+}
+
+TEST_P(PackedK, ReferenceAgreesWithTheFileLayoutProduct) {
+  const Format& f = GetParam();
+  for (int64_t n : {256, 512, 2048}) {
+    const int64_t tokens = 3;
+    const Case c = make_case(f, 48, n, tokens, false, static_cast<uint32_t>(n));
+    const std::vector<float> y = run(f.ref_gemm, c, tokens, c.rows);
+    for (int64_t t = 0; t < tokens; ++t) {
+      for (int64_t r = 0; r < c.rows; ++r) {
+        const uint8_t* wr = c.w.data() + r * c.wrb;
+        const uint8_t* ar = c.act.data() + t * c.arb;
+        const float want = f.file_vec_dot(n, wr, ar);
+        const double tol = 1e-5 * magnitude(f, wr, ar, n) + 1e-30;
+        ASSERT_NEAR(y[t * c.rows + r], want, tol) << f.name << " n=" << n << " t=" << t << " r=" << r;
+      }
+    }
+  }
+}
+
+TEST_P(PackedK, Avx512IsBitwiseTheReference) {
+  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const Format& f = GetParam();
+  for (bool extreme : {false, true}) {
+    for (int64_t n : {256, 768}) {
+      for (int64_t tokens = 1; tokens <= 6; ++tokens) {
+        const Case c = make_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
+        const std::vector<float> want = run(f.ref_gemm, c, tokens, c.rows + 5);
+        const std::vector<float> got = run(f.avx512_gemm, c, tokens, c.rows + 5);
+        for (size_t i = 0; i < want.size(); ++i) {
+          ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
+              << f.name << " extreme=" << extreme << " n=" << n << " tokens=" << tokens << " at " << i
+              << ": " << got[i] << " vs " << want[i];
+        }
+      }
+    }
+  }
+}
+
+TEST_P(PackedK, BatchInvariant) {
+  const Format& f = GetParam();
+  const int64_t tokens = 9;
+  for (bool avx512 : {false, true}) {
+    if (avx512 && !isa_supported(Isa::kAvx512)) continue;
+    const GemmFn gemm = avx512 ? f.avx512_gemm : f.ref_gemm;
+    const Case c = make_case(f, 32, 1024, tokens, true, 77);
+    const std::vector<float> batch = run(gemm, c, tokens, c.rows);
+    for (int64_t t = 0; t < tokens; ++t) {
+      std::vector<float> one(c.rows);
+      gemm(c.n, c.packed.data(), c.wrb, c.rows, c.act.data() + t * c.arb, 0, 1, one.data(), c.rows);
+      ASSERT_EQ(std::memcmp(one.data(), batch.data() + t * c.rows, c.rows * sizeof(float)), 0)
+          << f.name << (avx512 ? " avx512" : " ref") << " token " << t;
+    }
+  }
+}
+
+
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K),
+                         [](const ::testing::TestParamInfo<Format>& info) {
+                           return std::string(info.param.name);
+                         });
+
+}  // namespace
+}  // namespace moe

@@ -1,0 +1,138 @@
+// Q8_0_R16: the repacking, the reference product against the file layout's product, the
+// AVX-512 product bitwise against the reference, batch invariance, and the Q8_0_S quantizer.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "base/half.h"
+#include "kernels/kernels.h"
+#include "kernels/packed.h"
+#include "kernels/ref/ref_kernels.h"
+#include "quant/blocks.h"
+#include "quant/quantize.h"
+
+namespace moe {
+namespace {
+
+struct Case {
+  int64_t rows, n, tokens;
+  std::vector<uint8_t> w, packed, act_q8_0, act_s;
+};
+
+Case make_case(int64_t rows, int64_t n, int64_t tokens, uint32_t seed) {
+  Case c{rows, n, tokens, {}, {}, {}, {}};
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(n);
+  const size_t wrb = row_bytes(GgmlType::Q8_0, n);
+  c.w.resize(rows * wrb);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : x) v = g(rng) * (1.0f + r % 5);
+    quantize_row(GgmlType::Q8_0, x.data(), c.w.data() + r * wrb, n);
+  }
+  c.packed.resize(c.w.size());
+  packed::repack_q8_0_r16(c.w.data(), rows, n, c.packed.data());
+  c.act_q8_0.resize(tokens * row_bytes(GgmlType::Q8_0, n));
+  c.act_s.resize(tokens * row_bytes(GgmlType::Q8_0_S, n));
+  for (int64_t t = 0; t < tokens; ++t) {
+    for (auto& v : x) v = g(rng);
+    quantize_row(GgmlType::Q8_0, x.data(), c.act_q8_0.data() + t * row_bytes(GgmlType::Q8_0, n), n);
+    ref::quantize_q8_0_s(x.data(), c.act_s.data() + t * row_bytes(GgmlType::Q8_0_S, n), n);
+  }
+  return c;
+}
+
+std::vector<float> packed_gemm(const KernelTable& k, const Case& c, int64_t tokens) {
+  std::vector<float> y(tokens * c.rows, NAN);
+  k.for_type(GgmlType::Q8_0_R16)
+      .gemm(c.n, c.packed.data(), row_bytes(GgmlType::Q8_0, c.n), c.rows, c.act_s.data(),
+            row_bytes(GgmlType::Q8_0_S, c.n), tokens, y.data(), c.rows);
+  return y;
+}
+
+TEST(PackedQ8_0, RepackKeepsEveryValueAndScaleOfItsGroup) {
+  const Case c = make_case(32, 64, 1, 1);
+  const size_t wrb = row_bytes(GgmlType::Q8_0, 64);
+  ASSERT_EQ(c.packed.size(), c.w.size());
+  for (int64_t r = 0; r < 32; ++r) {
+    const auto* row = reinterpret_cast<const BlockQ8_0*>(c.w.data() + r * wrb);
+    const uint8_t* group = c.packed.data() + (r / 16) * 16 * wrb;
+    for (int b = 0; b < 2; ++b) {
+      const uint8_t* col = group + b * 16 * 34;
+      uint16_t d;
+      std::memcpy(&d, col + (r % 16) * 2, 2);
+      EXPECT_EQ(d, row[b].d);
+      for (int j = 0; j < 32; ++j) {
+        EXPECT_EQ(col[32 + (j / 4) * 64 + (r % 16) * 4 + j % 4], static_cast<uint8_t>(row[b].qs[j] + 128));
+      }
+    }
+  }
+}
+
+TEST(PackedQ8_0, QuantizerMatchesQ8_0ValuesWithExactScaleAndSum) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> g(0.0f, 2.0f);
+  std::vector<float> x(256);
+  for (auto& v : x) v = g(rng);
+  x[40] = 0;  // a block with zeros still has a scale
+  std::vector<BlockQ8_0> q8(8);
+  std::vector<BlockQ8_0S> qs(8), qs_simd(8);
+  quantize_row(GgmlType::Q8_0, x.data(), q8.data(), 256);
+  ref::quantize_q8_0_s(x.data(), qs.data(), 256);
+  for (int b = 0; b < 8; ++b) {
+    int sum = 0;
+    for (int j = 0; j < 32; ++j) {
+      EXPECT_EQ(qs[b].qs[j], q8[b].qs[j]);
+      sum += qs[b].qs[j];
+    }
+    EXPECT_EQ(qs[b].sum128, 128 * sum);
+    EXPECT_NEAR(qs[b].d, f16_to_f32(q8[b].d), f16_to_f32(q8[b].d) * 1e-3);
+  }
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    kernel_table(isa).quantize_q8_0_s(x.data(), qs_simd.data(), 256);
+    EXPECT_EQ(std::memcmp(qs.data(), qs_simd.data(), sizeof(BlockQ8_0S) * 8), 0) << isa_name(isa);
+  }
+}
+
+TEST(PackedQ8_0, ReferenceAgreesWithTheFileLayoutProduct) {
+  for (int64_t n : {32, 256, 2048}) {
+    const Case c = make_case(48, n, 3, static_cast<uint32_t>(n));
+    const std::vector<float> y = packed_gemm(kernel_table(Isa::kScalar), c, 3);
+    for (int64_t t = 0; t < 3; ++t) {
+      for (int64_t r = 0; r < c.rows; ++r) {
+        const float want = ref::vec_dot_q8_0_q8_0(n, c.w.data() + r * row_bytes(GgmlType::Q8_0, n),
+                                                   c.act_q8_0.data() + t * row_bytes(GgmlType::Q8_0, n));
+        // The activation scale is exact here and f16 there: allow that rounding.
+        EXPECT_NEAR(y[t * c.rows + r], want, 2e-3 * (std::fabs(want) + std::sqrt(static_cast<float>(n)) * 10))
+            << "n=" << n << " t=" << t << " r=" << r;
+      }
+    }
+  }
+}
+
+TEST(PackedQ8_0, Avx512IsBitwiseTheReferenceAndBatchInvariant) {
+  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+  const KernelTable& k = kernel_table(Isa::kAvx512);
+  ASSERT_EQ(k.packing[static_cast<uint32_t>(GgmlType::Q8_0)].packed, GgmlType::Q8_0_R16);
+  for (int64_t tokens : {1, 2, 3, 4, 5, 7}) {
+    const Case c = make_case(64, 512, tokens, static_cast<uint32_t>(100 + tokens));
+    const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
+    const std::vector<float> got = packed_gemm(k, c, tokens);
+    ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0) << "tokens=" << tokens;
+    // One token at a time gives the same bits as the batch.
+    for (int64_t t = 0; t < tokens; ++t) {
+      std::vector<float> one(c.rows);
+      k.for_type(GgmlType::Q8_0_R16)
+          .gemm(c.n, c.packed.data(), row_bytes(GgmlType::Q8_0, c.n), c.rows,
+                c.act_s.data() + t * row_bytes(GgmlType::Q8_0_S, c.n), 0, 1, one.data(), c.rows);
+      EXPECT_EQ(std::memcmp(one.data(), got.data() + t * c.rows, c.rows * sizeof(float)), 0) << t;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace moe
