@@ -24,6 +24,7 @@ void add_model_options(std::vector<OptionSpec>& specs) {
       {"--mlock", "", "", "", "lock the weights in RAM (a failure is a warning)"},
       {"--hugepages", "", "MODE", "off", "weights on huge pages: 1g, 2m, thp or off (not off implies --no-mmap)"},
       {"--warmup", "", "", "", "touch every weight page once before running"},
+      {"--no-repack", "", "", "", "keep the file's weight layout (no load-time repacking for the kernels: with mmap, nothing is copied)"},
       {"--numa-node", "", "N", "-1", "bind threads and weight memory to NUMA node N (-1: no binding)"},
       {"--numa", "", "MODE", "off", "off, or experts: place each routed expert's weights on one node"},
   };
@@ -35,6 +36,7 @@ Result<LoadOptions> load_options_from_args(const Args& args) {
   load.use_mmap = !args.flag("--no-mmap");
   load.mlock = args.flag("--mlock");
   load.warmup = args.flag("--warmup");
+  load.repack = !args.flag("--no-repack");
   MOE_ASSIGN_OR_RETURN(load.hugepages, parse_page_policy(args.get("--hugepages")));
   MOE_ASSIGN_OR_RETURN(int64_t node, args.get_int("--numa-node", -1, 1023));
   load.numa_node = static_cast<int>(node);
@@ -113,6 +115,13 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) 
       per_node += " node" + std::to_string(topo.nodes[k].id) + " " + format_bytes(placed.node_bytes[k]);
     }
     MOE_LOG_INFO("--numa experts: %zu experts placed:%s", placed.node_of.size(), per_node.c_str());
+    // The MoE runs each expert on its node's threads only when the threads span the nodes.
+    const std::vector<int>& tn = out.pool->affinity().nodes;
+    const size_t decode = std::min(tn.size(), static_cast<size_t>(threads));
+    if (decode == 0 || std::count(tn.begin(), tn.begin() + decode, tn[0]) == static_cast<std::ptrdiff_t>(decode)) {
+      MOE_LOG_WARN("--numa experts: the %lld decode threads are on one node: experts run on any thread",
+                   static_cast<long long>(threads));
+    }
   }
   out.session.batch_size = static_cast<int>(batch);
   out.session.threads = static_cast<int>(threads);

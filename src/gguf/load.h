@@ -35,6 +35,7 @@ struct LoadOptions {
   bool numa_experts = false; // place routed experts' slices round-robin over the nodes
   int io_threads = 0;        // parallel readers / touchers (0: automatic)
   uint64_t chunk_bytes = 0;  // bytes per read task (0: automatic, up to 64 MiB)
+  bool repack = true;        // rewrite weights into the kernels' packed layouts (model/pack_weights.h)
   bool show_progress = true; // the stderr bar (drawn only when stderr is a terminal)
   ProgressFn progress;       // (bytes done, bytes total) while reading or warming up
 

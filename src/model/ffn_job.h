@@ -13,6 +13,7 @@ struct FfnJob {
   TensorView w2;  // down: [inter] -> [dim]
   int64_t row0 = 0;    // first gathered row of this job
   int64_t n_rows = 0;  // gathered rows (tokens) of this job
+  int node = -1;       // NUMA node holding the weights (--numa experts); -1: any thread
 };
 
 }  // namespace moe

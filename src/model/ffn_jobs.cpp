@@ -6,31 +6,68 @@
 
 #include "base/check.h"
 #include "kernels/ops.h"
+#include "model/ffn_schedule.h"
 
 namespace moe {
 namespace {
 
-constexpr int64_t kRowGrain = 4;  // thread slices start at multiples of this many rows
-
-// Calls fn(job index, r0, r1) for the part of the concatenated rows [begin, end) that falls
-// in each job; rows_of(j) gives job j's row count.
+// Calls fn(job index, r0, r1) for the rows of each job that fall in units [begin, end) of
+// the jobs' concatenated units (kFfnRowGrain rows each); rows_of(j) gives job j's row count.
 template <typename RowsOf, typename Fn>
 void for_row_slice(size_t n_jobs, RowsOf rows_of, int64_t begin, int64_t end, Fn fn) {
   int64_t base = 0;
   for (size_t j = 0; j < n_jobs && base < end; ++j) {
     const int64_t rows = rows_of(j);
-    const int64_t r0 = std::max<int64_t>(begin - base, 0);
-    const int64_t r1 = std::min<int64_t>(end - base, rows);
-    if (r0 < r1) fn(j, r0, r1);
-    base += rows;
+    const int64_t units = ffn_units(rows);
+    const int64_t u0 = std::max<int64_t>(begin - base, 0);
+    const int64_t u1 = std::min<int64_t>(end - base, units);
+    if (u0 < u1) fn(j, u0 * kFfnRowGrain, std::min(rows, u1 * kFfnRowGrain));
+    base += units;
   }
 }
 
-// Slice [begin, end) of `total` rows for thread ith of nth, at kRowGrain granularity.
+// Units [begin, end) of `total` for thread ith of nth.
 std::pair<int64_t, int64_t> thread_slice(int64_t total, int ith, int nth) {
-  const int64_t grains = (total + kRowGrain - 1) / kRowGrain;
-  const int64_t g0 = grains * ith / nth, g1 = grains * (ith + 1) / nth;
-  return {std::min(total, g0 * kRowGrain), std::min(total, g1 * kRowGrain)};
+  return {total * ith / nth, total * (ith + 1) / nth};
+}
+
+// The nodes of the active threads when some job is pinned to a node (--numa experts) and
+// those threads span more than one node; empty otherwise, for the plain path.
+std::span<const int> numa_thread_nodes(const ThreadPool& pool, std::span<const FfnJob> jobs) {
+  const std::vector<int>& nodes = pool.affinity().nodes;
+  const size_t n = static_cast<size_t>(pool.active());
+  if (nodes.size() < n) return {};
+  if (std::none_of(jobs.begin(), jobs.end(), [](const FfnJob& j) { return j.node >= 0; })) return {};
+  const std::span<const int> active(nodes.data(), n);
+  if (std::all_of(active.begin(), active.end(), [&](int node) { return node == active[0]; })) return {};
+  return active;
+}
+
+// Calls fn(job, r0, r1) for every row of every job (rows_of(j) rows) on the active threads:
+// equal slices of the jobs' concatenated units, or, with `thread_node`, each job pinned to
+// a node on that node's threads only (ffn_schedule.h). Either way a slice covers whole
+// units of one job, so every output element is the same kernel call's dot product.
+template <typename RowsOf, typename Fn>
+void run_region(BlockContext& c, std::span<const FfnJob> jobs, std::span<const int> thread_node, RowsOf rows_of,
+                Fn fn) {
+  if (thread_node.empty()) {
+    int64_t total = 0;  // in units
+    for (size_t j = 0; j < jobs.size(); ++j) total += ffn_units(rows_of(j));
+    c.pool.run(c.pool.active(), [&](int ith, int nth) {
+      const auto [begin, end] = thread_slice(total, ith, nth);
+      for_row_slice(jobs.size(), rows_of, begin, end, fn);
+    });
+    return;
+  }
+  ForwardState& s = c.state;
+  s.ffn_work.clear();
+  for (size_t j = 0; j < jobs.size(); ++j) s.ffn_work.push_back({rows_of(j), jobs[j].node});
+  schedule_ffn(s.ffn_work, thread_node, s.ffn_schedule);
+  ++s.numa_ffn_regions;
+  c.pool.run(static_cast<int>(thread_node.size()), [&](int ith, int nth) {
+    MOE_CHECK(nth == static_cast<int>(thread_node.size()));
+    for (const FfnSlice& sl : s.ffn_schedule.of_thread(ith)) fn(static_cast<size_t>(sl.job), sl.r0, sl.r1);
+  });
 }
 
 }  // namespace
@@ -68,23 +105,19 @@ void run_ffn_jobs(BlockContext& c, std::span<const FfnJob> jobs, const float* h,
   float* up = s.up.get(n_rows * ld);
 
   // Region 1: gate and up rows of every job, then silu(gate) * up on the same columns.
+  const std::span<const int> thread_node = numa_thread_nodes(c.pool, jobs);
   const auto inter_of = [&](size_t j) { return jobs[j].w1.rows(); };
-  int64_t total_inter = 0;
-  for (const FfnJob& j : jobs) total_inter += j.w1.rows();
-  c.pool.run(c.pool.active(), [&](int ith, int nth) {
-    const auto [begin, end] = thread_slice(total_inter, ith, nth);
-    for_row_slice(jobs.size(), inter_of, begin, end, [&](size_t ji, int64_t r0, int64_t r1) {
-      const FfnJob& j = jobs[ji];
-      const QuantizedRows& a1 = rows_for(j.w1.type);
-      const QuantizedRows& a3 = rows_for(j.w3.type);
-      float* g = gate + j.row0 * ld;
-      float* u = up + j.row0 * ld;
-      k.for_type(j.w1.type).gemm(dim, j.w1.row(r0), j.w1.row_stride, r1 - r0, a1.row(j.row0), a1.row_bytes(),
-                                 j.n_rows, g + r0, ld);
-      k.for_type(j.w3.type).gemm(dim, j.w3.row(r0), j.w3.row_stride, r1 - r0, a3.row(j.row0), a3.row_bytes(),
-                                 j.n_rows, u + r0, ld);
-      for (int64_t i = 0; i < j.n_rows; ++i) silu_mul(g + i * ld + r0, u + i * ld + r0, r1 - r0);
-    });
+  run_region(c, jobs, thread_node, inter_of, [&](size_t ji, int64_t r0, int64_t r1) {
+    const FfnJob& j = jobs[ji];
+    const QuantizedRows& a1 = rows_for(j.w1.type);
+    const QuantizedRows& a3 = rows_for(j.w3.type);
+    float* g = gate + j.row0 * ld;
+    float* u = up + j.row0 * ld;
+    k.for_type(j.w1.type).gemm(dim, j.w1.row(r0), j.w1.row_stride, r1 - r0, a1.row(j.row0), a1.row_bytes(),
+                               j.n_rows, g + r0, ld);
+    k.for_type(j.w3.type).gemm(dim, j.w3.row(r0), j.w3.row_stride, r1 - r0, a3.row(j.row0), a3.row_bytes(),
+                               j.n_rows, u + r0, ld);
+    for (int64_t i = 0; i < j.n_rows; ++i) silu_mul(g + i * ld + r0, u + i * ld + r0, r1 - r0);
   });
 
   // The hidden rows in each job's down-projection format (row sizes differ per job).
@@ -109,15 +142,11 @@ void run_ffn_jobs(BlockContext& c, std::span<const FfnJob> jobs, const float* h,
 
   // Region 2: down projections into out [n_rows, dim].
   const auto dim_of = [&](size_t j) { return jobs[j].w2.rows(); };
-  const int64_t total_dim = dim * static_cast<int64_t>(jobs.size());
-  c.pool.run(c.pool.active(), [&](int ith, int nth) {
-    const auto [begin, end] = thread_slice(total_dim, ith, nth);
-    for_row_slice(jobs.size(), dim_of, begin, end, [&](size_t ji, int64_t r0, int64_t r1) {
-      const FfnJob& j = jobs[ji];
-      const size_t rb = activation_row_bytes(j.w2.type, j.w2.cols());
-      k.for_type(j.w2.type).gemm(j.w2.cols(), j.w2.row(r0), j.w2.row_stride, r1 - r0, hidden + hidden_offset[ji],
-                                 rb, j.n_rows, out + j.row0 * dim + r0, dim);
-    });
+  run_region(c, jobs, thread_node, dim_of, [&](size_t ji, int64_t r0, int64_t r1) {
+    const FfnJob& j = jobs[ji];
+    const size_t rb = activation_row_bytes(j.w2.type, j.w2.cols());
+    k.for_type(j.w2.type).gemm(j.w2.cols(), j.w2.row(r0), j.w2.row_stride, r1 - r0, hidden + hidden_offset[ji], rb,
+                               j.n_rows, out + j.row0 * dim + r0, dim);
   });
 }
 

@@ -3,6 +3,8 @@
 // rows. Region 1 computes gate and up rows of every job together and applies SiLU; region 2
 // the down projections. Threads take equal slices of the jobs' concatenated weight rows, so
 // each weight byte is streamed once per batch by one thread, with no barrier per expert.
+// With --numa experts and threads on several nodes, a job pinned to a node is sliced among
+// that node's threads only (ffn_schedule.h), so expert weights are read node-locally.
 // Every output element is one fixed-order kernel dot product (batch invariance).
 #pragma once
 

@@ -47,6 +47,9 @@ class Forward {
   // Routed experts per token (0 = the model's n_activated_experts); fewer is faster.
   void set_n_experts(int n) { n_experts_ = n; }
   int n_experts() const;
+  // FFN regions so far that ran each routed expert on its node's threads (--numa experts
+  // with the pool's threads on several nodes); 0 on the plain path. For tests and logs.
+  int64_t numa_ffn_regions() const;
 
   // Runs the batch, appends its latent KV rows to `kv` and fills `out`. Invalid input
   // (token ids, sequence ids, positions, a full context) is an error and changes nothing.

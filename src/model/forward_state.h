@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "model/ffn_job.h"
+#include "model/ffn_schedule.h"
 #include "model/matmul.h"
 
 namespace moe {
@@ -75,6 +76,9 @@ struct ForwardState {
   std::vector<int32_t> row_tokens;    // gathered row -> token (experts, then shared)
   std::vector<int32_t> slot_row;      // t * k + j -> gathered row
   std::vector<FfnJob> jobs;
+  std::vector<FfnWork> ffn_work;  // --numa experts: the jobs' rows and nodes of one region
+  FfnSchedule ffn_schedule;       // ... and which thread computes which rows
+  int64_t numa_ffn_regions = 0;   // FFN regions run node by node (tests, logs)
   std::vector<int32_t> logit_rows;  // batch indices wanting logits
   std::vector<int64_t> next_pos;    // per sequence: the next position (validation)
   std::vector<ThreadScratch> per_thread;

@@ -47,12 +47,13 @@ void matmul(ThreadPool& pool, const KernelTable& k, const TensorView& w, const Q
   MOE_CHECK(a.format() == activation_type(w.type));
   const int64_t rows = w.rows();
   const int64_t tokens = a.tokens();
-  // Split rows in chunks of 4 so that tiled kernels see whole tiles (the result does not
-  // depend on the split: each element is one fixed-order dot product).
-  const int64_t chunks = (rows + 3) / 4;
+  // Split rows in chunks the kernel accepts: whole tiles, whole packed groups (the result
+  // does not depend on the split: each element is one fixed-order dot product).
+  const int64_t grain = gemm_row_grain(w.type);
+  const int64_t chunks = (rows + grain - 1) / grain;
   pool.parallel_for(chunks, [&](int64_t c0, int64_t c1, int) {
-    const int64_t r0 = c0 * 4;
-    const int64_t r1 = std::min(rows, c1 * 4);
+    const int64_t r0 = c0 * grain;
+    const int64_t r1 = std::min(rows, c1 * grain);
     wk.gemm(w.cols(), w.row(r0), w.row_stride, r1 - r0, a.data(), a.row_bytes(), tokens, y + r0,
             y_stride);
   });

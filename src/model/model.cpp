@@ -1,6 +1,8 @@
 #include "model/model.h"
 
+#include "base/check.h"
 #include "base/log.h"
+#include "model/pack_weights.h"
 
 namespace moe {
 namespace {
@@ -34,6 +36,27 @@ Status check_kernels(const ModelWeights& w, const KernelTable& k) {
 
 }  // namespace
 
+ExpertNodes expert_nodes_from(const std::vector<ExpertRef>& experts, const std::vector<int>& node_of,
+                              int64_t n_layers, int64_t n_routed) {
+  ExpertNodes out;
+  if (node_of.empty()) return out;
+  MOE_CHECK(node_of.size() == experts.size());
+  out.nodes.resize(static_cast<size_t>(n_layers));
+  for (size_t i = 0; i < experts.size(); ++i) {
+    const ExpertRef& e = experts[i];
+    if (e.layer < 0 || e.layer >= n_layers || e.expert < 0 || e.expert >= n_routed) continue;
+    std::vector<int>& layer = out.nodes[static_cast<size_t>(e.layer)];
+    if (layer.empty()) layer.assign(static_cast<size_t>(n_routed), -1);  // -1: any thread
+    layer[static_cast<size_t>(e.expert)] = node_of[i];
+  }
+  return out;
+}
+
+std::span<const int> Model::expert_nodes(int layer) const {
+  if (layer < 0 || static_cast<size_t>(layer) >= expert_nodes_.nodes.size()) return {};
+  return expert_nodes_.nodes[static_cast<size_t>(layer)];
+}
+
 Result<std::unique_ptr<Model>> Model::load(const std::string& path, const KernelTable& kernels,
                                            const LoadOptions& load) {
   MOE_ASSIGN_OR_RETURN(GgufModel file, GgufModel::open(path, {}, load));
@@ -43,10 +66,20 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const Kernel
   if (!bound.is_ok()) return bound.status().with_context(path);
   ModelWeights weights = std::move(bound).value();
   MOE_RETURN_IF_ERROR(check_kernels(weights, kernels).with_context(path));
+  if (load.repack) {
+    const bool in_place = file.load_report().in_memory;
+    const int threads = load.io_threads > 0 ? load.io_threads : default_io_threads();
+    MOE_ASSIGN_OR_RETURN(PackReport packed, pack_weights(weights, kernels, in_place, threads));
+    if (packed.tensors > 0) MOE_LOG_INFO("%s: %s", path.c_str(), packed.describe().c_str());
+  }
   for (const std::string& name : weights.ignored_tensors) {
     MOE_LOG_INFO("%s: ignoring tensor %s (not used by this engine)", path.c_str(), name.c_str());
   }
-  return std::unique_ptr<Model>(new Model(std::move(file), args, std::move(weights), kernels));
+  const LoadReport& report = file.load_report();
+  ExpertNodes nodes = expert_nodes_from(report.experts, report.placement.node_of, args.n_layers, args.n_routed_experts);
+  auto model = std::unique_ptr<Model>(new Model(std::move(file), args, std::move(weights), kernels));
+  model->set_expert_nodes(std::move(nodes));
+  return model;
 }
 
 }  // namespace moe

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "base/status.h"
 #include "gguf/gguf.h"
@@ -13,6 +15,17 @@
 #include "model/weights.h"
 
 namespace moe {
+
+// --numa experts: nodes[layer][e] is the NUMA node holding routed expert e of the layer
+// (empty for a dense layer, or everywhere without --numa experts).
+struct ExpertNodes {
+  std::vector<std::vector<int>> nodes;
+  bool empty() const { return nodes.empty(); }
+};
+
+// The map from the load report: experts[i] (layer, expert) is on node_of[i].
+ExpertNodes expert_nodes_from(const std::vector<ExpertRef>& experts, const std::vector<int>& node_of,
+                              int64_t n_layers, int64_t n_routed);
 
 class Model {
  public:
@@ -25,6 +38,11 @@ class Model {
   const GgufModel& file() const { return file_; }
   const KernelTable& kernels() const { return *kernels_; }
   const RopeYarn& rope() const { return rope_; }
+  // The nodes of layer `layer`'s routed experts (empty: not placed); the MoE runs each
+  // expert on its node's threads when the pool's threads span several nodes.
+  std::span<const int> expert_nodes(int layer) const;
+  // Set by load from --numa experts' placement; tests set a simulated map. Before sharing.
+  void set_expert_nodes(ExpertNodes nodes) { expert_nodes_ = std::move(nodes); }
 
  private:
   Model(GgufModel file, ModelArgs args, ModelWeights weights, const KernelTable& kernels)
@@ -35,6 +53,7 @@ class Model {
   ModelWeights weights_;
   const KernelTable* kernels_;
   RopeYarn rope_;
+  ExpertNodes expert_nodes_;
 };
 
 }  // namespace moe

@@ -2,8 +2,10 @@
 // MoE (Gate + routed experts + shared experts) for the rest. Tokens of the whole batch are
 // grouped by expert so each expert's weights are streamed once per batch; each token's
 // expert outputs are summed in its own routing order, so batch-mates never change a result.
+// With --numa experts each expert's job carries its node, and runs on that node's threads.
 #include <algorithm>
 #include <cstring>
+#include <span>
 
 #include "kernels/ops.h"
 #include "model/blocks.h"
@@ -45,7 +47,9 @@ void route_batch(BlockContext& c, const MoeWeights& w, const float* h, int64_t T
   }
 }
 
-void moe(BlockContext& c, const MoeWeights& w, const float* h, int64_t T, float* out) {
+// expert_node[e]: the NUMA node holding expert e (--numa experts), empty when not placed.
+void moe(BlockContext& c, const MoeWeights& w, std::span<const int> expert_node, const float* h, int64_t T,
+         float* out) {
   const ModelArgs& a = c.model.args();
   ForwardState& s = c.state;
   const int k = c.n_experts;
@@ -62,7 +66,8 @@ void moe(BlockContext& c, const MoeWeights& w, const float* h, int64_t T, float*
   for (int64_t e = 0; e < a.n_routed_experts; ++e) {
     const int32_t begin = s.expert_offsets[e], end = s.expert_offsets[e + 1];
     if (begin == end) continue;
-    s.jobs.push_back({w.w1.matrix(e), w.w3.matrix(e), w.w2.matrix(e), begin, end - begin});
+    const int node = expert_node.empty() ? -1 : expert_node[static_cast<size_t>(e)];
+    s.jobs.push_back({w.w1.matrix(e), w.w3.matrix(e), w.w2.matrix(e), begin, end - begin, node});
   }
   if (has_shared) {
     for (int64_t t = 0; t < T; ++t) s.row_tokens.push_back(static_cast<int32_t>(t));
@@ -99,7 +104,7 @@ void ffn_block(BlockContext& c, int layer, float* x) {
   }
   float* out = s.out.get(T * dim);
   if (a.is_moe_layer(layer)) {
-    moe(c, lw.moe, hn, T, out);
+    moe(c, lw.moe, c.model.expert_nodes(layer), hn, T, out);
   } else {
     mlp(c, lw.ffn, hn, T, out);
   }

@@ -20,6 +20,8 @@ int Forward::n_experts() const {
   return n_experts_;
 }
 
+int64_t Forward::numa_ffn_regions() const { return state_->numa_ffn_regions; }
+
 Status Forward::validate(std::span<const BatchToken> batch, KvCache& kv) {
   const ModelArgs& a = model_.args();
   if (batch.empty()) return Status::error("empty batch");

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/memory.h"
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "model/config.h"
@@ -56,6 +57,8 @@ struct ModelWeights {
   std::vector<std::string> ignored_tensors;  // present in the file, unused (e.g. NextN/MTP)
   // Buffers made at load (legacy attn_kv_b converted to split form), owned here.
   std::vector<std::unique_ptr<float[]>> converted;
+  // Packed copies of mapped weights (model/pack_weights.h), owned here.
+  MemoryRegion packed;
 };
 
 // Binds every tensor the config requires and checks its shape and type; a mismatch is an

@@ -1,0 +1,147 @@
+#include "model/pack_weights.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "base/format.h"
+#include "base/timer.h"
+
+namespace moe {
+namespace {
+
+// Every matrix the forward pass only ever multiplies (never reads row by row).
+std::vector<TensorView*> multiplied_views(ModelWeights& w) {
+  std::vector<TensorView*> v;
+  for (LayerWeights& l : w.layers) {
+    for (TensorView* t : {&l.attn.wq_a, &l.attn.wq_b, &l.attn.wq, &l.attn.wkv_a, &l.attn.wk_b, &l.attn.wv_b,
+                          &l.attn.wo, &l.ffn.w1, &l.ffn.w2, &l.ffn.w3, &l.moe.w1, &l.moe.w2, &l.moe.w3,
+                          &l.moe.shared.w1, &l.moe.shared.w2, &l.moe.shared.w3}) {
+      v.push_back(t);
+    }
+  }
+  // Tied embeddings: the output view is the embedding table, which is read row by row.
+  if (w.output.data != w.token_embd.data) v.push_back(&w.output);
+  return v;
+}
+
+// Rows stored back to back (no strided views) in whole groups of whole blocks.
+bool packable(const TensorView& t, const PackedLayout& layout) {
+  if (t.empty() || layout.repack == nullptr) return false;
+  const int64_t block = type_traits(t.type).block_size;
+  const bool dense_rows = t.row_stride == row_bytes(t.type, t.cols());
+  const bool dense_matrices = t.ne[2] == 1 || t.matrix_stride == t.row_stride * static_cast<size_t>(t.rows());
+  return dense_rows && dense_matrices && t.rows() % layout.group_rows == 0 && t.cols() % block == 0;
+}
+
+struct PackJob {
+  TensorView* view;
+  PackedLayout layout;
+  uint8_t* dst;
+  int64_t rows;  // all matrices
+};
+
+// A run of whole groups of one job: the unit threads take.
+struct Chunk {
+  size_t job;
+  int64_t row0, rows;
+};
+
+}  // namespace
+
+std::string PackReport::describe() const {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "packed %d tensors, %s, %s, %.1f s", tensors, format_bytes(bytes).c_str(),
+                in_place ? "in place" : "into anonymous memory", seconds);
+  return buf;
+}
+
+Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_place, int n_threads) {
+  const Timer timer;
+  PackReport report;
+  report.in_place = in_place;
+  std::vector<PackJob> jobs;
+  std::vector<TensorView*> aliases;  // a second view of bytes already in a job
+  std::unordered_set<const uint8_t*> seen;
+  for (TensorView* t : multiplied_views(w)) {
+    const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];
+    if (!packable(*t, layout)) continue;
+    if (!seen.insert(t->data).second) {
+      aliases.push_back(t);
+      continue;
+    }
+    jobs.push_back({t, layout, nullptr, t->rows() * t->ne[2]});
+    report.bytes += t->row_stride * static_cast<uint64_t>(jobs.back().rows);
+  }
+  // Views that share bytes with a job see the packed bytes too (in place, the old layout
+  // is gone), so they must have the job's shape.
+  for (TensorView* alias : aliases) {
+    for (const PackJob& job : jobs) {
+      if (job.view->data != alias->data) continue;
+      if (alias->cols() != job.view->cols() || alias->rows() != job.view->rows() || alias->ne[2] != job.view->ne[2]) {
+        return Status::error("pack_weights: two differently shaped views of the same weights");
+      }
+    }
+  }
+  if (jobs.empty()) return report;
+
+  if (!in_place) {
+    MOE_ASSIGN_OR_RETURN(w.packed, MemoryRegion::allocate(report.bytes, PagePolicy::kThp));
+  }
+  uint8_t* next = w.packed.data();
+  std::vector<Chunk> chunks;
+  constexpr uint64_t kChunkBytes = 4u << 20;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    PackJob& job = jobs[j];
+    const size_t group_bytes = job.view->row_stride * static_cast<size_t>(job.layout.group_rows);
+    if (in_place) {
+      job.dst = const_cast<uint8_t*>(job.view->data);  // anonymous memory only the views use
+    } else {
+      job.dst = next;
+      next += job.view->row_stride * static_cast<size_t>(job.rows);
+    }
+    const int64_t groups_per_chunk = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / group_bytes));
+    for (int64_t r = 0; r < job.rows; r += groups_per_chunk * job.layout.group_rows) {
+      chunks.push_back({j, r, std::min<int64_t>(job.rows - r, groups_per_chunk * job.layout.group_rows)});
+    }
+  }
+
+  std::atomic<size_t> next_chunk{0};
+  const auto worker = [&] {
+    std::vector<uint8_t> scratch;
+    for (size_t c = next_chunk++; c < chunks.size(); c = next_chunk++) {
+      const PackJob& job = jobs[chunks[c].job];
+      const size_t offset = job.view->row_stride * static_cast<size_t>(chunks[c].row0);
+      const size_t bytes = job.view->row_stride * static_cast<size_t>(chunks[c].rows);
+      const uint8_t* src = job.view->data + offset;
+      if (in_place) {  // repack reads and writes different buffers
+        scratch.assign(src, src + bytes);
+        src = scratch.data();
+      }
+      job.layout.repack(src, chunks[c].rows, job.view->cols(), job.dst + offset);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int i = 1; i < std::max(1, n_threads); ++i) threads.emplace_back(worker);
+  worker();
+  for (std::thread& t : threads) t.join();
+
+  for (const PackJob& job : jobs) {
+    for (TensorView* alias : aliases) {
+      if (alias->data == job.view->data) {
+        alias->type = job.layout.packed;
+        alias->data = job.dst;
+      }
+    }
+    job.view->type = job.layout.packed;
+    job.view->data = job.dst;
+  }
+  report.tensors = static_cast<int>(jobs.size());
+  report.seconds = timer.seconds();
+  return report;
+}
+
+}  // namespace moe
