@@ -8,6 +8,7 @@
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/gemm_loop.h"
 #include "kernels/kernels.h"
+#include "kernels/ops.h"
 #include "kernels/packed.h"
 #include "kernels/ref/ref_kernels.h"
 #include "quant/quantize.h"
@@ -43,6 +44,8 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   t.quantize_q8_0_s = ref::quantize_q8_0_s;
+  t.f16_to_f32 = ref::f16_to_f32_row;
+  t.axpy = axpy;
   return t;
 }
 
@@ -66,6 +69,8 @@ KernelTable make_avx2_table() {
   t.quantize_q8_1 = avx2::quantize_q8_1;
   t.quantize_q8_K = avx2::quantize_q8_K;
   t.quantize_q8_0_s = avx2::quantize_q8_0_s;
+  t.f16_to_f32 = avx2::f16_to_f32_row;
+  t.axpy = avx2::axpy;
   return t;
 }
 

@@ -30,6 +30,9 @@ using GemmFn = void (*)(int64_t n, const void* w, size_t w_row_bytes, int64_t ro
                         int64_t y_stride);
 // Converts n floats to the activation format (n a multiple of the format's block).
 using QuantizeFn = void (*)(const float* x, void* out, int64_t n);
+// Row helpers of attention over the latent cache (exactly the scalar arithmetic).
+using F16RowFn = void (*)(const uint16_t* in, float* out, int64_t n);  // IEEE half -> f32
+using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += a * x
 
 struct WeightKernels {
   VecDotFn vec_dot = nullptr;  // nullptr: no per-row product (none yet, or a packed layout)
@@ -58,6 +61,8 @@ struct KernelTable {
   QuantizeFn quantize_q8_1 = nullptr;
   QuantizeFn quantize_q8_K = nullptr;
   QuantizeFn quantize_q8_0_s = nullptr;
+  F16RowFn f16_to_f32 = nullptr;
+  AxpyFn axpy = nullptr;
 
   const WeightKernels& for_type(GgmlType t) const { return weights[static_cast<uint32_t>(t)]; }
 };

@@ -119,13 +119,15 @@ void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
   for (int64_t i = 0; i < width_; ++i) h[i] = f32_to_f16(values[i]);
 }
 
-void KvCache::load(int layer, int seq, int64_t pos, float* values) const {
+void KvCache::load(int layer, int seq, int64_t pos, float* values,
+                   void (*f16_row)(const uint16_t*, float*, int64_t)) const {
   const uint8_t* in = row(layer, seq, pos);
   if (type_ == KvCacheType::kQ8_0) {
     load_q8_0(in, width_, values);
     return;
   }
   const auto* h = reinterpret_cast<const uint16_t*>(in);
+  if (f16_row != nullptr) return f16_row(h, values, width_);
   for (int64_t i = 0; i < width_; ++i) values[i] = f16_to_f32(h[i]);
 }
 

@@ -45,7 +45,10 @@ class KvCache {
 
   // Stores / loads one row of `width()` floats in the cache's type.
   void store(int layer, int seq, int64_t pos, const float* values);
-  void load(int layer, int seq, int64_t pos, float* values) const;
+  // `f16_row` converts f16 rows (a kernel table's, with the same results as the scalar
+  // conversion used when it is null).
+  void load(int layer, int seq, int64_t pos, float* values,
+            void (*f16_row)(const uint16_t*, float*, int64_t) = nullptr) const;
 
  private:
   struct Sequence {

@@ -98,7 +98,7 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
     if (seq_len[sq] == 0) continue;
     float* lat = s.latent[sq].get(seq_len[sq] * kv_width);
     pool.parallel_for(seq_len[sq], [&](int64_t p0, int64_t p1, int) {
-      for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * kv_width);
+      for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * kv_width, k.f16_to_f32);
     });
   }
 
@@ -131,7 +131,7 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       for (int64_t h = 0; h < nh; ++h) softmax(scores + h * n, n);
       for (int64_t p = 0; p < n; ++p) {
         const float* row = lat + p * kv_width;
-        for (int64_t h = 0; h < nh; ++h) axpy(scores[h * n + p], row, out + h * lora, lora);
+        for (int64_t h = 0; h < nh; ++h) k.axpy(scores[h * n + p], row, out + h * lora, lora);
       }
       i += nh;
     }
@@ -142,7 +142,7 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   per_head_matmul(c, w.wv_b, ctx, lora, H * lora, o, vdim, H * vdim);
   float* out = s.out.get(T * dim);
   matmul_f32(pool, k, w.wo, o, H * vdim, T, out, dim, s.act_a);
-  for (int64_t t = 0; t < T; ++t) axpy(1.0f, out + t * dim, x + t * dim, dim);
+  for (int64_t t = 0; t < T; ++t) k.axpy(1.0f, out + t * dim, x + t * dim, dim);
 }
 
 }  // namespace moe

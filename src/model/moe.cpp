@@ -84,9 +84,9 @@ void moe(BlockContext& c, const MoeWeights& w, std::span<const int> expert_node,
     std::fill(y, y + dim, 0.0f);
     for (int j = 0; j < k; ++j) {
       const int64_t slot = t * k + j;
-      axpy(s.expert_weights[static_cast<size_t>(slot)], rows_out + s.slot_row[slot] * dim, y, dim);
+      c.model.kernels().axpy(s.expert_weights[static_cast<size_t>(slot)], rows_out + s.slot_row[slot] * dim, y, dim);
     }
-    if (has_shared) axpy(1.0f, rows_out + (routed_rows + t) * dim, y, dim);
+    if (has_shared) c.model.kernels().axpy(1.0f, rows_out + (routed_rows + t) * dim, y, dim);
   }
 }
 
@@ -108,7 +108,7 @@ void ffn_block(BlockContext& c, int layer, float* x) {
   } else {
     mlp(c, lw.ffn, hn, T, out);
   }
-  for (int64_t t = 0; t < T; ++t) axpy(1.0f, out + t * dim, x + t * dim, dim);
+  for (int64_t t = 0; t < T; ++t) c.model.kernels().axpy(1.0f, out + t * dim, x + t * dim, dim);
 }
 
 }  // namespace moe

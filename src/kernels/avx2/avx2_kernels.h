@@ -29,6 +29,10 @@ MOE_AVX2_PRODUCT(q6_K_q8_K)
 
 #undef MOE_AVX2_PRODUCT
 
+// Bitwise the scalar versions (base/half.h, kernels/ops.h).
+void f16_to_f32_row(const uint16_t* in, float* out, int64_t n);
+void axpy(float a, const float* x, float* y, int64_t n);
+
 // Bitwise the reference quantizers' output (quant/quantize.h).
 void quantize_q8_0(const float* x, void* out, int64_t n);
 void quantize_q8_1(const float* x, void* out, int64_t n);

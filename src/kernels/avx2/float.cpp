@@ -99,4 +99,22 @@ void gemm_bf16_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const voi
   gemm_tiled<BF16P, 2, 4>(n, w, wrb, rows, a, arb, tokens, y, ys);
 }
 
+void f16_to_f32_row(const uint16_t* in, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(out + i, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i))));
+  }
+  for (; i < n; ++i) out[i] = f16(in[i]);
+}
+
+// Multiply, round, add, round: the scalar loop's arithmetic (no fused multiply-add).
+void axpy(float a, const float* x, float* y, int64_t n) {
+  const __m256 va = _mm256_set1_ps(a);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_loadu_ps(y + i), _mm256_mul_ps(va, _mm256_loadu_ps(x + i))));
+  }
+  for (; i < n; ++i) y[i] += a * x[i];
+}
+
 }  // namespace moe::avx2

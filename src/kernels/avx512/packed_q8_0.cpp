@@ -11,7 +11,7 @@ namespace {
 
 constexpr size_t kColumnBytes = kPackRows * sizeof(BlockQ8_0);  // 544
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
-constexpr size_t kPrefetchBytes = 4096;
+constexpr size_t kPrefetchBytes = 8192;
 
 inline int32_t load_i32(const int8_t* p) {
   int32_t v;
@@ -28,7 +28,7 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kColumnBytes;
     for (size_t off = 0; off < kColumnBytes; off += 64) {
-      _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + off), _MM_HINT_T0);
+      _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + off), _MM_HINT_T1);
     }
     const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(col)));
     const uint8_t* q = col + kPackRows * sizeof(uint16_t);

@@ -27,4 +27,8 @@ float vec_dot_bf16_f32(int64_t n, const void* w, const void* a) {
   return static_cast<float>(sum);
 }
 
+void f16_to_f32_row(const uint16_t* in, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f16_to_f32(in[i]);
+}
+
 }  // namespace moe::ref

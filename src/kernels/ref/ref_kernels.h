@@ -17,6 +17,9 @@ float vec_dot_q5_0_q8_0(int64_t n, const void* w, const void* a);
 float vec_dot_q4_1_q8_1(int64_t n, const void* w, const void* a);
 float vec_dot_q5_1_q8_1(int64_t n, const void* w, const void* a);
 
+// IEEE half -> f32 for a row (base/half.h's conversion).
+void f16_to_f32_row(const uint16_t* in, float* out, int64_t n);
+
 // K formats against Q8_K.
 float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a);
 float vec_dot_q3_K_q8_K(int64_t n, const void* w, const void* a);
