@@ -11,24 +11,27 @@
 namespace moe {
 namespace {
 
-// Calls fn(job index, r0, r1) for the rows of each job that fall in units [begin, end) of
-// the jobs' concatenated units (kFfnRowGrain rows each); rows_of(j) gives job j's row count.
+// Cost of one unit of job j in a region: streaming its weights (about as much as two
+// tokens' arithmetic) plus one share per token of the job. Decode (one token per job) gets
+// equal units; prefill gives fewer units of busy experts to each thread.
+int64_t unit_cost(const FfnJob& j) { return 2 + j.n_rows; }
+
+// Calls fn(job index, r0, r1) for the units of each job whose start falls in the cost
+// range [lo, hi) of the jobs' concatenated units (kFfnRowGrain rows each, unit_cost each);
+// rows_of(j) gives job j's row count. The ranges of the threads partition the units.
 template <typename RowsOf, typename Fn>
-void for_row_slice(size_t n_jobs, RowsOf rows_of, int64_t begin, int64_t end, Fn fn) {
+void for_cost_slice(std::span<const FfnJob> jobs, RowsOf rows_of, int64_t lo, int64_t hi, Fn fn) {
   int64_t base = 0;
-  for (size_t j = 0; j < n_jobs && base < end; ++j) {
+  for (size_t j = 0; j < jobs.size() && base < hi; ++j) {
     const int64_t rows = rows_of(j);
     const int64_t units = ffn_units(rows);
-    const int64_t u0 = std::max<int64_t>(begin - base, 0);
-    const int64_t u1 = std::min<int64_t>(end - base, units);
+    const int64_t w = unit_cost(jobs[j]);
+    const auto first_at = [&](int64_t cost) { return std::clamp<int64_t>((cost - base + w - 1) / w, 0, units); };
+    const int64_t u0 = lo <= base ? 0 : first_at(lo);
+    const int64_t u1 = first_at(hi);
     if (u0 < u1) fn(j, u0 * kFfnRowGrain, std::min(rows, u1 * kFfnRowGrain));
-    base += units;
+    base += units * w;
   }
-}
-
-// Units [begin, end) of `total` for thread ith of nth.
-std::pair<int64_t, int64_t> thread_slice(int64_t total, int ith, int nth) {
-  return {total * ith / nth, total * (ith + 1) / nth};
 }
 
 // The nodes of the active threads when some job is pinned to a node (--numa experts) and
@@ -44,18 +47,17 @@ std::span<const int> numa_thread_nodes(const ThreadPool& pool, std::span<const F
 }
 
 // Calls fn(job, r0, r1) for every row of every job (rows_of(j) rows) on the active threads:
-// equal slices of the jobs' concatenated units, or, with `thread_node`, each job pinned to
+// equal-cost slices of the jobs' concatenated units, or, with `thread_node`, each job pinned to
 // a node on that node's threads only (ffn_schedule.h). Either way a slice covers whole
 // units of one job, so every output element is the same kernel call's dot product.
 template <typename RowsOf, typename Fn>
 void run_region(BlockContext& c, std::span<const FfnJob> jobs, std::span<const int> thread_node, RowsOf rows_of,
                 Fn fn) {
   if (thread_node.empty()) {
-    int64_t total = 0;  // in units
-    for (size_t j = 0; j < jobs.size(); ++j) total += ffn_units(rows_of(j));
+    int64_t total = 0;  // cost of all units
+    for (size_t j = 0; j < jobs.size(); ++j) total += ffn_units(rows_of(j)) * unit_cost(jobs[j]);
     c.pool.run(c.pool.active(), [&](int ith, int nth) {
-      const auto [begin, end] = thread_slice(total, ith, nth);
-      for_row_slice(jobs.size(), rows_of, begin, end, fn);
+      for_cost_slice(jobs, rows_of, total * ith / nth, total * (ith + 1) / nth, fn);
     });
     return;
   }
