@@ -30,33 +30,29 @@ inline float signed_absmax(const float* x, int n, float* amax_out) {
 
 }  // namespace
 
+float quantize_block_q8_ref(const float* x, int8_t* qs) {
+  float amax = 0.0f;
+  for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
+  const float d = amax / 127.0f;
+  const float id = d != 0.0f ? 1.0f / d : 0.0f;
+  for (int j = 0; j < kQK; ++j) qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
+  return d;
+}
+
 void quantize_row_q8_0_ref(const float* x, void* out, int64_t n) {
   MOE_CHECK(n % kQK == 0);
   auto* y = static_cast<BlockQ8_0*>(out);
-  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
-    y[i].d = f32_to_f16(d);
-    for (int j = 0; j < kQK; ++j) y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
-  }
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) y[i].d = f32_to_f16(quantize_block_q8_ref(x, y[i].qs));
 }
 
 void quantize_row_q8_1_ref(const float* x, void* out, int64_t n) {
   MOE_CHECK(n % kQK == 0);
   auto* y = static_cast<BlockQ8_1*>(out);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
-    float amax = 0.0f;
-    for (int j = 0; j < kQK; ++j) amax = std::max(amax, std::fabs(x[j]));
-    const float d = amax / 127.0f;
-    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    const float d = quantize_block_q8_ref(x, y[i].qs);
     y[i].d = f32_to_f16(d);
     int sum = 0;
-    for (int j = 0; j < kQK; ++j) {
-      y[i].qs[j] = static_cast<int8_t>(std::roundf(x[j] * id));
-      sum += y[i].qs[j];
-    }
+    for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
     y[i].s = f32_to_f16(static_cast<float>(sum) * d);
   }
 }

@@ -13,6 +13,9 @@
 
 namespace moe {
 
+// One block of 32 for the 8-bit activation formats: d = amax / 127 (returned, f32),
+// qs = roundf(x * (1 / d)) (half away from zero; 0 where d is 0).
+float quantize_block_q8_ref(const float* x, int8_t* qs);
 // Q8_0: per 32 values d = amax / 127, q = roundf(x * (1 / d)) (half away from zero),
 // d stored as f16 (q computed from the f32 d, as ggml does).
 void quantize_row_q8_0_ref(const float* x, void* out, int64_t n);
