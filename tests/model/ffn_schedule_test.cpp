@@ -43,7 +43,9 @@ std::vector<int64_t> check_schedule(const std::vector<FfnWork>& jobs, const std:
   // Threads of one node differ by at most one unit.
   for (size_t a = 0; a < n_threads; ++a) {
     for (size_t b = 0; b < n_threads; ++b) {
-      if (thread_node[a] == thread_node[b]) EXPECT_LE(units[a] - units[b], 1) << "threads " << a << ", " << b;
+      if (thread_node[a] == thread_node[b]) {
+        EXPECT_LE(units[a] - units[b], 1) << "threads " << a << ", " << b;
+      }
     }
   }
   return units;
