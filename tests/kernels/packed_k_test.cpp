@@ -147,7 +147,7 @@ TEST_P(PackedK, Avx512IsBitwiseTheReference) {
   const Format& f = GetParam();
   for (bool extreme : {false, true}) {
     for (int64_t n : {256, 768}) {
-      for (int64_t tokens = 1; tokens <= 6; ++tokens) {
+      for (int64_t tokens = 1; tokens <= 9; ++tokens) {
         const Case c = make_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
         const std::vector<float> want = run(f.ref_gemm, c, tokens, c.rows + 5);
         const std::vector<float> got = run(f.avx512_gemm, c, tokens, c.rows + 5);

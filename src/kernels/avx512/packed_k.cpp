@@ -5,7 +5,7 @@
 // (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is
 // two (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
 //
-// Up to 4 tokens share each weight load. Every token's integer sums are exact whatever the
+// Up to 8 (Q4_K) or 4 (Q6_K) tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
 #include <immintrin.h>
 
@@ -19,7 +19,8 @@ constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
-constexpr int kTile = 4;  // tokens per pass over a group
+constexpr int kQ4Tile = 8;  // tokens per pass over a group
+constexpr int kQ6Tile = 4;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
@@ -62,8 +63,9 @@ inline __m512i q4_mins(const uint8_t* sm, const int32_t* pairs) {
   return msum;
 }
 
+// One token (decode): two dpbusd chains per sub-block, int32 scale multiply.
 template <int T>
-inline void q4_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+inline void q4_tile_small(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
   constexpr int kChains = T == 1 ? 2 : 1;  // independent dpbusd chains per sub-block
   const __m512i m0f = _mm512_set1_epi8(0x0F), mf0 = _mm512_set1_epi8(static_cast<char>(0xF0));
@@ -127,6 +129,99 @@ inline void q4_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// Several tokens: the sub-block sums are scaled in float, which is exact here: |s| <=
+// 32 * 15 * 128 (16x that for the high nibbles, scaled by sc / 16), so each sc * s is an
+// integer below 63 * 61440 and any partial sum of 4 of them stays below 2^24. Each token
+// keeps two such partial sums (chunks 0-1, chunks 2-3); their float sum is float(isum)
+// (one rounding of the same exact integer). The mins are decoded once per column as int16
+// pairs (m_2k, m_2k+1) per row, against the token's (bsum pair 2k, 2k+1) in vpdpwssd.
+template <int T>
+inline void q4_tile_multi(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                          int64_t y_stride) {
+  const __m512i m0f = _mm512_set1_epi8(0x0F), mf0 = _mm512_set1_epi8(static_cast<char>(0xF0));
+  const __m512i mc0 = _mm512_set1_epi8(static_cast<char>(0xC0));
+  const __m512i m63 = _mm512_set1_epi32(63);
+  const __m512 sixteenth = _mm512_set1_ps(1.0f / 16);
+  // word 2r of the result <- word r (m_2k of row r), word 2r + 1 <- word 16 + r (m_2k+1)
+  alignas(64) static constexpr uint16_t kPairIdx[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
+                                                        21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
+                                                        11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i pidx = _mm512_load_si512(kPairIdx);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ4Column;
+    prefetch_column(col, kQ4Column);
+    const uint8_t* sm = col + 64;
+    const uint8_t* q = col + 256;
+    const BlockQ8_K* a[T];
+    for (int t = 0; t < T; ++t) a[t] = act[t] + b;
+    __m512 fs[T][2];
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      __m512i lo[T], hi[T];
+      for (int t = 0; t < T; ++t) lo[t] = hi[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i w = load512(q + 64 * (8 * c + i));
+        const __m512i wl = _mm512_and_si512(w, m0f);
+        const __m512i wh = _mm512_and_si512(w, mf0);  // 16 x the high nibble: no shift
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
+          lo[t] = _mm512_dpbusd_epi32(lo[t], wl, bcast4(qa));
+          hi[t] = _mm512_dpbusd_epi32(hi[t], wh, bcast4(qa + 32));
+        }
+      }
+      const __m512 sc_lo =
+          _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c))), m63));
+      const __m512 sc_hi = _mm512_mul_ps(
+          _mm512_cvtepi32_ps(_mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c + 1))), m63)),
+          sixteenth);  // exact
+      for (int t = 0; t < T; ++t) {
+        __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(lo[t]), sc_lo);  // exact integers
+        if (c & 1) f = _mm512_add_ps(fs[t][c / 2], f);
+        fs[t][c / 2] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[t]), sc_hi, f);
+      }
+    }
+    // mins: bytes 16k + r of mA / mB are m_k / m_(k+4) of row r
+    const __m512i tA = _mm512_srli_epi16(_mm512_and_si512(load512(sm), mc0), 2);
+    const __m512i tB = _mm512_srli_epi16(_mm512_and_si512(load512(sm + 64), mc0), 2);
+    const __m512i x = load512(sm + 128);
+    const __m512i mA = select_bits(m0f, x, tA);
+    const __m512i mB = select_bits(m0f, _mm512_srli_epi16(x, 4), tB);
+    auto pairs = [&](__m256i m) { return _mm512_permutexvar_epi16(pidx, _mm512_cvtepu8_epi16(m)); };
+    const __m512i mp[4] = {pairs(_mm512_castsi512_si256(mA)), pairs(_mm512_extracti64x4_epi64(mA, 1)),
+                           pairs(_mm512_castsi512_si256(mB)), pairs(_mm512_extracti64x4_epi64(mB, 1))};
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    const __m512 dmin = _mm512_cvtph_ps(load256(col + 32));
+    for (int t = 0; t < T; ++t) {
+      // int16 words: (p0, p1), (p2, p3) in dwords 0, 1; (p4, p5), (p6, p7) in dwords 4, 5
+      const __m256i pr = _mm256_madd_epi16(load256(a[t]->bsums), _mm256_set1_epi16(1));
+      const __m512i pk = _mm512_castsi256_si512(_mm256_packs_epi32(pr, pr));  // |p| <= 4096
+      __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp[0], _mm512_permutexvar_epi32(_mm512_set1_epi32(0), pk));
+      msum = _mm512_dpwssd_epi32(msum, mp[1], _mm512_permutexvar_epi32(_mm512_set1_epi32(1), pk));
+      msum = _mm512_dpwssd_epi32(msum, mp[2], _mm512_permutexvar_epi32(_mm512_set1_epi32(4), pk));
+      msum = _mm512_dpwssd_epi32(msum, mp[3], _mm512_permutexvar_epi32(_mm512_set1_epi32(5), pk));
+      const __m512 is = _mm512_add_ps(fs[t][0], fs[t][1]);  // = float(isum)
+      const __m512 da = _mm512_set1_ps(a[t]->d);
+      __m512 acc = _mm512_loadu_ps(y + t * y_stride);
+      acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), is, acc);
+      acc = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum), acc);
+      _mm512_storeu_ps(y + t * y_stride, acc);
+    }
+  }
+}
+
+template <int T>
+inline void q4_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  if constexpr (T == 1) {
+    q4_tile_small<1>(nb, group, act, y, y_stride);
+  } else {
+    q4_tile_multi<T>(nb, group, act, y, y_stride);
+  }
+}
+
 // ---- Q6_K_R16
 
 template <int T>
@@ -175,8 +270,18 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// Tile<tn>::run for 1 <= tn <= kMax.
+template <template <int> class Tile, int kMax>
+inline void dispatch(int tn, int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                     int64_t y_stride) {
+  if constexpr (kMax > 1) {
+    if (tn < kMax) return dispatch<Tile, kMax - 1>(tn, nb, group, act, y, y_stride);
+  }
+  Tile<kMax>::run(nb, group, act, y, y_stride);
+}
+
 // Groups of 16 rows, each passed over once per kTile tokens.
-template <template <int> class Tile>
+template <template <int> class Tile, int kTile>
 void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                  size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQK_K;
@@ -189,12 +294,7 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
         act[t] = reinterpret_cast<const BlockQ8_K*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
       }
       float* yt = y + t0 * y_stride + g * kPackRows;
-      switch (tn) {
-        case 1: Tile<1>::run(nb, group, act, yt, y_stride); break;
-        case 2: Tile<2>::run(nb, group, act, yt, y_stride); break;
-        case 3: Tile<3>::run(nb, group, act, yt, y_stride); break;
-        default: Tile<4>::run(nb, group, act, yt, y_stride); break;
-      }
+      dispatch<Tile, kTile>(tn, nb, group, act, yt, y_stride);
     }
   }
 }
@@ -216,12 +316,12 @@ struct Q6Tile {
 
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q4Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+  gemm_groups<Q4Tile, kQ4Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q6Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+  gemm_groups<Q6Tile, kQ6Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::avx512
