@@ -20,6 +20,16 @@ void set(KernelTable* t, GgmlType type, VecDotFn vec_dot, GemmFn gemm) {
   t->weights[static_cast<uint32_t>(type)] = {vec_dot, gemm};
 }
 
+// Tail rows of a packed matrix (still in the source layout) x the packed type's activation:
+// the K layouts take Q8_K like their sources, so their sources' gemms; Q8_0_R16 takes
+// Q8_0_S, which the Q8_0 kernels do not.
+void set_tail_gemms(KernelTable* t) {
+  const auto at = [t](GgmlType type) -> WeightKernels& { return t->weights[static_cast<uint32_t>(type)]; };
+  at(GgmlType::Q8_0_R16).tail_gemm = ref::gemm_q8_0_q8_0_s;
+  at(GgmlType::Q4_K_R16).tail_gemm = at(GgmlType::Q4_K).gemm;
+  at(GgmlType::Q6_K_R16).tail_gemm = at(GgmlType::Q6_K).gemm;
+}
+
 KernelTable make_scalar_table() {
   KernelTable t;
   t.isa = Isa::kScalar;
@@ -43,6 +53,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, ref::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
+  set_tail_gemms(&t);
   t.quantize_q8_0_s = ref::quantize_q8_0_s;
   t.f16_to_f32 = ref::f16_to_f32_row;
   t.axpy = axpy;
@@ -82,6 +93,7 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, avx512::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
+  set_tail_gemms(&t);
   const auto pack = [&t](GgmlType from, GgmlType to, RepackFn fn) {
     t.packing[static_cast<uint32_t>(from)] = {to, kPackRows, fn};
   };

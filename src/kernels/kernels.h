@@ -37,16 +37,21 @@ using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += 
 struct WeightKernels {
   VecDotFn vec_dot = nullptr;  // nullptr: no per-row product (none yet, or a packed layout)
   GemmFn gemm = nullptr;       // nullptr: this weight type has no kernel yet
+  // Packed layouts only: the product of rows still in the SOURCE layout (the tail rows of a
+  // matrix packed in whole groups only) with this type's activation, any row count.
+  GemmFn tail_gemm = nullptr;
 };
 
 // Rewrites `rows` rows of n values (a multiple of the group) from a GGUF layout into a
 // packed layout of the same total bytes (kernels/packed.h).
 using RepackFn = void (*)(const void* src, int64_t rows, int64_t n, void* dst);
 
-// A load-time repacking a table asks for: weights of the source type whose row count is a
-// multiple of group_rows (and n of the block) are rewritten into `packed` once, then
+// A load-time repacking a table asks for: weights of the source type (n a multiple of the
+// block) are rewritten into `packed` once, in whole groups of group_rows rows, then
 // multiplied by that type's gemm. Packed gemms take `w` at a group's first row and a
-// multiple of group_rows rows; their w_row_bytes is the source row size.
+// multiple of group_rows rows; their w_row_bytes is the source row size. A matrix whose
+// row count is not a multiple of group_rows may keep its last rows (fewer than a group) in
+// the source layout at their usual offsets; those go through the packed type's tail_gemm.
 struct PackedLayout {
   GgmlType packed = GgmlType::F32;  // F32: this type is used as the file stores it
   int group_rows = 0;

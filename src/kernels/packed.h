@@ -10,6 +10,8 @@
 //   uint16_t d[16]                  f16 scales of rows 0..15
 //   uint8_t  q[8][16][4]            chunk c (values 4c..4c+3) of row r, stored as q + 128
 // The product takes Q8_0_S activations: dot = d_w * d_a * (sum((q+128) * a) - 128 * sum(a)).
+// Tail rows left in the Q8_0 file layout (a matrix not in whole groups) are multiplied by
+// gemm_q8_0_q8_0_s with the same float arithmetic per element, so they agree bitwise.
 //
 // Q4_K_R16 and Q6_K_R16: see packed_k.cpp.
 //
@@ -51,6 +53,9 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 void quantize_q8_0_s(const float* x, void* out, int64_t n);
+// Q8_0 rows in the file layout x Q8_0_S activations: Q8_0_R16's tail_gemm (any row count).
+void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride);
 }  // namespace ref
 
 namespace avx2 {

@@ -45,17 +45,26 @@ void matmul(ThreadPool& pool, const KernelTable& k, const TensorView& w, const Q
   const WeightKernels& wk = k.for_type(w.type);
   MOE_CHECK(wk.gemm != nullptr);
   MOE_CHECK(a.format() == activation_type(w.type));
-  const int64_t rows = w.rows();
   const int64_t tokens = a.tokens();
   // Split rows in chunks the kernel accepts: whole tiles, whole packed groups (the result
-  // does not depend on the split: each element is one fixed-order dot product).
+  // does not depend on the split: each element is one fixed-order dot product). The tail
+  // rows of a matrix packed in whole groups only (tensor_view.h) are one more chunk,
+  // multiplied in the source layout by tail_gemm.
   const int64_t grain = gemm_row_grain(w.type);
-  const int64_t chunks = (rows + grain - 1) / grain;
+  const int64_t full = w.packed_rows();
+  MOE_CHECK(w.tail_rows == 0 || (wk.tail_gemm != nullptr && full % grain == 0 && w.tail_rows < grain));
+  const int64_t full_chunks = (full + grain - 1) / grain;
+  const int64_t chunks = full_chunks + (w.tail_rows > 0 ? 1 : 0);
   pool.parallel_for(chunks, [&](int64_t c0, int64_t c1, int) {
     const int64_t r0 = c0 * grain;
-    const int64_t r1 = std::min(rows, c1 * grain);
-    wk.gemm(w.cols(), w.row(r0), w.row_stride, r1 - r0, a.data(), a.row_bytes(), tokens, y + r0,
-            y_stride);
+    const int64_t r1 = std::min(full, std::min(c1, full_chunks) * grain);
+    if (r0 < r1) {
+      wk.gemm(w.cols(), w.row(r0), w.row_stride, r1 - r0, a.data(), a.row_bytes(), tokens, y + r0, y_stride);
+    }
+    if (c1 > full_chunks) {
+      wk.tail_gemm(w.cols(), w.row(full), w.row_stride, w.tail_rows, a.data(), a.row_bytes(), tokens, y + full,
+                   y_stride);
+    }
   });
 }
 

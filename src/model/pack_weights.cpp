@@ -13,35 +13,47 @@
 namespace moe {
 namespace {
 
-// Every matrix the forward pass only ever multiplies (never reads row by row).
-std::vector<TensorView*> multiplied_views(ModelWeights& w) {
-  std::vector<TensorView*> v;
+// A matrix the forward pass only ever multiplies (never reads row by row). `tail_ok`: its
+// products all go through matmul(), which handles a tail of rows left in the source layout;
+// the expert and per-head products (ffn_jobs, mla) call packed gemms on whole groups only.
+struct Multiplied {
+  TensorView* view;
+  bool tail_ok;
+};
+
+std::vector<Multiplied> multiplied_views(ModelWeights& w) {
+  std::vector<Multiplied> v;
   for (LayerWeights& l : w.layers) {
     for (TensorView* t : {&l.attn.wq_a, &l.attn.wq_b, &l.attn.wq, &l.attn.wkv_a, &l.attn.wk_b, &l.attn.wv_b,
                           &l.attn.wo, &l.ffn.w1, &l.ffn.w2, &l.ffn.w3, &l.moe.w1, &l.moe.w2, &l.moe.w3,
                           &l.moe.shared.w1, &l.moe.shared.w2, &l.moe.shared.w3}) {
-      v.push_back(t);
+      v.push_back({t, false});
     }
   }
   // Tied embeddings: the output view is the embedding table, which is read row by row.
-  if (w.output.data != w.token_embd.data) v.push_back(&w.output);
+  if (w.output.data != w.token_embd.data) v.push_back({&w.output, true});
   return v;
 }
 
-// Rows stored back to back (no strided views) in whole groups of whole blocks.
-bool packable(const TensorView& t, const PackedLayout& layout) {
+// Rows stored back to back (no strided views) of whole blocks, in whole groups or (a 2-D
+// matrix whose products handle it) at least one group and a tail left in the source layout.
+bool packable(const TensorView& t, const PackedLayout& layout, bool tail_ok) {
   if (t.empty() || layout.repack == nullptr) return false;
   const int64_t block = type_traits(t.type).block_size;
   const bool dense_rows = t.row_stride == row_bytes(t.type, t.cols());
   const bool dense_matrices = t.ne[2] == 1 || t.matrix_stride == t.row_stride * static_cast<size_t>(t.rows());
-  return dense_rows && dense_matrices && t.rows() % layout.group_rows == 0 && t.cols() % block == 0;
+  const bool whole_groups = t.rows() % layout.group_rows == 0 ||
+                            (tail_ok && t.ne[2] == 1 && t.rows() >= layout.group_rows);
+  return dense_rows && dense_matrices && whole_groups && t.cols() % block == 0;
 }
 
 struct PackJob {
   TensorView* view;
   PackedLayout layout;
   uint8_t* dst;
-  int64_t rows;  // all matrices
+  int64_t rows;  // repacked rows, all matrices (whole groups)
+  int64_t tail;  // rows after them left in the source layout (2-D only)
+  size_t bytes() const { return view->row_stride * static_cast<size_t>(rows + tail); }
 };
 
 // A run of whole groups of one job: the unit threads take.
@@ -66,15 +78,16 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   std::vector<PackJob> jobs;
   std::vector<TensorView*> aliases;  // a second view of bytes already in a job
   std::unordered_set<const uint8_t*> seen;
-  for (TensorView* t : multiplied_views(w)) {
+  for (const auto& [t, tail_ok] : multiplied_views(w)) {
     const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];
-    if (!packable(*t, layout)) continue;
+    if (!packable(*t, layout, tail_ok)) continue;
     if (!seen.insert(t->data).second) {
       aliases.push_back(t);
       continue;
     }
-    jobs.push_back({t, layout, nullptr, t->rows() * t->ne[2]});
-    report.bytes += t->row_stride * static_cast<uint64_t>(jobs.back().rows);
+    const int64_t tail = t->rows() % layout.group_rows;  // 0 unless a 2-D matrix
+    jobs.push_back({t, layout, nullptr, t->rows() * t->ne[2] - tail, tail});
+    report.bytes += jobs.back().bytes();
   }
   // Views that share bytes with a job see the packed bytes too (in place, the old layout
   // is gone), so they must have the job's shape.
@@ -101,7 +114,10 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
       job.dst = const_cast<uint8_t*>(job.view->data);  // anonymous memory only the views use
     } else {
       job.dst = next;
-      next += job.view->row_stride * static_cast<size_t>(job.rows);
+      next += job.bytes();
+      // The tail rows keep the source layout at the same offsets: copy them as they are.
+      const size_t packed_bytes = job.view->row_stride * static_cast<size_t>(job.rows);
+      std::memcpy(job.dst + packed_bytes, job.view->data + packed_bytes, job.bytes() - packed_bytes);
     }
     const int64_t groups_per_chunk = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / group_bytes));
     for (int64_t r = 0; r < job.rows; r += groups_per_chunk * job.layout.group_rows) {
@@ -134,10 +150,12 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
       if (alias->data == job.view->data) {
         alias->type = job.layout.packed;
         alias->data = job.dst;
+        alias->tail_rows = job.tail;
       }
     }
     job.view->type = job.layout.packed;
     job.view->data = job.dst;
+    job.view->tail_rows = job.tail;
   }
   report.tensors = static_cast<int>(jobs.size());
   report.seconds = timer.seconds();

@@ -3,6 +3,11 @@
 // weights in anonymous memory (--no-mmap) the rewrite is in place, so memory does not
 // grow; with mmap the packed copies go to anonymous memory (transparent huge pages where
 // the kernel allows) and the file's pages are no longer read.
+//
+// A matrix whose row count is not a multiple of the group is packed in its whole groups,
+// its last rows (TensorView::tail_rows) left in the source layout at their usual offsets;
+// only the output matrix may have such a tail (its product goes through matmul(), which
+// multiplies the tail with the packed type's tail_gemm). Others need whole groups.
 #pragma once
 
 #include <cstdint>

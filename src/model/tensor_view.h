@@ -2,6 +2,7 @@
 // legacy attn_kv_b converted to the split layout). The forward pass only sees views.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 
@@ -15,10 +16,14 @@ struct TensorView {
   int64_t ne[3] = {1, 1, 1};  // ggml order: ne[0] values per row, ne[1] rows, ne[2] matrices
   size_t row_stride = 0;      // bytes between rows
   size_t matrix_stride = 0;   // bytes between matrices (experts, heads)
+  // A packed type (kernels/packed.h) whose rows are not whole groups: its last tail_rows
+  // rows (fewer than a group, 2-D matrices only) are still in the source layout.
+  int64_t tail_rows = 0;
 
   bool empty() const { return data == nullptr; }
   int64_t cols() const { return ne[0]; }
   int64_t rows() const { return ne[1]; }
+  int64_t packed_rows() const { return ne[1] - tail_rows; }  // rows before the tail
   const uint8_t* row(int64_t r, int64_t matrix = 0) const {
     return data + static_cast<size_t>(matrix) * matrix_stride + static_cast<size_t>(r) * row_stride;
   }
@@ -35,6 +40,7 @@ struct TensorView {
     v.data = row(r0);
     v.ne[1] = n;
     v.ne[2] = 1;
+    v.tail_rows = n - std::clamp<int64_t>(packed_rows() - r0, 0, n);
     return v;
   }
   const float* f32() const { return reinterpret_cast<const float*>(data); }

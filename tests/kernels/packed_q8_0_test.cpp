@@ -1,5 +1,6 @@
 // Q8_0_R16: the repacking, the reference product against the file layout's product, the
-// AVX-512 product bitwise against the reference, batch invariance, and the Q8_0_S quantizer.
+// AVX-512 product bitwise against the reference, batch invariance, the Q8_0_S quantizer,
+// and the tail product (file-layout rows x Q8_0_S) bitwise against the packed product.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -131,6 +132,53 @@ TEST(PackedQ8_0, Avx512IsBitwiseTheReferenceAndBatchInvariant) {
                 c.act_s.data() + t * row_bytes(GgmlType::Q8_0_S, c.n), 0, 1, one.data(), c.rows);
       EXPECT_EQ(std::memcmp(one.data(), got.data() + t * c.rows, c.rows * sizeof(float)), 0) << t;
     }
+  }
+}
+
+// Tail rows of a matrix packed in whole groups only stay in the file layout; their product
+// must give exactly the packed product's bits (a row's result does not depend on whether it
+// fell in the tail).
+TEST(PackedQ8_0, TailProductIsBitwiseThePackedProduct) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    const KernelTable& k = kernel_table(isa);
+    const GemmFn tail = k.for_type(GgmlType::Q8_0_R16).tail_gemm;
+    ASSERT_NE(tail, nullptr) << isa_name(isa);
+    for (int64_t n : {32, 512, 2048}) {
+      const int64_t tokens = 3;
+      Case c = make_case(16, n, tokens, static_cast<uint32_t>(7 * n + 1));
+      // Extreme scales and values: the largest f16 scale, a zero scale, +-127 and -128.
+      auto* row0 = reinterpret_cast<BlockQ8_0*>(c.w.data());
+      row0[0].d = 0x7bff;
+      row0[0].qs[0] = -128;
+      row0[0].qs[1] = 127;
+      if (n > 32) row0[1].d = 0;
+      packed::repack_q8_0_r16(c.w.data(), c.rows, n, c.packed.data());
+      const std::vector<float> want = packed_gemm(k, c, tokens);
+      std::vector<float> got(tokens * c.rows, NAN);
+      tail(n, c.w.data(), row_bytes(GgmlType::Q8_0, n), c.rows, c.act_s.data(), row_bytes(GgmlType::Q8_0_S, n),
+           tokens, got.data(), c.rows);
+      EXPECT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+          << isa_name(isa) << " n=" << n;
+      // Any row count, from any row: rows 5..7 alone.
+      std::vector<float> part(tokens * 3, NAN);
+      tail(n, c.w.data() + 5 * row_bytes(GgmlType::Q8_0, n), row_bytes(GgmlType::Q8_0, n), 3, c.act_s.data(),
+           row_bytes(GgmlType::Q8_0_S, n), tokens, part.data(), 3);
+      for (int64_t t = 0; t < tokens; ++t) {
+        EXPECT_EQ(std::memcmp(part.data() + t * 3, want.data() + t * c.rows + 5, 3 * sizeof(float)), 0) << t;
+      }
+    }
+  }
+}
+
+TEST(PackedQ8_0, KLayoutTailsAreTheSourceGemms) {
+  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    const KernelTable& k = kernel_table(isa);
+    EXPECT_EQ(k.for_type(GgmlType::Q4_K_R16).tail_gemm, k.for_type(GgmlType::Q4_K).gemm) << isa_name(isa);
+    EXPECT_EQ(k.for_type(GgmlType::Q6_K_R16).tail_gemm, k.for_type(GgmlType::Q6_K).gemm) << isa_name(isa);
+    EXPECT_EQ(activation_type(GgmlType::Q4_K_R16), activation_type(GgmlType::Q4_K));
+    EXPECT_EQ(activation_type(GgmlType::Q6_K_R16), activation_type(GgmlType::Q6_K));
   }
 }
 

@@ -1,6 +1,6 @@
 // Load-time repacking (model/pack_weights.h): which weights get packed, that packing in
-// place (--no-mmap) and into a copy (mmap) give the same bits, and that packed logits stay
-// close to the file layout's.
+// place (--no-mmap) and into a copy (mmap) give the same bits, that packed logits stay
+// close to the file layout's, and the output matrix packed with a tail of file-layout rows.
 #include <cmath>
 #include <cstring>
 
@@ -20,8 +20,8 @@ std::unique_ptr<Model> load_with(const std::string& name, const KernelTable& k, 
   return m.is_ok() ? std::move(m).value() : nullptr;
 }
 
-std::vector<float> prompt_logits(const Model& model) {
-  ThreadPool pool(2);
+std::vector<float> prompt_logits(const Model& model, int threads = 2) {
+  ThreadPool pool(threads);
   const std::vector<int32_t> prompt = {1, 17, 300, 4000, 52, 9, 77, 1024};
   auto kv = KvCache::create(model.args(), KvCacheType::kF16, static_cast<int64_t>(prompt.size()), 1);
   Forward forward(model, pool);
@@ -47,8 +47,54 @@ TEST(PackWeights, Avx512PacksQ8_0MatricesAndKeepsTheRest) {
   EXPECT_EQ(plain->weights().layers[1].attn.wq_b.type, GgmlType::Q8_0);
   // Rows of the embedding table are read one by one: never packed.
   EXPECT_EQ(packed->weights().token_embd.type, plain->weights().token_embd.type);
-  // 4113 output rows are not whole groups of 16: left as the file has them.
-  EXPECT_EQ(packed->weights().output.type, GgmlType::Q8_0);
+  // 4113 output rows: 257 whole groups packed, the last row left as the file has it.
+  const TensorView& out = packed->weights().output;
+  const TensorView& file_out = plain->weights().output;
+  EXPECT_EQ(out.type, GgmlType::Q8_0_R16);
+  EXPECT_EQ(out.rows(), 4113);
+  EXPECT_EQ(out.packed_rows(), 4112);
+  EXPECT_EQ(out.tail_rows, 1);
+  EXPECT_EQ(file_out.type, GgmlType::Q8_0);
+  EXPECT_EQ(file_out.tail_rows, 0);
+  EXPECT_EQ(l.attn.wq_b.tail_rows, 0);
+  EXPECT_EQ(std::memcmp(out.row(4112), file_out.row(4112), out.row_stride), 0);
+  EXPECT_NE(std::memcmp(out.row(0), file_out.row(0), out.row_stride), 0);
+}
+
+TEST(PackWeights, TheOutputTailRowsKeepTheirBytesInPlaceAndInTheCopy) {
+  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
+  const KernelTable& k = kernel_table(Isa::kAvx512);
+  for (const char* name : {"r1-mini-q8_0", "r1-mini-q4_k_m"}) {
+    auto plain = load_with(name, k, false, true);
+    auto copied = load_with(name, k, true, /*mmap=*/true);
+    auto in_place = load_with(name, k, true, /*mmap=*/false);
+    ASSERT_TRUE(plain && copied && in_place);
+    const TensorView& file_out = plain->weights().output;
+    for (const Model* m : {copied.get(), in_place.get()}) {
+      const TensorView& out = m->weights().output;
+      EXPECT_EQ(out.type, k.packing[static_cast<uint32_t>(file_out.type)].packed) << name;
+      ASSERT_EQ(out.tail_rows, file_out.rows() % 16) << name;
+      ASSERT_GT(out.tail_rows, 0) << name;
+      const size_t tail_bytes = out.row_stride * static_cast<size_t>(out.tail_rows);
+      EXPECT_EQ(std::memcmp(out.row(out.packed_rows()), file_out.row(out.packed_rows()), tail_bytes), 0) << name;
+    }
+  }
+}
+
+TEST(PackWeights, PackedLogitsDoNotDependOnTheThreadCount) {
+  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
+  const KernelTable& k = kernel_table(Isa::kAvx512);
+  for (const char* name : {"r1-mini-q8_0", "r1-mini-q4_k_m"}) {
+    auto packed = load_with(name, k, true, true);
+    ASSERT_TRUE(packed);
+    ASSERT_GT(packed->weights().output.tail_rows, 0) << name;
+    const std::vector<float> one = prompt_logits(*packed, 1);
+    for (int threads : {2, 3}) {
+      const std::vector<float> many = prompt_logits(*packed, threads);
+      ASSERT_EQ(one.size(), many.size());
+      EXPECT_EQ(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)), 0) << name << " " << threads;
+    }
+  }
 }
 
 TEST(PackWeights, Avx512PacksTheKQuantsOfAQ4_K_MFile) {
@@ -65,6 +111,9 @@ TEST(PackWeights, Avx512PacksTheKQuantsOfAQ4_K_MFile) {
   }
   EXPECT_GT(q4, 0);
   EXPECT_GT(q6, 0);
+  // The Q6_K output: whole groups packed, one tail row in the file layout.
+  EXPECT_EQ(packed->weights().output.type, GgmlType::Q6_K_R16);
+  EXPECT_EQ(packed->weights().output.tail_rows, 1);
 }
 
 TEST(PackWeights, InPlaceAndCopiedPackingGiveTheSameBits) {
