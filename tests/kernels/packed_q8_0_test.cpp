@@ -119,7 +119,7 @@ TEST(PackedQ8_0, Avx512IsBitwiseTheReferenceAndBatchInvariant) {
   if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
   const KernelTable& k = kernel_table(Isa::kAvx512);
   ASSERT_EQ(k.packing[static_cast<uint32_t>(GgmlType::Q8_0)].packed, GgmlType::Q8_0_R16);
-  for (int64_t tokens : {1, 2, 3, 4, 5, 7}) {
+  for (int64_t tokens : {1, 2, 3, 4, 5, 7, 8, 9, 12, 17}) {
     const Case c = make_case(64, 512, tokens, static_cast<uint32_t>(100 + tokens));
     const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
     const std::vector<float> got = packed_gemm(k, c, tokens);

@@ -34,7 +34,7 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
     const uint8_t* q = col + kPackRows * sizeof(uint16_t);
     __m512i w[8];
     for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(q + 64 * c);
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const BlockQ8_0S& a = act[t][b];
       // two independent chains (integer sums: any order is exact)
@@ -59,7 +59,7 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
 void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQK;
-  constexpr int kTile = 4;
+  constexpr int kTile = 8;  // tokens sharing each weight load (prefill)
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
     for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
@@ -73,7 +73,11 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
         case 1: group_tile<1>(nb, group, act, yt, y_stride); break;
         case 2: group_tile<2>(nb, group, act, yt, y_stride); break;
         case 3: group_tile<3>(nb, group, act, yt, y_stride); break;
-        default: group_tile<4>(nb, group, act, yt, y_stride); break;
+        case 4: group_tile<4>(nb, group, act, yt, y_stride); break;
+        case 5: group_tile<5>(nb, group, act, yt, y_stride); break;
+        case 6: group_tile<6>(nb, group, act, yt, y_stride); break;
+        case 7: group_tile<7>(nb, group, act, yt, y_stride); break;
+        default: group_tile<8>(nb, group, act, yt, y_stride); break;
       }
     }
   }
