@@ -103,12 +103,14 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   }
 
   // Per (token, head): scores over positions 0..pos, softmax, ctx = sum_p s_p c_p. A thread
-  // takes a contiguous range of (token, head) pairs and walks each token's positions once
-  // for all of its heads, so a latent row is read from memory once per token, not per head.
-  // Each score is one fixed-order kernel dot product (batch invariance).
+  // takes a contiguous range of (token, head) pairs; its heads' scores are two f32 gemms
+  // over the token's latent rows (positions as rows, heads as tokens: each latent row is
+  // read once for all the heads, in register tiles). Each score is one fixed-order kernel
+  // dot product (batch invariance).
   float* ctx = s.ctx.get(T * H * lora);
   const float scale = c.model.rope().softmax_scale();
-  const VecDotFn dot = k.for_type(GgmlType::F32).vec_dot;
+  const GemmFn gemm_f32 = k.for_type(GgmlType::F32).gemm;
+  const size_t lat_row_bytes = static_cast<size_t>(kv_width) * sizeof(float);
   pool.parallel_for(T * H, [&](int64_t i0, int64_t i1, int ith) {
     ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
     for (int64_t i = i0; i < i1;) {
@@ -117,15 +119,13 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       const BatchToken& b = c.batch[static_cast<size_t>(t)];
       const float* lat = s.latent[b.seq].get(0);
       const int64_t n = b.pos + 1;
-      float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
+      float* scores = ts.b.get(static_cast<size_t>(2 * nh * n));  // [nh, n] latent part, then rope part
+      float* rope_scores = scores + nh * n;
       const float* qa = q_abs + (t * H + h0) * lora;
       const float* qp = q + (t * H + h0) * qk + nope;
-      for (int64_t p = 0; p < n; ++p) {
-        const float* row = lat + p * kv_width;
-        for (int64_t h = 0; h < nh; ++h) {
-          scores[h * n + p] = (dot(lora, row, qa + h * lora) + dot(rope, row + lora, qp + h * qk)) * scale;
-        }
-      }
+      gemm_f32(lora, lat, lat_row_bytes, n, qa, lora * sizeof(float), nh, scores, n);
+      gemm_f32(rope, lat + lora, lat_row_bytes, n, qp, qk * sizeof(float), nh, rope_scores, n);
+      for (int64_t j = 0; j < nh * n; ++j) scores[j] = (scores[j] + rope_scores[j]) * scale;
       float* out = ctx + (t * H + h0) * lora;
       std::fill(out, out + nh * lora, 0.0f);
       for (int64_t h = 0; h < nh; ++h) softmax(scores + h * n, n);
