@@ -43,7 +43,8 @@ struct WeightKernels {
 };
 
 // Rewrites `rows` rows of n values (a multiple of the group) from a GGUF layout into a
-// packed layout of the same total bytes (kernels/packed.h).
+// packed layout (kernels/packed.h): the same bytes, or for a conversion (Q5_0 -> Q8_0_R16)
+// row_bytes(packed, n) per row.
 using RepackFn = void (*)(const void* src, int64_t rows, int64_t n, void* dst);
 
 // A load-time repacking a table asks for: weights of the source type (n a multiple of the

@@ -39,6 +39,10 @@ static_assert(sizeof(BlockQ8_0S) == 40);
 namespace packed {
 // RepackFn for each layout (plain code, every table uses the same ones).
 void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
+// Lossless conversions (Q4_0 / Q5_0 values are small integers times an f16 scale): the
+// packed rows are larger than the source rows (34 bytes per block instead of 18 / 22).
+void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed

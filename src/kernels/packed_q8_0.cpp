@@ -1,4 +1,5 @@
-// Q8_0 -> Q8_0_R16 (layout in packed.h).
+// Q8_0 -> Q8_0_R16 (layout in packed.h), and the lossless conversions of the other
+// symmetric 32-value formats (Q4_0, Q5_0: d * small signed integers) into it.
 #include <cstring>
 
 #include "base/check.h"
@@ -6,29 +7,64 @@
 #include "quant/blocks.h"
 
 namespace moe::packed {
+namespace {
 
-void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+void decode(const BlockQ8_0& b, int8_t* q) { std::memcpy(q, b.qs, kQK); }
+
+void decode(const BlockQ4_0& b, int8_t* q) {
+  for (int i = 0; i < kQK / 2; ++i) {
+    q[i] = static_cast<int8_t>((b.qs[i] & 15) - 8);
+    q[i + kQK / 2] = static_cast<int8_t>((b.qs[i] >> 4) - 8);
+  }
+}
+
+void decode(const BlockQ5_0& b, int8_t* q) {
+  uint32_t high;
+  std::memcpy(&high, b.qh, sizeof(high));
+  for (int i = 0; i < kQK / 2; ++i) {
+    q[i] = static_cast<int8_t>(((b.qs[i] & 15) | ((high >> i) & 1) << 4) - 16);
+    q[i + kQK / 2] = static_cast<int8_t>(((b.qs[i] >> 4) | ((high >> (i + 16)) & 1) << 4) - 16);
+  }
+}
+
+// Rows of `Block` (32 values, f16 `d`) -> Q8_0_R16 groups (16 x 34 bytes per block column).
+template <class Block>
+void repack_rows(const void* src, int64_t rows, int64_t n, void* dst) {
   MOE_CHECK(rows % kPackRows == 0 && n % kQK == 0);
   const int64_t nb = n / kQK;
-  const auto* in = static_cast<const BlockQ8_0*>(src);
+  const auto* in = static_cast<const Block*>(src);
   auto* out = static_cast<uint8_t*>(dst);
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
-    const BlockQ8_0* rows_in = in + g * kPackRows * nb;
+    const Block* rows_in = in + g * kPackRows * nb;
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* col = out + (g * nb + b) * kPackRows * sizeof(BlockQ8_0);
       uint8_t* q = col + kPackRows * sizeof(uint16_t);
       for (int r = 0; r < kPackRows; ++r) {
-        const BlockQ8_0& blk = rows_in[r * nb + b];
+        const Block& blk = rows_in[r * nb + b];
         std::memcpy(col + r * sizeof(uint16_t), &blk.d, sizeof(uint16_t));
+        int8_t values[kQK];
+        decode(blk, values);
         for (int c = 0; c < kQK / 4; ++c) {  // 4 values at a time; q + 128 == q ^ 0x80 as bytes
           uint32_t four;
-          std::memcpy(&four, blk.qs + 4 * c, 4);
+          std::memcpy(&four, values + 4 * c, 4);
           four ^= 0x80808080u;
           std::memcpy(q + (c * kPackRows + r) * 4, &four, 4);
         }
       }
     }
   }
+}
+
+}  // namespace
+
+void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack_rows<BlockQ8_0>(src, rows, n, dst);
+}
+void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack_rows<BlockQ4_0>(src, rows, n, dst);
+}
+void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack_rows<BlockQ5_0>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

@@ -35,16 +35,24 @@ std::vector<Multiplied> multiplied_views(ModelWeights& w) {
   return v;
 }
 
+// A conversion into a packed layout of another row size (Q5_0 -> Q8_0_R16), rather than a
+// rearrangement of the same bytes.
+bool converts(const TensorView& t, const PackedLayout& layout) {
+  return row_bytes(layout.packed, t.cols()) != row_bytes(t.type, t.cols());
+}
+
 // Rows stored back to back (no strided views) of whole blocks, in whole groups or (a 2-D
-// matrix whose products handle it) at least one group and a tail left in the source layout.
+// matrix whose products handle it, not converted) at least one group and a tail left in the
+// source layout.
 bool packable(const TensorView& t, const PackedLayout& layout, bool tail_ok) {
   if (t.empty() || layout.repack == nullptr) return false;
   const int64_t block = type_traits(t.type).block_size;
+  if (t.cols() % block != 0 || t.cols() % type_traits(layout.packed).block_size != 0) return false;
   const bool dense_rows = t.row_stride == row_bytes(t.type, t.cols());
   const bool dense_matrices = t.ne[2] == 1 || t.matrix_stride == t.row_stride * static_cast<size_t>(t.rows());
   const bool whole_groups = t.rows() % layout.group_rows == 0 ||
-                            (tail_ok && t.ne[2] == 1 && t.rows() >= layout.group_rows);
-  return dense_rows && dense_matrices && whole_groups && t.cols() % block == 0;
+                            (tail_ok && t.ne[2] == 1 && t.rows() >= layout.group_rows && !converts(t, layout));
+  return dense_rows && dense_matrices && whole_groups;
 }
 
 struct PackJob {
@@ -53,7 +61,10 @@ struct PackJob {
   uint8_t* dst;
   int64_t rows;  // repacked rows, all matrices (whole groups)
   int64_t tail;  // rows after them left in the source layout (2-D only)
+  size_t dst_row_bytes;  // the packed layout's row size (the source's unless converting)
+  bool copy;             // into new memory (mmap, or a conversion), else in place
   size_t bytes() const { return view->row_stride * static_cast<size_t>(rows + tail); }
+  size_t dst_bytes() const { return dst_row_bytes * static_cast<size_t>(rows + tail); }
 };
 
 // A run of whole groups of one job: the unit threads take.
@@ -86,7 +97,9 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
       continue;
     }
     const int64_t tail = t->rows() % layout.group_rows;  // 0 unless a 2-D matrix
-    jobs.push_back({t, layout, nullptr, t->rows() * t->ne[2] - tail, tail});
+    const size_t dst_row_bytes = row_bytes(layout.packed, t->cols());
+    jobs.push_back({t, layout, nullptr, t->rows() * t->ne[2] - tail, tail, dst_row_bytes,
+                    !in_place || dst_row_bytes != t->row_stride});
     report.bytes += jobs.back().bytes();
   }
   // Views that share bytes with a job see the packed bytes too (in place, the old layout
@@ -101,8 +114,10 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   }
   if (jobs.empty()) return report;
 
-  if (!in_place) {
-    MOE_ASSIGN_OR_RETURN(w.packed, MemoryRegion::allocate(report.bytes, PagePolicy::kThp));
+  size_t copy_bytes = 0;
+  for (const PackJob& job : jobs) copy_bytes += job.copy ? job.dst_bytes() : 0;
+  if (copy_bytes > 0) {
+    MOE_ASSIGN_OR_RETURN(w.packed, MemoryRegion::allocate(copy_bytes, PagePolicy::kThp));
   }
   uint8_t* next = w.packed.data();
   std::vector<Chunk> chunks;
@@ -110,11 +125,11 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   for (size_t j = 0; j < jobs.size(); ++j) {
     PackJob& job = jobs[j];
     const size_t group_bytes = job.view->row_stride * static_cast<size_t>(job.layout.group_rows);
-    if (in_place) {
+    if (!job.copy) {
       job.dst = const_cast<uint8_t*>(job.view->data);  // anonymous memory only the views use
     } else {
       job.dst = next;
-      next += job.bytes();
+      next += job.dst_bytes();
       // The tail rows keep the source layout at the same offsets: copy them as they are.
       const size_t packed_bytes = job.view->row_stride * static_cast<size_t>(job.rows);
       std::memcpy(job.dst + packed_bytes, job.view->data + packed_bytes, job.bytes() - packed_bytes);
@@ -133,11 +148,12 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
       const size_t offset = job.view->row_stride * static_cast<size_t>(chunks[c].row0);
       const size_t bytes = job.view->row_stride * static_cast<size_t>(chunks[c].rows);
       const uint8_t* src = job.view->data + offset;
-      if (in_place) {  // repack reads and writes different buffers
+      if (!job.copy) {  // repack reads and writes different buffers
         scratch.assign(src, src + bytes);
         src = scratch.data();
       }
-      job.layout.repack(src, chunks[c].rows, job.view->cols(), job.dst + offset);
+      job.layout.repack(src, chunks[c].rows, job.view->cols(),
+                        job.dst + job.dst_row_bytes * static_cast<size_t>(chunks[c].row0));
     }
   };
   std::vector<std::thread> threads;
@@ -146,16 +162,17 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   for (std::thread& t : threads) t.join();
 
   for (const PackJob& job : jobs) {
+    const auto switch_view = [&job](TensorView* v) {
+      v->type = job.layout.packed;
+      v->data = job.dst;
+      v->tail_rows = job.tail;
+      v->row_stride = job.dst_row_bytes;
+      if (v->ne[2] > 1) v->matrix_stride = job.dst_row_bytes * static_cast<size_t>(v->rows());
+    };
     for (TensorView* alias : aliases) {
-      if (alias->data == job.view->data) {
-        alias->type = job.layout.packed;
-        alias->data = job.dst;
-        alias->tail_rows = job.tail;
-      }
+      if (alias->data == job.view->data) switch_view(alias);
     }
-    job.view->type = job.layout.packed;
-    job.view->data = job.dst;
-    job.view->tail_rows = job.tail;
+    switch_view(job.view);
   }
   report.tensors = static_cast<int>(jobs.size());
   report.seconds = timer.seconds();

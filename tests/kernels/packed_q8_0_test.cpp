@@ -13,6 +13,7 @@
 #include "kernels/packed.h"
 #include "kernels/ref/ref_kernels.h"
 #include "quant/blocks.h"
+#include "quant/dequantize.h"
 #include "quant/quantize.h"
 
 namespace moe {
@@ -179,6 +180,40 @@ TEST(PackedQ8_0, KLayoutTailsAreTheSourceGemms) {
     EXPECT_EQ(k.for_type(GgmlType::Q6_K_R16).tail_gemm, k.for_type(GgmlType::Q6_K).gemm) << isa_name(isa);
     EXPECT_EQ(activation_type(GgmlType::Q4_K_R16), activation_type(GgmlType::Q4_K));
     EXPECT_EQ(activation_type(GgmlType::Q6_K_R16), activation_type(GgmlType::Q6_K));
+  }
+}
+
+// Q4_0 / Q5_0 values are d times small integers: converted into Q8_0_R16 they must be the
+// bytes the Q8_0 repacking makes of the same integers (recovered here from the dequantized
+// values: d * k is exact in f32 for an f16 d and |k| <= 16, so is (d * k) / d).
+TEST(PackedQ8_0, Q4_0AndQ5_0ConvertLosslessly) {
+  const int64_t rows = 32, n = 128;
+  std::mt19937 rng(11);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(n), deq(n);
+  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q5_0}) {
+    const size_t src_rb = row_bytes(type, n), q8_rb = row_bytes(GgmlType::Q8_0, n);
+    std::vector<uint8_t> src(rows * src_rb), q8(rows * q8_rb);
+    for (int64_t r = 0; r < rows; ++r) {
+      for (auto& v : x) v = g(rng) * (1.0f + r % 3);
+      quantize_row(type, x.data(), src.data() + r * src_rb, n);
+      dequantize_row(type, src.data() + r * src_rb, deq.data(), n);
+      auto* blocks = reinterpret_cast<BlockQ8_0*>(q8.data() + r * q8_rb);
+      for (int64_t b = 0; b < n / 32; ++b) {
+        uint16_t d;  // every symmetric block starts with its f16 scale
+        std::memcpy(&d, src.data() + r * src_rb + b * type_traits(type).type_size, 2);
+        blocks[b].d = d;
+        const float df = f16_to_f32(d);
+        for (int j = 0; j < 32; ++j) {
+          blocks[b].qs[j] = static_cast<int8_t>(df == 0.0f ? 0.0f : deq[b * 32 + j] / df);
+        }
+      }
+    }
+    std::vector<uint8_t> want(rows * q8_rb), got(rows * q8_rb);
+    packed::repack_q8_0_r16(q8.data(), rows, n, want.data());
+    if (type == GgmlType::Q4_0) packed::repack_q4_0_to_q8_0_r16(src.data(), rows, n, got.data());
+    if (type == GgmlType::Q5_0) packed::repack_q5_0_to_q8_0_r16(src.data(), rows, n, got.data());
+    EXPECT_EQ(want, got) << type_name(type);
   }
 }
 

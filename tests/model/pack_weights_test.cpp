@@ -114,6 +114,16 @@ TEST(PackWeights, Avx512PacksTheKQuantsOfAQ4_K_MFile) {
   // The Q6_K output: whole groups packed, one tail row in the file layout.
   EXPECT_EQ(packed->weights().output.type, GgmlType::Q6_K_R16);
   EXPECT_EQ(packed->weights().output.tail_rows, 1);
+  // attn_k_b is Q5_0 in this mix (rows of 128): converted to Q8_0_R16, with its larger rows.
+  auto plain = load_with("r1-mini-q4_k_m", kernel_table(Isa::kAvx512), false, true);
+  ASSERT_TRUE(plain);
+  const TensorView& kb = packed->weights().layers[1].attn.wk_b;
+  const TensorView& kb_file = plain->weights().layers[1].attn.wk_b;
+  ASSERT_EQ(kb_file.type, GgmlType::Q5_0);
+  EXPECT_EQ(kb.type, GgmlType::Q8_0_R16);
+  EXPECT_EQ(kb.row_stride, row_bytes(GgmlType::Q8_0, kb.cols()));
+  EXPECT_EQ(kb.matrix_stride, kb.row_stride * static_cast<size_t>(kb.rows()));
+  EXPECT_EQ(kb.ne[2], kb_file.ne[2]);
 }
 
 TEST(PackWeights, InPlaceAndCopiedPackingGiveTheSameBits) {
