@@ -57,6 +57,7 @@ KernelTable make_scalar_table() {
   t.quantize_q8_0_s = ref::quantize_q8_0_s;
   t.f16_to_f32 = ref::f16_to_f32_row;
   t.axpy = axpy;
+  t.weighted_rows = weighted_rows;
   return t;
 }
 
@@ -82,6 +83,7 @@ KernelTable make_avx2_table() {
   t.quantize_q8_0_s = avx2::quantize_q8_0_s;
   t.f16_to_f32 = avx2::f16_to_f32_row;
   t.axpy = avx2::axpy;
+  t.weighted_rows = avx2::weighted_rows;
   return t;
 }
 

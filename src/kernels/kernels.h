@@ -33,6 +33,11 @@ using QuantizeFn = void (*)(const float* x, void* out, int64_t n);
 // Row helpers of attention over the latent cache (exactly the scalar arithmetic).
 using F16RowFn = void (*)(const uint16_t* in, float* out, int64_t n);  // IEEE half -> f32
 using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += a * x
+// out_h[j] = sum over p in order of s_h[p] * rows[p * row_stride + j], for `heads` weight
+// vectors s_h = s + h * s_stride and outputs out_h = out + h * out_stride; each step a
+// multiply then an add from 0 (bitwise a chain of axpy calls).
+using WeightedRowsFn = void (*)(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
+                                int64_t row_stride, float* out, int64_t out_stride, int64_t width);
 
 struct WeightKernels {
   VecDotFn vec_dot = nullptr;  // nullptr: no per-row product (none yet, or a packed layout)
@@ -69,6 +74,7 @@ struct KernelTable {
   QuantizeFn quantize_q8_0_s = nullptr;
   F16RowFn f16_to_f32 = nullptr;
   AxpyFn axpy = nullptr;
+  WeightedRowsFn weighted_rows = nullptr;
 
   const WeightKernels& for_type(GgmlType t) const { return weights[static_cast<uint32_t>(t)]; }
 };

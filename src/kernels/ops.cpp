@@ -44,6 +44,15 @@ void axpy(float a, const float* x, float* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += a * x[i];
 }
 
+void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
+  for (int64_t h = 0; h < heads; ++h) {
+    float* o = out + h * out_stride;
+    std::fill(o, o + width, 0.0f);
+    for (int64_t p = 0; p < n_rows; ++p) axpy(s[h * s_stride + p], rows + p * row_stride, o, width);
+  }
+}
+
 float dot_f32(const float* a, const float* b, int64_t n) {
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(a[i]) * b[i];

@@ -126,13 +126,9 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       gemm_f32(lora, lat, lat_row_bytes, n, qa, lora * sizeof(float), nh, scores, n);
       gemm_f32(rope, lat + lora, lat_row_bytes, n, qp, qk * sizeof(float), nh, rope_scores, n);
       for (int64_t j = 0; j < nh * n; ++j) scores[j] = (scores[j] + rope_scores[j]) * scale;
-      float* out = ctx + (t * H + h0) * lora;
-      std::fill(out, out + nh * lora, 0.0f);
       for (int64_t h = 0; h < nh; ++h) softmax(scores + h * n, n);
-      for (int64_t p = 0; p < n; ++p) {
-        const float* row = lat + p * kv_width;
-        for (int64_t h = 0; h < nh; ++h) k.axpy(scores[h * n + p], row, out + h * lora, lora);
-      }
+      // ctx_h = sum_p s_h[p] c_p, in position order for every element (batch invariance)
+      k.weighted_rows(scores, n, nh, n, lat, kv_width, ctx + (t * H + h0) * lora, lora, lora);
       i += nh;
     }
   });

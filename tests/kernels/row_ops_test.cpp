@@ -2,6 +2,7 @@
 // on every ISA, including the lengths that leave a scalar tail.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -36,6 +37,31 @@ TEST(RowOps, F16RowAndAxpyAreBitwiseTheScalarOnes) {
       k.axpy(0.37f, x.data(), y.data(), n);
       EXPECT_EQ(std::memcmp(f.data(), want_f.data(), n * sizeof(float)), 0) << isa_name(isa) << " n=" << n;
       EXPECT_EQ(std::memcmp(y.data(), want_y.data(), n * sizeof(float)), 0) << isa_name(isa) << " n=" << n;
+    }
+  }
+}
+
+TEST(RowOps, WeightedRowsAreBitwiseAChainOfAxpy) {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (int64_t width : {512, 64, 40, 13}) {
+    for (int64_t heads : {1, 2, 3}) {
+      for (int64_t n_rows : {1, 5, 70}) {
+        const int64_t row_stride = width + 64;  // rows are strided (latent + rope parts)
+        std::vector<float> rows(n_rows * row_stride), s(heads * n_rows), want(heads * width);
+        for (auto& v : rows) v = g(rng);
+        for (auto& v : s) v = std::fabs(g(rng));
+        for (int64_t h = 0; h < heads; ++h) {
+          for (int64_t p = 0; p < n_rows; ++p) axpy(s[h * n_rows + p], rows.data() + p * row_stride, want.data() + h * width, width);
+        }
+        for (Isa isa : {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}) {
+          if (!isa_supported(isa)) continue;
+          std::vector<float> got(heads * width, NAN);
+          kernel_table(isa).weighted_rows(s.data(), n_rows, heads, n_rows, rows.data(), row_stride, got.data(), width, width);
+          EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
+              << isa_name(isa) << " width=" << width << " heads=" << heads << " rows=" << n_rows;
+        }
+      }
     }
   }
 }

@@ -32,6 +32,8 @@ MOE_AVX2_PRODUCT(q6_K_q8_K)
 // Bitwise the scalar versions (base/half.h, kernels/ops.h).
 void f16_to_f32_row(const uint16_t* in, float* out, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
+void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width);
 
 // Bitwise the reference quantizers' output (quant/quantize.h).
 void quantize_q8_0(const float* x, void* out, int64_t n);

@@ -117,4 +117,52 @@ void axpy(float a, const float* x, float* y, int64_t n) {
   for (; i < n; ++i) y[i] += a * x[i];
 }
 
+namespace {
+
+// Columns [j, j + 8 * kVec) of out_h for heads [h, h + kHeads): accumulators stay in
+// registers over all rows, and each row's vectors are loaded once for the kHeads heads.
+template <int kHeads, int kVec>
+inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
+                           float* out, int64_t out_stride) {
+  __m256 acc[kHeads][kVec];
+  for (int h = 0; h < kHeads; ++h)
+    for (int v = 0; v < kVec; ++v) acc[h][v] = _mm256_setzero_ps();
+  for (int64_t p = 0; p < n_rows; ++p) {
+    __m256 x[kVec];
+    for (int v = 0; v < kVec; ++v) x[v] = _mm256_loadu_ps(rows + p * row_stride + 8 * v);
+    for (int h = 0; h < kHeads; ++h) {
+      const __m256 sp = _mm256_set1_ps(s[h * s_stride + p]);
+      for (int v = 0; v < kVec; ++v) acc[h][v] = _mm256_add_ps(acc[h][v], _mm256_mul_ps(sp, x[v]));
+    }
+  }
+  for (int h = 0; h < kHeads; ++h)
+    for (int v = 0; v < kVec; ++v) _mm256_storeu_ps(out + h * out_stride + 8 * v, acc[h][v]);
+}
+
+template <int kHeads>
+void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
+                    float* out, int64_t out_stride, int64_t width) {
+  int64_t j = 0;
+  for (; j + 32 <= width; j += 32) weighted_block<kHeads, 4>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
+  for (; j + 8 <= width; j += 8) weighted_block<kHeads, 1>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
+  for (; j < width; ++j) {
+    for (int h = 0; h < kHeads; ++h) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < n_rows; ++p) acc += s[h * s_stride + p] * rows[p * row_stride + j];
+      out[h * out_stride + j] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
+  int64_t h = 0;
+  for (; h + 2 <= heads; h += 2) {
+    weighted_heads<2>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+  }
+  if (h < heads) weighted_heads<1>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+}
+
 }  // namespace moe::avx2
