@@ -141,6 +141,7 @@ BENCHMARK_CAPTURE(BM_gemm_packed, Q4_K_R16_t1, GgmlType::Q4_K, 1)->Unit(benchmar
 BENCHMARK_CAPTURE(BM_gemm_packed, Q6_K_R16_t1, GgmlType::Q6_K, 1)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_gemm_packed, Q8_0_R16_t8, GgmlType::Q8_0, 8)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_gemm_packed, Q4_K_R16_t8, GgmlType::Q4_K, 8)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_gemm_packed, Q6_K_R16_t8, GgmlType::Q6_K, 8)->Unit(benchmark::kMillisecond);
 
 #define MOE_BENCH(type, isa, tokens)                                                          \
   BENCHMARK_CAPTURE(BM_gemm, type##_##isa##_t##tokens, GgmlType::type, Isa::isa, tokens)      \

@@ -20,7 +20,7 @@ constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
-constexpr int kQ6Tile = 4;
+constexpr int kQ6Tile = 8;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
