@@ -106,17 +106,18 @@ void BM_gemm(benchmark::State& state, GgmlType type, Isa isa, int tokens) {
       static_cast<double>(m.w.size()) * tokens * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-// The load-time packed layout (kernels/packed.h) of the same weights, as the AVX-512
-// table repacks them.
-void BM_gemm_packed(benchmark::State& state, GgmlType type, int tokens) {
-  if (!isa_supported(Isa::kAvx512)) {
+// The load-time packed layout (kernels/packed.h) of the same weights, as the SIMD tables
+// repack them. `rows` = 0: the whole 64 MB matrix (streaming); else only that many rows,
+// which stay in L2 (the kernel's compute speed, as in prefill).
+void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens, int64_t resident_rows) {
+  if (!isa_supported(isa)) {
     state.SkipWithError("ISA not supported");
     return;
   }
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+  const KernelTable& k = kernel_table(isa);
   const PackedLayout& layout = k.packing[static_cast<uint32_t>(type)];
   const Matrix& m = matrix(type);
-  const int64_t rows = m.rows / layout.group_rows * layout.group_rows;
+  const int64_t rows = resident_rows > 0 ? resident_rows : m.rows / layout.group_rows * layout.group_rows;
   std::vector<uint8_t> packed(rows * m.row_bytes);
   layout.repack(m.w.data(), rows, kN, packed.data());
   const size_t arb = activation_row_bytes(layout.packed, kN);
@@ -135,13 +136,29 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, int tokens) {
                                               benchmark::Counter::kIsRate);
   state.counters["tok*GB/s"] = benchmark::Counter(
       static_cast<double>(packed.size()) * tokens * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  // multiply-adds per second (n values x rows x tokens)
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(kN) * rows * tokens * state.iterations() / 1e9,
+                                                benchmark::Counter::kIsRate);
 }
-BENCHMARK_CAPTURE(BM_gemm_packed, Q8_0_R16_t1, GgmlType::Q8_0, 1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_gemm_packed, Q4_K_R16_t1, GgmlType::Q4_K, 1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_gemm_packed, Q6_K_R16_t1, GgmlType::Q6_K, 1)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_gemm_packed, Q8_0_R16_t8, GgmlType::Q8_0, 8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_gemm_packed, Q4_K_R16_t8, GgmlType::Q4_K, 8)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_gemm_packed, Q6_K_R16_t8, GgmlType::Q6_K, 8)->Unit(benchmark::kMillisecond);
+
+#define MOE_BENCH_PACKED(type, isa, tokens)                                                                   \
+  BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t##tokens, GgmlType::type, Isa::isa, tokens, 0)        \
+      ->Unit(benchmark::kMillisecond);                                                                         \
+  BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t##tokens##_in_L2, GgmlType::type, Isa::isa, tokens, 32) \
+      ->Unit(benchmark::kMicrosecond)
+
+MOE_BENCH_PACKED(Q8_0, kAvx512, 1);
+MOE_BENCH_PACKED(Q4_K, kAvx512, 1);
+MOE_BENCH_PACKED(Q6_K, kAvx512, 1);
+MOE_BENCH_PACKED(Q8_0, kAvx512, 8);
+MOE_BENCH_PACKED(Q4_K, kAvx512, 8);
+MOE_BENCH_PACKED(Q6_K, kAvx512, 8);
+MOE_BENCH_PACKED(Q8_0, kAvx2, 1);
+MOE_BENCH_PACKED(Q4_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q6_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q8_0, kAvx2, 8);
+MOE_BENCH_PACKED(Q4_K, kAvx2, 8);
+MOE_BENCH_PACKED(Q6_K, kAvx2, 8);
 
 #define MOE_BENCH(type, isa, tokens)                                                          \
   BENCHMARK_CAPTURE(BM_gemm, type##_##isa##_t##tokens, GgmlType::type, Isa::isa, tokens)      \

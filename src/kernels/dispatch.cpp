@@ -30,6 +30,20 @@ void set_tail_gemms(KernelTable* t) {
   at(GgmlType::Q6_K_R16).tail_gemm = at(GgmlType::Q6_K).gemm;
 }
 
+// The load-time repackings of the SIMD tables (both read the same packed layouts).
+void set_packing(KernelTable* t) {
+  const auto pack = [t](GgmlType from, GgmlType to, RepackFn fn) {
+    t->packing[static_cast<uint32_t>(from)] = {to, kPackRows, fn};
+  };
+  pack(GgmlType::Q8_0, GgmlType::Q8_0_R16, packed::repack_q8_0_r16);
+  pack(GgmlType::Q4_K, GgmlType::Q4_K_R16, packed::repack_q4_K_r16);
+  pack(GgmlType::Q6_K, GgmlType::Q6_K_R16, packed::repack_q6_K_r16);
+  // Q4_0 / Q5_0 (e.g. attn_k_b of Q4_K_M files, rows of 128) become Q8_0_R16: 1.5-1.9x the
+  // bytes of these small tensors, streamed by the fast kernel instead of the file layout's.
+  pack(GgmlType::Q4_0, GgmlType::Q8_0_R16, packed::repack_q4_0_to_q8_0_r16);
+  pack(GgmlType::Q5_0, GgmlType::Q8_0_R16, packed::repack_q5_0_to_q8_0_r16);
+}
+
 KernelTable make_scalar_table() {
   KernelTable t;
   t.isa = Isa::kScalar;
@@ -84,6 +98,11 @@ KernelTable make_avx2_table() {
   t.f16_to_f32 = avx2::f16_to_f32_row;
   t.axpy = avx2::axpy;
   t.weighted_rows = avx2::weighted_rows;
+  set(&t, GgmlType::Q8_0_R16, nullptr, avx2::gemm_q8_0_r16);
+  set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
+  set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
+  set_tail_gemms(&t);
+  set_packing(&t);
   return t;
 }
 
@@ -95,17 +114,7 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, avx512::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
-  set_tail_gemms(&t);
-  const auto pack = [&t](GgmlType from, GgmlType to, RepackFn fn) {
-    t.packing[static_cast<uint32_t>(from)] = {to, kPackRows, fn};
-  };
-  pack(GgmlType::Q8_0, GgmlType::Q8_0_R16, packed::repack_q8_0_r16);
-  pack(GgmlType::Q4_K, GgmlType::Q4_K_R16, packed::repack_q4_K_r16);
-  pack(GgmlType::Q6_K, GgmlType::Q6_K_R16, packed::repack_q6_K_r16);
-  // Q4_0 / Q5_0 (e.g. attn_k_b of Q4_K_M files, rows of 128) become Q8_0_R16: 1.5-1.9x the
-  // bytes of these small tensors, streamed by the fast kernel instead of the file layout's.
-  pack(GgmlType::Q4_0, GgmlType::Q8_0_R16, packed::repack_q4_0_to_q8_0_r16);
-  pack(GgmlType::Q5_0, GgmlType::Q8_0_R16, packed::repack_q5_0_to_q8_0_r16);
+  set_tail_gemms(&t);  // the packing is the AVX2 table's (same layouts)
   return t;
 }
 

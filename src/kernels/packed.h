@@ -3,7 +3,8 @@
 // conversions and horizontal sums. The packed layouts interleave 16 rows: one 512-bit
 // load holds the same 4 bytes of 16 rows, one VNNI instruction advances 16 row sums, the
 // 16 scales of a block column convert in one instruction, and each thread streams one
-// sequential region. A packed tensor keeps its source's size and row stride; a group of
+// sequential region (the AVX2 kernels read each 64-byte chunk as two 32-byte halves of 8
+// rows). A packed tensor keeps its source's size and row stride; a group of
 // 16 rows starts at row 16g of the source.
 //
 // Q8_0_R16 (per group, per block column b of 32 values, 16 x 34 = 544 bytes):
@@ -63,6 +64,9 @@ void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows
 }  // namespace ref
 
 namespace avx2 {
+MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(q4_K_r16)
+MOE_PACKED_GEMM(q6_K_r16)
 void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::quantize_q8_0_s
 }  // namespace avx2
 

@@ -1,6 +1,6 @@
 // Q4_K_R16 / Q6_K_R16: the repacking keeps each group in its own bytes, the reference
-// product agrees with the file layout's vec_dot, and the AVX-512 product is bitwise the
-// reference and batch invariant.
+// product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products are
+// bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -13,7 +13,7 @@
 
 #include "base/half.h"
 #include "kernel_test_util.h"
-#include "kernels/avx512/avx512_kernels.h"
+#include "kernels/kernels.h"
 #include "kernels/packed.h"
 #include "kernels/ref/ref_kernels.h"
 #include "quant/block_scales.h"
@@ -28,17 +28,26 @@ struct Format {
   const char* name;
   GgmlType type;
   RepackFn repack;
+  GgmlType packed;
   GemmFn ref_gemm;
-  GemmFn avx512_gemm;
   VecDotFn file_vec_dot;  // the unpacked reference product
 };
 
 void PrintTo(const Format& f, std::ostream* os) { *os << f.name; }
 
-const Format kQ4K = {"q4_K", GgmlType::Q4_K, packed::repack_q4_K_r16, ref::gemm_q4_K_r16,
-                     avx512::gemm_q4_K_r16, ref::vec_dot_q4_K_q8_K};
-const Format kQ6K = {"q6_K", GgmlType::Q6_K, packed::repack_q6_K_r16, ref::gemm_q6_K_r16,
-                     avx512::gemm_q6_K_r16, ref::vec_dot_q6_K_q8_K};
+const Format kQ4K = {"q4_K", GgmlType::Q4_K, packed::repack_q4_K_r16, GgmlType::Q4_K_R16,
+                     ref::gemm_q4_K_r16, ref::vec_dot_q4_K_q8_K};
+const Format kQ6K = {"q6_K", GgmlType::Q6_K, packed::repack_q6_K_r16, GgmlType::Q6_K_R16,
+                     ref::gemm_q6_K_r16, ref::vec_dot_q6_K_q8_K};
+
+// The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
+std::vector<Isa> simd_isas() {
+  std::vector<Isa> out;
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (isa_supported(isa)) out.push_back(isa);
+  }
+  return out;
+}
 
 struct Case {
   int64_t rows, n;
@@ -142,19 +151,24 @@ TEST_P(PackedK, ReferenceAgreesWithTheFileLayoutProduct) {
   }
 }
 
-TEST_P(PackedK, Avx512IsBitwiseTheReference) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
+TEST_P(PackedK, SimdIsBitwiseTheReference) {
+  if (simd_isas().empty()) GTEST_SKIP() << "no AVX2 on this CPU";
   const Format& f = GetParam();
-  for (bool extreme : {false, true}) {
-    for (int64_t n : {256, 768}) {
-      for (int64_t tokens = 1; tokens <= 9; ++tokens) {
-        const Case c = make_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
-        const std::vector<float> want = run(f.ref_gemm, c, tokens, c.rows + 5);
-        const std::vector<float> got = run(f.avx512_gemm, c, tokens, c.rows + 5);
-        for (size_t i = 0; i < want.size(); ++i) {
-          ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
-              << f.name << " extreme=" << extreme << " n=" << n << " tokens=" << tokens << " at " << i
-              << ": " << got[i] << " vs " << want[i];
+  for (Isa isa : simd_isas()) {
+    const KernelTable& k = kernel_table(isa);
+    ASSERT_EQ(k.packing[static_cast<uint32_t>(f.type)].packed, f.packed) << isa_name(isa);
+    const GemmFn gemm = k.for_type(f.packed).gemm;
+    for (bool extreme : {false, true}) {
+      for (int64_t n : {256, 768}) {
+        for (int64_t tokens = 1; tokens <= 9; ++tokens) {
+          const Case c = make_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
+          const std::vector<float> want = run(f.ref_gemm, c, tokens, c.rows + 5);
+          const std::vector<float> got = run(gemm, c, tokens, c.rows + 5);
+          for (size_t i = 0; i < want.size(); ++i) {
+            ASSERT_EQ(std::memcmp(&want[i], &got[i], 4), 0)
+                << f.name << " " << isa_name(isa) << " extreme=" << extreme << " n=" << n << " tokens=" << tokens
+                << " at " << i << ": " << got[i] << " vs " << want[i];
+          }
         }
       }
     }
@@ -164,20 +178,20 @@ TEST_P(PackedK, Avx512IsBitwiseTheReference) {
 TEST_P(PackedK, BatchInvariant) {
   const Format& f = GetParam();
   const int64_t tokens = 9;
-  for (bool avx512 : {false, true}) {
-    if (avx512 && !isa_supported(Isa::kAvx512)) continue;
-    const GemmFn gemm = avx512 ? f.avx512_gemm : f.ref_gemm;
+  std::vector<GemmFn> gemms = {f.ref_gemm};
+  for (Isa isa : simd_isas()) gemms.push_back(kernel_table(isa).for_type(f.packed).gemm);
+  for (size_t i = 0; i < gemms.size(); ++i) {
+    const GemmFn gemm = gemms[i];
     const Case c = make_case(f, 32, 1024, tokens, true, 77);
     const std::vector<float> batch = run(gemm, c, tokens, c.rows);
     for (int64_t t = 0; t < tokens; ++t) {
       std::vector<float> one(c.rows);
       gemm(c.n, c.packed.data(), c.wrb, c.rows, c.act.data() + t * c.arb, 0, 1, one.data(), c.rows);
       ASSERT_EQ(std::memcmp(one.data(), batch.data() + t * c.rows, c.rows * sizeof(float)), 0)
-          << f.name << (avx512 ? " avx512" : " ref") << " token " << t;
+          << f.name << " gemm " << i << " token " << t;
     }
   }
 }
-
 
 INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K),
                          [](const ::testing::TestParamInfo<Format>& info) {

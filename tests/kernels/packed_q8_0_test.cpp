@@ -1,5 +1,5 @@
 // Q8_0_R16: the repacking, the reference product against the file layout's product, the
-// AVX-512 product bitwise against the reference, batch invariance, the Q8_0_S quantizer,
+// AVX2 and AVX-512 products bitwise against the reference, batch invariance, the Q8_0_S quantizer,
 // and the tail product (file-layout rows x Q8_0_S) bitwise against the packed product.
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/half.h"
+#include "kernel_test_util.h"
 #include "kernels/kernels.h"
 #include "kernels/packed.h"
 #include "kernels/ref/ref_kernels.h"
@@ -116,9 +117,11 @@ TEST(PackedQ8_0, ReferenceAgreesWithTheFileLayoutProduct) {
   }
 }
 
-TEST(PackedQ8_0, Avx512IsBitwiseTheReferenceAndBatchInvariant) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU";
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+class PackedQ8_0Simd : public test::PerIsa {};
+
+TEST_P(PackedQ8_0Simd, BitwiseTheReferenceAndBatchInvariant) {
+  if (GetParam() == Isa::kScalar) GTEST_SKIP() << "the scalar table is the reference";
+  const KernelTable& k = kernel_table(GetParam());
   ASSERT_EQ(k.packing[static_cast<uint32_t>(GgmlType::Q8_0)].packed, GgmlType::Q8_0_R16);
   for (int64_t tokens : {1, 2, 3, 4, 5, 7, 8, 9, 12, 17}) {
     const Case c = make_case(64, 512, tokens, static_cast<uint32_t>(100 + tokens));
@@ -136,11 +139,13 @@ TEST(PackedQ8_0, Avx512IsBitwiseTheReferenceAndBatchInvariant) {
   }
 }
 
+INSTANTIATE_TEST_SUITE_P(Tables, PackedQ8_0Simd, ::testing::ValuesIn(test::all_isas()), test::isa_param_name);
+
 // Tail rows of a matrix packed in whole groups only stay in the file layout; their product
 // must give exactly the packed product's bits (a row's result does not depend on whether it
 // fell in the tail).
 TEST(PackedQ8_0, TailProductIsBitwiseThePackedProduct) {
-  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+  for (Isa isa : test::all_isas()) {
     if (!isa_supported(isa)) continue;
     const KernelTable& k = kernel_table(isa);
     const GemmFn tail = k.for_type(GgmlType::Q8_0_R16).tail_gemm;
@@ -173,7 +178,7 @@ TEST(PackedQ8_0, TailProductIsBitwiseThePackedProduct) {
 }
 
 TEST(PackedQ8_0, KLayoutTailsAreTheSourceGemms) {
-  for (Isa isa : {Isa::kScalar, Isa::kAvx512}) {
+  for (Isa isa : test::all_isas()) {
     if (!isa_supported(isa)) continue;
     const KernelTable& k = kernel_table(isa);
     EXPECT_EQ(k.for_type(GgmlType::Q4_K_R16).tail_gemm, k.for_type(GgmlType::Q4_K).gemm) << isa_name(isa);

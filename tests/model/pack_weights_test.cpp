@@ -32,9 +32,17 @@ std::vector<float> prompt_logits(const Model& model, int threads = 2) {
   return logits.values;
 }
 
-TEST(PackWeights, Avx512PacksQ8_0MatricesAndKeepsTheRest) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+// The SIMD tables (AVX2, AVX-512) repack into the same layouts; each runs where the CPU has it.
+class PackWeightsSimd : public ::testing::TestWithParam<Isa> {
+ protected:
+  void SetUp() override {
+    if (!isa_supported(GetParam())) GTEST_SKIP() << isa_name(GetParam()) << " is not supported by this CPU";
+  }
+  const KernelTable& table() const { return kernel_table(GetParam()); }
+};
+
+TEST_P(PackWeightsSimd, PacksQ8_0MatricesAndKeepsTheRest) {
+  const KernelTable& k = table();
   auto packed = load_with("r1-mini-q8_0", k, true, true);
   auto plain = load_with("r1-mini-q8_0", k, false, true);
   ASSERT_TRUE(packed && plain);
@@ -61,9 +69,8 @@ TEST(PackWeights, Avx512PacksQ8_0MatricesAndKeepsTheRest) {
   EXPECT_NE(std::memcmp(out.row(0), file_out.row(0), out.row_stride), 0);
 }
 
-TEST(PackWeights, TheOutputTailRowsKeepTheirBytesInPlaceAndInTheCopy) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+TEST_P(PackWeightsSimd, TheOutputTailRowsKeepTheirBytesInPlaceAndInTheCopy) {
+  const KernelTable& k = table();
   for (const char* name : {"r1-mini-q8_0", "r1-mini-q4_k_m"}) {
     auto plain = load_with(name, k, false, true);
     auto copied = load_with(name, k, true, /*mmap=*/true);
@@ -81,9 +88,8 @@ TEST(PackWeights, TheOutputTailRowsKeepTheirBytesInPlaceAndInTheCopy) {
   }
 }
 
-TEST(PackWeights, PackedLogitsDoNotDependOnTheThreadCount) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+TEST_P(PackWeightsSimd, PackedLogitsDoNotDependOnTheThreadCount) {
+  const KernelTable& k = table();
   for (const char* name : {"r1-mini-q8_0", "r1-mini-q4_k_m"}) {
     auto packed = load_with(name, k, true, true);
     ASSERT_TRUE(packed);
@@ -97,9 +103,8 @@ TEST(PackWeights, PackedLogitsDoNotDependOnTheThreadCount) {
   }
 }
 
-TEST(PackWeights, Avx512PacksTheKQuantsOfAQ4_K_MFile) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
-  auto packed = load_with("r1-mini-q4_k_m", kernel_table(Isa::kAvx512), true, true);
+TEST_P(PackWeightsSimd, PacksTheKQuantsOfAQ4_K_MFile) {
+  auto packed = load_with("r1-mini-q4_k_m", table(), true, true);
   ASSERT_TRUE(packed);
   int q4 = 0, q6 = 0;
   for (const LayerWeights& l : packed->weights().layers) {
@@ -115,7 +120,7 @@ TEST(PackWeights, Avx512PacksTheKQuantsOfAQ4_K_MFile) {
   EXPECT_EQ(packed->weights().output.type, GgmlType::Q6_K_R16);
   EXPECT_EQ(packed->weights().output.tail_rows, 1);
   // attn_k_b is Q5_0 in this mix (rows of 128): converted to Q8_0_R16, with its larger rows.
-  auto plain = load_with("r1-mini-q4_k_m", kernel_table(Isa::kAvx512), false, true);
+  auto plain = load_with("r1-mini-q4_k_m", table(), false, true);
   ASSERT_TRUE(plain);
   const TensorView& kb = packed->weights().layers[1].attn.wk_b;
   const TensorView& kb_file = plain->weights().layers[1].attn.wk_b;
@@ -126,9 +131,8 @@ TEST(PackWeights, Avx512PacksTheKQuantsOfAQ4_K_MFile) {
   EXPECT_EQ(kb.ne[2], kb_file.ne[2]);
 }
 
-TEST(PackWeights, InPlaceAndCopiedPackingGiveTheSameBits) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+TEST_P(PackWeightsSimd, InPlaceAndCopiedPackingGiveTheSameBits) {
+  const KernelTable& k = table();
   for (const char* name : {"r1-mini-q8_0", "r1-mini-legacy-kvb-q8_0", "r1-mini-q4_k_m"}) {
     auto copied = load_with(name, k, true, /*mmap=*/true);
     auto in_place = load_with(name, k, true, /*mmap=*/false);
@@ -139,9 +143,8 @@ TEST(PackWeights, InPlaceAndCopiedPackingGiveTheSameBits) {
   }
 }
 
-TEST(PackWeights, PackedLogitsStayCloseToTheFileLayout) {
-  if (!isa_supported(Isa::kAvx512)) GTEST_SKIP() << "no AVX-512 on this CPU: nothing is packed";
-  const KernelTable& k = kernel_table(Isa::kAvx512);
+TEST_P(PackWeightsSimd, PackedLogitsStayCloseToTheFileLayout) {
+  const KernelTable& k = table();
   for (const std::string& name : fixture_models()) {
     auto packed = load_with(name, k, true, true);
     auto plain = load_with(name, k, false, true);
@@ -158,14 +161,14 @@ TEST(PackWeights, PackedLogitsStayCloseToTheFileLayout) {
   }
 }
 
-TEST(PackWeights, TablesWithoutPackedKernelsLeaveWeightsAsTheFileHasThem) {
-  for (Isa isa : {Isa::kScalar, Isa::kAvx2}) {
-    if (!isa_supported(isa)) continue;
-    auto m = load_with("r1-mini-q8_0", kernel_table(isa), true, true);
-    ASSERT_TRUE(m);
-    EXPECT_EQ(m->weights().layers[1].moe.w1.type, GgmlType::Q8_0) << isa_name(isa);
-  }
+TEST(PackWeights, TheScalarTableLeavesWeightsAsTheFileHasThem) {
+  auto m = load_with("r1-mini-q8_0", kernel_table(Isa::kScalar), true, true);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->weights().layers[1].moe.w1.type, GgmlType::Q8_0);
 }
+
+INSTANTIATE_TEST_SUITE_P(Tables, PackWeightsSimd, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
+                         [](const ::testing::TestParamInfo<Isa>& info) { return std::string(isa_name(info.param)); });
 
 }  // namespace
 }  // namespace moe::testing

@@ -27,6 +27,7 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kColumnBytes;
+#pragma GCC unroll 16
     for (size_t off = 0; off < kColumnBytes; off += 64) {
       _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + off), _MM_HINT_T1);
     }

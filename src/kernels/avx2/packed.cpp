@@ -1,0 +1,317 @@
+// AVX2 Q8_0_R16 / Q4_K_R16 / Q6_K_R16 products: bitwise the ref:: definitions, on the same
+// packed layouts as the AVX-512 kernels (kernels/packed.h, packed_k.cpp), so one repacking
+// serves both tables. A 64-byte chunk of 16 rows is two 32-byte halves (rows 0-7, 8-15).
+//
+// AVX2 has no vpdpbusd: vpmaddubsw multiplies unsigned by signed bytes into int16 pair sums
+// (saturating), and vpmaddwd widens pairs to int32. Every int16 sum below stays in range, so
+// the integer sums are exact and equal the reference's:
+//   Q8_0: the stored q + 128 is turned back into q; |q| <= 128 goes in as the unsigned
+//         operand and the activation takes q's sign (|a| <= 127 in Q8_0_S): pairs <= 32512.
+//   Q4_K: nibbles <= 15 x |a| <= 128: pairs <= 3840, 8 chunks of a sub-block <= 30720, then
+//         one vpmaddwd per sub-block applies the 6-bit scale.
+//   Q6_K: values <= 63 x |a| <= 128: pairs <= 16128, two chunks <= 32256.
+// One token (decode) reads both halves in one pass. Several tokens go over one half at a
+// time (more tokens' accumulators fit the 16 registers); the second pass finds the group in
+// L2. The float work per element is the reference's, in its order.
+#include <immintrin.h>
+
+#include "kernels/packed.h"
+#include "quant/blocks.h"
+
+namespace moe::avx2 {
+namespace {
+
+constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
+constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
+constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
+constexpr size_t kPrefetchBytes = 4096;  // ahead of the column being read
+constexpr int kTile = 4;                 // tokens per pass over a half group (prefill)
+
+inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
+inline __m128i load64(const void* p) { return _mm_loadl_epi64(static_cast<const __m128i*>(p)); }
+inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+// 4 activation bytes in every 32-bit lane.
+inline __m256i bcast4(const int8_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+// The int16 pair (p[0], p[1]) in every 32-bit lane.
+inline __m256i bcast_pair(const int16_t* p) {
+  int32_t v;
+  __builtin_memcpy(&v, p, sizeof(v));
+  return _mm256_set1_epi32(v);
+}
+// The 8 bytes at p (one per row) as the int16 pair (x, x) in each row's 32-bit lane.
+inline __m128i dup_bytes(const void* p) {
+  const __m128i x = load64(p);
+  return _mm_unpacklo_epi8(x, x);
+}
+
+inline void prefetch_column(const uint8_t* col, size_t bytes) {
+#pragma GCC unroll 64  // a constant count: no loop overhead per line
+  for (size_t off = 0; off < bytes; off += 64) {
+    _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + off), _MM_HINT_T1);
+  }
+}
+
+// ---- Q8_0_R16 (column: f16 d[16], then q[8][16][4] stored as q + 128)
+
+// Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows).
+template <int T, int H>
+inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act, float* y,
+                    int64_t y_stride) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[T][H];
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) acc[t][h] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ8Column;
+    prefetch_column(col, kQ8Column);
+    const uint8_t* q = col + kPackRows * sizeof(uint16_t) + 32 * h0;
+    __m256i s[T][H];
+    for (int t = 0; t < T; ++t) {
+      for (int h = 0; h < H; ++h) s[t][h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; ++c) {
+      for (int h = 0; h < H; ++h) {
+        const __m256i ws = _mm256_xor_si256(load256(q + 64 * c + 32 * h), flip);  // q
+        const __m256i wa = _mm256_abs_epi8(ws);
+        for (int t = 0; t < T; ++t) {
+          const __m256i p = _mm256_maddubs_epi16(wa, _mm256_sign_epi8(bcast4(act[t][b].qs + 4 * c), ws));
+          s[t][h] = _mm256_add_epi32(s[t][h], _mm256_madd_epi16(p, ones));
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      for (int t = 0; t < T; ++t) {
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
+        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), acc[t][h]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
+  }
+}
+
+// ---- Q4_K_R16 (column: f16 d[16], f16 dmin[16], sm[12][16], q[32][16][4])
+
+// Row pairs (m_2k, m_2k+1), k = 0..3, as int16 pairs per 32-bit lane: pairs[h][k] for half
+// h's 8 rows (decoded for all 16 rows at once, in bytes).
+inline void q4_min_pairs(const uint8_t* sm, __m256i pairs[2][4]) {
+  const __m128i m0f = _mm_set1_epi8(0x0F), mc0 = _mm_set1_epi8(static_cast<char>(0xC0));
+  __m128i m[8];
+  for (int j = 0; j < 8; ++j) {
+    __m128i lo4 = load128(sm + 16 * (8 + j % 4));
+    if (j >= 4) lo4 = _mm_srli_epi16(lo4, 4);
+    const __m128i top = _mm_srli_epi16(_mm_and_si128(load128(sm + 16 * j), mc0), 2);
+    m[j] = _mm_or_si128(_mm_and_si128(lo4, m0f), top);
+  }
+  for (int k = 0; k < 4; ++k) {
+    pairs[0][k] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(m[2 * k], m[2 * k + 1]));
+    pairs[1][k] = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(m[2 * k], m[2 * k + 1]));
+  }
+}
+
+// The token's (p_2k, p_2k+1) in every lane, p_j = bsums[2j] + bsums[2j+1] (|p| <= 4096).
+inline void q4_bsum_pairs(const BlockQ8_K& a, __m256i pp[4]) {
+  const __m256i p = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));  // p0-3 | p4-7
+  const __m256i w = _mm256_packs_epi32(p, p);  // dwords (p0,p1) (p2,p3) .. | (p4,p5) (p6,p7) ..
+  pp[0] = _mm256_permutevar8x32_epi32(w, _mm256_set1_epi32(0));
+  pp[1] = _mm256_permutevar8x32_epi32(w, _mm256_set1_epi32(1));
+  pp[2] = _mm256_permutevar8x32_epi32(w, _mm256_set1_epi32(4));
+  pp[3] = _mm256_permutevar8x32_epi32(w, _mm256_set1_epi32(5));
+}
+
+template <int T, int H>
+inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m256i m0f = _mm256_set1_epi8(0x0F);
+  const __m128i m63 = _mm_set1_epi8(63);
+  // The float sums live in y between super-blocks (registers go to the int16 sums).
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ4Column;
+    prefetch_column(col, kQ4Column);
+    const uint8_t* sm = col + 64;
+    const uint8_t* q = col + 256 + 32 * h0;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H];
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 1
+    for (int c = 0; c < 4; ++c) {
+      __m256i lo[T][H], hi[T][H];  // int16 pair sums of sub-blocks 2c, 2c + 1
+      for (int t = 0; t < T; ++t) {
+        for (int h = 0; h < H; ++h) lo[t][h] = hi[t][h] = _mm256_setzero_si256();
+      }
+#pragma GCC unroll 2
+      for (int i = 0; i < 8; ++i) {
+        for (int h = 0; h < H; ++h) {
+          const __m256i w = load256(q + 64 * (8 * c + i) + 32 * h);
+          const __m256i wl = _mm256_and_si256(w, m0f);
+          const __m256i wh = _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f);
+          for (int t = 0; t < T; ++t) {
+            lo[t][h] = _mm256_add_epi16(lo[t][h], _mm256_maddubs_epi16(wl, bcast4(a[t]->qs + 64 * c + 4 * i)));
+            hi[t][h] = _mm256_add_epi16(hi[t][h], _mm256_maddubs_epi16(wh, bcast4(a[t]->qs + 64 * c + 32 + 4 * i)));
+          }
+        }
+      }
+      for (int h = 0; h < H; ++h) {
+        const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * (2 * c) + 8 * (h0 + h)), m63));
+        const __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * (2 * c + 1) + 8 * (h0 + h)), m63));
+        for (int t = 0; t < T; ++t) {
+          const __m256i x = _mm256_add_epi32(_mm256_madd_epi16(lo[t][h], sc_lo), _mm256_madd_epi16(hi[t][h], sc_hi));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], x);
+        }
+      }
+    }
+    __m256i mins[2][4];
+    q4_min_pairs(sm, mins);
+    for (int t = 0; t < T; ++t) {
+      __m256i pp[4];
+      q4_bsum_pairs(*a[t], pp);
+      for (int h = 0; h < H; ++h) {
+        const __m256i* mh = mins[h0 + h];
+        __m256i msum = _mm256_madd_epi16(mh[0], pp[0]);
+        for (int k = 1; k < 4; ++k) msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mh[k], pp[k]));
+        const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+        const __m256 dmin = _mm256_cvtph_ps(load128(col + 32 + 16 * (h0 + h)));
+        const __m256 da = _mm256_set1_ps(a[t]->d);
+        float* yh = y + t * y_stride + 8 * (h0 + h);
+        __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh));
+        acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), acc);
+        _mm256_storeu_ps(yh, acc);
+      }
+    }
+  }
+}
+
+// ---- Q6_K_R16 (column: f16 d[16], int8 sc[16][16], q[16][3][16][4])
+
+template <int T, int H>
+inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m256i m63 = _mm256_set1_epi8(63), m03 = _mm256_set1_epi8(3);
+  const __m256i m0c = _mm256_set1_epi8(12), m30 = _mm256_set1_epi8(48);
+  __m256 acc[T][H];
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) acc[t][h] = _mm256_setzero_ps();
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ6Column;
+    prefetch_column(col, kQ6Column);
+    const uint8_t* sc = col + 32;
+    const uint8_t* q = col + 288 + 32 * h0;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H];  // sum_j sc_j * s_j
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 2
+    for (int j = 0; j < 16; ++j) {
+      for (int h = 0; h < H; ++h) {
+        const uint8_t* qj = q + 192 * j + 32 * h;
+        const __m256i pa = load256(qj), pb = load256(qj + 64), pc = load256(qj + 128);
+        // chunk 3: its bits 0-1, 2-3, 4-5 are the top bits of planes a, b, c
+        const __m256i v3 = _mm256_or_si256(
+            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pa, 6), m03), _mm256_and_si256(_mm256_srli_epi16(pb, 4), m0c)),
+            _mm256_and_si256(_mm256_srli_epi16(pc, 2), m30));
+        const __m256i v0 = _mm256_and_si256(pa, m63), v1 = _mm256_and_si256(pb, m63), v2 = _mm256_and_si256(pc, m63);
+        const __m256i scale = _mm256_cvtepi8_epi16(dup_bytes(sc + 16 * j + 8 * (h0 + h)));
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 16 * j;
+          const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(v0, bcast4(qa)), _mm256_maddubs_epi16(v1, bcast4(qa + 4)));
+          const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(v2, bcast4(qa + 8)), _mm256_maddubs_epi16(v3, bcast4(qa + 12)));
+          const __m256i x = _mm256_add_epi32(_mm256_madd_epi16(x01, scale), _mm256_madd_epi16(x23, scale));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], x);
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      // the -32 offset: isum -= 32 * sum_j sc_j * bsums[j], over pairs of sub-blocks
+      __m256i scp[8];
+      for (int k = 0; k < 8; ++k) {
+        const __m128i x = _mm_unpacklo_epi8(load64(sc + 16 * (2 * k) + 8 * (h0 + h)), load64(sc + 16 * (2 * k + 1) + 8 * (h0 + h)));
+        scp[k] = _mm256_cvtepi8_epi16(x);
+      }
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      for (int t = 0; t < T; ++t) {
+        __m256i off = _mm256_setzero_si256();
+        for (int k = 0; k < 8; ++k) {
+          off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[k], bcast_pair(a[t]->bsums + 2 * k)));
+        }
+        const __m256i is = _mm256_sub_epi32(isum[t][h], _mm256_slli_epi32(off, 5));
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
+        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(is), acc[t][h]);
+      }
+    }
+  }
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
+  }
+}
+
+template <class A>
+using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, int64_t);
+
+// Groups of 16 rows: one token in one pass over both halves, else kTile tokens per pass over
+// each half.
+template <class A, size_t kBlockValues, TileFn<A> kOne, TileFn<A> const* kMulti>
+void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
+                 int64_t tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / static_cast<int64_t>(kBlockValues);
+  for (int64_t g = 0; g < rows / kPackRows; ++g) {
+    const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
+    for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
+      const A* act[kTile];
+      const int tn = static_cast<int>(tokens - t0 < kTile ? tokens - t0 : kTile);
+      for (int t = 0; t < tn; ++t) {
+        act[t] = reinterpret_cast<const A*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
+      }
+      float* yt = y + t0 * y_stride + g * kPackRows;
+      if (tn == 1) {
+        kOne(nb, group, 0, act, yt, y_stride);
+      } else {
+        for (int h = 0; h < 2; ++h) kMulti[tn - 2](nb, group, h, act, yt, y_stride);
+      }
+    }
+  }
+}
+
+static_assert(kTile == 4, "the tables below list tiles 2..kTile");
+constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>};
+constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>};
+constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>};
+
+}  // namespace
+
+void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_0S, kQK, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
+                                                       y_stride);
+}
+
+void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, q4_tile<1, 2>, kQ4Multi>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
+                                                        y_stride);
+}
+
+void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, q6_tile<1, 2>, kQ6Multi>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
+                                                        y_stride);
+}
+
+}  // namespace moe::avx2
