@@ -13,9 +13,10 @@
 // One token (decode) reads both halves in one pass. Several tokens go over one half at a
 // time (more tokens' accumulators fit the 16 registers); the second pass finds the group in
 // L2. The float work per element is the reference's, in its order.
+#include "kernels/packed.h"
+
 #include <immintrin.h>
 
-#include "kernels/packed.h"
 #include "quant/blocks.h"
 
 namespace moe::avx2 {
@@ -24,12 +25,18 @@ namespace {
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
-constexpr size_t kPrefetchBytes = 4096;  // ahead of the column being read
-constexpr int kTile = 4;                 // tokens per pass over a half group (prefill)
+constexpr size_t kPrefetchBytes = 4096;                      // ahead of the column being read
+constexpr int kTile = 4;  // tokens per pass over a half group (prefill)
 
-inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-inline __m128i load64(const void* p) { return _mm_loadl_epi64(static_cast<const __m128i*>(p)); }
-inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
+inline __m256i load256(const void* p) {
+  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
+}
+inline __m128i load64(const void* p) {
+  return _mm_loadl_epi64(static_cast<const __m128i*>(p));
+}
+inline __m128i load128(const void* p) {
+  return _mm_loadu_si128(static_cast<const __m128i*>(p));
+}
 // 4 activation bytes in every 32-bit lane.
 inline __m256i bcast4(const int8_t* p) {
   int32_t v;
@@ -59,8 +66,8 @@ inline void prefetch_column(const uint8_t* col, size_t bytes) {
 
 // Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows).
 template <int T, int H>
-inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act, float* y,
-                    int64_t y_stride) {
+inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act,
+                    float* y, int64_t y_stride) {
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[T][H];
@@ -81,7 +88,8 @@ inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* 
         const __m256i ws = _mm256_xor_si256(load256(q + 64 * c + 32 * h), flip);  // q
         const __m256i wa = _mm256_abs_epi8(ws);
         for (int t = 0; t < T; ++t) {
-          const __m256i p = _mm256_maddubs_epi16(wa, _mm256_sign_epi8(bcast4(act[t][b].qs + 4 * c), ws));
+          const __m256i p =
+              _mm256_maddubs_epi16(wa, _mm256_sign_epi8(bcast4(act[t][b].qs + 4 * c), ws));
           s[t][h] = _mm256_add_epi32(s[t][h], _mm256_madd_epi16(p, ones));
         }
       }
@@ -135,7 +143,8 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   const __m128i m63 = _mm_set1_epi8(63);
   // The float sums live in y between super-blocks (registers go to the int16 sums).
   for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+    for (int h = 0; h < H; ++h)
+      _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ4Column;
@@ -161,16 +170,21 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
           const __m256i wl = _mm256_and_si256(w, m0f);
           const __m256i wh = _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f);
           for (int t = 0; t < T; ++t) {
-            lo[t][h] = _mm256_add_epi16(lo[t][h], _mm256_maddubs_epi16(wl, bcast4(a[t]->qs + 64 * c + 4 * i)));
-            hi[t][h] = _mm256_add_epi16(hi[t][h], _mm256_maddubs_epi16(wh, bcast4(a[t]->qs + 64 * c + 32 + 4 * i)));
+            lo[t][h] = _mm256_add_epi16(
+                lo[t][h], _mm256_maddubs_epi16(wl, bcast4(a[t]->qs + 64 * c + 4 * i)));
+            hi[t][h] = _mm256_add_epi16(
+                hi[t][h], _mm256_maddubs_epi16(wh, bcast4(a[t]->qs + 64 * c + 32 + 4 * i)));
           }
         }
       }
       for (int h = 0; h < H; ++h) {
-        const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * (2 * c) + 8 * (h0 + h)), m63));
-        const __m256i sc_hi = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * (2 * c + 1) + 8 * (h0 + h)), m63));
+        const __m256i sc_lo =
+            _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * (2 * c) + 8 * (h0 + h)), m63));
+        const __m256i sc_hi = _mm256_cvtepu8_epi16(
+            _mm_and_si128(dup_bytes(sm + 16 * (2 * c + 1) + 8 * (h0 + h)), m63));
         for (int t = 0; t < T; ++t) {
-          const __m256i x = _mm256_add_epi32(_mm256_madd_epi16(lo[t][h], sc_lo), _mm256_madd_epi16(hi[t][h], sc_hi));
+          const __m256i x = _mm256_add_epi32(_mm256_madd_epi16(lo[t][h], sc_lo),
+                                             _mm256_madd_epi16(hi[t][h], sc_hi));
           isum[t][h] = _mm256_add_epi32(isum[t][h], x);
         }
       }
@@ -188,7 +202,8 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
         const __m256 dmin = _mm256_cvtph_ps(load128(col + 32 + 16 * (h0 + h)));
         const __m256 da = _mm256_set1_ps(a[t]->d);
         float* yh = y + t * y_stride + 8 * (h0 + h);
-        __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh));
+        __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t][h]),
+                                     _mm256_loadu_ps(yh));
         acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), acc);
         _mm256_storeu_ps(yh, acc);
       }
@@ -209,7 +224,6 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ6Column;
-    prefetch_column(col, kQ6Column);
     const uint8_t* sc = col + 32;
     const uint8_t* q = col + 288 + 32 * h0;
     const BlockQ8_K* a[T];
@@ -220,20 +234,31 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
     }
 #pragma GCC unroll 2
     for (int j = 0; j < 16; ++j) {
+      // the column ahead, 4 lines per sub-block (spread out, not one burst per column)
+      for (int k = 0; k < 4; ++k) {
+        _mm_prefetch(
+            reinterpret_cast<const char*>(col + kPrefetchBytes + kQ6Column / 16 * j + 64 * k),
+            _MM_HINT_T1);
+      }
       for (int h = 0; h < H; ++h) {
         const uint8_t* qj = q + 192 * j + 32 * h;
         const __m256i pa = load256(qj), pb = load256(qj + 64), pc = load256(qj + 128);
         // chunk 3: its bits 0-1, 2-3, 4-5 are the top bits of planes a, b, c
-        const __m256i v3 = _mm256_or_si256(
-            _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pa, 6), m03), _mm256_and_si256(_mm256_srli_epi16(pb, 4), m0c)),
-            _mm256_and_si256(_mm256_srli_epi16(pc, 2), m30));
-        const __m256i v0 = _mm256_and_si256(pa, m63), v1 = _mm256_and_si256(pb, m63), v2 = _mm256_and_si256(pc, m63);
+        const __m256i v3 =
+            _mm256_or_si256(_mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(pa, 6), m03),
+                                            _mm256_and_si256(_mm256_srli_epi16(pb, 4), m0c)),
+                            _mm256_and_si256(_mm256_srli_epi16(pc, 2), m30));
+        const __m256i v0 = _mm256_and_si256(pa, m63), v1 = _mm256_and_si256(pb, m63),
+                      v2 = _mm256_and_si256(pc, m63);
         const __m256i scale = _mm256_cvtepi8_epi16(dup_bytes(sc + 16 * j + 8 * (h0 + h)));
         for (int t = 0; t < T; ++t) {
           const int8_t* qa = a[t]->qs + 16 * j;
-          const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(v0, bcast4(qa)), _mm256_maddubs_epi16(v1, bcast4(qa + 4)));
-          const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(v2, bcast4(qa + 8)), _mm256_maddubs_epi16(v3, bcast4(qa + 12)));
-          const __m256i x = _mm256_add_epi32(_mm256_madd_epi16(x01, scale), _mm256_madd_epi16(x23, scale));
+          const __m256i x01 = _mm256_add_epi16(_mm256_maddubs_epi16(v0, bcast4(qa)),
+                                               _mm256_maddubs_epi16(v1, bcast4(qa + 4)));
+          const __m256i x23 = _mm256_add_epi16(_mm256_maddubs_epi16(v2, bcast4(qa + 8)),
+                                               _mm256_maddubs_epi16(v3, bcast4(qa + 12)));
+          const __m256i x =
+              _mm256_add_epi32(_mm256_madd_epi16(x01, scale), _mm256_madd_epi16(x23, scale));
           isum[t][h] = _mm256_add_epi32(isum[t][h], x);
         }
       }
@@ -242,7 +267,8 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
       // the -32 offset: isum -= 32 * sum_j sc_j * bsums[j], over pairs of sub-blocks
       __m256i scp[8];
       for (int k = 0; k < 8; ++k) {
-        const __m128i x = _mm_unpacklo_epi8(load64(sc + 16 * (2 * k) + 8 * (h0 + h)), load64(sc + 16 * (2 * k + 1) + 8 * (h0 + h)));
+        const __m128i x = _mm_unpacklo_epi8(load64(sc + 16 * (2 * k) + 8 * (h0 + h)),
+                                            load64(sc + 16 * (2 * k + 1) + 8 * (h0 + h)));
         scp[k] = _mm256_cvtepi8_epi16(x);
       }
       const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
@@ -268,8 +294,8 @@ using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, i
 // Groups of 16 rows: one token in one pass over both halves, else kTile tokens per pass over
 // each half.
 template <class A, size_t kBlockValues, TileFn<A> kOne, TileFn<A> const* kMulti>
-void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
-                 int64_t tokens, float* y, int64_t y_stride) {
+void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                 size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / static_cast<int64_t>(kBlockValues);
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
@@ -277,7 +303,8 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
       const A* act[kTile];
       const int tn = static_cast<int>(tokens - t0 < kTile ? tokens - t0 : kTile);
       for (int t = 0; t < tn; ++t) {
-        act[t] = reinterpret_cast<const A*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
+        act[t] =
+            reinterpret_cast<const A*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
       }
       float* yt = y + t0 * y_stride + g * kPackRows;
       if (tn == 1) {
@@ -298,20 +325,20 @@ constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<
 
 void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_0S, kQK, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
-                                                       y_stride);
+  gemm_groups<BlockQ8_0S, kQK, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+                                                        tokens, y, y_stride);
 }
 
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, q4_tile<1, 2>, kQ4Multi>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
-                                                        y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, q4_tile<1, 2>, kQ4Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+                                                         tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, q6_tile<1, 2>, kQ6Multi>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
-                                                        y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, q6_tile<1, 2>, kQ6Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+                                                         tokens, y, y_stride);
 }
 
 }  // namespace moe::avx2
