@@ -33,16 +33,8 @@ void register_chat_completions(httplib::Server& http, ServerContext& ctx) {
 
     SubmitResult submitted = model->scheduler->submit(std::move(gen));
     if (!submitted.handle) return respond_submit_error(submitted, ctx, res);
-    ResponseShape shape;
-    shape.chat = true;
-    shape.id = random_id("chatcmpl-");
-    shape.model = model->name;
-    shape.created = unix_time();
-    shape.stream = chat.common.stream;
-    shape.include_usage = chat.common.include_usage;
-    shape.return_tokens = chat.common.return_tokens;
-    shape.logprobs = chat.logprobs;
-    respond_generation(std::move(submitted.handle), std::move(shape), *model, res);
+    respond_generation(std::move(submitted.handle),
+                       response_shape(true, *model, chat.common, chat.logprobs), *model, res);
   });
 }
 

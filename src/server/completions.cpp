@@ -28,16 +28,8 @@ void register_completions(httplib::Server& http, ServerContext& ctx) {
     const bool want_logprobs = gen.top_logprobs >= 0;
     SubmitResult submitted = model->scheduler->submit(std::move(gen));
     if (!submitted.handle) return respond_submit_error(submitted, ctx, res);
-    ResponseShape shape;
-    shape.chat = false;
-    shape.id = random_id("cmpl-");
-    shape.model = model->name;
-    shape.created = unix_time();
-    shape.stream = cr.common.stream;
-    shape.include_usage = cr.common.include_usage;
-    shape.return_tokens = cr.common.return_tokens;
-    shape.logprobs = want_logprobs;
-    respond_generation(std::move(submitted.handle), std::move(shape), *model, res);
+    respond_generation(std::move(submitted.handle),
+                       response_shape(false, *model, cr.common, want_logprobs), *model, res);
   });
 }
 

@@ -251,6 +251,20 @@ void respond_submit_error(const SubmitResult& submitted, ServerContext& ctx, htt
   }
 }
 
+ResponseShape response_shape(bool chat, const ServerModel& model, const CommonRequest& common,
+                             bool logprobs) {
+  ResponseShape shape;
+  shape.chat = chat;
+  shape.id = random_id(chat ? "chatcmpl-" : "cmpl-");
+  shape.model = model.name;
+  shape.created = unix_time();
+  shape.stream = common.stream;
+  shape.include_usage = common.include_usage;
+  shape.return_tokens = common.return_tokens;
+  shape.logprobs = logprobs;
+  return shape;
+}
+
 void respond_generation(std::shared_ptr<RequestHandle> handle, ResponseShape shape, const ServerModel& model,
                         httplib::Response& res) {
   if (!shape.stream) {

@@ -10,6 +10,7 @@
 
 #include "engine/generation.h"
 #include "engine/scheduler.h"
+#include "server/request.h"
 #include "server/server_context.h"
 
 namespace moe {
@@ -24,6 +25,10 @@ struct ResponseShape {
   bool return_tokens = false;
   bool logprobs = false;
 };
+
+// The shape of a response to `common`: a fresh id (chatcmpl-... or cmpl-...) and time.
+ResponseShape response_shape(bool chat, const ServerModel& model, const CommonRequest& common,
+                             bool logprobs);
 
 // Answers 503 (queue full, with Retry-After) or 400 for a failed submit.
 void respond_submit_error(const SubmitResult& submitted, ServerContext& ctx, httplib::Response& res);
