@@ -36,13 +36,20 @@
 namespace moe::packed {
 namespace {
 
-// The 6-bit q6 value i (0..255) of a Q6_K block (ggml's bit layout, as ref/k_quants.cpp).
-int q6_value(const BlockQ6_K& b, int i) {
-  const int n = i / 128, k = (i % 128) / 32, l = i % 32;
-  const uint8_t ql = b.ql[64 * n + l + 32 * (k & 1)];
-  const int lo = k < 2 ? (ql & 0xF) : (ql >> 4);
-  const int hi = (b.qh[32 * n + l] >> (2 * k)) & 3;
-  return lo | hi << 4;
+// The 256 unsigned 6-bit values of a Q6_K block (ggml's bit layout, as ref/k_quants.cpp):
+// per half of 128, value l + 32k takes its low 4 bits from ql and its top 2 from qh.
+void q6_values(const BlockQ6_K& b, int q6[kQK_K]) {
+  for (int n = 0; n < 2; ++n) {
+    const uint8_t* ql = b.ql + 64 * n;
+    const uint8_t* qh = b.qh + 32 * n;
+    int* y = q6 + 128 * n;
+    for (int l = 0; l < 32; ++l) {
+      y[l] = (ql[l] & 0xF) | (qh[l] & 3) << 4;
+      y[l + 32] = (ql[l + 32] & 0xF) | (qh[l] >> 2 & 3) << 4;
+      y[l + 64] = (ql[l] >> 4) | (qh[l] >> 4 & 3) << 4;
+      y[l + 96] = (ql[l + 32] >> 4) | (qh[l] >> 6 & 3) << 4;
+    }
+  }
 }
 
 void repack_column_q4_K(const BlockQ4_K* const* rows, int64_t b, uint8_t* col) {
@@ -67,7 +74,7 @@ void repack_column_q6_K(const BlockQ6_K* const* rows, int64_t b, uint8_t* col) {
     const BlockQ6_K& x = rows[r][b];
     std::memcpy(col + 2 * r, &x.d, 2);
     int q6[kQK_K];
-    for (int i = 0; i < kQK_K; ++i) q6[i] = q6_value(x, i);
+    q6_values(x, q6);
     for (int j = 0; j < 16; ++j) {
       sc[16 * j + r] = x.scales[j];
       for (int p = 0; p < 3; ++p) {
