@@ -48,6 +48,25 @@ class ThreadPool {
     });
   }
 
+  // Splits [0, total) into about chunks_per_thread pieces per thread, contiguous and of equal
+  // size, handed out in order from a shared counter: fn(begin, end, ith), possibly several
+  // times per thread. A thread that runs slower (preempted by the OS or the host, sharing a
+  // core with a busy SMT sibling) takes fewer pieces, so the call ends when the work is done
+  // rather than when the slowest fixed share is. The pieces do not depend on which thread
+  // runs them.
+  template <typename Fn>
+  void parallel_for_dynamic(int64_t total, int chunks_per_thread, Fn&& fn) {
+    const int64_t wanted = static_cast<int64_t>(active_) * (chunks_per_thread < 1 ? 1 : chunks_per_thread);
+    const int64_t pieces = total < wanted ? total : wanted;
+    std::atomic<int64_t> next{0};
+    run(active_, [&](int ith, int) {
+      for (int64_t k = next.fetch_add(1, std::memory_order_relaxed); k < pieces;
+           k = next.fetch_add(1, std::memory_order_relaxed)) {
+        fn(total * k / pieces, total * (k + 1) / pieces, ith);
+      }
+    });
+  }
+
  private:
   using RawFn = void (*)(void*, int, int);
   void run_raw(int n, RawFn fn, void* ctx);

@@ -16,6 +16,9 @@ namespace {
 // equal units; prefill gives fewer units of busy experts to each thread.
 int64_t unit_cost(const FfnJob& j) { return 2 + j.n_rows; }
 
+// Pieces of a region's cost range per thread (see run_region).
+constexpr int kFfnChunksPerThread = 8;
+
 // Calls fn(job index, r0, r1) for the units of each job whose start falls in the cost
 // range [lo, hi) of the jobs' concatenated units (kFfnRowGrain rows each, unit_cost each);
 // rows_of(j) gives job j's row count. The ranges of the threads partition the units.
@@ -56,8 +59,10 @@ void run_region(BlockContext& c, std::span<const FfnJob> jobs, std::span<const i
   if (thread_node.empty()) {
     int64_t total = 0;  // cost of all units
     for (size_t j = 0; j < jobs.size(); ++j) total += ffn_units(rows_of(j)) * unit_cost(jobs[j]);
-    c.pool.run(c.pool.active(), [&](int ith, int nth) {
-      for_cost_slice(jobs, rows_of, total * ith / nth, total * (ith + 1) / nth, fn);
+    // Equal-cost pieces taken from a shared counter (ThreadPool::parallel_for_dynamic), each
+    // whole units of contiguous rows: about 2 MB of weights per piece in an r1-bench decode.
+    c.pool.parallel_for_dynamic(total, kFfnChunksPerThread, [&](int64_t lo, int64_t hi, int) {
+      for_cost_slice(jobs, rows_of, lo, hi, fn);
     });
     return;
   }

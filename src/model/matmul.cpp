@@ -6,6 +6,10 @@
 #include "base/check.h"
 
 namespace moe {
+namespace {
+// Pieces of a matrix's rows per thread, taken dynamically (ThreadPool::parallel_for_dynamic).
+constexpr int kMatmulPiecesPerThread = 4;
+}  // namespace
 
 const uint8_t* QuantizedRows::data() const { return buffer_.data(); }
 
@@ -55,7 +59,7 @@ void matmul(ThreadPool& pool, const KernelTable& k, const TensorView& w, const Q
   MOE_CHECK(w.tail_rows == 0 || (wk.tail_gemm != nullptr && full % grain == 0 && w.tail_rows < grain));
   const int64_t full_chunks = (full + grain - 1) / grain;
   const int64_t chunks = full_chunks + (w.tail_rows > 0 ? 1 : 0);
-  pool.parallel_for(chunks, [&](int64_t c0, int64_t c1, int) {
+  pool.parallel_for_dynamic(chunks, kMatmulPiecesPerThread, [&](int64_t c0, int64_t c1, int) {
     const int64_t r0 = c0 * grain;
     const int64_t r1 = std::min(full, std::min(c1, full_chunks) * grain);
     if (r0 < r1) {

@@ -2,8 +2,10 @@
 // node by node; --numa-node restricts it to one node.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
+#include <vector>
 
 #include "base/affinity.h"
 #include "base/thread_pool.h"
@@ -81,6 +83,27 @@ TEST(ThreadPool, WithoutAPlanNothingIsPinned) {
   std::atomic<int> ran{0};
   pool.run(2, [&](int, int) { ran++; });
   EXPECT_EQ(ran.load(), 2);
+}
+
+TEST(ThreadPool, DynamicPiecesCoverEveryIndexOnceInContiguousPieces) {
+  for (int threads : {1, 2, 3}) {
+    ThreadPool pool(threads);
+    for (int64_t total : {0, 1, 5, 7, 1000}) {
+      for (int per_thread : {1, 4, 8}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(total));
+        std::atomic<int> pieces{0};
+        std::atomic<bool> bad{false};
+        pool.parallel_for_dynamic(total, per_thread, [&](int64_t b, int64_t e, int ith) {
+          if (b >= e || b < 0 || e > total || ith < 0 || ith >= threads) bad = true;
+          for (int64_t i = b; i < e; ++i) hits[static_cast<size_t>(i)]++;
+          pieces++;
+        });
+        EXPECT_FALSE(bad) << threads << " " << total;
+        for (int64_t i = 0; i < total; ++i) ASSERT_EQ(hits[static_cast<size_t>(i)].load(), 1) << i;
+        EXPECT_EQ(pieces.load(), std::min<int64_t>(total, int64_t{threads} * per_thread));
+      }
+    }
+  }
 }
 
 }  // namespace
