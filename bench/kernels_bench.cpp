@@ -107,8 +107,10 @@ void BM_gemm(benchmark::State& state, GgmlType type, Isa isa, int tokens) {
 }
 
 // The load-time packed layout (kernels/packed.h) of the same weights, as the SIMD tables
-// repack them. `rows` = 0: the whole 64 MB matrix (streaming); else only that many rows,
-// which stay in L2 (the kernel's compute speed, as in prefill).
+// repack them. `resident_rows` = 0: the whole 64 MB matrix (streaming; it still fits a large
+// L3); > 0: only that many rows, which stay in L2 (the kernel's compute speed, as in
+// prefill); kFromDram: 16 copies of the 64 MB matrix, 1 GB, more than any L3.
+constexpr int64_t kFromDram = -1;
 void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens, int64_t resident_rows) {
   if (!isa_supported(isa)) {
     state.SkipWithError("ISA not supported");
@@ -117,9 +119,14 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   const KernelTable& k = kernel_table(isa);
   const PackedLayout& layout = k.packing[static_cast<uint32_t>(type)];
   const Matrix& m = matrix(type);
-  const int64_t rows = resident_rows > 0 ? resident_rows : m.rows / layout.group_rows * layout.group_rows;
+  const int64_t whole = m.rows / layout.group_rows * layout.group_rows;
+  const int copies = resident_rows == kFromDram ? 16 : 1;
+  const int64_t rows = resident_rows > 0 ? resident_rows : whole * copies;
   std::vector<uint8_t> packed(rows * m.row_bytes);
-  layout.repack(m.w.data(), rows, kN, packed.data());
+  layout.repack(m.w.data(), rows / copies, kN, packed.data());
+  for (int c = 1; c < copies; ++c) {
+    std::memcpy(packed.data() + c * whole * m.row_bytes, packed.data(), whole * m.row_bytes);
+  }
   const size_t arb = activation_row_bytes(layout.packed, kN);
   std::vector<uint8_t> act(8 * arb);
   std::vector<float> x(kN);
@@ -147,6 +154,16 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t##tokens##_in_L2, GgmlType::type, Isa::isa, tokens, 32) \
       ->Unit(benchmark::kMicrosecond)
 
+#define MOE_BENCH_PACKED_DRAM(type, isa)                                                                \
+  BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t1_from_dram, GgmlType::type, Isa::isa, 1, kFromDram) \
+      ->Unit(benchmark::kMillisecond)
+
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512);
+MOE_BENCH_PACKED_DRAM(Q4_K, kAvx512);
+MOE_BENCH_PACKED_DRAM(Q6_K, kAvx512);
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx2);
+MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2);
+MOE_BENCH_PACKED_DRAM(Q6_K, kAvx2);
 MOE_BENCH_PACKED(Q8_0, kAvx512, 1);
 MOE_BENCH_PACKED(Q4_K, kAvx512, 1);
 MOE_BENCH_PACKED(Q6_K, kAvx512, 1);

@@ -25,7 +25,7 @@ namespace {
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
-constexpr size_t kPrefetchBytes = 4096;                      // ahead of the column being read
+constexpr size_t kPrefetchBytes = 8192;  // ahead of the column being read
 constexpr int kTile = 4;  // tokens per pass over a half group (prefill)
 
 inline __m256i load256(const void* p) {
