@@ -25,8 +25,7 @@ namespace {
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
-constexpr size_t kPrefetchBytes = 8192;  // ahead of the column being read
-constexpr int kTile = 4;  // tokens per pass over a half group (prefill)
+constexpr size_t kPrefetchBytes = 8192;                      // ahead of the column being read
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
@@ -136,11 +135,68 @@ inline void q4_bsum_pairs(const BlockQ8_K& a, __m256i pp[4]) {
   pp[3] = _mm256_permutevar8x32_epi32(w, _mm256_set1_epi32(5));
 }
 
+// isum += sc_j * (sub-block j's sums), j = 2c (low nibbles of the 8 chunks at q) or 2c + 1
+// (high nibbles), for T tokens (activations from offset a_off) and H halves. One sub-block
+// at a time keeps only T x H int16 sums live, so 8 tokens fit the registers.
+template <int T, int H, bool kHigh>
+inline void q4_sub_block(const uint8_t* q, const uint8_t* sc, int h0, const BlockQ8_K* const* a,
+                         int a_off, __m256i isum[][H]) {
+  const __m256i m0f = _mm256_set1_epi8(0x0F);
+  __m256i s[T][H];  // int16 pair sums (<= 8 x 3840)
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) s[t][h] = _mm256_setzero_si256();
+  }
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; ++i) {
+    for (int h = 0; h < H; ++h) {
+      __m256i w = load256(q + 64 * i + 32 * h);
+      if constexpr (kHigh) w = _mm256_srli_epi16(w, 4);
+      w = _mm256_and_si256(w, m0f);
+      for (int t = 0; t < T; ++t) {
+        s[t][h] =
+            _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(w, bcast4(a[t]->qs + a_off + 4 * i)));
+      }
+    }
+  }
+  for (int h = 0; h < H; ++h) {
+    const __m256i scale =
+        _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 8 * (h0 + h)), _mm_set1_epi8(63)));
+    for (int t = 0; t < T; ++t)
+      isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s[t][h], scale));
+  }
+}
+
+// One token: sub-blocks 2c and 2c + 1 in one pass over the chunks (each load feeds both
+// nibbles), as q4_sub_block otherwise.
+template <int H>
+inline void q4_sub_block_pair(const uint8_t* q, const uint8_t* sc, int h0, const BlockQ8_K* a,
+                              int a_off, __m256i isum[H]) {
+  const __m256i m0f = _mm256_set1_epi8(0x0F);
+  __m256i lo[H], hi[H];
+  for (int h = 0; h < H; ++h) lo[h] = hi[h] = _mm256_setzero_si256();
+#pragma GCC unroll 2
+  for (int i = 0; i < 8; ++i) {
+    const __m256i al = bcast4(a->qs + a_off + 4 * i), ah = bcast4(a->qs + a_off + 32 + 4 * i);
+    for (int h = 0; h < H; ++h) {
+      const __m256i w = load256(q + 64 * i + 32 * h);
+      lo[h] = _mm256_add_epi16(lo[h], _mm256_maddubs_epi16(_mm256_and_si256(w, m0f), al));
+      hi[h] = _mm256_add_epi16(
+          hi[h], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m0f), ah));
+    }
+  }
+  for (int h = 0; h < H; ++h) {
+    const __m128i m63 = _mm_set1_epi8(63);
+    const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 8 * (h0 + h)), m63));
+    const __m256i sc_hi =
+        _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 16 + 8 * (h0 + h)), m63));
+    isum[h] = _mm256_add_epi32(isum[h], _mm256_add_epi32(_mm256_madd_epi16(lo[h], sc_lo),
+                                                         _mm256_madd_epi16(hi[h], sc_hi)));
+  }
+}
+
 template <int T, int H>
 inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
-  const __m256i m0f = _mm256_set1_epi8(0x0F);
-  const __m128i m63 = _mm_set1_epi8(63);
   // The float sums live in y between super-blocks (registers go to the int16 sums).
   for (int t = 0; t < T; ++t) {
     for (int h = 0; h < H; ++h)
@@ -159,34 +215,11 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
     }
 #pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
-      __m256i lo[T][H], hi[T][H];  // int16 pair sums of sub-blocks 2c, 2c + 1
-      for (int t = 0; t < T; ++t) {
-        for (int h = 0; h < H; ++h) lo[t][h] = hi[t][h] = _mm256_setzero_si256();
-      }
-#pragma GCC unroll 2
-      for (int i = 0; i < 8; ++i) {
-        for (int h = 0; h < H; ++h) {
-          const __m256i w = load256(q + 64 * (8 * c + i) + 32 * h);
-          const __m256i wl = _mm256_and_si256(w, m0f);
-          const __m256i wh = _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f);
-          for (int t = 0; t < T; ++t) {
-            lo[t][h] = _mm256_add_epi16(
-                lo[t][h], _mm256_maddubs_epi16(wl, bcast4(a[t]->qs + 64 * c + 4 * i)));
-            hi[t][h] = _mm256_add_epi16(
-                hi[t][h], _mm256_maddubs_epi16(wh, bcast4(a[t]->qs + 64 * c + 32 + 4 * i)));
-          }
-        }
-      }
-      for (int h = 0; h < H; ++h) {
-        const __m256i sc_lo =
-            _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * (2 * c) + 8 * (h0 + h)), m63));
-        const __m256i sc_hi = _mm256_cvtepu8_epi16(
-            _mm_and_si128(dup_bytes(sm + 16 * (2 * c + 1) + 8 * (h0 + h)), m63));
-        for (int t = 0; t < T; ++t) {
-          const __m256i x = _mm256_add_epi32(_mm256_madd_epi16(lo[t][h], sc_lo),
-                                             _mm256_madd_epi16(hi[t][h], sc_hi));
-          isum[t][h] = _mm256_add_epi32(isum[t][h], x);
-        }
+      if constexpr (T == 1) {
+        q4_sub_block_pair<H>(q + 512 * c, sm + 16 * (2 * c), h0, a[0], 64 * c, isum[0]);
+      } else {
+        q4_sub_block<T, H, false>(q + 512 * c, sm + 16 * (2 * c), h0, a, 64 * c, isum);
+        q4_sub_block<T, H, true>(q + 512 * c, sm + 16 * (2 * c + 1), h0, a, 64 * c + 32, isum);
       }
     }
     __m256i mins[2][4];
@@ -291,9 +324,9 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
 template <class A>
 using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, int64_t);
 
-// Groups of 16 rows: one token in one pass over both halves, else kTile tokens per pass over
-// each half.
-template <class A, size_t kBlockValues, TileFn<A> kOne, TileFn<A> const* kMulti>
+// Groups of 16 rows: one token in one pass over both halves, else up to kTile tokens per pass
+// over each half (kMulti[k] takes k + 2 tokens).
+template <class A, size_t kBlockValues, int kTile, TileFn<A> kOne, TileFn<A> const* kMulti>
 void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                  size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / static_cast<int64_t>(kBlockValues);
@@ -316,29 +349,33 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
   }
 }
 
-static_assert(kTile == 4, "the tables below list tiles 2..kTile");
+// Tokens per pass over a half group (prefill): as many as the registers hold.
 constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>};
-constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>};
-constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>};
+constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>,
+                                          q4_tile<5, 1>, q4_tile<6, 1>, q4_tile<7, 1>,
+                                          q4_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>,
+                                          q6_tile<5, 1>, q6_tile<6, 1>, q6_tile<7, 1>,
+                                          q6_tile<8, 1>};
 
 }  // namespace
 
 void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_0S, kQK, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
-                                                        tokens, y, y_stride);
+  gemm_groups<BlockQ8_0S, kQK, 4, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+                                                           tokens, y, y_stride);
 }
 
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, q4_tile<1, 2>, kQ4Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
-                                                         tokens, y, y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+                                                            tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, q6_tile<1, 2>, kQ6Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
-                                                         tokens, y, y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+                                                            tokens, y, y_stride);
 }
 
 }  // namespace moe::avx2
