@@ -204,7 +204,6 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ4Column;
-    prefetch_column(col, kQ4Column);
     const uint8_t* sm = col + 64;
     const uint8_t* q = col + 256 + 32 * h0;
     const BlockQ8_K* a[T];
@@ -215,6 +214,12 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
     }
 #pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
+      // the column ahead, a quarter per sub-block pair (not one burst per column)
+      for (int k = 0; k < 9; ++k) {
+        _mm_prefetch(
+            reinterpret_cast<const char*>(col + kPrefetchBytes + kQ4Column / 4 * c + 64 * k),
+            _MM_HINT_T1);
+      }
       if constexpr (T == 1) {
         q4_sub_block_pair<H>(q + 512 * c, sm + 16 * (2 * c), h0, a[0], 64 * c, isum[0]);
       } else {

@@ -75,7 +75,6 @@ inline void q4_tile_small(int64_t nb, const uint8_t* group, const BlockQ8_K* con
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ4Column;
-    prefetch_column(col, kQ4Column);
     const uint8_t* sm = col + 64;
     const uint8_t* q = col + 256;
     const BlockQ8_K* a[T];
@@ -90,6 +89,10 @@ inline void q4_tile_small(int64_t nb, const uint8_t* group, const BlockQ8_K* con
     }
 #pragma GCC unroll 4
     for (int c = 0; c < 4; ++c) {
+      // the column ahead, a quarter per sub-block pair (not one burst per column)
+      for (int k = 0; k < 9; ++k) {
+        _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + kQ4Column / 4 * c + 64 * k), _MM_HINT_T1);
+      }
       __m512i lo[T][kChains], hi[T][kChains];
       for (int t = 0; t < T; ++t) {
         for (int k = 0; k < kChains; ++k) lo[t][k] = hi[t][k] = _mm512_setzero_si512();
