@@ -54,10 +54,11 @@ inline __m128i dup_bytes(const void* p) {
   return _mm_unpacklo_epi8(x, x);
 }
 
-inline void prefetch_column(const uint8_t* col, size_t bytes) {
-#pragma GCC unroll 64  // a constant count: no loop overhead per line
-  for (size_t off = 0; off < bytes; off += 64) {
-    _mm_prefetch(reinterpret_cast<const char*>(col + kPrefetchBytes + off), _MM_HINT_T1);
+// `lines` cache lines from kPrefetchBytes ahead of p into L2 (constant counts: unrolled).
+inline void prefetch_ahead(const uint8_t* p, int lines) {
+#pragma GCC unroll 64
+  for (int k = 0; k < lines; ++k) {
+    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + 64 * k), _MM_HINT_T1);
   }
 }
 
@@ -75,7 +76,7 @@ inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* 
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ8Column;
-    prefetch_column(col, kQ8Column);
+    prefetch_ahead(col, (kQ8Column + 63) / 64);
     const uint8_t* q = col + kPackRows * sizeof(uint16_t) + 32 * h0;
     __m256i s[T][H];
     for (int t = 0; t < T; ++t) {
@@ -214,12 +215,7 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
     }
 #pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
-      // the column ahead, a quarter per sub-block pair (not one burst per column)
-      for (int k = 0; k < 9; ++k) {
-        _mm_prefetch(
-            reinterpret_cast<const char*>(col + kPrefetchBytes + kQ4Column / 4 * c + 64 * k),
-            _MM_HINT_T1);
-      }
+      prefetch_ahead(col + kQ4Column / 4 * c, 9);  // the column ahead, a quarter at a time
       if constexpr (T == 1) {
         q4_sub_block_pair<H>(q + 512 * c, sm + 16 * (2 * c), h0, a[0], 64 * c, isum[0]);
       } else {
@@ -272,12 +268,7 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
     }
 #pragma GCC unroll 2
     for (int j = 0; j < 16; ++j) {
-      // the column ahead, 4 lines per sub-block (spread out, not one burst per column)
-      for (int k = 0; k < 4; ++k) {
-        _mm_prefetch(
-            reinterpret_cast<const char*>(col + kPrefetchBytes + kQ6Column / 16 * j + 64 * k),
-            _MM_HINT_T1);
-      }
+      prefetch_ahead(col + kQ6Column / 16 * j, 4);  // the column ahead, 1/16 at a time
       for (int h = 0; h < H; ++h) {
         const uint8_t* qj = q + 192 * j + 32 * h;
         const __m256i pa = load256(qj), pb = load256(qj + 64), pc = load256(qj + 128);
