@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -10,7 +11,11 @@
 #include <fstream>
 #include <sstream>
 #include <utility>
+#include <vector>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
 #ifndef MAP_HUGE_SHIFT
 #define MAP_HUGE_SHIFT 26
 #endif
@@ -181,6 +186,45 @@ Result<MemoryRegion> MemoryRegion::allocate(size_t bytes, PagePolicy want) {
       return Status::error("cannot map " + format_bytes(bytes) + " of anonymous memory: " + std::strerror(errno));
     }
   }
+}
+
+Result<MemoryRegion> MemoryRegion::map_file_copy(int fd, size_t bytes) {
+  if (bytes == 0) return Status::error("map_file_copy: 0 bytes requested");
+  const size_t mapped = round_up(bytes, kSmallPage);
+  void* p = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return Status::error("cannot map " + format_bytes(bytes) + " copy-on-write: " + std::strerror(errno));
+  MemoryRegion r;
+  r.data_ = static_cast<uint8_t*>(p);
+  r.size_ = bytes;
+  r.mapped_ = mapped;
+  r.policy_ = PagePolicy::kOff;
+  return r;
+}
+
+Status populate_writable(uint8_t* p, size_t n) {
+  if (n == 0) return Status::ok();
+  if (madvise(p, n, MADV_POPULATE_WRITE) == 0) return Status::ok();
+  const int err = errno;
+  if (err != EINVAL) return Status::error(std::string("populating memory failed: ") + std::strerror(err));
+  // A kernel before 5.14: fault each page in by writing its first byte back.
+  for (size_t off = 0; off < n; off += kSmallPage) {
+    volatile uint8_t* q = p + off;
+    *q = *q;
+  }
+  return Status::ok();
+}
+
+double page_cache_fraction(const uint8_t* p, size_t n) {
+  constexpr size_t kPagesPerCall = 16384;  // 64 MiB of address space per mincore call
+  std::vector<unsigned char> vec(kPagesPerCall);
+  const size_t pages = (n + kSmallPage - 1) / kSmallPage;
+  size_t resident = 0;
+  for (size_t first = 0; first < pages; first += kPagesPerCall) {
+    const size_t count = std::min(kPagesPerCall, pages - first);
+    if (mincore(const_cast<uint8_t*>(p) + first * kSmallPage, count * kSmallPage, vec.data()) != 0) return 0;
+    for (size_t i = 0; i < count; ++i) resident += vec[i] & 1;
+  }
+  return pages == 0 ? 0 : static_cast<double>(resident) / static_cast<double>(pages);
 }
 
 size_t MemoryRegion::huge_bytes() const {

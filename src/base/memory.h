@@ -34,6 +34,11 @@ class MemoryRegion {
   // is tried when the kernel refuses (no reserved pages, THP disabled). Fails only when
   // even normal pages cannot be mapped.
   static Result<MemoryRegion> allocate(size_t bytes, PagePolicy want);
+  // A private writable mapping of the first `bytes` of file `fd` (4 KiB pages): reads see
+  // the file until a page is written, which then becomes this process's own copy. After
+  // populate_writable() over all of it, it is anonymous memory holding the file's bytes,
+  // copied from the page cache with no zero-fill (see docs/LOADING.md).
+  static Result<MemoryRegion> map_file_copy(int fd, size_t bytes);
 
   uint8_t* data() const { return data_; }
   size_t size() const { return size_; }          // as requested
@@ -52,6 +57,15 @@ class MemoryRegion {
   size_t mapped_ = 0;
   PagePolicy policy_ = PagePolicy::kOff;
 };
+
+// Gives every page of [p, p + n) (p page aligned, inside a writable mapping) its own
+// private copy now: MADV_POPULATE_WRITE (Linux 5.14+), else one write per page. An error
+// names errno (ENOMEM: out of memory; EFAULT: the file shrank under the mapping).
+Status populate_writable(uint8_t* p, size_t n);
+
+// The fraction of the pages of [p, p + n) (p page aligned, a file mapping) that are in the
+// page cache (mincore); 0 when it cannot be told.
+double page_cache_fraction(const uint8_t* p, size_t n);
 
 // Locks [p, p + n) in RAM (mlock). The error names errno and, for ENOMEM/EPERM, the
 // RLIMIT_MEMLOCK limit and how to raise it; callers log it as a warning and go on.

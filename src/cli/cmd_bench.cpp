@@ -3,6 +3,7 @@
 // generation achieves (bytes_per_token x tok/s) and its share of the read bandwidth measured
 // in the same run.
 // `moeinfer bench --membw [-t N] [--membw-size 4G]`: only the bandwidth probe.
+// `moeinfer bench --load -m MODEL [--cold]`: loading into memory against `cat` (bench_load.h).
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -11,6 +12,7 @@
 #include "base/cpu_features.h"
 #include "base/membw.h"
 #include "cli/args.h"
+#include "cli/bench_load.h"
 #include "cli/commands.h"
 #include "cli/model_options.h"
 #include "engine/bench.h"
@@ -27,6 +29,8 @@ std::vector<OptionSpec> bench_options() {
       {"--no-warmup", "", "", "", "skip the warm-up run"},
       {"--seed", "-s", "N", "1234", "seed of the random prompt and tokens"},
       {"--membw", "", "", "", "only measure the read bandwidth (no model)"},
+      {"--load", "", "", "", "only measure loading into memory (--no-mmap, --hugepages, --read-method) against cat"},
+      {"--cold", "", "", "", "with --load: drop the files from the page cache before each read"},
       {"--membw-size", "", "SIZE", "4G", "bandwidth probe buffer (e.g. 4G, 512M; 0: skip the probe)"},
       {"--membw-passes", "", "N", "5", "bandwidth probe passes (the best is reported)"},
       {"--membw-threads", "", "N", "0", "bandwidth probe threads (0: as -t)"},
@@ -97,6 +101,7 @@ int bench_main(int argc, char** argv) {
     return 0;
   }
   if (args.flag("--membw")) return membw_only(args);
+  if (args.flag("--load")) return bench_load(args);
 
   BenchOptions options;
   auto n_prompt = args.get_int("--n-prompt", 0, 1 << 20);

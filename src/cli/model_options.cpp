@@ -21,6 +21,7 @@ void add_model_options(std::vector<OptionSpec>& specs) {
       {"--isa", "", "NAME", "auto", "kernel set: auto, scalar, avx2, avx512"},
       {"--verbose", "-v", "", "", "log more"},
       {"--no-mmap", "", "", "", "read the weights into memory (parallel reads) instead of mapping the files"},
+      {"--read-method", "", "HOW", "auto", "how --no-mmap fills memory: cow (copy pages from the page cache), pread, or auto (cow when the file is cached)"},
       {"--mlock", "", "", "", "lock the weights in RAM (a failure is a warning)"},
       {"--hugepages", "", "MODE", "off", "weights on huge pages: 1g, 2m, thp or off (not off implies --no-mmap)"},
       {"--warmup", "", "", "", "touch every weight page once before running"},
@@ -38,6 +39,7 @@ Result<LoadOptions> load_options_from_args(const Args& args) {
   load.warmup = args.flag("--warmup");
   load.repack = !args.flag("--no-repack");
   MOE_ASSIGN_OR_RETURN(load.hugepages, parse_page_policy(args.get("--hugepages")));
+  MOE_ASSIGN_OR_RETURN(load.read_method, parse_read_method(args.get("--read-method")));
   MOE_ASSIGN_OR_RETURN(int64_t node, args.get_int("--numa-node", -1, 1023));
   load.numa_node = static_cast<int>(node);
   const std::string numa = args.get("--numa");

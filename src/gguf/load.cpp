@@ -22,7 +22,8 @@ namespace {
 
 constexpr uint64_t kMaxChunk = 64ull << 20;
 constexpr uint64_t kMinChunk = 1ull << 20;
-constexpr uint64_t kMaxReadCall = 16ull << 20;  // one pread: progress every 16 MiB
+constexpr uint64_t kMaxCallBytes = 16ull << 20;  // one pread / populate call: progress every 16 MiB
+constexpr double kWarmFraction = 0.9;             // ReadMethod::kAuto copies from the page cache from here on
 
 // Runs fn(i) for i in [0, n_threads) on n_threads threads (the caller is thread 0).
 template <typename Fn>
@@ -47,7 +48,68 @@ std::vector<int> node_cpus(int node) {
   return topo->node(node)->cpus;
 }
 
+// Runs work(offset, end) over [0, size) cut into `chunk`-byte tasks that `n_threads`
+// threads take in order (reader threads pinned to `numa_node`'s CPUs when it is >= 0).
+// work returns an error message or ""; the first error stops every thread and is returned.
+template <typename Work>
+Status for_each_chunk(uint64_t size, int n_threads, uint64_t chunk, int numa_node, Work&& work) {
+  chunk = std::max<uint64_t>(chunk, 4096);
+  const uint64_t n_chunks = (size + chunk - 1) / chunk;
+  n_threads = static_cast<int>(std::clamp<uint64_t>(static_cast<uint64_t>(std::max(1, n_threads)), 1,
+                                                    std::max<uint64_t>(1, n_chunks)));
+  const std::vector<int> cpus = numa_node >= 0 ? node_cpus(numa_node) : std::vector<int>{};
+  std::atomic<uint64_t> next{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::string> errors(static_cast<size_t>(n_threads));
+  run_threads(n_threads, [&](int ith) {
+    if (!cpus.empty() && ith > 0) (void)pin_current_thread(cpus);
+    for (;;) {
+      const uint64_t c = next.fetch_add(1, std::memory_order_relaxed);
+      if (c >= n_chunks || failed.load(std::memory_order_relaxed)) return;
+      std::string error = work(c * chunk, std::min(size, (c + 1) * chunk));
+      if (!error.empty()) {
+        errors[static_cast<size_t>(ith)] = std::move(error);
+        failed.store(true);
+        return;
+      }
+    }
+  });
+  for (const std::string& e : errors) {
+    if (!e.empty()) return Status::error(e);
+  }
+  return Status::ok();
+}
+
+// Binds `region` to `node` (>= 0) before its first touch, so its pages are born there.
+void bind_to_node(const MemoryRegion& region, int node, const std::string& path) {
+  if (node < 0) return;
+  Status bound = bind_memory_to_node(region.data(), region.mapped_size(), node, page_policy_bytes(region.policy()), false);
+  if (!bound.is_ok()) MOE_LOG_WARN("%s: --numa-node: %s; memory follows first touch", path.c_str(), bound.message().c_str());
+}
+
 }  // namespace
+
+Result<ReadMethod> parse_read_method(std::string_view text) {
+  if (text == "auto") return ReadMethod::kAuto;
+  if (text == "pread") return ReadMethod::kPread;
+  if (text == "cow") return ReadMethod::kCopyOnWrite;
+  return Status::error("--read-method: expected auto, pread or cow, found '" + std::string(text) + "'");
+}
+
+std::string_view read_method_name(ReadMethod method) {
+  switch (method) {
+    case ReadMethod::kAuto: return "auto";
+    case ReadMethod::kPread: return "pread";
+    case ReadMethod::kCopyOnWrite: return "cow";
+  }
+  return "?";
+}
+
+ReadMethod choose_read_method(ReadMethod asked, PagePolicy pages, double cached_fraction) {
+  if (pages != PagePolicy::kOff) return ReadMethod::kPread;  // a file mapping has no huge pages
+  if (asked != ReadMethod::kAuto) return asked;
+  return cached_fraction >= kWarmFraction ? ReadMethod::kCopyOnWrite : ReadMethod::kPread;
+}
 
 int default_io_threads() {
   // Page-cache reads are memcpy bound (one per core); disks want several requests in
@@ -57,12 +119,13 @@ int default_io_threads() {
 }
 
 std::string LoadReport::describe() const {
-  char buf[160];
+  char buf[200];
   std::string s;
   if (!in_memory) {
     s = "mmap (page cache), " + format_bytes(bytes);
   } else {
-    std::snprintf(buf, sizeof buf, "read into memory, %s in %.2fs (%.2f GB/s)", format_bytes(bytes).c_str(),
+    const char* how = parts_read == 0 ? "copy-on-write from the page cache" : parts_copied == 0 ? "pread" : "pread and copy-on-write";
+    std::snprintf(buf, sizeof buf, "read into memory (%s), %s in %.2fs (%.2f GB/s)", how, format_bytes(bytes).c_str(),
                   read_seconds, read_gbps());
     s = buf;
     if (requested != PagePolicy::kOff) {
@@ -100,63 +163,67 @@ Result<FileBuffer> FileBuffer::read(const std::string& path, const LoadOptions& 
     ::close(fd);
     return Status::error(path + ": empty file");
   }
-  auto region = MemoryRegion::allocate(size, options.hugepages);
-  if (!region.is_ok()) {
-    ::close(fd);
-    return region.status().with_context(path);
-  }
-  b.region_ = std::move(region).value();
-  if (options.numa_node >= 0) {
-    // Before the first touch: the pages are born on the node.
-    Status bound = bind_memory_to_node(b.region_.data(), b.region_.mapped_size(), options.numa_node,
-                                       page_policy_bytes(b.region_.policy()), false);
-    if (!bound.is_ok()) MOE_LOG_WARN("%s: --numa-node: %s; memory follows first touch", path.c_str(), bound.message().c_str());
-  }
   const int n_threads = options.io_threads > 0 ? options.io_threads : default_io_threads();
-  Status st_read = read_parallel(fd, path, b.region_.data(), size, n_threads, chunk_for(size, n_threads, options.chunk_bytes),
-                                 bar, options.numa_node);
+  const uint64_t chunk = chunk_for(size, n_threads, options.chunk_bytes);
+  Status filled = Status::ok();
+  if (choose_read_method(options.read_method, options.hugepages, 1.0) == ReadMethod::kCopyOnWrite) {
+    // From the page cache, copying each page on write skips the zero-fill that fresh
+    // anonymous pages cost before pread copies into them (docs/LOADING.md).
+    auto copy = MemoryRegion::map_file_copy(fd, size);
+    if (copy.is_ok() && choose_read_method(options.read_method, options.hugepages,
+                                           page_cache_fraction(copy->data(), size)) == ReadMethod::kCopyOnWrite) {
+      b.region_ = std::move(copy).value();
+      b.method_ = ReadMethod::kCopyOnWrite;
+      bind_to_node(b.region_, options.numa_node, path);
+      filled = populate_parallel(path, b.region_.data(), size, n_threads, chunk, bar, options.numa_node);
+    }
+  }
+  if (b.method_ == ReadMethod::kPread) {
+    auto region = MemoryRegion::allocate(size, options.hugepages);
+    if (!region.is_ok()) {
+      ::close(fd);
+      return region.status().with_context(path);
+    }
+    b.region_ = std::move(region).value();
+    bind_to_node(b.region_, options.numa_node, path);
+    filled = read_parallel(fd, path, b.region_.data(), size, n_threads, chunk, bar, options.numa_node);
+  }
   ::close(fd);
-  if (!st_read.is_ok()) return st_read;
+  if (!filled.is_ok()) return filled;
   return b;
 }
 
 Status read_parallel(int fd, const std::string& path, uint8_t* dst, uint64_t size, int n_threads, uint64_t chunk,
                      ProgressBar* bar, int numa_node) {
-  n_threads = std::max(1, n_threads);
-  chunk = std::max<uint64_t>(chunk, 4096);
-  const uint64_t n_chunks = (size + chunk - 1) / chunk;
-  n_threads = static_cast<int>(std::min<uint64_t>(static_cast<uint64_t>(n_threads), n_chunks));
   posix_fadvise(fd, 0, static_cast<off_t>(size), POSIX_FADV_SEQUENTIAL);
-  const std::vector<int> cpus = numa_node >= 0 ? node_cpus(numa_node) : std::vector<int>{};
-  std::atomic<uint64_t> next{0};
-  std::atomic<bool> failed{false};
-  std::vector<std::string> errors(static_cast<size_t>(n_threads));
-  run_threads(n_threads, [&](int ith) {
-    if (!cpus.empty() && ith > 0) (void)pin_current_thread(cpus);  // reader threads on the node
-    for (;;) {
-      const uint64_t c = next.fetch_add(1, std::memory_order_relaxed);
-      if (c >= n_chunks || failed.load(std::memory_order_relaxed)) return;
-      uint64_t off = c * chunk;
-      const uint64_t end = std::min(size, off + chunk);
-      while (off < end) {
-        const size_t want = static_cast<size_t>(std::min(kMaxReadCall, end - off));
-        const ssize_t got = pread(fd, dst + off, want, static_cast<off_t>(off));
-        if (got < 0 && errno == EINTR) continue;
-        if (got <= 0) {
-          errors[static_cast<size_t>(ith)] = path + ": read at offset " + std::to_string(off) + " failed: " +
-                                             (got == 0 ? std::string("unexpected end of file") : std::strerror(errno));
-          failed.store(true);
-          return;
-        }
-        off += static_cast<uint64_t>(got);
-        if (bar != nullptr) bar->add(static_cast<uint64_t>(got));
+  return for_each_chunk(size, n_threads, chunk, numa_node, [&](uint64_t off, uint64_t end) -> std::string {
+    while (off < end) {
+      const size_t want = static_cast<size_t>(std::min(kMaxCallBytes, end - off));
+      const ssize_t got = pread(fd, dst + off, want, static_cast<off_t>(off));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) {
+        return path + ": read at offset " + std::to_string(off) + " failed: " +
+               (got == 0 ? std::string("unexpected end of file") : std::strerror(errno));
       }
+      off += static_cast<uint64_t>(got);
+      if (bar != nullptr) bar->add(static_cast<uint64_t>(got));
     }
+    return {};
   });
-  for (const std::string& e : errors) {
-    if (!e.empty()) return Status::error(e);
-  }
-  return Status::ok();
+}
+
+Status populate_parallel(const std::string& path, uint8_t* dst, uint64_t size, int n_threads, uint64_t chunk,
+                         ProgressBar* bar, int numa_node) {
+  chunk = (std::max<uint64_t>(chunk, 4096) + 4095) / 4096 * 4096;  // tasks start on page boundaries
+  return for_each_chunk(size, n_threads, chunk, numa_node, [&](uint64_t off, uint64_t end) -> std::string {
+    for (; off < end; off += kMaxCallBytes) {
+      const uint64_t n = std::min(kMaxCallBytes, end - off);
+      Status s = populate_writable(dst + off, static_cast<size_t>(n));
+      if (!s.is_ok()) return path + ": copying at offset " + std::to_string(off) + ": " + s.message();
+      if (bar != nullptr) bar->add(n);
+    }
+    return {};
+  });
 }
 
 void touch_pages(const uint8_t* p, uint64_t n, int n_threads, ProgressBar* bar) {
@@ -216,6 +283,7 @@ Result<LoadReport> load_parts(std::vector<std::unique_ptr<FileBuffer>>& parts, c
       }
       report.obtained = std::min(report.obtained, buf.region().policy());
       report.huge_bytes += buf.region().huge_bytes();
+      (buf.method() == ReadMethod::kCopyOnWrite ? report.parts_copied : report.parts_read) += 1;
       *parts[i] = std::move(buf);
       (*reloaded)[i] = true;
     }

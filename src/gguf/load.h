@@ -1,7 +1,9 @@
 // How a GGUF model's bytes get into memory (the loading policy of GgufModel::open):
 //   default      read-only mmap of every part: the page cache holds the weights, so a
 //                restart is instant and several processes share one copy;
-//   --no-mmap    anonymous memory filled by parallel pread (N threads over large chunks);
+//   --no-mmap    private memory holding a copy of the file: from a warm page cache a
+//                private file mapping whose pages are all copied at once (no zero-fill),
+//                else anonymous memory filled by parallel pread (N threads, large chunks);
 //   --hugepages  that anonymous memory on 1 GiB / 2 MiB hugetlb pages or THP (implies
 //                --no-mmap), falling back 1g -> 2m -> thp -> off, reporting what it got;
 //   --mlock      mlock every part (a failure is a warning);
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/memory.h"
@@ -26,10 +29,23 @@ namespace moe {
 
 class GgufModel;
 
+// How --no-mmap fills memory on 4 KiB pages (huge pages are always read with pread).
+enum class ReadMethod {
+  kAuto,         // copy-on-write when most of the file is in the page cache, else pread
+  kPread,        // parallel pread into fresh anonymous memory: best from a disk
+  kCopyOnWrite,  // a private mapping of the file, every page copied now: best from the page cache
+};
+Result<ReadMethod> parse_read_method(std::string_view text);  // "auto", "pread", "cow"
+std::string_view read_method_name(ReadMethod method);
+// What a load with `asked` does for `pages`, when `cached_fraction` of the file is in the
+// page cache (kAuto: copy-on-write from 90 % on).
+ReadMethod choose_read_method(ReadMethod asked, PagePolicy pages, double cached_fraction);
+
 struct LoadOptions {
   bool use_mmap = true;                     // false: read into anonymous memory
   bool mlock = false;
   PagePolicy hugepages = PagePolicy::kOff;  // anything else implies use_mmap = false
+  ReadMethod read_method = ReadMethod::kAuto;
   bool warmup = false;
   int numa_node = -1;        // >= 0: bind the weights' memory to this node
   bool numa_experts = false; // place routed experts' slices round-robin over the nodes
@@ -50,6 +66,8 @@ struct LoadReport {
   uint64_t bytes = 0;                       // all parts
   uint64_t huge_bytes = 0;                  // of those, on huge pages (hugetlb or THP)
   double read_seconds = 0;                  // reading into memory (0 with mmap)
+  int parts_copied = 0;                     // parts filled copy-on-write from the page cache
+  int parts_read = 0;                       // parts filled by pread
   double warmup_seconds = 0;
   bool locked = false;
   std::vector<std::string> warnings;        // also logged
@@ -70,18 +88,25 @@ class FileBuffer {
   size_t size() const { return region_.data() != nullptr ? region_.size() : map_.size(); }
   const std::string& path() const { return path_; }
   bool in_memory() const { return region_.data() != nullptr; }
+  ReadMethod method() const { return method_; }  // how an in-memory buffer was filled
   const MemoryRegion& region() const { return region_; }
 
  private:
   std::string path_;
   MappedFile map_;
   MemoryRegion region_;
+  ReadMethod method_ = ReadMethod::kPread;
 };
 
 // Reads [0, size) of `fd` into `dst` with `n_threads` threads taking `chunk`-byte tasks
 // in order; progress counted into `bar` (may be null). Errors name the path and offset.
 Status read_parallel(int fd, const std::string& path, uint8_t* dst, uint64_t size, int n_threads, uint64_t chunk,
                      ProgressBar* bar, int numa_node = -1);
+
+// Copies every page of the private file mapping [dst, dst + size) now, `n_threads`
+// threads taking `chunk`-byte tasks; progress into `bar` (may be null).
+Status populate_parallel(const std::string& path, uint8_t* dst, uint64_t size, int n_threads, uint64_t chunk,
+                         ProgressBar* bar, int numa_node = -1);
 
 // Reads one byte of every 4 KiB page of [p, p + n) with `n_threads` threads.
 void touch_pages(const uint8_t* p, uint64_t n, int n_threads, ProgressBar* bar);

@@ -48,10 +48,30 @@ TEST(CliBench, MembwOnly) {
   EXPECT_EQ(j["threads"], 1);
 }
 
+TEST(CliBench, LoadAgainstCat) {
+  for (const char* method : {"cow", "pread"}) {
+    const ProcessResult r = run_moeinfer("bench --load --json -r 3 --read-method " + std::string(method) + " -m " +
+                                         model_path("r1-mini-q8_0") + " 2>/dev/null");
+    ASSERT_EQ(r.exit_code, 0) << r.out;
+    const json j = json::parse(r.out, nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    EXPECT_EQ(j["read_method"], method);
+    ASSERT_EQ(j["cat_gbps"].size(), 3u);
+    ASSERT_EQ(j["load_gbps"].size(), 3u);
+    EXPECT_GT(j["cat_median_gbps"].get<double>(), 0.0);
+    EXPECT_NEAR(j["load_pct_cat"].get<double>(),
+                100.0 * j["load_median_gbps"].get<double>() / j["cat_median_gbps"].get<double>(), 1e-9);
+    const std::string how = j["load"].get<std::string>();
+    EXPECT_NE(how.find(std::string(method) == "cow" ? "(copy-on-write" : "(pread)"), std::string::npos) << how;
+  }
+}
+
 TEST(CliBench, BadArgumentsFailCleanly) {
   EXPECT_NE(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -r 0 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench --membw --membw-size 12Q 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
+  EXPECT_NE(run_moeinfer("bench --load -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
+  EXPECT_NE(run_moeinfer("bench --load --read-method fast -m " + model_path("r1-mini-q8_0") + " 2>/dev/null").exit_code, 0);
 }
 
 }  // namespace

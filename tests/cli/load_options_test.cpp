@@ -28,6 +28,8 @@ TEST(LoadOptions, SameOutputWhateverTheLoadingPolicy) {
   EXPECT_EQ(run_jsonl("--mlock --warmup"), base);
   EXPECT_EQ(run_jsonl("--numa-node 0"), base);
   EXPECT_EQ(run_jsonl("--no-mmap --numa experts"), base);
+  EXPECT_EQ(run_jsonl("--no-mmap --read-method cow"), base);
+  EXPECT_EQ(run_jsonl("--no-mmap --read-method pread"), base);
 }
 
 TEST(LoadOptions, LogSaysWhatWasObtained) {

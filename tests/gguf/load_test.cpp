@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <random>
 
 #include "gguf/load.h"
@@ -162,6 +163,111 @@ TEST(GgufLoad, ReadParallelAnyChunking) {
   EXPECT_NE(s.message().find("blob"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("end of file"), std::string::npos) << s.message();
   ::close(fd);
+}
+
+// A random file whose size is not a whole number of pages, and its bytes.
+std::vector<uint8_t> write_blob(const std::string& path, size_t size) {
+  std::vector<uint8_t> bytes(size);
+  std::mt19937 rng(11);
+  for (auto& b : bytes) b = static_cast<uint8_t>(rng());
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+  return bytes;
+}
+
+std::vector<uint8_t> read_whole(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
+}
+
+TEST(GgufLoad, CopyOnWriteGivesThePrivateBytesOfTheFile) {
+  TempDir dir;
+  const std::string path = dir.file("blob");
+  const std::vector<uint8_t> bytes = write_blob(path, 5 * 1000 * 1000 + 123);
+  for (int threads : {1, 3}) {
+    LoadOptions o;
+    o.use_mmap = false;
+    o.read_method = ReadMethod::kCopyOnWrite;
+    o.io_threads = threads;
+    o.chunk_bytes = 1 << 20;  // several tasks per thread, the last one partial
+    ProgressBar bar("t", bytes.size(), {}, false);
+    auto buf = FileBuffer::read(path, quiet(o), &bar);
+    ASSERT_TRUE(buf.is_ok()) << buf.status().message();
+    EXPECT_EQ(buf->method(), ReadMethod::kCopyOnWrite);
+    EXPECT_TRUE(buf->in_memory());
+    ASSERT_EQ(buf->size(), bytes.size());
+    EXPECT_EQ(std::memcmp(buf->data(), bytes.data(), bytes.size()), 0) << threads;
+    EXPECT_EQ(bar.done(), bytes.size());
+    // The copy is ours: writing it (as repacking in place does) leaves the file alone.
+    uint8_t* w = const_cast<uint8_t*>(buf->data());
+    for (size_t i = 0; i < bytes.size(); i += 4096) w[i] ^= 0xff;
+    EXPECT_EQ(read_whole(path), bytes);
+    EXPECT_EQ(w[4096], static_cast<uint8_t>(bytes[4096] ^ 0xff));
+  }
+}
+
+TEST(GgufLoad, CopyOnWriteModelIsByteIdenticalToMmap) {
+  const std::string path = model_path("r1-mini-q8_0.gguf");
+  auto mapped = GgufModel::open(path);
+  ASSERT_TRUE(mapped.is_ok()) << mapped.status().message();
+  LoadOptions o;
+  o.use_mmap = false;
+  o.read_method = ReadMethod::kCopyOnWrite;
+  auto copied = GgufModel::open(path, {}, quiet(o));
+  ASSERT_TRUE(copied.is_ok()) << copied.status().message();
+  const LoadReport& r = copied->load_report();
+  EXPECT_EQ(r.parts_copied, 1);
+  EXPECT_EQ(r.parts_read, 0);
+  EXPECT_NE(r.describe().find("copy-on-write from the page cache"), std::string::npos) << r.describe();
+  expect_same_model(*mapped, *copied);
+  o.read_method = ReadMethod::kPread;
+  auto read = GgufModel::open(path, {}, quiet(o));
+  ASSERT_TRUE(read.is_ok()) << read.status().message();
+  EXPECT_EQ(read->load_report().parts_read, 1);
+  EXPECT_NE(read->load_report().describe().find("(pread)"), std::string::npos) << read->load_report().describe();
+}
+
+TEST(GgufLoad, AutoCopiesFromAWarmPageCache) {
+  TempDir dir;
+  const std::string path = dir.file("blob");
+  const std::vector<uint8_t> bytes = write_blob(path, 3 * 1000 * 1000 + 5);
+  ASSERT_EQ(read_whole(path), bytes);  // now in the page cache
+  auto mapped = FileBuffer::map(path);
+  ASSERT_TRUE(mapped.is_ok());
+  EXPECT_GE(page_cache_fraction(mapped->data(), mapped->size()), 0.9);
+  LoadOptions o;
+  o.use_mmap = false;
+  auto buf = FileBuffer::read(path, quiet(o), nullptr);
+  ASSERT_TRUE(buf.is_ok()) << buf.status().message();
+  EXPECT_EQ(buf->method(), ReadMethod::kCopyOnWrite);
+  EXPECT_EQ(std::memcmp(buf->data(), bytes.data(), bytes.size()), 0);
+  // Huge pages cannot come from a file mapping: those are always read.
+  o.hugepages = PagePolicy::kThp;
+  o.read_method = ReadMethod::kCopyOnWrite;
+  auto huge = FileBuffer::read(path, quiet(o), nullptr);
+  ASSERT_TRUE(huge.is_ok()) << huge.status().message();
+  EXPECT_EQ(huge->method(), ReadMethod::kPread);
+  EXPECT_EQ(std::memcmp(huge->data(), bytes.data(), bytes.size()), 0);
+}
+
+TEST(GgufLoad, ReadMethodChoice) {
+  EXPECT_EQ(choose_read_method(ReadMethod::kAuto, PagePolicy::kOff, 1.0), ReadMethod::kCopyOnWrite);
+  EXPECT_EQ(choose_read_method(ReadMethod::kAuto, PagePolicy::kOff, 0.9), ReadMethod::kCopyOnWrite);
+  EXPECT_EQ(choose_read_method(ReadMethod::kAuto, PagePolicy::kOff, 0.5), ReadMethod::kPread);
+  EXPECT_EQ(choose_read_method(ReadMethod::kAuto, PagePolicy::kOff, 0.0), ReadMethod::kPread);
+  EXPECT_EQ(choose_read_method(ReadMethod::kCopyOnWrite, PagePolicy::kOff, 0.0), ReadMethod::kCopyOnWrite);
+  EXPECT_EQ(choose_read_method(ReadMethod::kPread, PagePolicy::kOff, 1.0), ReadMethod::kPread);
+  for (PagePolicy p : {PagePolicy::kThp, PagePolicy::k2M, PagePolicy::k1G}) {
+    EXPECT_EQ(choose_read_method(ReadMethod::kCopyOnWrite, p, 1.0), ReadMethod::kPread);
+    EXPECT_EQ(choose_read_method(ReadMethod::kAuto, p, 1.0), ReadMethod::kPread);
+  }
+  for (const char* name : {"auto", "pread", "cow"}) {
+    auto m = parse_read_method(name);
+    ASSERT_TRUE(m.is_ok()) << name;
+    EXPECT_EQ(read_method_name(*m), name);
+  }
+  auto bad = parse_read_method("mmap");
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("--read-method"), std::string::npos);
 }
 
 TEST(GgufLoad, MissingFileIsAnError) {

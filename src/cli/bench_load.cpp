@@ -1,0 +1,116 @@
+#include "cli/bench_load.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "base/timer.h"
+#include "cli/model_options.h"
+#include "gguf/gguf.h"
+
+namespace moe::cli {
+namespace {
+
+int fail(const Status& s) {
+  std::fprintf(stderr, "moeinfer bench --load: %s\n", s.message().c_str());
+  return 1;
+}
+
+// Drops the files' clean pages from the page cache, so the next read comes from the disk.
+void evict(const std::vector<std::string>& paths) {
+  for (const std::string& p : paths) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    ::close(fd);
+  }
+}
+
+// What `cat FILES > /dev/null` gets: one thread, 128 KiB reads into one buffer. GB/s.
+Result<double> cat_gbps(const std::vector<std::string>& paths) {
+  std::vector<char> buf(128 << 10);
+  uint64_t bytes = 0;
+  Timer timer;
+  for (const std::string& p : paths) {
+    const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return Status::error(p + ": cannot open");
+    ssize_t got = 0;
+    while ((got = ::read(fd, buf.data(), buf.size())) > 0) bytes += static_cast<uint64_t>(got);
+    ::close(fd);
+    if (got < 0) return Status::error(p + ": read failed");
+  }
+  return static_cast<double>(bytes) / 1e9 / std::max(timer.seconds(), 1e-9);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return n == 0 ? 0 : n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+}  // namespace
+
+int bench_load(const Args& args) {
+  std::string path = args.get("--model");
+  if (path.empty() && !args.positionals().empty()) path = args.positionals()[0];
+  if (path.empty()) return fail(Status::error("no model given (-m FILE)"));
+  auto options = load_options_from_args(args);
+  if (!options) return fail(options.status());
+  options->use_mmap = false;  // loading into memory is what is measured
+  options->repack = false;
+  options->show_progress = false;
+  auto reps = args.get_int("--repetitions", 1, 1000);
+  if (!reps) return fail(reps.status());
+  const bool cold = args.flag("--cold");
+
+  std::vector<std::string> paths;
+  {
+    auto mapped = GgufModel::open(path);  // validates, and names the parts of a split set
+    if (!mapped) return fail(mapped.status());
+    for (const GgufFile& f : mapped->files()) paths.push_back(f.path);
+  }
+  std::vector<double> cat, load;
+  std::string how;
+  for (int r = 0; r < *reps; ++r) {
+    // Alternate the order, so neither side always finds the other's leftovers.
+    for (int step = 0; step < 2; ++step) {
+      if (cold) evict(paths);
+      if ((step == 0) == (r % 2 == 0)) {
+        auto g = cat_gbps(paths);
+        if (!g) return fail(g.status());
+        cat.push_back(*g);
+      } else {
+        auto m = GgufModel::open(path, {}, *options);
+        if (!m) return fail(m.status());
+        load.push_back(m->load_report().read_gbps());
+        how = m->load_report().describe();
+      }
+    }
+    std::fprintf(stderr, "rep %d: cat %.2f GB/s, load %.2f GB/s\n", r + 1, cat.back(), load.back());
+  }
+  const double ratio = median(load) / median(cat);
+  if (args.flag("--json")) {
+    nlohmann::json j;
+    j["model"] = path;
+    j["cold"] = cold;
+    j["read_method"] = std::string(read_method_name(options->read_method));
+    j["load"] = how;
+    j["cat_gbps"] = cat;
+    j["load_gbps"] = load;
+    j["cat_median_gbps"] = median(cat);
+    j["load_median_gbps"] = median(load);
+    j["load_pct_cat"] = 100 * ratio;
+    std::printf("%s\n", j.dump(2).c_str());
+  } else {
+    std::printf("%s page cache, %d repetitions: cat %.2f GB/s, load %.2f GB/s (medians) = %.0f %% of cat\nlast load: %s\n",
+                cold ? "cold" : "warm", *reps, median(cat), median(load), 100 * ratio, how.c_str());
+  }
+  return 0;
+}
+
+}  // namespace moe::cli
