@@ -34,7 +34,7 @@ void register_chat_completions(httplib::Server& http, ServerContext& ctx) {
     SubmitResult submitted = model->scheduler->submit(std::move(gen));
     if (!submitted.handle) return respond_submit_error(submitted, ctx, res);
     respond_generation(std::move(submitted.handle),
-                       response_shape(true, *model, chat.common, chat.logprobs), *model, res);
+                       response_shape(true, *model, chat.common, chat.logprobs), *model, req, res);
   });
 }
 

@@ -29,7 +29,7 @@ void register_completions(httplib::Server& http, ServerContext& ctx) {
     SubmitResult submitted = model->scheduler->submit(std::move(gen));
     if (!submitted.handle) return respond_submit_error(submitted, ctx, res);
     respond_generation(std::move(submitted.handle),
-                       response_shape(false, *model, cr.common, want_logprobs), *model, res);
+                       response_shape(false, *model, cr.common, want_logprobs), *model, req, res);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <vector>
 
+#include "server/connection_probe.h"
 #include "server/http_util.h"
 
 namespace moe {
@@ -175,8 +176,11 @@ class StreamWriter {
   bool had_tool_calls_ = false;
 };
 
+// How often a non-streaming request checks that its client is still there.
+constexpr auto kClientCheckInterval = std::chrono::milliseconds(200);
+
 void respond_once(const std::shared_ptr<RequestHandle>& handle, const ResponseShape& shape, const ServerModel& model,
-                  httplib::Response& res) {
+                  const ConnectionProbe& probe, httplib::Response& res) {
   std::string text;
   ParsedMessage message;
   std::vector<int32_t> tokens;
@@ -185,7 +189,8 @@ void respond_once(const std::shared_ptr<RequestHandle>& handle, const ResponseSh
   std::vector<GenerationEvent> events;
   while (!done.done) {
     events.clear();
-    handle->wait(events, std::chrono::milliseconds(1000));
+    handle->wait(events, kClientCheckInterval);
+    if (probe.client_gone()) handle->cancel();  // ends with a cancelled event; no one reads the answer
     for (GenerationEvent& ev : events) {
       if (ev.done) {
         done = std::move(ev);
@@ -266,9 +271,9 @@ ResponseShape response_shape(bool chat, const ServerModel& model, const CommonRe
 }
 
 void respond_generation(std::shared_ptr<RequestHandle> handle, ResponseShape shape, const ServerModel& model,
-                        httplib::Response& res) {
+                        const httplib::Request& req, httplib::Response& res) {
   if (!shape.stream) {
-    respond_once(handle, shape, model, res);
+    respond_once(handle, shape, model, ConnectionProbe::for_request(req), res);
     return;
   }
   auto writer = std::make_shared<StreamWriter>(shape, model);

@@ -33,8 +33,9 @@ ResponseShape response_shape(bool chat, const ServerModel& model, const CommonRe
 // Answers 503 (queue full, with Retry-After) or 400 for a failed submit.
 void respond_submit_error(const SubmitResult& submitted, ServerContext& ctx, httplib::Response& res);
 
-// Streams (chunked SSE, cancelled when the client goes away) or waits and answers once.
+// Streams (chunked SSE) or waits and answers once; either way the generation is cancelled
+// (its slot freed) when the client of `req` goes away.
 void respond_generation(std::shared_ptr<RequestHandle> handle, ResponseShape shape, const ServerModel& model,
-                        httplib::Response& res);
+                        const httplib::Request& req, httplib::Response& res);
 
 }  // namespace moe
