@@ -24,6 +24,7 @@ std::string CpuFeatures::describe() const {
   add(avx2, "avx2");
   add(fma, "fma");
   add(f16c, "f16c");
+  add(bmi2, "bmi2");
   add(avx512f, "avx512f");
   add(avx512bw, "avx512bw");
   add(avx512vl, "avx512vl");
@@ -50,6 +51,7 @@ CpuFeatures detect_cpu_features() {
   if (!ymm_os) return CpuFeatures{};
   if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
     f.avx2 = (b >> 5) & 1;
+    f.bmi2 = (b >> 8) & 1;
     if (zmm_os) {
       f.avx512f = (b >> 16) & 1;
       f.avx512dq = (b >> 17) & 1;

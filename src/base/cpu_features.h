@@ -9,6 +9,7 @@ struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
   bool f16c = false;
+  bool bmi2 = false;
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512vl = false;
@@ -16,7 +17,8 @@ struct CpuFeatures {
   bool avx512vnni = false;
   bool avx512bf16 = false;
 
-  bool has_avx2_set() const { return avx2 && fma && f16c; }
+  // What the AVX2 kernel files are compiled for (-mavx2 -mfma -mf16c -mbmi2).
+  bool has_avx2_set() const { return avx2 && fma && f16c && bmi2; }
   bool has_avx512_set() const {
     return has_avx2_set() && avx512f && avx512bw && avx512vl && avx512dq && avx512vnni;
   }

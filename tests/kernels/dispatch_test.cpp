@@ -58,6 +58,23 @@ TEST(Dispatch, BestTableFollowsCpuFeatures) {
   EXPECT_EQ(best_kernel_table().isa, want);
 }
 
+// The AVX2 table needs every extension its files are compiled with; AVX-512 needs AVX2's too.
+TEST(Dispatch, IsaSetsNeedEveryCompiledExtension) {
+  CpuFeatures f;
+  f.avx2 = f.fma = f.f16c = true;
+  EXPECT_FALSE(f.has_avx2_set());  // no BMI2
+  f.bmi2 = true;
+  EXPECT_TRUE(f.has_avx2_set());
+  f.avx512f = f.avx512bw = f.avx512vl = f.avx512dq = f.avx512vnni = true;
+  EXPECT_TRUE(f.has_avx512_set());
+  f.bmi2 = false;
+  EXPECT_FALSE(f.has_avx512_set());
+  f.bmi2 = true;
+  f.avx512vnni = false;
+  EXPECT_FALSE(f.has_avx512_set());
+  EXPECT_NE(detect_cpu_features().describe().find(isa_supported(Isa::kAvx2) ? "bmi2" : ""), std::string::npos);
+}
+
 TEST(Dispatch, QuantizeActivationF32Copies) {
   const std::vector<float> x = {1.0f, -2.0f, 3.5f};
   std::vector<float> y(3);
