@@ -128,14 +128,39 @@ TEST(Scheduling, QueueFullGets503WithRetryAfter) {
   EXPECT_EQ(again->status, 200);
 }
 
-TEST(Scheduling, DisconnectFreesTheSlot) {
+// One slot and a scripted 2000-token answer at 5 ms a step (~10 s): long enough to hang up on.
+TestServerConfig slow_single_slot() {
   TestServerConfig cfg;
   cfg.scripted = true;
   cfg.script = std::string(2000, 'b');
   cfg.step_delay_ms = 5;
   cfg.n_slots = 1;
   cfg.slot_ctx = 4096;
-  TestServer server(cfg);
+  return cfg;
+}
+
+// After a client hung up: the slot is freed at once, long before the script would end, and
+// serves the next request.
+void expect_slot_freed_after_hang_up(TestServer& server) {
+  const auto t0 = std::chrono::steady_clock::now();
+  bool freed = false;
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3)) {
+    if (server.scheduler().metrics().slots_busy == 0) {
+      freed = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(freed);
+  EXPECT_LT(server.scheduler().metrics().generated_tokens, 1000);
+  auto c = server.client();
+  int status = 0;
+  post_json(*c, "/v1/completions", {{"prompt", "x"}, {"max_tokens", 3}}, &status);
+  EXPECT_EQ(status, 200);
+}
+
+TEST(Scheduling, DisconnectFreesTheSlot) {
+  TestServer server(slow_single_slot());
   ASSERT_TRUE(server.ok()) << server.error();
   httplib::Request req;
   req.method = "POST";
@@ -147,58 +172,21 @@ TEST(Scheduling, DisconnectFreesTheSlot) {
   httplib::Client c("127.0.0.1", server.port());
   c.send(req);
   EXPECT_GE(received, 5);
-  // The slot is freed at once, long before the 2000-token script would end (~10 s).
-  const auto t0 = std::chrono::steady_clock::now();
-  bool freed = false;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3)) {
-    if (server.scheduler().metrics().slots_busy == 0) {
-      freed = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(freed);
-  EXPECT_LT(server.scheduler().metrics().generated_tokens, 1000);
-  // And the slot serves the next request.
-  auto c2 = server.client();
-  int status = 0;
-  post_json(*c2, "/v1/completions", {{"prompt", "x"}, {"max_tokens", 3}}, &status);
-  EXPECT_EQ(status, 200);
+  expect_slot_freed_after_hang_up(server);
 }
 
 // A client that gives up on a non-streaming request (a read timeout, a cancelled call)
 // frees its slot too, though no write fails: the handler probes the connection.
 TEST(Scheduling, NonStreamingDisconnectFreesTheSlot) {
-  TestServerConfig cfg;
-  cfg.scripted = true;
-  cfg.script = std::string(2000, 'b');
-  cfg.step_delay_ms = 5;
-  cfg.n_slots = 1;
-  cfg.slot_ctx = 4096;
-  TestServer server(cfg);
+  TestServer server(slow_single_slot());
   ASSERT_TRUE(server.ok()) << server.error();
   {
     httplib::Client c("127.0.0.1", server.port());
     c.set_read_timeout(0, 300 * 1000);  // gives up after 0.3 s and closes the connection
     const json body = {{"messages", json::array({{{"role", "user"}, {"content", "go"}}})}};
-    auto r = c.Post("/v1/chat/completions", body.dump(), "application/json");
-    EXPECT_FALSE(r);
+    EXPECT_FALSE(c.Post("/v1/chat/completions", body.dump(), "application/json"));
   }
-  const auto t0 = std::chrono::steady_clock::now();
-  bool freed = false;
-  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(3)) {
-    if (server.scheduler().metrics().slots_busy == 0) {
-      freed = true;
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_TRUE(freed);
-  EXPECT_LT(server.scheduler().metrics().generated_tokens, 1000);
-  auto c2 = server.client();
-  int status = 0;
-  post_json(*c2, "/v1/completions", {{"prompt", "x"}, {"max_tokens", 3}}, &status);
-  EXPECT_EQ(status, 200);
+  expect_slot_freed_after_hang_up(server);
 }
 
 TEST(Scheduling, SlotSaveRestore) {
