@@ -1,4 +1,4 @@
-// `moeinfer bench -m MODEL [-p 512] [-n 128] [-t N] [-tb N] [-r 5] [--json]`: prompt-processing
+// `moeinfer bench -m MODEL [-p 512] [-n 128] [-d 0] [-t N] [-tb N] [-r 5] [--json]`: prompt-processing
 // and generation tok/s (mean ± stddev over -r repetitions, after a warm-up), the GB/s that
 // generation achieves (bytes_per_token x tok/s) and its share of the read bandwidth measured
 // in the same run.
@@ -24,6 +24,7 @@ std::vector<OptionSpec> bench_options() {
   std::vector<OptionSpec> specs = {
       {"--n-prompt", "-p", "N", "512", "prompt tokens per pp test (0: no pp test)"},
       {"--n-gen", "-n", "N", "128", "decode steps per tg test (0: no tg test)"},
+      {"--depth", "-d", "N", "0", "tokens already in the cache when each test starts (untimed)"},
       {"--repetitions", "-r", "N", "5", "repetitions of each test"},
       {"--json", "", "", "", "print one JSON object"},
       {"--no-warmup", "", "", "", "skip the warm-up run"},
@@ -108,12 +109,15 @@ int bench_main(int argc, char** argv) {
   if (!n_prompt) return fail(n_prompt.status());
   auto n_gen = args.get_int("--n-gen", 0, 1 << 20);
   if (!n_gen) return fail(n_gen.status());
+  auto depth = args.get_int("--depth", 0, 1 << 22);
+  if (!depth) return fail(depth.status());
   auto reps = args.get_int("--repetitions", 1, 10000);
   if (!reps) return fail(reps.status());
   auto seed = args.get_int("--seed", 0, INT64_MAX);
   if (!seed) return fail(seed.status());
   options.n_prompt = static_cast<int>(*n_prompt);
   options.n_gen = static_cast<int>(*n_gen);
+  options.depth = static_cast<int>(*depth);
   options.reps = static_cast<int>(*reps);
   options.seed = static_cast<uint64_t>(*seed);
   options.warmup = !args.flag("--no-warmup");

@@ -20,17 +20,23 @@ std::vector<int32_t> random_tokens(std::mt19937_64& rng, int64_t n_vocab, int n)
   return out;
 }
 
-// Feeds `prompt` as one prompt into an emptied cache; returns the seconds it took.
-Result<double> time_prompt(Session& session, const std::vector<int32_t>& prompt) {
+// Empties the cache, then (untimed) fills it with `context`.
+Status reset_to(Session& session, const std::vector<int32_t>& context) {
   session.truncate(0);
+  return context.empty() ? Status::ok() : session.feed(context);
+}
+
+// Feeds `prompt` as one prompt after `context`; returns the seconds it took.
+Result<double> time_prompt(Session& session, const std::vector<int32_t>& context, const std::vector<int32_t>& prompt) {
+  MOE_RETURN_IF_ERROR(reset_to(session, context));
   Timer timer;
   MOE_RETURN_IF_ERROR(session.feed(prompt));
   return timer.seconds();
 }
 
-// Feeds `tokens` one decode step at a time into an emptied cache; returns the seconds.
-Result<double> time_decode(Session& session, const std::vector<int32_t>& tokens) {
-  session.truncate(0);
+// Feeds `tokens` one decode step at a time after `context`; returns the seconds.
+Result<double> time_decode(Session& session, const std::vector<int32_t>& context, const std::vector<int32_t>& tokens) {
+  MOE_RETURN_IF_ERROR(reset_to(session, context));
   Timer timer;
   for (const int32_t t : tokens) {
     const int32_t one[1] = {t};
@@ -78,35 +84,39 @@ uint64_t bench_bytes_per_token(const Model& model, int n_experts) {
 
 Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionConfig& session_config,
                            KvCacheType cache_type, const BenchOptions& o) {
-  if (o.n_prompt < 0 || o.n_gen < 0 || o.reps < 1) {
-    return Status::error("bench: n_prompt and n_gen must be >= 0 and reps >= 1");
+  if (o.n_prompt < 0 || o.n_gen < 0 || o.depth < 0 || o.reps < 1) {
+    return Status::error("bench: n_prompt, n_gen and depth must be >= 0 and reps >= 1");
   }
-  const int64_t n_ctx = std::max<int64_t>(std::max(o.n_prompt, o.n_gen), 1);
+  const int64_t n_ctx = std::max<int64_t>(std::max(o.n_prompt, o.n_gen), 1) + o.depth;
   MOE_ASSIGN_OR_RETURN(KvCache kv, KvCache::create(model.args(), cache_type, n_ctx, 1));
   Session session(model, pool, kv, 0, session_config);
   const int64_t n_vocab = model.args().vocab_size;
   std::mt19937_64 rng(o.seed);
+  const std::vector<int32_t> context = random_tokens(rng, n_vocab, o.depth);
 
   if (o.warmup) {
     touch_model_pages(model);
-    if (o.n_prompt > 0) MOE_RETURN_IF_ERROR(time_prompt(session, random_tokens(rng, n_vocab, o.n_prompt)).status());
+    if (o.n_prompt > 0) {
+      MOE_RETURN_IF_ERROR(time_prompt(session, context, random_tokens(rng, n_vocab, o.n_prompt)).status());
+    }
     if (o.n_gen > 0) {
-      MOE_RETURN_IF_ERROR(time_decode(session, random_tokens(rng, n_vocab, std::min(o.n_gen, 8))).status());
+      MOE_RETURN_IF_ERROR(time_decode(session, context, random_tokens(rng, n_vocab, std::min(o.n_gen, 8))).status());
     }
   }
   std::vector<double> pp, tg;
   for (int r = 0; r < o.reps; ++r) {
     if (o.n_prompt > 0) {
-      MOE_ASSIGN_OR_RETURN(double s, time_prompt(session, random_tokens(rng, n_vocab, o.n_prompt)));
+      MOE_ASSIGN_OR_RETURN(double s, time_prompt(session, context, random_tokens(rng, n_vocab, o.n_prompt)));
       pp.push_back(s > 0 ? o.n_prompt / s : 0.0);
     }
     if (o.n_gen > 0) {
-      MOE_ASSIGN_OR_RETURN(double s, time_decode(session, random_tokens(rng, n_vocab, o.n_gen)));
+      MOE_ASSIGN_OR_RETURN(double s, time_decode(session, context, random_tokens(rng, n_vocab, o.n_gen)));
       tg.push_back(s > 0 ? o.n_gen / s : 0.0);
     }
   }
-  session.truncate(0);
   BenchRun run;
+  run.cache_tokens = session.n_past();
+  session.truncate(0);
   run.pp = bench_stats(std::move(pp));
   run.tg = bench_stats(std::move(tg));
   return run;
@@ -131,6 +141,7 @@ nlohmann::ordered_json bench_report_json(const BenchReport& r) {
   j["n_experts"] = r.n_experts;
   j["n_prompt"] = r.options.n_prompt;
   j["n_gen"] = r.options.n_gen;
+  j["n_depth"] = r.options.depth;
   j["reps"] = r.options.reps;
   j["pp_tps"] = r.run.pp.mean;
   j["pp_tps_stddev"] = r.run.pp.stddev;
@@ -149,13 +160,17 @@ nlohmann::ordered_json bench_report_json(const BenchReport& r) {
 std::string bench_report_text(const BenchReport& r) {
   std::string out;
   char line[512];
-  std::snprintf(line, sizeof line, "| %-24s | %10s | %9s | %3s | %7s | %-7s | %16s | %7s | %7s |\n", "model",
+  std::snprintf(line, sizeof line, "| %-24s | %10s | %9s | %3s | %7s | %-14s | %16s | %7s | %7s |\n", "model",
                 "size", "GB/token", "t", "tb", "test", "t/s", "GB/s", "% bw");
   out += line;
-  out += "|--------------------------|------------|-----------|-----|---------|---------|------------------|---------|---------|\n";
+  out += "|--------------------------|------------|-----------|-----|---------|----------------|------------------|---------|---------|\n";
   auto row = [&](const char* prefix, int n, const BenchStats& s, bool tg) {
-    char test[32], tps[64], gbps[32] = "", pct[32] = "";
-    std::snprintf(test, sizeof test, "%s%d", prefix, n);
+    char test[48], tps[64], gbps[32] = "", pct[32] = "";
+    if (r.options.depth > 0) {
+      std::snprintf(test, sizeof test, "%s%d @ d%d", prefix, n, r.options.depth);
+    } else {
+      std::snprintf(test, sizeof test, "%s%d", prefix, n);
+    }
     std::snprintf(tps, sizeof tps, "%.2f ± %.2f", s.mean, s.stddev);
     if (tg) {
       std::snprintf(gbps, sizeof gbps, "%.2f", bench_tg_gbps(r));
@@ -164,7 +179,7 @@ std::string bench_report_text(const BenchReport& r) {
     // "±" is two bytes but one column: pad by hand.
     std::string tps_cell(tps);
     while (tps_cell.size() < 17) tps_cell.insert(tps_cell.begin(), ' ');
-    std::snprintf(line, sizeof line, "| %-24s | %10s | %9.3f | %3d | %7d | %-7s | %s | %7s | %7s |\n",
+    std::snprintf(line, sizeof line, "| %-24s | %10s | %9.3f | %3d | %7d | %-14s | %s | %7s | %7s |\n",
                   file_name(r.model).c_str(), format_bytes(r.file_bytes).c_str(),
                   static_cast<double>(r.bytes_per_token) / 1e9, r.threads, r.threads_batch, test, tps_cell.c_str(),
                   gbps, pct);

@@ -25,6 +25,7 @@ namespace moe {
 struct BenchOptions {
   int n_prompt = 512;   // 0: no pp test
   int n_gen = 128;      // 0: no tg test
+  int depth = 0;        // tokens already in the cache when each test starts (llama-bench's -d)
   int reps = 5;
   uint64_t seed = 1234;  // the random prompt/tokens
   bool warmup = true;    // one untimed pp + a few tg steps first (after touching every page)
@@ -40,6 +41,7 @@ BenchStats bench_stats(std::vector<double> samples);
 struct BenchRun {
   BenchStats pp;  // tok/s
   BenchStats tg;  // tok/s
+  int64_t cache_tokens = 0;  // in the cache at the end of the last test (depth + its tokens)
 };
 
 // Runs warm-up, then reps x (pp, tg). Threads come from `session` (threads for tg,

@@ -87,6 +87,7 @@ TEST(Bench, TinyRunReportsConsistentJson) {
   EXPECT_EQ(run->tg.samples.size(), 2u);
   EXPECT_GT(run->pp.mean, 0.0);
   EXPECT_GT(run->tg.mean, 0.0);
+  EXPECT_EQ(run->cache_tokens, 4);  // the last tg test's tokens, from an empty cache
 
   BenchReport r;
   r.model = fixture("r1-mini-q8_0");
@@ -116,6 +117,32 @@ TEST(Bench, TinyRunReportsConsistentJson) {
 
   // Fewer experts per token read fewer bytes.
   EXPECT_LT(bench_bytes_per_token(**model, 2), r.bytes_per_token);
+}
+
+// -d: every test starts with `depth` tokens already in the cache, like llama-bench's.
+TEST(Bench, DepthFillsTheCacheFirst) {
+  auto model = Model::load(fixture("r1-mini-q8_0"), best_kernel_table());
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  ThreadPool pool(2);
+  SessionConfig sc;
+  BenchOptions o;
+  o.n_prompt = 8;
+  o.n_gen = 3;
+  o.depth = 40;
+  o.reps = 1;
+  auto run = run_bench(**model, pool, sc, KvCacheType::kF16, o);
+  ASSERT_TRUE(run.is_ok()) << run.status().message();
+  EXPECT_EQ(run->cache_tokens, 43);
+  EXPECT_GT(run->tg.mean, 0.0);
+  BenchReport r;
+  r.options = o;
+  r.run = *run;
+  EXPECT_EQ(bench_report_json(r)["n_depth"], 40);
+  const std::string text = bench_report_text(r);
+  EXPECT_NE(text.find("pp8 @ d40"), std::string::npos) << text;
+  EXPECT_NE(text.find("tg3 @ d40"), std::string::npos) << text;
+  o.depth = -1;
+  EXPECT_FALSE(run_bench(**model, pool, sc, KvCacheType::kF16, o).is_ok());
 }
 
 }  // namespace
