@@ -82,9 +82,11 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
     kv.store(layer, b.seq, b.pos, row);
   }
 
-  // q_abs[h] = W_UK[h]^T · q_nope[h]: [T, H, kv_lora]
-  float* q_abs = s.q_abs.get(T * H * lora);
-  per_head_matmul(c, w.wk_b, q, qk, H * qk, q_abs, lora, H * lora);
+  // q_abs[h] = [W_UK[h]^T · q_nope[h], q_pe[h]]: [T, H, kv_lora + rope], the query of a
+  // latent row [c, k_pe], so each score is one dot product over the whole row.
+  float* q_abs = s.q_abs.get(T * H * kv_width);
+  per_head_matmul(c, w.wk_b, q, qk, H * qk, q_abs, kv_width, H * kv_width);
+  for (int64_t i = 0; i < T * H; ++i) std::memcpy(q_abs + i * kv_width + lora, q + i * qk + nope, rope * sizeof(float));
 
   // The latent rows of every sequence in the batch, up to its last position here, as f32
   // (read back from the cache, so a token sees exactly what later tokens will see).
@@ -103,7 +105,7 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   }
 
   // Per (token, head): scores over positions 0..pos, softmax, ctx = sum_p s_p c_p. A thread
-  // takes a contiguous range of (token, head) pairs; its heads' scores are two f32 gemms
+  // takes a contiguous range of (token, head) pairs; its heads' scores are one f32 gemm
   // over the token's latent rows (positions as rows, heads as tokens: each latent row is
   // read once for all the heads, in register tiles). Each score is one fixed-order kernel
   // dot product (batch invariance).
@@ -119,13 +121,10 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       const BatchToken& b = c.batch[static_cast<size_t>(t)];
       const float* lat = s.latent[b.seq].get(0);
       const int64_t n = b.pos + 1;
-      float* scores = ts.b.get(static_cast<size_t>(2 * nh * n));  // [nh, n] latent part, then rope part
-      float* rope_scores = scores + nh * n;
-      const float* qa = q_abs + (t * H + h0) * lora;
-      const float* qp = q + (t * H + h0) * qk + nope;
-      gemm_f32(lora, lat, lat_row_bytes, n, qa, lora * sizeof(float), nh, scores, n);
-      gemm_f32(rope, lat + lora, lat_row_bytes, n, qp, qk * sizeof(float), nh, rope_scores, n);
-      for (int64_t j = 0; j < nh * n; ++j) scores[j] = (scores[j] + rope_scores[j]) * scale;
+      float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
+      const float* qa = q_abs + (t * H + h0) * kv_width;
+      gemm_f32(kv_width, lat, lat_row_bytes, n, qa, kv_width * sizeof(float), nh, scores, n);
+      for (int64_t j = 0; j < nh * n; ++j) scores[j] *= scale;
       for (int64_t h = 0; h < nh; ++h) softmax(scores + h * n, n);
       // ctx_h = sum_p s_h[p] c_p, in position order for every element (batch invariance)
       k.weighted_rows(scores, n, nh, n, lat, kv_width, ctx + (t * H + h0) * lora, lora, lora);

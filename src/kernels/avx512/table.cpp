@@ -8,6 +8,8 @@ void override_kernels(KernelTable* t) {
   const auto set = [t](GgmlType type, VecDotFn vec_dot, GemmFn gemm) {
     t->weights[static_cast<uint32_t>(type)] = {vec_dot, gemm};
   };
+  set(GgmlType::F32, vec_dot_f32_f32, gemm_f32_f32);
+  t->weighted_rows = weighted_rows;
   set(GgmlType::Q8_0, vec_dot_q8_0_q8_0, gemm_q8_0_q8_0);
   set(GgmlType::Q4_0, vec_dot_q4_0_q8_0, gemm_q4_0_q8_0);
   set(GgmlType::Q5_0, vec_dot_q5_0_q8_0, gemm_q5_0_q8_0);

@@ -1,0 +1,152 @@
+// AVX-512 f32 x f32 products and the attention's weighted row sums: the MLA scores (every
+// head's absorbed query against every latent row) and most small f32 matrices go through
+// them, and with 128 heads they are what decode at a long context spends its time on.
+//
+// F32 order (this table's definition; vec_dot is the 1 x 1 tile, so gemm == vec_dot
+// bitwise): one 16-lane accumulator per output, acc = fma(w[16 i..], a[16 i..], acc) for
+// each block of 16 values in order, then the fixed-tree horizontal sum, then the last n % 16
+// products added one at a time in order.
+//
+// weighted_rows: out[h][j] = sum over rows p, in order, of s[h][p] * rows[p][j], each step
+// one fused multiply-add (the scalar and AVX2 versions round the product first: this table's
+// results differ from theirs in the last bits, and are twice as fast). Every element's chain
+// is the same whatever the number of heads or the width, so the batch never matters.
+// GCC 12's 512-bit extract intrinsics read an "undefined" vector that -Wuninitialized flags
+// once inlined (GCC bug 105593; the build already drops -Wmaybe-uninitialized for it).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+
+#include <immintrin.h>
+
+#include "kernels/avx512/avx512_kernels.h"
+
+namespace moe::avx512 {
+namespace {
+
+// Rows of a tile x tokens of a tile: 16 accumulators leave registers for the loads.
+constexpr int kRows = 4;
+constexpr int kTokens = 4;
+// Rows per panel: the panel's weights stay in L2 while every group of tokens passes.
+constexpr size_t kPanelBytes = 256 * 1024;
+
+// Fixed pairwise tree: 16 -> 8 -> 4 -> 2 -> 1 lanes.
+inline float hsum16(__m512 v) {
+  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+  q = _mm_add_ss(q, _mm_movehdup_ps(q));
+  return _mm_cvtss_f32(q);
+}
+
+template <int R, int T>
+inline void f32_tile(int64_t n, const float* w, int64_t w_stride, const float* a, int64_t a_stride, float* y,
+                     int64_t y_stride) {
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  const int64_t nb = n / 16;
+  for (int64_t i = 0; i < nb; ++i) {
+    __m512 av[T];
+    for (int t = 0; t < T; ++t) av[t] = _mm512_loadu_ps(a + t * a_stride + 16 * i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 wv = _mm512_loadu_ps(w + r * w_stride + 16 * i);
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, av[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      float s = hsum16(acc[r][t]);
+      for (int64_t k = nb * 16; k < n; ++k) s += w[r * w_stride + k] * a[t * a_stride + k];
+      y[t * y_stride + r] = s;
+    }
+  }
+}
+
+template <int R>
+inline void f32_tile_tokens(int tn, int64_t n, const float* w, int64_t ws, const float* a, int64_t as, float* y,
+                            int64_t ys) {
+  switch (tn) {
+    case 1: return f32_tile<R, 1>(n, w, ws, a, as, y, ys);
+    case 2: return f32_tile<R, 2>(n, w, ws, a, as, y, ys);
+    case 3: return f32_tile<R, 3>(n, w, ws, a, as, y, ys);
+    default: return f32_tile<R, kTokens>(n, w, ws, a, as, y, ys);
+  }
+}
+
+// Columns [0, 16 * kVec) of out_h for heads [0, kHeads): the accumulators stay in registers
+// over all rows; each row's vectors are loaded once for the kHeads heads.
+template <int kHeads, int kVec>
+inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
+                           float* out, int64_t out_stride) {
+  __m512 acc[kHeads][kVec];
+  for (int h = 0; h < kHeads; ++h)
+    for (int v = 0; v < kVec; ++v) acc[h][v] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < n_rows; ++p) {
+    __m512 x[kVec];
+    for (int v = 0; v < kVec; ++v) x[v] = _mm512_loadu_ps(rows + p * row_stride + 16 * v);
+    for (int h = 0; h < kHeads; ++h) {
+      const __m512 sp = _mm512_set1_ps(s[h * s_stride + p]);
+      for (int v = 0; v < kVec; ++v) acc[h][v] = _mm512_fmadd_ps(sp, x[v], acc[h][v]);
+    }
+  }
+  for (int h = 0; h < kHeads; ++h)
+    for (int v = 0; v < kVec; ++v) _mm512_storeu_ps(out + h * out_stride + 16 * v, acc[h][v]);
+}
+
+template <int kHeads>
+void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
+                    float* out, int64_t out_stride, int64_t width) {
+  int64_t j = 0;
+  for (; j + 64 <= width; j += 64) weighted_block<kHeads, 4>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
+  for (; j + 16 <= width; j += 16) weighted_block<kHeads, 1>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
+  for (; j < width; ++j) {
+    for (int h = 0; h < kHeads; ++h) {
+      float acc = 0.0f;
+      for (int64_t p = 0; p < n_rows; ++p) acc = __builtin_fmaf(s[h * s_stride + p], rows[p * row_stride + j], acc);
+      out[h * out_stride + j] = acc;
+    }
+  }
+}
+
+}  // namespace
+
+float vec_dot_f32_f32(int64_t n, const void* w, const void* a) {
+  float y;
+  f32_tile<1, 1>(n, static_cast<const float*>(w), 0, static_cast<const float*>(a), 0, &y, 1);
+  return y;
+}
+
+void gemm_f32_f32(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
+                  int64_t tokens, float* y, int64_t y_stride) {
+  const auto* wf = static_cast<const float*>(w);
+  const auto* af = static_cast<const float*>(a);
+  const auto ws = static_cast<int64_t>(w_row_bytes / sizeof(float));
+  const auto as = static_cast<int64_t>(a_row_bytes / sizeof(float));
+  const int64_t fit = static_cast<int64_t>(kPanelBytes / (w_row_bytes > 0 ? w_row_bytes : 1)) / kRows * kRows;
+  const int64_t panel = fit > kRows ? fit : kRows;
+  for (int64_t r0 = 0; r0 < rows; r0 += panel) {
+    const int64_t r_end = rows < r0 + panel ? rows : r0 + panel;
+    for (int64_t t0 = 0; t0 < tokens; t0 += kTokens) {
+      const int tn = static_cast<int>(tokens - t0 < kTokens ? tokens - t0 : kTokens);
+      const float* at = af + t0 * as;
+      float* yt = y + t0 * y_stride;
+      int64_t r = r0;
+      for (; r + kRows <= r_end; r += kRows) f32_tile_tokens<kRows>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
+      for (; r < r_end; ++r) f32_tile_tokens<1>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
+    }
+  }
+}
+
+void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
+  int64_t h = 0;
+  for (; h + 4 <= heads; h += 4) {
+    weighted_heads<4>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+  }
+  for (; h + 2 <= heads; h += 2) {
+    weighted_heads<2>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+  }
+  if (h < heads) weighted_heads<1>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+}
+
+}  // namespace moe::avx512
