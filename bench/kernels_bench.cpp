@@ -158,6 +158,43 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t1_from_dram, GgmlType::type, Isa::isa, 1, kFromDram) \
       ->Unit(benchmark::kMillisecond)
 
+// One decode step's MLA attention for one layer and 64 heads (one thread's share of R1's
+// 128 on two threads) at a context of `positions`: the scores (f32 gemm of the heads'
+// 576-value queries against every latent row) and the weighted sum of the latent rows.
+// `part`: 1 the scores only, 2 the weighted sum only, 3 both.
+void BM_attention_f32(benchmark::State& state, Isa isa, int64_t positions, int part) {
+  if (!isa_supported(isa)) {
+    state.SkipWithError("ISA not supported");
+    return;
+  }
+  constexpr int64_t kWidth = 576, kLora = 512, kHeads = 64;
+  const KernelTable& k = kernel_table(isa);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> lat(positions * kWidth), q(kHeads * kWidth), scores(kHeads * positions), ctx(kHeads * kLora);
+  for (auto& v : lat) v = u(rng);
+  for (auto& v : q) v = u(rng);
+  for (auto& v : scores) v = u(rng);
+  for (auto _ : state) {
+    if (part & 1) {
+      k.for_type(GgmlType::F32).gemm(kWidth, lat.data(), kWidth * sizeof(float), positions, q.data(),
+                                     kWidth * sizeof(float), kHeads, scores.data(), positions);
+    }
+    if (part & 2) k.weighted_rows(scores.data(), positions, kHeads, positions, lat.data(), kWidth, ctx.data(), kLora, kLora);
+    benchmark::DoNotOptimize(ctx.data());
+    benchmark::DoNotOptimize(scores.data());
+  }
+  const int64_t macs = ((part & 1) ? kWidth : 0) + ((part & 2) ? kLora : 0);
+  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(kHeads * positions * macs) * state.iterations() / 1e9,
+                                                benchmark::Counter::kIsRate);
+}
+#define MOE_BENCH_ATTENTION(isa)                                                                                   \
+  BENCHMARK_CAPTURE(BM_attention_f32, isa##_ctx2048, Isa::isa, 2048, 3)->Unit(benchmark::kMillisecond);           \
+  BENCHMARK_CAPTURE(BM_attention_f32, isa##_ctx2048_scores, Isa::isa, 2048, 1)->Unit(benchmark::kMillisecond);    \
+  BENCHMARK_CAPTURE(BM_attention_f32, isa##_ctx2048_weighted, Isa::isa, 2048, 2)->Unit(benchmark::kMillisecond)
+MOE_BENCH_ATTENTION(kAvx2);
+MOE_BENCH_ATTENTION(kAvx512);
+
 MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512);
 MOE_BENCH_PACKED_DRAM(Q4_K, kAvx512);
 MOE_BENCH_PACKED_DRAM(Q6_K, kAvx512);

@@ -22,11 +22,15 @@
 namespace moe::avx512 {
 namespace {
 
-// Rows of a tile x tokens of a tile: 16 accumulators leave registers for the loads.
+// Rows of a tile x tokens of a tile: 16 accumulators leave registers for the loads. In
+// decode the tokens are a thread's heads, often only 4 on a many-core machine (3 x 8 measured
+// no faster here with 64).
 constexpr int kRows = 4;
 constexpr int kTokens = 4;
 // Rows per panel: the panel's weights stay in L2 while every group of tokens passes.
 constexpr size_t kPanelBytes = 256 * 1024;
+// Rows per chunk of the weighted sums (latent rows of 576 floats: about 300 KB).
+constexpr int64_t kWeightedRowChunk = 128;
 
 // Fixed pairwise tree: 16 -> 8 -> 4 -> 2 -> 1 lanes.
 inline float hsum16(__m512 v) {
@@ -73,14 +77,15 @@ inline void f32_tile_tokens(int tn, int64_t n, const float* w, int64_t ws, const
   }
 }
 
-// Columns [0, 16 * kVec) of out_h for heads [0, kHeads): the accumulators stay in registers
-// over all rows; each row's vectors are loaded once for the kHeads heads.
+// Columns [0, 16 * kVec) of out_h for heads [0, kHeads), over rows [0, n_rows): the
+// accumulators stay in registers over the rows, each row's vectors are loaded once for the
+// kHeads heads. `resume`: continue the sums already in out (a later chunk of rows).
 template <int kHeads, int kVec>
 inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
-                           float* out, int64_t out_stride) {
+                           float* out, int64_t out_stride, bool resume) {
   __m512 acc[kHeads][kVec];
   for (int h = 0; h < kHeads; ++h)
-    for (int v = 0; v < kVec; ++v) acc[h][v] = _mm512_setzero_ps();
+    for (int v = 0; v < kVec; ++v) acc[h][v] = resume ? _mm512_loadu_ps(out + h * out_stride + 16 * v) : _mm512_setzero_ps();
   for (int64_t p = 0; p < n_rows; ++p) {
     __m512 x[kVec];
     for (int v = 0; v < kVec; ++v) x[v] = _mm512_loadu_ps(rows + p * row_stride + 16 * v);
@@ -95,13 +100,17 @@ inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, con
 
 template <int kHeads>
 void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
-                    float* out, int64_t out_stride, int64_t width) {
+                    float* out, int64_t out_stride, int64_t width, bool resume) {
   int64_t j = 0;
-  for (; j + 64 <= width; j += 64) weighted_block<kHeads, 4>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
-  for (; j + 16 <= width; j += 16) weighted_block<kHeads, 1>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
+  for (; j + 64 <= width; j += 64) {
+    weighted_block<kHeads, 4>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride, resume);
+  }
+  for (; j + 16 <= width; j += 16) {
+    weighted_block<kHeads, 1>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride, resume);
+  }
   for (; j < width; ++j) {
     for (int h = 0; h < kHeads; ++h) {
-      float acc = 0.0f;
+      float acc = resume ? out[h * out_stride + j] : 0.0f;
       for (int64_t p = 0; p < n_rows; ++p) acc = __builtin_fmaf(s[h * s_stride + p], rows[p * row_stride + j], acc);
       out[h * out_stride + j] = acc;
     }
@@ -139,14 +148,24 @@ void gemm_f32_f32(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, co
 
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
                    int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
-  int64_t h = 0;
-  for (; h + 4 <= heads; h += 4) {
-    weighted_heads<4>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+  // Rows in chunks that stay in L2 while every head passes over them; each element's sum
+  // goes on from chunk to chunk through `out`, the same fused chain as in one pass.
+  for (int64_t p0 = 0; p0 < n_rows || p0 == 0; p0 += kWeightedRowChunk) {
+    const int64_t np = n_rows - p0 < kWeightedRowChunk ? n_rows - p0 : kWeightedRowChunk;
+    const bool resume = p0 > 0;
+    const float* sp = s + p0;
+    const float* rp = rows + p0 * row_stride;
+    int64_t h = 0;
+    for (; h + 4 <= heads; h += 4) {
+      weighted_heads<4>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
+    }
+    for (; h + 2 <= heads; h += 2) {
+      weighted_heads<2>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
+    }
+    if (h < heads) {
+      weighted_heads<1>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
+    }
   }
-  for (; h + 2 <= heads; h += 2) {
-    weighted_heads<2>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
-  }
-  if (h < heads) weighted_heads<1>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
 }
 
 }  // namespace moe::avx512
