@@ -119,14 +119,18 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 
 namespace {
 
-// Columns [j, j + 8 * kVec) of out_h for heads [h, h + kHeads): accumulators stay in
-// registers over all rows, and each row's vectors are loaded once for the kHeads heads.
+// Rows per chunk of the weighted sums (latent rows of 576 floats: about 300 KB, in L2).
+constexpr int64_t kWeightedRowChunk = 128;
+
+// Columns [0, 8 * kVec) of out_h for heads [0, kHeads), over rows [0, n_rows): accumulators
+// stay in registers over the rows, each row's vectors are loaded once for the kHeads heads.
+// `resume`: continue the sums already in out (a later chunk of rows).
 template <int kHeads, int kVec>
 inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
-                           float* out, int64_t out_stride) {
+                           float* out, int64_t out_stride, bool resume) {
   __m256 acc[kHeads][kVec];
   for (int h = 0; h < kHeads; ++h)
-    for (int v = 0; v < kVec; ++v) acc[h][v] = _mm256_setzero_ps();
+    for (int v = 0; v < kVec; ++v) acc[h][v] = resume ? _mm256_loadu_ps(out + h * out_stride + 8 * v) : _mm256_setzero_ps();
   for (int64_t p = 0; p < n_rows; ++p) {
     __m256 x[kVec];
     for (int v = 0; v < kVec; ++v) x[v] = _mm256_loadu_ps(rows + p * row_stride + 8 * v);
@@ -141,13 +145,15 @@ inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, con
 
 template <int kHeads>
 void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const float* rows, int64_t row_stride,
-                    float* out, int64_t out_stride, int64_t width) {
+                    float* out, int64_t out_stride, int64_t width, bool resume) {
   int64_t j = 0;
-  for (; j + 32 <= width; j += 32) weighted_block<kHeads, 4>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
-  for (; j + 8 <= width; j += 8) weighted_block<kHeads, 1>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride);
+  for (; j + 32 <= width; j += 32) {
+    weighted_block<kHeads, 4>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride, resume);
+  }
+  for (; j + 8 <= width; j += 8) weighted_block<kHeads, 1>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride, resume);
   for (; j < width; ++j) {
     for (int h = 0; h < kHeads; ++h) {
-      float acc = 0.0f;
+      float acc = resume ? out[h * out_stride + j] : 0.0f;
       for (int64_t p = 0; p < n_rows; ++p) acc += s[h * s_stride + p] * rows[p * row_stride + j];
       out[h * out_stride + j] = acc;
     }
@@ -156,13 +162,23 @@ void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const floa
 
 }  // namespace
 
+// Rows in chunks that stay in L2 while every head passes over them; each element's sum goes
+// on from chunk to chunk through `out`: the same multiply-add chain as one pass.
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
                    int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
-  int64_t h = 0;
-  for (; h + 2 <= heads; h += 2) {
-    weighted_heads<2>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
+  for (int64_t p0 = 0; p0 < n_rows || p0 == 0; p0 += kWeightedRowChunk) {
+    const int64_t np = min64(n_rows - p0, kWeightedRowChunk);
+    const bool resume = p0 > 0;
+    const float* sp = s + p0;
+    const float* rp = rows + p0 * row_stride;
+    int64_t h = 0;
+    for (; h + 2 <= heads; h += 2) {
+      weighted_heads<2>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
+    }
+    if (h < heads) {
+      weighted_heads<1>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
+    }
   }
-  if (h < heads) weighted_heads<1>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width);
 }
 
 }  // namespace moe::avx2
