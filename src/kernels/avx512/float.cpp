@@ -9,8 +9,10 @@
 //
 // weighted_rows: out[h][j] = sum over rows p, in order, of s[h][p] * rows[p][j], each step
 // one fused multiply-add (the scalar and AVX2 versions round the product first: this table's
-// results differ from theirs in the last bits, and are twice as fast). Every element's chain
-// is the same whatever the number of heads or the width, so the batch never matters.
+// results differ from theirs in the last bits, and are twice as fast), over chunks of rows
+// that stay in L2. Every element's chain is the same whatever the number of heads, the width
+// or the chunking, so the batch never matters.
+
 // GCC 12's 512-bit extract intrinsics read an "undefined" vector that -Wuninitialized flags
 // once inlined (GCC bug 105593; the build already drops -Wmaybe-uninitialized for it).
 #pragma GCC diagnostic ignored "-Wuninitialized"
