@@ -20,7 +20,9 @@ class ConnectionProbe {
 
   bool found() const { return fd_ >= 0; }
   // True once the peer has closed or reset the connection (a peek reads end of file or an
-  // error). Bytes of a next, pipelined request count as alive. Never blocks.
+  // error). Bytes of a next, pipelined request count as alive. Never blocks. A client that
+  // shuts down only its sending side after the request (rare for HTTP clients) reads as
+  // gone, as with the same check in later httplib versions.
   bool client_gone() const;
 
  private:
