@@ -56,13 +56,11 @@ double median(std::vector<double> v) {
 }  // namespace
 
 int bench_load(const Args& args) {
-  std::string path = args.get("--model");
-  if (path.empty() && !args.positionals().empty()) path = args.positionals()[0];
+  const std::string path = model_path_arg(args);
   if (path.empty()) return fail(Status::error("no model given (-m FILE)"));
   auto options = load_options_from_args(args);
   if (!options) return fail(options.status());
   options->use_mmap = false;  // loading into memory is what is measured
-  options->repack = false;
   options->show_progress = false;
   auto reps = args.get_int("--repetitions", 1, 1000);
   if (!reps) return fail(reps.status());
@@ -108,7 +106,7 @@ int bench_load(const Args& args) {
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("%s page cache, %d repetitions: cat %.2f GB/s, load %.2f GB/s (medians) = %.0f %% of cat\nlast load: %s\n",
-                cold ? "cold" : "warm", *reps, median(cat), median(load), 100 * ratio, how.c_str());
+                cold ? "cold" : "warm", static_cast<int>(*reps), median(cat), median(load), 100 * ratio, how.c_str());
   }
   return 0;
 }

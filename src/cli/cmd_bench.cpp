@@ -129,7 +129,7 @@ int bench_main(int argc, char** argv) {
   if (!probe) return fail(probe.status());
 
   BenchReport report;
-  report.model = args.get("--model").empty() ? args.positionals()[0] : args.get("--model");
+  report.model = model_path_arg(args);
   report.file_bytes = model.file().file_bytes();
   report.isa = std::string(isa_name(model.kernels().isa));
   report.threads = loaded->session.threads;

@@ -6,6 +6,7 @@
 #include "base/format.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/model_options.h"
 #include "gguf/gguf.h"
 #include "model/config.h"
 #include "model/model_info.h"
@@ -132,8 +133,7 @@ int info_main(int argc, char** argv) {
     std::printf("%s", args.usage().c_str());
     return 0;
   }
-  std::string path = args.get("--model");
-  if (path.empty() && !args.positionals().empty()) path = args.positionals()[0];
+  const std::string path = model_path_arg(args);
   if (path.empty()) {
     std::fprintf(stderr, "moeinfer info: no model given (-m FILE)\n");
     return 2;

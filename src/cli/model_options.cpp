@@ -32,6 +32,11 @@ void add_model_options(std::vector<OptionSpec>& specs) {
   specs.insert(specs.end(), shared.begin(), shared.end());
 }
 
+std::string model_path_arg(const Args& args) {
+  const std::string path = args.get("--model");
+  return path.empty() && !args.positionals().empty() ? args.positionals()[0] : path;
+}
+
 Result<LoadOptions> load_options_from_args(const Args& args) {
   LoadOptions load;
   load.use_mmap = !args.flag("--no-mmap");
@@ -51,8 +56,7 @@ Result<LoadOptions> load_options_from_args(const Args& args) {
 
 Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) {
   if (args.flag("--verbose")) set_log_level(LogLevel::kDebug);
-  std::string path = args.get("--model");
-  if (path.empty() && !args.positionals().empty()) path = args.positionals()[0];
+  const std::string path = model_path_arg(args);
   if (path.empty()) return Status::error("no model given (-m FILE)");
 
   const std::string isa = args.get("--isa");

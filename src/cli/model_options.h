@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "base/status.h"
@@ -12,6 +13,9 @@
 #include "model/model.h"
 
 namespace moe::cli {
+
+// The model path: -m FILE, else the first positional argument; "" when neither is given.
+std::string model_path_arg(const Args& args);
 
 // Appends the shared option specs (-m, -c, -t, -tb, -b, --cache-type, --n-experts, --isa).
 void add_model_options(std::vector<OptionSpec>& specs);
