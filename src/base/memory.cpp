@@ -43,12 +43,16 @@ PagePolicy next_lower(PagePolicy p) {
   }
 }
 
-bool thp_enabled() {
+}  // namespace
+
+bool transparent_huge_pages_available() {
   std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
   std::string s;
   if (!std::getline(f, s)) return false;
   return s.find("[never]") == std::string::npos;
 }
+
+namespace {
 
 // Maps `bytes` anonymous memory for `policy`; nullptr (with errno kept) on failure.
 void* map_anonymous(size_t bytes, PagePolicy policy, size_t* mapped) {
@@ -171,7 +175,7 @@ void MemoryRegion::reset() {
 Result<MemoryRegion> MemoryRegion::allocate(size_t bytes, PagePolicy want) {
   if (bytes == 0) return Status::error("allocate: 0 bytes requested");
   for (PagePolicy p = want;; p = next_lower(p)) {
-    if (p == PagePolicy::kThp && !thp_enabled()) continue;  // "never": plain pages it is
+    if (p == PagePolicy::kThp && !transparent_huge_pages_available()) continue;  // "never": plain pages it is
     size_t mapped = 0;
     void* data = map_anonymous(bytes, p, &mapped);
     if (data != nullptr) {

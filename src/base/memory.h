@@ -19,6 +19,8 @@ enum class PagePolicy { kOff, kThp, k2M, k1G };
 Result<PagePolicy> parse_page_policy(std::string_view text);  // "off", "thp", "2m", "1g"
 std::string_view page_policy_name(PagePolicy policy);
 size_t page_policy_bytes(PagePolicy policy);  // the page size: 4 KiB (off), 2 MiB (thp, 2m), 1 GiB
+// Whether madvise(MADV_HUGEPAGE) can give transparent huge pages (THP not "never").
+bool transparent_huge_pages_available();
 
 // A private anonymous read-write mapping. Move-only; unmaps on destruction.
 class MemoryRegion {

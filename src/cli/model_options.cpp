@@ -21,9 +21,9 @@ void add_model_options(std::vector<OptionSpec>& specs) {
       {"--isa", "", "NAME", "auto", "kernel set: auto, scalar, avx2, avx512"},
       {"--verbose", "-v", "", "", "log more"},
       {"--no-mmap", "", "", "", "read the weights into memory (parallel reads) instead of mapping the files"},
-      {"--read-method", "", "HOW", "auto", "how --no-mmap fills memory: cow (copy pages from the page cache), pread, or auto (cow when the file is cached)"},
+      {"--read-method", "", "HOW", "auto", "how --no-mmap fills 4 KiB pages: cow (copy pages from the page cache), pread, or auto (cow when the file is cached); huge pages are always read"},
       {"--mlock", "", "", "", "lock the weights in RAM (a failure is a warning)"},
-      {"--hugepages", "", "MODE", "off", "weights on huge pages: 1g, 2m, thp or off (not off implies --no-mmap)"},
+      {"--hugepages", "", "MODE", "auto", "weights on huge pages: 1g, 2m, thp, off, or auto (thp with --no-mmap unless --read-method cow, else off); 1g, 2m and thp imply --no-mmap"},
       {"--warmup", "", "", "", "touch every weight page once before running"},
       {"--no-repack", "", "", "", "keep the file's weight layout (no load-time repacking for the kernels: with mmap, nothing is copied)"},
       {"--numa-node", "", "N", "-1", "bind threads and weight memory to NUMA node N (-1: no binding)"},
@@ -37,14 +37,25 @@ std::string model_path_arg(const Args& args) {
   return path.empty() && !args.positionals().empty() ? args.positionals()[0] : path;
 }
 
-Result<LoadOptions> load_options_from_args(const Args& args) {
+Result<LoadOptions> load_options_from_args(const Args& args, bool into_memory) {
   LoadOptions load;
-  load.use_mmap = !args.flag("--no-mmap");
+  load.use_mmap = !into_memory && !args.flag("--no-mmap");
   load.mlock = args.flag("--mlock");
   load.warmup = args.flag("--warmup");
   load.repack = !args.flag("--no-repack");
-  MOE_ASSIGN_OR_RETURN(load.hugepages, parse_page_policy(args.get("--hugepages")));
   MOE_ASSIGN_OR_RETURN(load.read_method, parse_read_method(args.get("--read-method")));
+  const std::string pages = args.get("--hugepages");
+  if (pages == "auto") {
+    // Memory the weights are read into gets transparent huge pages: a load from the page
+    // cache faults once per 2 MiB instead of per 4 KiB, and decode walks fewer TLB entries
+    // (docs/LOADING.md). A mapping of the files stays on the page cache's pages, and
+    // --read-method cow needs 4 KiB pages (it copies a file mapping's pages).
+    const bool thp = !load.use_mmap && load.read_method != ReadMethod::kCopyOnWrite &&
+                     transparent_huge_pages_available();
+    load.hugepages = thp ? PagePolicy::kThp : PagePolicy::kOff;
+  } else {
+    MOE_ASSIGN_OR_RETURN(load.hugepages, parse_page_policy(pages));
+  }
   MOE_ASSIGN_OR_RETURN(int64_t node, args.get_int("--numa-node", -1, 1023));
   load.numa_node = static_cast<int>(node);
   const std::string numa = args.get("--numa");

@@ -34,6 +34,7 @@ struct LoadedModel {
 Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress = {});
 
 // The loading options (--no-mmap, --mlock, --hugepages, --warmup, --numa-node, --numa).
-Result<LoadOptions> load_options_from_args(const Args& args);
+// `into_memory`: read the weights into memory whether or not --no-mmap was given.
+Result<LoadOptions> load_options_from_args(const Args& args, bool into_memory = false);
 
 }  // namespace moe::cli

@@ -63,6 +63,8 @@ TEST(CliBench, LoadAgainstCat) {
                 100.0 * j["load_median_gbps"].get<double>() / j["cat_median_gbps"].get<double>(), 1e-9);
     const std::string how = j["load"].get<std::string>();
     EXPECT_NE(how.find(std::string(method) == "cow" ? "(copy-on-write" : "(pread)"), std::string::npos) << how;
+    ASSERT_EQ(j["fresh_memory_gbps"].size(), 3u);
+    EXPECT_GT(j["fresh_memory_median_gbps"].get<double>(), 0.0);
   }
 }
 
