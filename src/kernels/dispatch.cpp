@@ -72,6 +72,8 @@ KernelTable make_scalar_table() {
   t.f16_to_f32 = ref::f16_to_f32_row;
   t.axpy = axpy;
   t.weighted_rows = weighted_rows;
+  t.silu_mul = silu_mul;
+  t.softmax = softmax;
   return t;
 }
 
@@ -98,6 +100,8 @@ KernelTable make_avx2_table() {
   t.f16_to_f32 = avx2::f16_to_f32_row;
   t.axpy = avx2::axpy;
   t.weighted_rows = avx2::weighted_rows;
+  t.silu_mul = avx2::silu_mul;
+  t.softmax = avx2::softmax;
   set(&t, GgmlType::Q8_0_R16, nullptr, avx2::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);

@@ -19,8 +19,9 @@ void silu_mul(float* gate, const float* up, int64_t n) {
   }
 }
 
-void softmax(float* x, int64_t n) {
+void softmax(float* x, int64_t n, float scale) {
   if (n <= 0) return;
+  for (int64_t i = 0; i < n; ++i) x[i] *= scale;
   const float mx = *std::max_element(x, x + n);
   double sum = 0.0;
   for (int64_t i = 0; i < n; ++i) {

@@ -11,8 +11,8 @@ namespace moe {
 void rms_norm(const float* x, const float* w, float eps, int64_t n, float* y);
 // x = silu(gate) * up, element-wise, in place into gate.
 void silu_mul(float* gate, const float* up, int64_t n);
-// In-place softmax over n values.
-void softmax(float* x, int64_t n);
+// In-place softmax of x * scale over n values (each x * scale rounded to float first).
+void softmax(float* x, int64_t n, float scale = 1.0f);
 // In-place rotation of interleaved pairs (x[2i], x[2i+1]) by angle i: cos_sin holds
 // (cos, sin) pairs, n/2 of them.
 void rope_interleaved(float* x, const float* cos_sin, int64_t n);

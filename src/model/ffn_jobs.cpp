@@ -124,7 +124,7 @@ void run_ffn_jobs(BlockContext& c, std::span<const FfnJob> jobs, const float* h,
                                j.n_rows, g + r0, ld);
     k.for_type(j.w3.type).gemm(dim, j.w3.row(r0), j.w3.row_stride, r1 - r0, a3.row(j.row0), a3.row_bytes(),
                                j.n_rows, u + r0, ld);
-    for (int64_t i = 0; i < j.n_rows; ++i) silu_mul(g + i * ld + r0, u + i * ld + r0, r1 - r0);
+    for (int64_t i = 0; i < j.n_rows; ++i) k.silu_mul(g + i * ld + r0, u + i * ld + r0, r1 - r0);
   });
 
   // The hidden rows in each job's down-projection format (row sizes differ per job).

@@ -124,8 +124,7 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
       const float* qa = q_abs + (t * H + h0) * kv_width;
       gemm_f32(kv_width, lat, lat_row_bytes, n, qa, kv_width * sizeof(float), nh, scores, n);
-      for (int64_t j = 0; j < nh * n; ++j) scores[j] *= scale;
-      for (int64_t h = 0; h < nh; ++h) softmax(scores + h * n, n);
+      for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * n, n, scale);
       // ctx_h = sum_p s_h[p] c_p, in position order for every element (batch invariance)
       k.weighted_rows(scores, n, nh, n, lat, kv_width, ctx + (t * H + h0) * lora, lora, lora);
       i += nh;

@@ -35,6 +35,10 @@ void axpy(float a, const float* x, float* y, int64_t n);
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
                    int64_t row_stride, float* out, int64_t out_stride, int64_t width);
 
+// Within a few ulp of the scalar versions (kernels/ops.h): e^x is a polynomial here.
+void silu_mul(float* gate, const float* up, int64_t n);
+void softmax(float* x, int64_t n, float scale);
+
 // Bitwise the reference quantizers' output (quant/quantize.h).
 void quantize_q8_0(const float* x, void* out, int64_t n);
 void quantize_q8_1(const float* x, void* out, int64_t n);

@@ -10,6 +10,8 @@ void override_kernels(KernelTable* t) {
   };
   set(GgmlType::F32, vec_dot_f32_f32, gemm_f32_f32);
   t->weighted_rows = weighted_rows;
+  t->silu_mul = silu_mul;
+  t->softmax = softmax;
   set(GgmlType::Q8_0, vec_dot_q8_0_q8_0, gemm_q8_0_q8_0);
   set(GgmlType::Q4_0, vec_dot_q4_0_q8_0, gemm_q4_0_q8_0);
   set(GgmlType::Q5_0, vec_dot_q5_0_q8_0, gemm_q5_0_q8_0);
