@@ -43,16 +43,6 @@ PagePolicy next_lower(PagePolicy p) {
   }
 }
 
-}  // namespace
-
-bool transparent_huge_pages_available() {
-  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
-  std::string s;
-  if (!std::getline(f, s)) return false;
-  return s.find("[never]") == std::string::npos;
-}
-
-namespace {
 
 // Maps `bytes` anonymous memory for `policy`; nullptr (with errno kept) on failure.
 void* map_anonymous(size_t bytes, PagePolicy policy, size_t* mapped) {
@@ -118,6 +108,13 @@ size_t smaps_anon_huge_bytes(const void* addr) {
 }
 
 }  // namespace
+
+bool transparent_huge_pages_available() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string s;
+  if (!std::getline(f, s)) return false;
+  return s.find("[never]") == std::string::npos;
+}
 
 Result<PagePolicy> parse_page_policy(std::string_view text) {
   if (text == "off" || text == "none" || text == "4k") return PagePolicy::kOff;
