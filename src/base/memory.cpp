@@ -43,7 +43,6 @@ PagePolicy next_lower(PagePolicy p) {
   }
 }
 
-
 // Maps `bytes` anonymous memory for `policy`; nullptr (with errno kept) on failure.
 void* map_anonymous(size_t bytes, PagePolicy policy, size_t* mapped) {
   int flags = MAP_PRIVATE | MAP_ANONYMOUS;

@@ -1,20 +1,19 @@
 #include "cli/bench_load.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/memory.h"
 #include "base/timer.h"
 #include "cli/model_options.h"
 #include "gguf/gguf.h"
+#include "gguf/load.h"
 
 namespace moe::cli {
 namespace {
@@ -50,26 +49,15 @@ Result<double> cat_gbps(const std::vector<std::string>& paths) {
   return static_cast<double>(bytes) / 1e9 / std::max(timer.seconds(), 1e-9);
 }
 
-// The first touch of `bytes` of new memory on `pages`, from `n_threads` threads: the
-// allocation and zero-fill that any load into private memory pays before it copies a byte
-// (a VM that hands freed memory back to its host pays the host's faults here too). GB/s.
+// The first touch of `bytes` of new memory on `pages`, by the loader's threads and tasks:
+// the allocation and zero-fill that any load into private memory pays before it copies a
+// byte (a VM that hands freed memory back to its host pays the host's faults here too). GB/s.
 Result<double> fresh_memory_gbps(uint64_t bytes, PagePolicy pages, int n_threads) {
   MOE_ASSIGN_OR_RETURN(MemoryRegion region, MemoryRegion::allocate(bytes, pages));
-  const uint64_t slice = (region.mapped_size() / static_cast<uint64_t>(n_threads) + 4095) / 4096 * 4096;
-  std::vector<Status> results(static_cast<size_t>(n_threads), Status::ok());
   Timer timer;
-  std::vector<std::thread> threads;
-  for (int i = 0; i < n_threads; ++i) {
-    const uint64_t begin = std::min<uint64_t>(region.mapped_size(), slice * static_cast<uint64_t>(i));
-    const uint64_t end = std::min<uint64_t>(region.mapped_size(), begin + slice);
-    threads.emplace_back([&, begin, end, i] { results[static_cast<size_t>(i)] = populate_writable(region.data() + begin, end - begin); });
-  }
-  for (auto& t : threads) t.join();
-  const double seconds = timer.seconds();
-  for (const Status& s : results) {
-    if (!s.is_ok()) return s;
-  }
-  return static_cast<double>(bytes) / 1e9 / std::max(seconds, 1e-9);
+  MOE_RETURN_IF_ERROR(populate_parallel("fresh memory", region.data(), region.mapped_size(), n_threads,
+                                        64ull << 20, nullptr));
+  return static_cast<double>(bytes) / 1e9 / std::max(timer.seconds(), 1e-9);
 }
 
 double median(std::vector<double> v) {
@@ -91,15 +79,12 @@ int bench_load(const Args& args) {
   const bool cold = args.flag("--cold");
 
   std::vector<std::string> paths;
+  uint64_t total_bytes = 0;
   {
     auto mapped = GgufModel::open(path);  // validates, and names the parts of a split set
     if (!mapped) return fail(mapped.status());
     for (const GgufFile& f : mapped->files()) paths.push_back(f.path);
-  }
-  uint64_t total_bytes = 0;
-  for (const std::string& p : paths) {
-    struct stat st {};
-    if (::stat(p.c_str(), &st) == 0) total_bytes += static_cast<uint64_t>(st.st_size);
+    total_bytes = mapped->file_bytes();
   }
   const int n_threads = options->io_threads > 0 ? options->io_threads : default_io_threads();
   std::vector<double> cat, load, fresh;

@@ -103,8 +103,9 @@ class FileBuffer {
 Status read_parallel(int fd, const std::string& path, uint8_t* dst, uint64_t size, int n_threads, uint64_t chunk,
                      ProgressBar* bar, int numa_node = -1);
 
-// Copies every page of the private file mapping [dst, dst + size) now, `n_threads`
-// threads taking `chunk`-byte tasks; progress into `bar` (may be null).
+// Gives every page of the private writable mapping [dst, dst + size) its own copy now
+// (populate_writable: a file mapping's pages are copied, anonymous ones zero-filled),
+// `n_threads` threads taking `chunk`-byte tasks; progress into `bar` (may be null).
 Status populate_parallel(const std::string& path, uint8_t* dst, uint64_t size, int n_threads, uint64_t chunk,
                          ProgressBar* bar, int numa_node = -1);
 

@@ -36,12 +36,12 @@ using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += 
 // out_h[j] = sum over p in order of s_h[p] * rows[p * row_stride + j], for `heads` weight
 // vectors s_h = s + h * s_stride and outputs out_h = out + h * out_stride; each step a
 // multiply then an add from 0 (bitwise a chain of axpy calls).
+using WeightedRowsFn = void (*)(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
+                                int64_t row_stride, float* out, int64_t out_stride, int64_t width);
 // Element-wise activations (within a few ulp of kernels/ops.h's; each value depends only on
 // its own inputs, and a softmax on its row, so results never depend on the batch).
 using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);  // gate = silu(gate) * up
 using SoftmaxFn = void (*)(float* x, int64_t n, float scale);         // x = softmax(x * scale)
-using WeightedRowsFn = void (*)(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                                int64_t row_stride, float* out, int64_t out_stride, int64_t width);
 
 struct WeightKernels {
   VecDotFn vec_dot = nullptr;  // nullptr: no per-row product (none yet, or a packed layout)
