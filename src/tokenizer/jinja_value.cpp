@@ -30,6 +30,8 @@ const Value* CallArgs::kwarg(std::string_view name) const {
   return nullptr;
 }
 
+size_t Object::size() const { return entries_.size(); }
+
 void Object::clear() {
   entries_.clear();
   index_.clear();

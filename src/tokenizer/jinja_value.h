@@ -29,7 +29,7 @@ class Object {
   const Value* find(std::string_view key) const;
   void set(std::string key, Value value);
   const std::vector<std::pair<std::string, Value>>& entries() const { return entries_; }
-  size_t size() const { return entries_.size(); }
+  size_t size() const;  // out of line: Value is incomplete here (clang instantiates eagerly)
   void clear();
 
  private:
