@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the text-parser fuzzers (chat templates, generated-text parser, pre-tokenizers) for
+# SECONDS each on seed corpora made from the repo's templates and text; exits non-zero on
+# the first crash or broken invariant (inputs left in BUILD_DIR/fuzz/TARGET/artifacts/).
+#   tests/fuzz/run_text_fuzz.sh BUILD_DIR [SECONDS]
+# BUILD_DIR is configured with -DCMAKE_CXX_COMPILER=clang++ -DMOEINFER_FUZZ=ON.
+set -euo pipefail
+
+if [[ $# -lt 1 ]]; then
+  echo "usage: $0 BUILD_DIR [SECONDS]" >&2
+  exit 2
+fi
+build_dir=$(cd "$1" && pwd)
+seconds=${2:-20}
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/../.." && pwd)
+data=$root/tests/data
+
+cmake --build "$build_dir" --target chat_template_fuzz reasoning_fuzz pretokenizer_fuzz
+
+# Seeds: one directory per target, rewritten every run.
+seed_dir() {
+  local d=$build_dir/fuzz/$1/seeds
+  rm -rf "$d" && mkdir -p "$d" && echo "$d"
+}
+s=$(seed_dir chat_template_fuzz)
+cp "$data"/templates/*.jinja "$s"/
+printf '{%% for m in messages %%}{{ m.role | upper }}: {{ m.content | trim }}{%% endfor %%}' > "$s/loop.jinja"
+printf '{%% macro f(x) %%}{{ x ~ x }}{%% endmacro %%}{%% set ns = namespace(a=0) %%}{{ f(tools | tojson) }}' > "$s/macro.jinja"
+
+s=$(seed_dir reasoning_fuzz)
+# First byte: options (bit 0 no reasoning format, bit 1 starts in reasoning, bit 2 tool calls).
+printf '\x04<think>\nplan\n</think>\n\nAnswer.' > "$s/think"
+printf '\x06plan\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' > "$s/tool_r1"
+printf '\x04<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{"a": [1, "}"]}<｜tool▁call▁end｜><｜tool▁calls▁end｜>' > "$s/tool_v31"
+printf '\x01<think>kept</think> \xe4\xb8\xad\xe6' > "$s/none_utf8"
+
+s=$(seed_dir pretokenizer_fuzz)
+head -c 2000 "$data/text/lighthouse.txt" > "$s/text"
+printf '\x01  Hello, world!\r\n\r\n123456 ++x  \xf0\x9f\x98\x80 caf\xc3\xa9 \xff\xfe' > "$s/mixed"
+printf '\x02def f(x):\n\treturn x**2  # \xe4\xb8\xad\xe6\x96\x87\n' > "$s/code"
+
+status=0
+for target in chat_template_fuzz reasoning_fuzz pretokenizer_fuzz; do
+  work=$build_dir/fuzz/$target
+  mkdir -p "$work/corpus" "$work/artifacts"
+  echo "$target: $(ls "$work/seeds" | wc -l) seeds, $(ls "$work/corpus" | wc -l) corpus inputs, ${seconds}s"
+  "$build_dir/tests/fuzz/$target" "$work/corpus" "$work/seeds" \
+    -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
+    -artifact_prefix="$work/artifacts/" -print_final_stats=1 || status=$?
+  if [[ $status -ne 0 ]]; then
+    echo "$target FAILED (exit $status); reproducer(s):" >&2
+    ls -1 "$work/artifacts" >&2 || true
+    exit "$status"
+  fi
+done
+echo "text fuzzers: ${seconds}s each, clean"
