@@ -9,6 +9,7 @@
 // order, and its float operations are the reference's, so the batch never matters.
 #include <immintrin.h>
 
+#include "kernels/avx512/dpbusd_bcast.h"
 #include "kernels/packed.h"
 #include "quant/blocks.h"
 
@@ -25,12 +26,6 @@ constexpr int kQ6Tile = 8;
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
 inline __m256i load256(const void* p) { return _mm256_loadu_si256(static_cast<const __m256i*>(p)); }
-// 4 activation bytes in every 32-bit lane.
-inline __m512i bcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return _mm512_set1_epi32(v);
-}
 // Bits of `a` where `mask` is set, of `b` elsewhere.
 inline __m512i select_bits(__m512i mask, __m512i a, __m512i b) {
   return _mm512_ternarylogic_epi32(a, b, mask, 0xE4);
@@ -105,8 +100,8 @@ inline void q4_tile_small(int64_t nb, const uint8_t* group, const BlockQ8_K* con
 #pragma GCC unroll 4
         for (int t = 0; t < T; ++t) {
           const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
-          lo[t][i % kChains] = _mm512_dpbusd_epi32(lo[t][i % kChains], wl, bcast4(qa));
-          hi[t][i % kChains] = _mm512_dpbusd_epi32(hi[t][i % kChains], wh, bcast4(qa + 32));
+          lo[t][i % kChains] = dpbusd_bcast(lo[t][i % kChains], wl, qa);
+          hi[t][i % kChains] = dpbusd_bcast(hi[t][i % kChains], wh, qa + 32);
         }
       }
       const __m512i sc_lo = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c))), m63);
@@ -172,8 +167,8 @@ inline void q4_tile_multi(int64_t nb, const uint8_t* group, const BlockQ8_K* con
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
-          lo[t] = _mm512_dpbusd_epi32(lo[t], wl, bcast4(qa));
-          hi[t] = _mm512_dpbusd_epi32(hi[t], wh, bcast4(qa + 32));
+          lo[t] = dpbusd_bcast(lo[t], wl, qa);
+          hi[t] = dpbusd_bcast(hi[t], wh, qa + 32);
         }
       }
       const __m512 sc_lo =
@@ -261,7 +256,7 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
       for (int t = 0; t < T; ++t) {
         const int8_t* qa = a[t]->qs + 16 * j;
         __m512i s = _mm512_set1_epi32(off[t][j]);
-        for (int k = 0; k < 4; ++k) s = _mm512_dpbusd_epi32(s, v[k], bcast4(qa + 4 * k));
+        for (int k = 0; k < 4; ++k) s = dpbusd_bcast(s, v[k], qa + 4 * k);
         isum[t][j & 1] = _mm512_add_epi32(isum[t][j & 1], _mm512_mullo_epi32(s, scale));
       }
     }

@@ -3,6 +3,7 @@
 // bytes broadcast advances all 16 row sums; the 16 scales convert in one instruction.
 #include <immintrin.h>
 
+#include "kernels/avx512/dpbusd_bcast.h"
 #include "kernels/packed.h"
 #include "quant/blocks.h"
 
@@ -12,12 +13,6 @@ namespace {
 constexpr size_t kColumnBytes = kPackRows * sizeof(BlockQ8_0);  // 544
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 8192;
-
-inline int32_t load_i32(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return v;
-}
 
 // Tokens [0, T) of `act` against one group of 16 rows; y rows contiguous per token.
 template <int T>
@@ -39,14 +34,14 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
     for (int t = 0; t < T; ++t) {
       const BlockQ8_0S& a = act[t][b];
       // two independent chains (integer sums: any order is exact)
-      __m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[0], _mm512_set1_epi32(load_i32(a.qs + 0)));
-      __m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[1], _mm512_set1_epi32(load_i32(a.qs + 4)));
-      s0 = _mm512_dpbusd_epi32(s0, w[2], _mm512_set1_epi32(load_i32(a.qs + 8)));
-      s1 = _mm512_dpbusd_epi32(s1, w[3], _mm512_set1_epi32(load_i32(a.qs + 12)));
-      s0 = _mm512_dpbusd_epi32(s0, w[4], _mm512_set1_epi32(load_i32(a.qs + 16)));
-      s1 = _mm512_dpbusd_epi32(s1, w[5], _mm512_set1_epi32(load_i32(a.qs + 20)));
-      s0 = _mm512_dpbusd_epi32(s0, w[6], _mm512_set1_epi32(load_i32(a.qs + 24)));
-      s1 = _mm512_dpbusd_epi32(s1, w[7], _mm512_set1_epi32(load_i32(a.qs + 28)));
+      __m512i s0 = dpbusd_bcast(_mm512_setzero_si512(), w[0], a.qs + 0);
+      __m512i s1 = dpbusd_bcast(_mm512_setzero_si512(), w[1], a.qs + 4);
+      s0 = dpbusd_bcast(s0, w[2], a.qs + 8);
+      s1 = dpbusd_bcast(s1, w[3], a.qs + 12);
+      s0 = dpbusd_bcast(s0, w[4], a.qs + 16);
+      s1 = dpbusd_bcast(s1, w[5], a.qs + 20);
+      s0 = dpbusd_bcast(s0, w[6], a.qs + 24);
+      s1 = dpbusd_bcast(s1, w[7], a.qs + 28);
       const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(a.sum128));
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a.d));
       acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum), acc[t]);
