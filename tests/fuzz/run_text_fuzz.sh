@@ -6,14 +6,9 @@
 # BUILD_DIR is configured with -DCMAKE_CXX_COMPILER=clang++ -DMOEINFER_FUZZ=ON.
 set -euo pipefail
 
-if [[ $# -lt 1 ]]; then
-  echo "usage: $0 BUILD_DIR [SECONDS]" >&2
-  exit 2
-fi
-build_dir=$(cd "$1" && pwd)
-seconds=${2:-20}
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/../.." && pwd)
+default_seconds=20
+source "$(dirname "${BASH_SOURCE[0]}")/fuzz_lib.sh"
+fuzz_setup "$@"
 data=$root/tests/data
 
 cmake --build "$build_dir" --target chat_template_fuzz reasoning_fuzz pretokenizer_fuzz
@@ -40,18 +35,7 @@ head -c 2000 "$data/text/lighthouse.txt" > "$s/text"
 printf '\x01  Hello, world!\r\n\r\n123456 ++x  \xf0\x9f\x98\x80 caf\xc3\xa9 \xff\xfe' > "$s/mixed"
 printf '\x02def f(x):\n\treturn x**2  # \xe4\xb8\xad\xe6\x96\x87\n' > "$s/code"
 
-status=0
 for target in chat_template_fuzz reasoning_fuzz pretokenizer_fuzz; do
-  work=$build_dir/fuzz/$target
-  mkdir -p "$work/corpus" "$work/artifacts"
-  echo "$target: $(ls "$work/seeds" | wc -l) seeds, $(ls "$work/corpus" | wc -l) corpus inputs, ${seconds}s"
-  "$build_dir/tests/fuzz/$target" "$work/corpus" "$work/seeds" \
-    -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-    -artifact_prefix="$work/artifacts/" -print_final_stats=1 || status=$?
-  if [[ $status -ne 0 ]]; then
-    echo "$target FAILED (exit $status); reproducer(s):" >&2
-    ls -1 "$work/artifacts" >&2 || true
-    exit "$status"
-  fi
+  fuzz_run "$target" -max_len=8192
 done
 echo "text fuzzers: ${seconds}s each, clean"
