@@ -9,6 +9,28 @@
 namespace moe::packed {
 namespace {
 
+// Row r's block in one block column of a group: its f16 scale, then its 32 values 4 at a
+// time among the 16 rows' (q + 128 == q ^ 0x80 as bytes).
+void put_block(const BlockQ8_0& blk, int r, uint8_t* col) {
+  std::memcpy(col + r * sizeof(uint16_t), &blk.d, sizeof(uint16_t));
+  for (int c = 0; c < kQK / 4; ++c) {
+    uint32_t four;
+    std::memcpy(&four, blk.qs + 4 * c, 4);
+    four ^= 0x80808080u;
+    std::memcpy(col + kPackRows * sizeof(uint16_t) + (c * kPackRows + r) * 4, &four, 4);
+  }
+}
+
+void get_block(const uint8_t* col, int r, BlockQ8_0* blk) {
+  std::memcpy(&blk->d, col + r * sizeof(uint16_t), sizeof(uint16_t));
+  for (int c = 0; c < kQK / 4; ++c) {
+    uint32_t four;
+    std::memcpy(&four, col + kPackRows * sizeof(uint16_t) + (c * kPackRows + r) * 4, 4);
+    four ^= 0x80808080u;
+    std::memcpy(blk->qs + 4 * c, &four, 4);
+  }
+}
+
 void decode(const BlockQ8_0& b, int8_t* q) { std::memcpy(q, b.qs, kQK); }
 
 void decode(const BlockQ4_0& b, int8_t* q) {
@@ -38,24 +60,30 @@ void repack_rows(const void* src, int64_t rows, int64_t n, void* dst) {
     const Block* rows_in = in + g * kPackRows * nb;
     for (int64_t b = 0; b < nb; ++b) {
       uint8_t* col = out + (g * nb + b) * kPackRows * sizeof(BlockQ8_0);
-      uint8_t* q = col + kPackRows * sizeof(uint16_t);
       for (int r = 0; r < kPackRows; ++r) {
         const Block& blk = rows_in[r * nb + b];
-        std::memcpy(col + r * sizeof(uint16_t), &blk.d, sizeof(uint16_t));
-        int8_t values[kQK];
-        decode(blk, values);
-        for (int c = 0; c < kQK / 4; ++c) {  // 4 values at a time; q + 128 == q ^ 0x80 as bytes
-          uint32_t four;
-          std::memcpy(&four, values + 4 * c, 4);
-          four ^= 0x80808080u;
-          std::memcpy(q + (c * kPackRows + r) * 4, &four, 4);
-        }
+        BlockQ8_0 plain;
+        std::memcpy(&plain.d, &blk.d, sizeof(uint16_t));
+        decode(blk, plain.qs);
+        put_block(plain, r, col);
       }
     }
   }
 }
 
 }  // namespace
+
+void write_q8_0_r16_row(const BlockQ8_0* row, int64_t nb, int r, void* group) {
+  MOE_CHECK(r >= 0 && r < kPackRows);
+  auto* g = static_cast<uint8_t*>(group);
+  for (int64_t b = 0; b < nb; ++b) put_block(row[b], r, g + b * kPackRows * sizeof(BlockQ8_0));
+}
+
+void read_q8_0_r16_row(const void* group, int64_t nb, int r, BlockQ8_0* row) {
+  MOE_CHECK(r >= 0 && r < kPackRows);
+  const auto* g = static_cast<const uint8_t*>(group);
+  for (int64_t b = 0; b < nb; ++b) get_block(g + b * kPackRows * sizeof(BlockQ8_0), r, &row[b]);
+}
 
 void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack_rows<BlockQ8_0>(src, rows, n, dst);
