@@ -85,9 +85,11 @@ Status KvModelStep::save(int seq, std::span<const int32_t> tokens, const std::st
             write_u64(f.get(), n_layers) && write_u64(f.get(), kv_.row_bytes()) &&
             write_u64(f.get(), static_cast<uint64_t>(n));
   if (ok && n > 0) ok = std::fwrite(tokens.data(), sizeof(int32_t), tokens.size(), f.get()) == tokens.size();
+  std::vector<uint8_t> row(kv_.row_bytes());
   for (uint64_t layer = 0; ok && layer < n_layers; ++layer) {
     for (int64_t pos = 0; ok && pos < n; ++pos) {
-      ok = std::fwrite(kv_.row(static_cast<int>(layer), seq, pos), kv_.row_bytes(), 1, f.get()) == 1;
+      kv_.read_row(static_cast<int>(layer), seq, pos, row.data());
+      ok = std::fwrite(row.data(), row.size(), 1, f.get()) == 1;
     }
   }
   if (!ok || std::fflush(f.get()) != 0) return Status::error("writing " + path + " failed");
@@ -129,12 +131,14 @@ Result<std::vector<int32_t>> KvModelStep::restore(int seq, const std::string& pa
   }
   kv_.clear(seq);
   MOE_RETURN_IF_ERROR(kv_.reserve(seq, static_cast<int64_t>(n)));
+  std::vector<uint8_t> row(row_bytes);
   for (uint64_t layer = 0; layer < n_layers; ++layer) {
     for (uint64_t pos = 0; pos < n; ++pos) {
-      if (std::fread(kv_.row(static_cast<int>(layer), seq, static_cast<int64_t>(pos)), row_bytes, 1, f.get()) != 1) {
+      if (std::fread(row.data(), row_bytes, 1, f.get()) != 1) {
         kv_.clear(seq);
         return Status::error(path + ": truncated rows");
       }
+      kv_.write_row(static_cast<int>(layer), seq, static_cast<int64_t>(pos), row.data());
     }
   }
   kv_.set_length(seq, static_cast<int64_t>(n));

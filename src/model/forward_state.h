@@ -39,6 +39,7 @@ struct ThreadScratch {
   QuantizedRows rows;
   Scratch a;
   Scratch b;
+  ByteScratch act8;  // quantized attention queries (q8_0 cache)
 };
 
 struct ForwardState {

@@ -2,14 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "base/check.h"
 #include "base/half.h"
 #include "gguf/types.h"
+#include "kernels/packed.h"
 #include "quant/blocks.h"
 
 namespace moe {
 namespace {
+
+constexpr int64_t kMaxRowBlocks = 64;  // a q8_0 row on the stack: up to 2048 values
 
 // q8_0 rows reuse the weight format: blocks of 32 values with an f16 scale.
 void store_q8_0(const float* x, int64_t n, uint8_t* out) {
@@ -54,6 +58,9 @@ Result<KvCache> KvCache::create(const ModelArgs& args, KvCacheType type, int64_t
     if (args.kv_lora_rank % kQK != 0 || args.qk_rope_head_dim % kQK != 0) {
       return Status::error("q8_0 cache needs kv_lora_rank and rope dim multiples of 32");
     }
+    if (block_tokens % kPackRows != 0) {
+      return Status::error("q8_0 cache needs blocks of a multiple of 16 positions (its rows are 16-row groups)");
+    }
     kv.row_bytes_ = static_cast<size_t>(kv.width_ / kQK) * sizeof(BlockQ8_0);
   } else {
     kv.row_bytes_ = static_cast<size_t>(kv.width_) * 2;
@@ -97,11 +104,11 @@ void KvCache::truncate(int seq, int64_t n) {
   }
 }
 
-uint8_t* KvCache::row(int layer, int seq, int64_t pos) {
-  return const_cast<uint8_t*>(static_cast<const KvCache*>(this)->row(layer, seq, pos));
+uint8_t* KvCache::slot(int layer, int seq, int64_t pos) {
+  return const_cast<uint8_t*>(static_cast<const KvCache*>(this)->slot(layer, seq, pos));
 }
 
-const uint8_t* KvCache::row(int layer, int seq, int64_t pos) const {
+const uint8_t* KvCache::slot(int layer, int seq, int64_t pos) const {
   const Sequence& s = seqs_[seq];
   const size_t b = static_cast<size_t>(pos / block_tokens_);
   MOE_CHECK(b < s.blocks.size());
@@ -109,24 +116,52 @@ const uint8_t* KvCache::row(int layer, int seq, int64_t pos) const {
   return pool_.data() + static_cast<size_t>(s.blocks[b]) * block_bytes_ + in_block * row_bytes_;
 }
 
-void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
-  uint8_t* out = row(layer, seq, pos);
-  if (type_ == KvCacheType::kQ8_0) {
-    store_q8_0(values, width_, out);
+const uint8_t* KvCache::q8_0_group(int layer, int seq, int64_t pos) const {
+  MOE_CHECK(type_ == KvCacheType::kQ8_0 && pos % kPackRows == 0);
+  return slot(layer, seq, pos);
+}
+
+void KvCache::read_row(int layer, int seq, int64_t pos, uint8_t* out) const {
+  if (type_ != KvCacheType::kQ8_0) {
+    std::memcpy(out, slot(layer, seq, pos), row_bytes_);
     return;
   }
-  auto* h = reinterpret_cast<uint16_t*>(out);
+  const uint8_t* group = slot(layer, seq, pos - pos % kPackRows);
+  packed::read_q8_0_r16_row(group, width_ / kQK, static_cast<int>(pos % kPackRows), reinterpret_cast<BlockQ8_0*>(out));
+}
+
+void KvCache::write_row(int layer, int seq, int64_t pos, const uint8_t* in) {
+  if (type_ != KvCacheType::kQ8_0) {
+    std::memcpy(slot(layer, seq, pos), in, row_bytes_);
+    return;
+  }
+  uint8_t* group = slot(layer, seq, pos - pos % kPackRows);
+  packed::write_q8_0_r16_row(reinterpret_cast<const BlockQ8_0*>(in), width_ / kQK, static_cast<int>(pos % kPackRows),
+                             group);
+}
+
+void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
+  if (type_ == KvCacheType::kQ8_0) {
+    BlockQ8_0 blocks[kMaxRowBlocks];
+    MOE_CHECK(width_ / kQK <= kMaxRowBlocks);
+    store_q8_0(values, width_, reinterpret_cast<uint8_t*>(blocks));
+    write_row(layer, seq, pos, reinterpret_cast<const uint8_t*>(blocks));
+    return;
+  }
+  auto* h = reinterpret_cast<uint16_t*>(slot(layer, seq, pos));
   for (int64_t i = 0; i < width_; ++i) h[i] = f32_to_f16(values[i]);
 }
 
 void KvCache::load(int layer, int seq, int64_t pos, float* values,
                    void (*f16_row)(const uint16_t*, float*, int64_t)) const {
-  const uint8_t* in = row(layer, seq, pos);
   if (type_ == KvCacheType::kQ8_0) {
-    load_q8_0(in, width_, values);
+    BlockQ8_0 blocks[kMaxRowBlocks];
+    MOE_CHECK(width_ / kQK <= kMaxRowBlocks);
+    read_row(layer, seq, pos, reinterpret_cast<uint8_t*>(blocks));
+    load_q8_0(reinterpret_cast<const uint8_t*>(blocks), width_, values);
     return;
   }
-  const auto* h = reinterpret_cast<const uint16_t*>(in);
+  const auto* h = reinterpret_cast<const uint16_t*>(slot(layer, seq, pos));
   if (f16_row != nullptr) return f16_row(h, values, width_);
   for (int64_t i = 0; i < width_; ++i) values[i] = f16_to_f32(h[i]);
 }

@@ -2,6 +2,10 @@
 // roped k_pe (rope values), never per-head K/V. Storage is a pool of fixed-size blocks
 // (block_tokens positions x all layers); each sequence owns a list of blocks, so sequences
 // of different lengths share one preallocated pool and "context full" is a clear error.
+//
+// Within a block, the rows of one layer follow each other. A q8_0 cache keeps each 16 of
+// them as one Q8_0_R16 group (the packed weight layout, kernels/packed.h), so the attention
+// scores are the packed int8 gemm over the cache in place, positions as rows.
 #pragma once
 
 #include <cstdint>
@@ -40,8 +44,15 @@ class KvCache {
   void truncate(int seq, int64_t n);
   void clear(int seq) { truncate(seq, 0); }
 
-  uint8_t* row(int layer, int seq, int64_t pos);
-  const uint8_t* row(int layer, int seq, int64_t pos) const;
+  // One row as row_bytes() in the plain layout (f16 values, or Q8_0 blocks), for slot files.
+  void read_row(int layer, int seq, int64_t pos, uint8_t* out) const;
+  void write_row(int layer, int seq, int64_t pos, const uint8_t* in);
+
+  // q8_0: the Q8_0_R16 group of positions [pos, pos + 16) (pos a multiple of 16); the groups
+  // of [pos, pos + contiguous_rows(pos)) follow each other (16 * row_bytes() apart).
+  const uint8_t* q8_0_group(int layer, int seq, int64_t pos) const;
+  // Positions from `pos` to the end of its block (they are contiguous in memory).
+  int64_t contiguous_rows(int64_t pos) const { return block_tokens_ - pos % block_tokens_; }
 
   // Stores / loads one row of `width()` floats in the cache's type.
   void store(int layer, int seq, int64_t pos, const float* values);
@@ -55,6 +66,10 @@ class KvCache {
     std::vector<int32_t> blocks;
     int64_t length = 0;
   };
+  // Where the row of (layer, seq, pos) starts (q8_0: its slot in the group's bytes).
+  uint8_t* slot(int layer, int seq, int64_t pos);
+  const uint8_t* slot(int layer, int seq, int64_t pos) const;
+
   KvCacheType type_ = KvCacheType::kF16;
   int64_t n_layers_ = 0;
   int64_t width_ = 0;

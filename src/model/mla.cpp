@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/ops.h"
+#include "kernels/packed.h"
 #include "model/blocks.h"
 
 namespace moe {
@@ -35,6 +36,26 @@ void per_head_matmul(BlockContext& c, const TensorView& w, const float* in, int6
               out_token_stride);
     }
   });
+}
+
+// Scores of heads [0, nh) of one token (queries `qa`, nh rows of kv width) against positions
+// [0, n) of `seq` in a q8_0 cache, read in place: the cache's 16-row groups are Q8_0_R16
+// weights, the queries quantized to its activation blocks (Q8_0_S), positions as rows.
+// Whole groups are computed (a last, partly written group gives scores past n that nobody
+// reads), so `scores` is [nh, round_up(n, 16)].
+void q8_0_scores(const KernelTable& k, const KvCache& kv, int layer, int seq, int64_t n, const float* qa, int64_t nh,
+                 ThreadScratch& ts, float* scores, int64_t scores_stride) {
+  const int64_t width = kv.width();
+  const size_t arb = activation_row_bytes(GgmlType::Q8_0_R16, width);
+  uint8_t* act = ts.act8.get(arb * static_cast<size_t>(nh));
+  for (int64_t h = 0; h < nh; ++h) quantize_activation(k, GgmlType::Q8_0_R16, qa + h * width, act + h * arb, width);
+  const GemmFn gemm = k.for_type(GgmlType::Q8_0_R16).gemm;
+  for (int64_t p = 0; p < n;) {
+    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
+    const int64_t rows = (run + kPackRows - 1) / kPackRows * kPackRows;
+    gemm(width, kv.q8_0_group(layer, seq, p), kv.row_bytes(), rows, act, arb, nh, scores + p, scores_stride);
+    p += run;
+  }
 }
 
 }  // namespace
@@ -105,10 +126,12 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   }
 
   // Per (token, head): scores over positions 0..pos, softmax, ctx = sum_p s_p c_p. A thread
-  // takes a contiguous range of (token, head) pairs; its heads' scores are one f32 gemm
-  // over the token's latent rows (positions as rows, heads as tokens: each latent row is
-  // read once for all the heads, in register tiles). Each score is one fixed-order kernel
-  // dot product (batch invariance).
+  // takes a contiguous range of (token, head) pairs; its heads' scores are one gemm over
+  // the token's cached rows (positions as rows, heads as tokens: each row is read once for
+  // all the heads, in register tiles): f32 over the latent for an f16 cache, the packed
+  // int8 gemm over the cache itself for q8_0. Each score is one fixed-order kernel dot
+  // product (batch invariance).
+  const bool int8_scores = kv.type() == KvCacheType::kQ8_0;
   float* ctx = s.ctx.get(T * H * lora);
   const float scale = c.model.rope().softmax_scale();
   const GemmFn gemm_f32 = k.for_type(GgmlType::F32).gemm;
@@ -121,12 +144,17 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       const BatchToken& b = c.batch[static_cast<size_t>(t)];
       const float* lat = s.latent[b.seq].get(0);
       const int64_t n = b.pos + 1;
-      float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
+      const int64_t stride = int8_scores ? (n + kPackRows - 1) / kPackRows * kPackRows : n;
+      float* scores = ts.b.get(static_cast<size_t>(nh * stride));  // [nh, stride]
       const float* qa = q_abs + (t * H + h0) * kv_width;
-      gemm_f32(kv_width, lat, lat_row_bytes, n, qa, kv_width * sizeof(float), nh, scores, n);
-      for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * n, n, scale);
+      if (int8_scores) {
+        q8_0_scores(k, kv, layer, b.seq, n, qa, nh, ts, scores, stride);
+      } else {
+        gemm_f32(kv_width, lat, lat_row_bytes, n, qa, kv_width * sizeof(float), nh, scores, n);
+      }
+      for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * stride, n, scale);
       // ctx_h = sum_p s_h[p] c_p, in position order for every element (batch invariance)
-      k.weighted_rows(scores, n, nh, n, lat, kv_width, ctx + (t * H + h0) * lora, lora, lora);
+      k.weighted_rows(scores, stride, nh, n, lat, kv_width, ctx + (t * H + h0) * lora, lora, lora);
       i += nh;
     }
   });

@@ -20,8 +20,8 @@ std::vector<int32_t> long_prompt() {
 
 // Logits of every position of `prompt` fed in chunks of `chunk` tokens.
 std::vector<float> all_logits(const Model& model, ThreadPool& pool, const std::vector<int32_t>& prompt,
-                              size_t chunk) {
-  auto kv = KvCache::create(model.args(), KvCacheType::kF16, static_cast<int64_t>(prompt.size()), 1);
+                              size_t chunk, KvCacheType cache = KvCacheType::kF16, int64_t block_tokens = 256) {
+  auto kv = KvCache::create(model.args(), cache, static_cast<int64_t>(prompt.size()), 1, block_tokens);
   Forward forward(model, pool);
   std::vector<float> out;
   Logits logits;
@@ -45,6 +45,23 @@ TEST(BatchInvariance, ChunkSizeDoesNotChangeLogits) {
   const auto whole = all_logits(*model, pool, prompt, 512);
   const auto small = all_logits(*model, pool, prompt, 64);
   const auto single = all_logits(*model, pool, prompt, 1);
+  ASSERT_EQ(whole.size(), prompt.size() * static_cast<size_t>(model->args().vocab_size));
+  EXPECT_EQ(0, std::memcmp(whole.data(), small.data(), whole.size() * sizeof(float)));
+  EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)));
+}
+
+// A q8_0 cache: the scores are the packed int8 gemm over the cache's 16-row groups, with
+// the last group partly written; several cache blocks of 16 positions.
+TEST(BatchInvariance, Q8_0CacheChunkSizeDoesNotChangeLogits) {
+  auto model = load_fixture("r1-mini-q4_k_m");
+  ASSERT_NE(model, nullptr);
+  auto prompt = long_prompt();
+  ASSERT_GT(prompt.size(), 45u);
+  prompt.resize(45);
+  ThreadPool pool(2);
+  const auto whole = all_logits(*model, pool, prompt, 45, KvCacheType::kQ8_0, 16);
+  const auto small = all_logits(*model, pool, prompt, 7, KvCacheType::kQ8_0, 16);
+  const auto single = all_logits(*model, pool, prompt, 1, KvCacheType::kQ8_0, 32);
   ASSERT_EQ(whole.size(), prompt.size() * static_cast<size_t>(model->args().vocab_size));
   EXPECT_EQ(0, std::memcmp(whole.data(), small.data(), whole.size() * sizeof(float)));
   EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)));

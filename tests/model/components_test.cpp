@@ -3,8 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <vector>
 
+#include "base/half.h"
+#include "kernels/packed.h"
 #include "model/kv_cache.h"
+#include "quant/blocks.h"
 #include "model/rope_yarn.h"
 #include "model/router.h"
 
@@ -131,7 +136,7 @@ TEST(KvCache, BlocksAreSharedAndReturned) {
 
 TEST(KvCache, RowsRoundTripPerType) {
   for (KvCacheType type : {KvCacheType::kF16, KvCacheType::kQ8_0}) {
-    auto kv = KvCache::create(kv_args(), type, 32, 2, 8);
+    auto kv = KvCache::create(kv_args(), type, 32, 2, 16);
     ASSERT_TRUE(kv.is_ok());
     ASSERT_TRUE(kv->reserve(1, 20).is_ok());
     std::vector<float> row(96), back(96);
@@ -152,6 +157,38 @@ TEST(KvCache, RowsRoundTripPerType) {
     EXPECT_NEAR(back[5], row[5], 0.05f);
   }
   EXPECT_FALSE(parse_kv_cache_type("q4_0").is_ok());
+}
+
+// A q8_0 cache keeps each 16 positions of a layer as one Q8_0_R16 group: exactly what the
+// weight repacking makes of those 16 rows, so the packed gemm reads the cache in place.
+TEST(KvCache, Q8_0RowsAreR16GroupsInPlace) {
+  EXPECT_FALSE(KvCache::create(kv_args(), KvCacheType::kQ8_0, 32, 1, 8).is_ok());  // blocks of 16 only
+  auto kv = KvCache::create(kv_args(), KvCacheType::kQ8_0, 64, 1, 32);
+  ASSERT_TRUE(kv.is_ok());
+  ASSERT_TRUE(kv->reserve(0, 64).is_ok());
+  const size_t rb = kv->row_bytes();
+  const int64_t nb = kv->width() / 32;
+  ASSERT_EQ(rb, static_cast<size_t>(nb) * sizeof(BlockQ8_0));
+  std::vector<BlockQ8_0> plain(static_cast<size_t>(64 * nb));
+  for (size_t i = 0; i < plain.size(); ++i) {
+    plain[i].d = f32_to_f16(0.01f * static_cast<float>(i + 1));
+    for (int j = 0; j < 32; ++j) plain[i].qs[j] = static_cast<int8_t>((static_cast<int>(i) * 37 + j * 11) % 256 - 128);
+  }
+  for (int64_t pos = 0; pos < 64; ++pos) kv->write_row(1, 0, pos, reinterpret_cast<const uint8_t*>(&plain[pos * nb]));
+  std::vector<uint8_t> back(rb), repacked(16 * rb);
+  for (int64_t pos = 0; pos < 64; ++pos) {
+    kv->read_row(1, 0, pos, back.data());
+    EXPECT_EQ(0, std::memcmp(back.data(), &plain[pos * nb], rb)) << pos;
+  }
+  for (int64_t g = 0; g < 4; ++g) {
+    packed::repack_q8_0_r16(&plain[g * 16 * nb], 16, kv->width(), repacked.data());
+    EXPECT_EQ(0, std::memcmp(kv->q8_0_group(1, 0, 16 * g), repacked.data(), repacked.size())) << g;
+  }
+  // The other layer's rows are elsewhere.
+  std::vector<float> row(static_cast<size_t>(kv->width()), 0.25f);
+  kv->store(0, 0, 5, row.data());
+  kv->read_row(1, 0, 5, back.data());
+  EXPECT_EQ(0, std::memcmp(back.data(), &plain[5 * nb], rb));
 }
 
 }  // namespace
