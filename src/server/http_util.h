@@ -45,5 +45,8 @@ void register_tokenize(httplib::Server& http, ServerContext& ctx);
 void register_detokenize(httplib::Server& http, ServerContext& ctx);
 void register_apply_template(httplib::Server& http, ServerContext& ctx);
 void register_slots(httplib::Server& http, ServerContext& ctx);
+// A POST /slots/{id} with no body (no Content-Length, not chunked), from the pre-routing
+// handler; false when the request is not one.
+bool handle_bodyless_slot_post(ServerContext& ctx, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace moe

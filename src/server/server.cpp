@@ -39,15 +39,19 @@ Server::Server(ServerOptions options) : http_(std::make_unique<httplib::Server>(
         return httplib::Server::HandlerResponse::Handled;
       }
     }
-    if (ctx.options.api_key.empty() || req.path == "/health") return httplib::Server::HandlerResponse::Unhandled;
-    const std::string auth = req.get_header_value("Authorization");
-    static constexpr std::string_view kBearer = "Bearer ";
-    const bool ok = auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0 &&
-                    constant_time_equal(auth.substr(kBearer.size()), ctx.options.api_key);
-    if (ok) return httplib::Server::HandlerResponse::Unhandled;
-    res.set_header("WWW-Authenticate", "Bearer");
-    send_error(res, {401, "invalid or missing API key", "authentication_error", "invalid_api_key"});
-    return httplib::Server::HandlerResponse::Handled;
+    if (!ctx.options.api_key.empty() && req.path != "/health") {
+      const std::string auth = req.get_header_value("Authorization");
+      static constexpr std::string_view kBearer = "Bearer ";
+      const bool ok = auth.size() > kBearer.size() && auth.compare(0, kBearer.size(), kBearer) == 0 &&
+                      constant_time_equal(auth.substr(kBearer.size()), ctx.options.api_key);
+      if (!ok) {
+        res.set_header("WWW-Authenticate", "Bearer");
+        send_error(res, {401, "invalid or missing API key", "authentication_error", "invalid_api_key"});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    if (handle_bodyless_slot_post(ctx, req, res)) return httplib::Server::HandlerResponse::Handled;
+    return httplib::Server::HandlerResponse::Unhandled;
   });
   http_->set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {

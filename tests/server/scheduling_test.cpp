@@ -1,6 +1,10 @@
 // Continuous batching, batch invariance, prompt cache, queue limits, disconnects and slot
 // files, over real loopback HTTP.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -187,6 +191,45 @@ TEST(Scheduling, NonStreamingDisconnectFreesTheSlot) {
     EXPECT_FALSE(c.Post("/v1/chat/completions", body.dump(), "application/json"));
   }
   expect_slot_freed_after_hang_up(server);
+}
+
+// One request written as is on a fresh loopback connection (the server closes it after
+// the answer: Connection: close); the whole response, status line first.
+std::string raw_request(int port, const std::string& request) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return {};
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+      send(fd, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) response.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return response;
+}
+
+// llama.cpp documents `curl -X POST .../slots/0?action=erase`: a POST with no body and no
+// Content-Length, which cpp-httplib alone answers with 400.
+TEST(Scheduling, SlotEraseWithoutABody) {
+  TestServerConfig cfg;
+  cfg.api_key = "k3y";
+  TestServer server(cfg);
+  ASSERT_TRUE(server.ok()) << server.error();
+  const std::string head = "POST /slots/0?action=erase HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  const std::string ok = raw_request(server.port(), head + "Authorization: Bearer k3y\r\n\r\n");
+  EXPECT_EQ(ok.rfind("HTTP/1.1 200", 0), 0u) << ok;
+  EXPECT_NE(ok.find("\"n_erased\""), std::string::npos) << ok;
+  // Still behind the API key, and still checked like any slot request.
+  const std::string no_key = raw_request(server.port(), head + "\r\n");
+  EXPECT_EQ(no_key.rfind("HTTP/1.1 401", 0), 0u) << no_key;
+  const std::string bad_slot = raw_request(
+      server.port(), "POST /slots/7?action=erase HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer k3y\r\n\r\n");
+  EXPECT_EQ(bad_slot.rfind("HTTP/1.1 400", 0), 0u) << bad_slot;
+  EXPECT_NE(bad_slot.find("no slot '7'"), std::string::npos) << bad_slot;
 }
 
 TEST(Scheduling, SlotSaveRestore) {
