@@ -17,6 +17,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2/tile.h"
 #include "quant/blocks.h"
 
 namespace moe::avx2 {
@@ -25,7 +26,7 @@ namespace {
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
-constexpr size_t kPrefetchBytes = 8192;                      // ahead of the column being read
+constexpr size_t kGroupPrefetchBytes = 8192; // ahead of the column being read
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
@@ -54,11 +55,11 @@ inline __m128i dup_bytes(const void* p) {
   return _mm_unpacklo_epi8(x, x);
 }
 
-// `lines` cache lines from kPrefetchBytes ahead of p into L2 (constant counts: unrolled).
+// `lines` cache lines from kGroupPrefetchBytes ahead of p into L2 (constant counts: unrolled).
 inline void prefetch_ahead(const uint8_t* p, int lines) {
 #pragma GCC unroll 64
   for (int k = 0; k < lines; ++k) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + kPrefetchBytes + 64 * k), _MM_HINT_T1);
+    _mm_prefetch(reinterpret_cast<const char*>(p + kGroupPrefetchBytes + 64 * k), _MM_HINT_T1);
   }
 }
 
@@ -91,6 +92,7 @@ inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* 
           const __m256i p =
               _mm256_maddubs_epi16(wa, _mm256_sign_epi8(bcast4(act[t][b].qs + 4 * c), ws));
           s[t][h] = _mm256_add_epi32(s[t][h], _mm256_madd_epi16(p, ones));
+          in_order(s[t][h]);
         }
       }
     }
@@ -147,7 +149,7 @@ inline void q4_sub_block(const uint8_t* q, const uint8_t* sc, int h0, const Bloc
   for (int t = 0; t < T; ++t) {
     for (int h = 0; h < H; ++h) s[t][h] = _mm256_setzero_si256();
   }
-#pragma GCC unroll 2
+#pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
     for (int h = 0; h < H; ++h) {
       __m256i w = load256(q + 64 * i + 32 * h);
@@ -156,6 +158,7 @@ inline void q4_sub_block(const uint8_t* q, const uint8_t* sc, int h0, const Bloc
       for (int t = 0; t < T; ++t) {
         s[t][h] =
             _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(w, bcast4(a[t]->qs + a_off + 4 * i)));
+        in_order(s[t][h]);
       }
     }
   }
@@ -289,6 +292,7 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
           const __m256i x =
               _mm256_add_epi32(_mm256_madd_epi16(x01, scale), _mm256_madd_epi16(x23, scale));
           isum[t][h] = _mm256_add_epi32(isum[t][h], x);
+          in_order(isum[t][h]);
         }
       }
     }

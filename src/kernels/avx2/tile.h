@@ -41,6 +41,11 @@ inline uint16_t to_f16(float f) { return static_cast<uint16_t>(_cvtss_sh(f, _MM_
 inline float bf16(uint16_t h) { return _mm_cvtss_f32(_mm_castsi128_ps(_mm_cvtsi32_si128(static_cast<int>(h) << 16))); }
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// An empty asm the value passes through: integer sums stay in program order. Without it
+// GCC reassociates an unrolled chain of integer adds into a tree, computing all the products
+// first and spilling them to the stack (about a fifth of a Q4_K tile's speed).
+inline void in_order(__m256i& v) { asm("" : "+x"(v)); }
+
 // How far ahead of the current block pair each weight row is prefetched. Rough tuning on
 // a loaded 2-core VM (512: worse, 2048/4096: alike, +20-40 % over no prefetch for
 // Q4_K/Q6_K/Q8_0 gemv from DRAM); retune on the target machine with bench/kernels_bench.
