@@ -1,5 +1,5 @@
 // `moeinfer plan [-m MODEL | --quant NAME] [--ram 768G] [--bandwidth 460GB/s] [--cores 16]
-//                [--vram 24G] [-c N] [-np N] [--cache-type f16|q8_0] [--efficiency 0.8] [--json]`
+//                [--vram 24G] [-c N] [-np N] [--cache-type f16|bf16|q8_0] [--efficiency 0.8] [--json]`
 // Will it fit and how fast will it run: one row per published DeepSeek-R1/V3 quant (or one
 // row for the GGUF given with -m), with weights, bytes read per token, latent KV cache,
 // compute buffers, total, fits, largest context, decode and prefill tok/s. The arithmetic and
@@ -59,7 +59,7 @@ std::vector<OptionSpec> plan_options() {
       {"--ctx-size", "-c", "N", "4096", "total context in tokens (shared by the slots)"},
       {"--parallel", "-np", "N", "1", "slots (sequences decoded together)"},
       {"--batch-size", "-b", "N", "512", "prefill batch (compute buffers)"},
-      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16 or q8_0"},
+      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16, bf16 (fast attention on AVX512-BF16 CPUs) or q8_0"},
       {"--efficiency", "", "X", "0.8", "decode: fraction of the bandwidth the kernels reach"},
       {"--compute-efficiency", "", "X", "0.3", "prefill: fraction of the int8 MAC peak reached"},
       {"--os-reserve", "", "SIZE", "", "memory left to the OS (default: max(2G, RAM/32))"},
@@ -304,7 +304,7 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
                 "total = weights + KV (%s) + compute; fits = total + OS reserve (%.1f GB) <= RAM; "
                 "decode at the end "
                 "of a %lld-token context per slot%s\n",
-                o.cache_type == KvCacheType::kF16 ? "f16" : "q8_0",
+                kv_cache_type_name(o.cache_type),
                 rows.empty() ? 0.0 : gb(rows[0].os_reserve_bytes),
                 static_cast<long long>(o.n_ctx / std::max(1, o.n_slots)),
                 o.n_slots > 1 ? "; decode_tps_total (all slots together) in --json" : "");
@@ -513,7 +513,7 @@ int plan_main(int argc, char** argv) {
                      {"int8_macs_per_cycle", hw->int8_macs_per_cycle}};
     j["n_ctx"] = options->n_ctx;
     j["n_slots"] = options->n_slots;
-    j["cache_type"] = options->cache_type == KvCacheType::kF16 ? "f16" : "q8_0";
+    j["cache_type"] = kv_cache_type_name(options->cache_type);
     j["efficiency"] = options->efficiency;
     j["compute_efficiency"] = options->compute_efficiency;
     j["rows"] = nlohmann::ordered_json::array();
@@ -532,7 +532,7 @@ int plan_main(int argc, char** argv) {
       "context %lld tokens over %d slot(s), KV cache %s; decode efficiency %.2f, prefill "
       "efficiency %.2f\n",
       static_cast<long long>(options->n_ctx), options->n_slots,
-      options->cache_type == KvCacheType::kF16 ? "f16" : "q8_0", options->efficiency,
+      kv_cache_type_name(options->cache_type), options->efficiency,
       options->compute_efficiency);
   std::printf("%s", rows_text(rows, *options).c_str());
   if (model.empty()) {

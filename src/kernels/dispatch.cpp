@@ -6,6 +6,7 @@
 #include "base/cpu_features.h"
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx512/avx512_kernels.h"
+#include "kernels/avx512_bf16/avx512_bf16_kernels.h"
 #include "kernels/gemm_loop.h"
 #include "kernels/kernels.h"
 #include "kernels/ops.h"
@@ -118,6 +119,10 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, avx512::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
+  if (detect_cpu_features().avx512bf16) {
+    t.bf16_scores = avx512_bf16::scores;
+    t.bf16_weighted_rows = avx512_bf16::weighted_rows;
+  }
   set_tail_gemms(&t);  // the packing is the AVX2 table's (same layouts)
   return t;
 }

@@ -42,6 +42,19 @@ using WeightedRowsFn = void (*)(const float* s, int64_t s_stride, int64_t heads,
 // its own inputs, and a softmax on its row, so results never depend on the batch).
 using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);  // gate = silu(gate) * up
 using SoftmaxFn = void (*)(float* x, int64_t n, float scale);         // x = softmax(x * scale)
+// Attention over a bf16 latent cache (AVX512-BF16 only; the other tables leave these null
+// and a bf16 cache is read back to f32 for the f32 entries). Products of two bf16 values
+// are exact; sums are f32, each output one fixed chain whatever the batch.
+// y[h * y_stride + p] = sum over j < n of q_h[j] * rows_p[j]  (q_h = q + h * q_stride,
+// rows_p = rows + p * row_stride), for p < n_rows, h < heads.
+using Bf16ScoresFn = void (*)(int64_t n, const uint16_t* rows, int64_t row_stride, int64_t n_rows,
+                              const uint16_t* q, int64_t q_stride, int64_t heads, float* y, int64_t y_stride);
+// out_h[j] = (resume ? out_h[j] : 0) + sum over p < n_rows of s_h[p] * rows_p[j], j < width,
+// rows taken in pairs (p, p + 1) from p = 0: so a longer sum split into calls gives the same
+// bits as one call when every call but the last has an even n_rows.
+using Bf16WeightedRowsFn = void (*)(const uint16_t* s, int64_t s_stride, int64_t heads, int64_t n_rows,
+                                    const uint16_t* rows, int64_t row_stride, float* out, int64_t out_stride,
+                                    int64_t width, bool resume);
 
 struct WeightKernels {
   VecDotFn vec_dot = nullptr;  // nullptr: no per-row product (none yet, or a packed layout)
@@ -81,6 +94,8 @@ struct KernelTable {
   WeightedRowsFn weighted_rows = nullptr;
   SiluMulFn silu_mul = nullptr;
   SoftmaxFn softmax = nullptr;
+  Bf16ScoresFn bf16_scores = nullptr;              // null: no bf16 attention kernels
+  Bf16WeightedRowsFn bf16_weighted_rows = nullptr;
 
   const WeightKernels& for_type(GgmlType t) const { return weights[static_cast<uint32_t>(t)]; }
 };

@@ -40,6 +40,7 @@ struct ThreadScratch {
   Scratch a;
   Scratch b;
   ByteScratch act8;  // quantized attention queries (q8_0 cache)
+  ByteScratch bf16;  // bf16 attention: the heads' queries and softmax weights
 };
 
 struct ForwardState {

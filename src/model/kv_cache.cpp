@@ -40,9 +40,19 @@ void load_q8_0(const uint8_t* in, int64_t n, float* x) {
 }  // namespace
 
 Result<KvCacheType> parse_kv_cache_type(const std::string& name) {
-  if (name == "f16") return KvCacheType::kF16;
-  if (name == "q8_0") return KvCacheType::kQ8_0;
-  return Status::error("unknown cache type '" + name + "' (expected f16 or q8_0)");
+  for (KvCacheType t : {KvCacheType::kF16, KvCacheType::kBF16, KvCacheType::kQ8_0}) {
+    if (name == kv_cache_type_name(t)) return t;
+  }
+  return Status::error("unknown cache type '" + name + "' (expected f16, bf16 or q8_0)");
+}
+
+const char* kv_cache_type_name(KvCacheType type) {
+  switch (type) {
+    case KvCacheType::kF16: return "f16";
+    case KvCacheType::kQ8_0: return "q8_0";
+    case KvCacheType::kBF16: return "bf16";
+  }
+  return "?";
 }
 
 Result<KvCache> KvCache::create(const ModelArgs& args, KvCacheType type, int64_t n_ctx_total,
@@ -63,6 +73,9 @@ Result<KvCache> KvCache::create(const ModelArgs& args, KvCacheType type, int64_t
     }
     kv.row_bytes_ = static_cast<size_t>(kv.width_ / kQK) * sizeof(BlockQ8_0);
   } else {
+    if (type == KvCacheType::kBF16 && block_tokens % 2 != 0) {
+      return Status::error("bf16 cache needs blocks of an even number of positions (its weighted sums take rows in pairs)");
+    }
     kv.row_bytes_ = static_cast<size_t>(kv.width_) * 2;
   }
   kv.block_tokens_ = block_tokens;
@@ -121,6 +134,11 @@ const uint8_t* KvCache::q8_0_group(int layer, int seq, int64_t pos) const {
   return slot(layer, seq, pos);
 }
 
+const uint16_t* KvCache::bf16_rows(int layer, int seq, int64_t pos) const {
+  MOE_CHECK(type_ == KvCacheType::kBF16);
+  return reinterpret_cast<const uint16_t*>(slot(layer, seq, pos));
+}
+
 void KvCache::read_row(int layer, int seq, int64_t pos, uint8_t* out) const {
   if (type_ != KvCacheType::kQ8_0) {
     std::memcpy(out, slot(layer, seq, pos), row_bytes_);
@@ -149,6 +167,10 @@ void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
     return;
   }
   auto* h = reinterpret_cast<uint16_t*>(slot(layer, seq, pos));
+  if (type_ == KvCacheType::kBF16) {
+    for (int64_t i = 0; i < width_; ++i) h[i] = f32_to_bf16(values[i]);
+    return;
+  }
   for (int64_t i = 0; i < width_; ++i) h[i] = f32_to_f16(values[i]);
 }
 
@@ -162,6 +184,10 @@ void KvCache::load(int layer, int seq, int64_t pos, float* values,
     return;
   }
   const auto* h = reinterpret_cast<const uint16_t*>(slot(layer, seq, pos));
+  if (type_ == KvCacheType::kBF16) {
+    for (int64_t i = 0; i < width_; ++i) values[i] = bf16_to_f32(h[i]);
+    return;
+  }
   if (f16_row != nullptr) return f16_row(h, values, width_);
   for (int64_t i = 0; i < width_; ++i) values[i] = f16_to_f32(h[i]);
 }

@@ -17,8 +17,12 @@
 
 namespace moe {
 
-enum class KvCacheType { kF16, kQ8_0 };
-Result<KvCacheType> parse_kv_cache_type(const std::string& name);  // "f16" | "q8_0"
+// bf16: the f16 cache's size with 3 fewer mantissa bits, for the AVX512-BF16 attention
+// kernels (twice the products per instruction of f32, read in place) on long contexts.
+// (Values are stored in slot files: append new types.)
+enum class KvCacheType { kF16, kQ8_0, kBF16 };
+Result<KvCacheType> parse_kv_cache_type(const std::string& name);  // "f16" | "bf16" | "q8_0"
+const char* kv_cache_type_name(KvCacheType type);
 
 class KvCache {
  public:
@@ -44,17 +48,21 @@ class KvCache {
   void truncate(int seq, int64_t n);
   void clear(int seq) { truncate(seq, 0); }
 
-  // One row as row_bytes() in the plain layout (f16 values, or Q8_0 blocks), for slot files.
+  // One row as row_bytes() in the plain layout (f16 or bf16 values, or Q8_0 blocks), for
+  // slot files.
   void read_row(int layer, int seq, int64_t pos, uint8_t* out) const;
   void write_row(int layer, int seq, int64_t pos, const uint8_t* in);
 
   // q8_0: the Q8_0_R16 group of positions [pos, pos + 16) (pos a multiple of 16); the groups
   // of [pos, pos + contiguous_rows(pos)) follow each other (16 * row_bytes() apart).
   const uint8_t* q8_0_group(int layer, int seq, int64_t pos) const;
+  // bf16: the row of `pos`; the rows of [pos, pos + contiguous_rows(pos)) follow it
+  // (row_bytes() apart).
+  const uint16_t* bf16_rows(int layer, int seq, int64_t pos) const;
   // Positions from `pos` to the end of its block (they are contiguous in memory).
   int64_t contiguous_rows(int64_t pos) const { return block_tokens_ - pos % block_tokens_; }
 
-  // Stores / loads one row of `width()` floats in the cache's type.
+  // Stores / loads one row of `width()` floats in the cache's type (bf16: rounded to nearest even).
   void store(int layer, int seq, int64_t pos, const float* values);
   // `f16_row` converts f16 rows (a kernel table's, with the same results as the scalar
   // conversion used when it is null).

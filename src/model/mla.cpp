@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/half.h"
 #include "kernels/ops.h"
 #include "kernels/packed.h"
 #include "model/blocks.h"
@@ -54,6 +55,35 @@ void q8_0_scores(const KernelTable& k, const KvCache& kv, int layer, int seq, in
     const int64_t run = std::min(n - p, kv.contiguous_rows(p));
     const int64_t rows = (run + kPackRows - 1) / kPackRows * kPackRows;
     gemm(width, kv.q8_0_group(layer, seq, p), kv.row_bytes(), rows, act, arb, nh, scores + p, scores_stride);
+    p += run;
+  }
+}
+
+// Scores, softmax and softmax-weighted latent for heads [0, nh) of one token whose queries
+// are `qa` (nh rows of kv_width), over positions [0, n) of `seq` read in place from a bf16
+// cache, one contiguous run of rows at a time: ctx_h = sum_p softmax(q_h . row_p)_p row_p[:lora].
+void attend_bf16(const KernelTable& k, const KvCache& kv, int layer, int seq, int64_t n, const float* qa,
+                 int64_t nh, float scale, ThreadScratch& ts, float* ctx, int64_t lora) {
+  const int64_t width = kv.width();
+  const auto row_stride = static_cast<int64_t>(kv.row_bytes() / sizeof(uint16_t));
+  auto* qb = reinterpret_cast<uint16_t*>(ts.bf16.get(static_cast<size_t>(nh * (width + n)) * sizeof(uint16_t)));
+  uint16_t* sb = qb + nh * width;  // [nh, n] softmax weights
+  for (int64_t i = 0; i < nh * width; ++i) qb[i] = f32_to_bf16(qa[i]);
+  float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
+  for (int64_t p = 0; p < n;) {
+    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
+    const auto* rows = kv.bf16_rows(layer, seq, p);
+    k.bf16_scores(width, rows, row_stride, run, qb, width, nh, scores + p, n);
+    p += run;
+  }
+  for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * n, n, scale);
+  for (int64_t i = 0; i < nh * n; ++i) sb[i] = f32_to_bf16(scores[i]);
+  // Runs are whole cache blocks (an even count) but the last: the pairs of rows are the
+  // same as in one call over all n.
+  for (int64_t p = 0; p < n;) {
+    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
+    const auto* rows = kv.bf16_rows(layer, seq, p);
+    k.bf16_weighted_rows(sb + p, n, nh, run, rows, row_stride, ctx, lora, lora, p > 0);
     p += run;
   }
 }
@@ -109,8 +139,10 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   per_head_matmul(c, w.wk_b, q, qk, H * qk, q_abs, kv_width, H * kv_width);
   for (int64_t i = 0; i < T * H; ++i) std::memcpy(q_abs + i * kv_width + lora, q + i * qk + nope, rope * sizeof(float));
 
-  // The latent rows of every sequence in the batch, up to its last position here, as f32
-  // (read back from the cache, so a token sees exactly what later tokens will see).
+  // A bf16 cache on a CPU with the bf16 kernels is read in place; otherwise the latent rows
+  // of every sequence in the batch, up to its last position here, as f32 (read back from
+  // the cache, so a token sees exactly what later tokens will see).
+  const bool bf16_in_place = kv.type() == KvCacheType::kBF16 && k.bf16_scores != nullptr;
   int64_t n_seq = 0;
   for (const BatchToken& b : c.batch) n_seq = std::max<int64_t>(n_seq, b.seq + 1);
   if (static_cast<int64_t>(s.latent.size()) < n_seq) s.latent.resize(static_cast<size_t>(n_seq));
@@ -118,7 +150,7 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   seq_len.assign(static_cast<size_t>(n_seq), 0);
   for (const BatchToken& b : c.batch) seq_len[b.seq] = std::max<int64_t>(seq_len[b.seq], b.pos + 1);
   for (int64_t sq = 0; sq < n_seq; ++sq) {
-    if (seq_len[sq] == 0) continue;
+    if (seq_len[sq] == 0 || bf16_in_place) continue;
     float* lat = s.latent[sq].get(seq_len[sq] * kv_width);
     pool.parallel_for(seq_len[sq], [&](int64_t p0, int64_t p1, int) {
       for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * kv_width, k.f16_to_f32);
@@ -129,8 +161,9 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
   // takes a contiguous range of (token, head) pairs; its heads' scores are one gemm over
   // the token's cached rows (positions as rows, heads as tokens: each row is read once for
   // all the heads, in register tiles): f32 over the latent for an f16 cache, the packed
-  // int8 gemm over the cache itself for q8_0. Each score is one fixed-order kernel dot
-  // product (batch invariance).
+  // int8 gemm over the cache itself for q8_0, and for bf16 (with AVX512-BF16) bf16 dot
+  // products over the cache itself, weighted sums too. Each score is one fixed-order kernel
+  // dot product (batch invariance).
   const bool int8_scores = kv.type() == KvCacheType::kQ8_0;
   float* ctx = s.ctx.get(T * H * lora);
   const float scale = c.model.rope().softmax_scale();
@@ -142,11 +175,16 @@ void mla_block(BlockContext& c, int layer, KvCache& kv, float* x) {
       const int64_t t = i / H, h0 = i % H, h1 = std::min<int64_t>(H, h0 + (i1 - i));
       const int64_t nh = h1 - h0;
       const BatchToken& b = c.batch[static_cast<size_t>(t)];
-      const float* lat = s.latent[b.seq].get(0);
       const int64_t n = b.pos + 1;
+      const float* qa = q_abs + (t * H + h0) * kv_width;
+      if (bf16_in_place) {
+        attend_bf16(k, kv, layer, b.seq, n, qa, nh, scale, ts, ctx + (t * H + h0) * lora, lora);
+        i += nh;
+        continue;
+      }
+      const float* lat = s.latent[b.seq].get(0);
       const int64_t stride = int8_scores ? (n + kPackRows - 1) / kPackRows * kPackRows : n;
       float* scores = ts.b.get(static_cast<size_t>(nh * stride));  // [nh, stride]
-      const float* qa = q_abs + (t * H + h0) * kv_width;
       if (int8_scores) {
         q8_0_scores(k, kv, layer, b.seq, n, qa, nh, ts, scores, stride);
       } else {

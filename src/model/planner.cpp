@@ -255,7 +255,8 @@ FootprintSplit preset_split(std::string_view preset, const ModelArgs& a) {
 
 uint64_t kv_bytes_per_token(const ModelArgs& a, KvCacheType type) {
   const uint64_t width = static_cast<uint64_t>(a.kv_cache_width());
-  const uint64_t per_layer = type == KvCacheType::kF16 ? width * 2 : (width + 31) / 32 * 34;
+  // f16 and bf16: 2 bytes a value
+  const uint64_t per_layer = type == KvCacheType::kQ8_0 ? (width + 31) / 32 * 34 : width * 2;
   return per_layer * static_cast<uint64_t>(a.n_layers);
 }
 
@@ -305,7 +306,7 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   r.kv_bytes_per_token = kv_bytes_per_token(a, o.cache_type);
   r.kv_bytes_f16 = kv_bytes_per_token(a, KvCacheType::kF16) * static_cast<uint64_t>(o.n_ctx);
   r.kv_bytes_q8_0 = kv_bytes_per_token(a, KvCacheType::kQ8_0) * static_cast<uint64_t>(o.n_ctx);
-  r.kv_bytes = o.cache_type == KvCacheType::kF16 ? r.kv_bytes_f16 : r.kv_bytes_q8_0;
+  r.kv_bytes = o.cache_type == KvCacheType::kQ8_0 ? r.kv_bytes_q8_0 : r.kv_bytes_f16;  // bf16: f16's size
   r.compute_bytes = compute_buffer_bytes(a, o.batch, ctx_per_slot, hw.cores);
   r.os_reserve_bytes = o.os_reserve_bytes >= 0 ? static_cast<uint64_t>(o.os_reserve_bytes)
                                                : default_os_reserve(hw.ram_bytes);

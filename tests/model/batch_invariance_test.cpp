@@ -51,20 +51,24 @@ TEST(BatchInvariance, ChunkSizeDoesNotChangeLogits) {
 }
 
 // A q8_0 cache: the scores are the packed int8 gemm over the cache's 16-row groups, with
-// the last group partly written; several cache blocks of 16 positions.
-TEST(BatchInvariance, Q8_0CacheChunkSizeDoesNotChangeLogits) {
+// the last group partly written. A bf16 cache (with AVX512-BF16): scores and weighted sums
+// read in place, one run of rows per cache block, the weighted sums over pairs of rows.
+// Several cache blocks of 16 positions, the last run odd.
+TEST(BatchInvariance, Q8_0AndBf16CacheChunkSizeDoesNotChangeLogits) {
   auto model = load_fixture("r1-mini-q4_k_m");
   ASSERT_NE(model, nullptr);
   auto prompt = long_prompt();
   ASSERT_GT(prompt.size(), 45u);
   prompt.resize(45);
   ThreadPool pool(2);
-  const auto whole = all_logits(*model, pool, prompt, 45, KvCacheType::kQ8_0, 16);
-  const auto small = all_logits(*model, pool, prompt, 7, KvCacheType::kQ8_0, 16);
-  const auto single = all_logits(*model, pool, prompt, 1, KvCacheType::kQ8_0, 32);
-  ASSERT_EQ(whole.size(), prompt.size() * static_cast<size_t>(model->args().vocab_size));
-  EXPECT_EQ(0, std::memcmp(whole.data(), small.data(), whole.size() * sizeof(float)));
-  EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)));
+  for (KvCacheType cache : {KvCacheType::kQ8_0, KvCacheType::kBF16}) {
+    const auto whole = all_logits(*model, pool, prompt, 45, cache, 16);
+    const auto small = all_logits(*model, pool, prompt, 7, cache, 16);
+    const auto single = all_logits(*model, pool, prompt, 1, cache, 32);
+    ASSERT_EQ(whole.size(), prompt.size() * static_cast<size_t>(model->args().vocab_size));
+    EXPECT_EQ(0, std::memcmp(whole.data(), small.data(), whole.size() * sizeof(float))) << kv_cache_type_name(cache);
+    EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float))) << kv_cache_type_name(cache);
+  }
 }
 
 TEST(BatchInvariance, ThreadCountDoesNotChangeLogits) {

@@ -104,7 +104,7 @@ TEST_P(OracleTest, GreedyStepsMatchReference) {
   }
   const double llama = oracle["llama_cpp"]["max_abs_logprob_error_vs_reference"].get<double>();
   std::printf("[ oracle ] %-28s cache %-4s max |logprob error| %.4f (tolerance %.3f; llama.cpp %.4f)\n",
-              c.model.c_str(), c.cache == KvCacheType::kF16 ? "f16" : "q8_0", worst, tol, llama);
+              c.model.c_str(), kv_cache_type_name(c.cache), worst, tol, llama);
   for (const std::string& p : problems) ADD_FAILURE() << c.model << ": " << p;
   EXPECT_LE(worst, tol) << c.model;
 }
@@ -116,12 +116,16 @@ std::vector<OracleCase> all_cases() {
   // max) instead of f16's 11 bits; that adds an error of the same order as Q8_0 weights do,
   // so the tolerance is widened by half.
   for (const std::string& m : fixture_models()) cases.push_back({m, KvCacheType::kQ8_0, 1.5});
+  // bf16 cache: 8 significant bits per value (f16 has 11), and where the CPU has AVX512-BF16
+  // the queries and softmax weights are rounded to bf16 too (the in-place kernels): the
+  // same order of error as the q8_0 cache.
+  for (const std::string& m : fixture_models()) cases.push_back({m, KvCacheType::kBF16, 1.5});
   return cases;
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, OracleTest, ::testing::ValuesIn(all_cases()),
                          [](const ::testing::TestParamInfo<OracleCase>& info) {
-                           std::string n = info.param.model + (info.param.cache == KvCacheType::kF16 ? "_f16" : "_q8_0");
+                           std::string n = info.param.model + "_" + kv_cache_type_name(info.param.cache);
                            for (char& ch : n) {
                              if (ch == '-') ch = '_';
                            }
