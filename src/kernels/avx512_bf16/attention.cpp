@@ -85,11 +85,15 @@ inline void from_pair_order(__m512 lo, __m512 hi, __m512* x0, __m512* x1) {
   *x1 = _mm512_shuffle_f32x4(b, b, 0xD8);
 }
 
-// The pair (s[p], s[p + 1]) of one head as one 32-bit lane, s[p + 1] = 0 past the rows.
+// The pair (s[p], s[p + 1]) of one head in every 32-bit lane, s[p + 1] = 0 past the rows.
+// The two bf16 values are adjacent in memory: one broadcast load, no scalar work.
 inline __m512i weight_pair(const uint16_t* s, int64_t p, int64_t n_rows) {
-  uint32_t v = s[p];
-  if (p + 1 < n_rows) v |= static_cast<uint32_t>(s[p + 1]) << 16;
-  return _mm512_set1_epi32(static_cast<int>(v));
+  if (p + 1 < n_rows) {
+    int32_t v;
+    std::memcpy(&v, s + p, sizeof v);
+    return _mm512_set1_epi32(v);
+  }
+  return _mm512_set1_epi32(static_cast<int>(s[p]));
 }
 
 // Columns [0, 32 * C) (fewer: `width`) of heads [0, H), over all rows.
@@ -110,7 +114,28 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
       to_pair_order(_mm512_maskz_loadu_ps(m0, o), _mm512_maskz_loadu_ps(m1, o + 16), &lo[h][c], &hi[h][c]);
     }
   }
-  for (int64_t p = 0; p < n_rows; p += 2) {
+  // Whole pairs of rows over full columns: straight-line code (the accumulators stay in
+  // registers); the same steps as the general loop below, which takes the rest.
+  int64_t p = 0;
+  if (width >= 32 * C) {
+    for (; p + 2 <= n_rows; p += 2) {
+      __m512i xlo[C], xhi[C];
+      for (int c = 0; c < C; ++c) {
+        const __m512i a = _mm512_loadu_si512(rows + p * row_stride + 32 * c);
+        const __m512i b = _mm512_loadu_si512(rows + (p + 1) * row_stride + 32 * c);
+        xlo[c] = _mm512_unpacklo_epi16(a, b);
+        xhi[c] = _mm512_unpackhi_epi16(a, b);
+      }
+      for (int h = 0; h < H; ++h) {
+        const __m512bh sp = as_bh(weight_pair(s + h * s_stride, p, n_rows));
+        for (int c = 0; c < C; ++c) {
+          lo[h][c] = _mm512_dpbf16_ps(lo[h][c], as_bh(xlo[c]), sp);
+          hi[h][c] = _mm512_dpbf16_ps(hi[h][c], as_bh(xhi[c]), sp);
+        }
+      }
+    }
+  }
+  for (; p < n_rows; p += 2) {
     __m512i xlo[C], xhi[C];
     for (int c = 0; c < C; ++c) {
       const int64_t left = width - 32 * c;
