@@ -30,6 +30,21 @@ std::vector<uint16_t> random_bf16(size_t n, std::mt19937& rng, float lo = -1.0f,
   return v;
 }
 
+// Sum over i < n of a[i * a_step] * b[i * b_step] in double (each product of two bf16 values
+// is exact), and the sum of the products' magnitudes (the scale of the f32 rounding error).
+struct ExactSum {
+  double sum = 0.0, magnitude = 0.0;
+};
+ExactSum exact_sum(const uint16_t* a, int64_t a_step, const uint16_t* b, int64_t b_step, int64_t n) {
+  ExactSum e;
+  for (int64_t i = 0; i < n; ++i) {
+    const double p = static_cast<double>(bf16_to_f32(a[i * a_step])) * bf16_to_f32(b[i * b_step]);
+    e.sum += p;
+    e.magnitude += std::fabs(p);
+  }
+  return e;
+}
+
 TEST(Bf16Attention, TableHasTheKernelsExactlyWhereTheCpuHasBf16) {
   const bool has = isa_supported(Isa::kAvx512) && detect_cpu_features().avx512bf16;
   if (isa_supported(Isa::kAvx512)) {
@@ -56,14 +71,9 @@ TEST(Bf16Attention, ScoresAreTheSumsOfTheBf16Products) {
       k->bf16_scores(n, rows.data(), row_stride, n_rows, q.data(), q_stride, heads, y.data(), y_stride);
       for (int64_t h = 0; h < heads; ++h) {
         for (int64_t r = 0; r < n_rows; ++r) {
-          double exact = 0.0, magnitude = 0.0;
-          for (int64_t j = 0; j < n; ++j) {
-            const double p = static_cast<double>(bf16_to_f32(q[h * q_stride + j])) * bf16_to_f32(rows[r * row_stride + j]);
-            exact += p;
-            magnitude += std::fabs(p);
-          }
+          const ExactSum e = exact_sum(q.data() + h * q_stride, 1, rows.data() + r * row_stride, 1, n);
           // f32 sums of exact products: a few ulps of the magnitude per step of the chain
-          EXPECT_NEAR(y[h * y_stride + r], exact, 1e-5 * magnitude + 1e-30)
+          EXPECT_NEAR(y[h * y_stride + r], e.sum, 1e-5 * e.magnitude + 1e-30)
               << "n=" << n << " heads=" << heads << " h=" << h << " row=" << r;
           // the same head alone and the same row alone: the same bits (no batch dependence)
           float alone = NAN;
@@ -90,13 +100,8 @@ TEST(Bf16Attention, WeightedSumsAreTheSumsOfTheBf16ProductsAndSplitAtEvenRows) {
                               false);
         for (int64_t h = 0; h < heads; ++h) {
           for (int64_t j = 0; j < width; ++j) {
-            double exact = 0.0, magnitude = 0.0;
-            for (int64_t p = 0; p < n_rows; ++p) {
-              const double v = static_cast<double>(bf16_to_f32(s[h * s_stride + p])) * bf16_to_f32(rows[p * row_stride + j]);
-              exact += v;
-              magnitude += std::fabs(v);
-            }
-            EXPECT_NEAR(out[h * out_stride + j], exact, 1e-5 * magnitude + 1e-30)
+            const ExactSum e = exact_sum(s.data() + h * s_stride, 1, rows.data() + j, row_stride, n_rows);
+            EXPECT_NEAR(out[h * out_stride + j], e.sum, 1e-5 * e.magnitude + 1e-30)
                 << "width=" << width << " heads=" << heads << " rows=" << n_rows << " h=" << h << " j=" << j;
           }
           // columns past width are not written

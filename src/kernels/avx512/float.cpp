@@ -20,6 +20,7 @@
 #include <immintrin.h>
 
 #include "kernels/avx512/avx512_kernels.h"
+#include "kernels/avx512/hsum.h"
 
 namespace moe::avx512 {
 namespace {
@@ -33,15 +34,6 @@ constexpr int kTokens = 4;
 constexpr size_t kPanelBytes = 256 * 1024;
 // Rows per chunk of the weighted sums (latent rows of 576 floats: about 300 KB).
 constexpr int64_t kWeightedRowChunk = 128;
-
-// Fixed pairwise tree: 16 -> 8 -> 4 -> 2 -> 1 lanes.
-inline float hsum16(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  q = _mm_add_ss(q, _mm_movehdup_ps(q));
-  return _mm_cvtss_f32(q);
-}
 
 template <int R, int T>
 inline void f32_tile(int64_t n, const float* w, int64_t w_stride, const float* a, int64_t a_stride, float* y,

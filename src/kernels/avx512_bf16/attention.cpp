@@ -17,6 +17,7 @@
 
 #include <cstring>
 
+#include "kernels/avx512/hsum.h"
 #include "kernels/avx512_bf16/avx512_bf16_kernels.h"
 
 namespace moe::avx512_bf16 {
@@ -27,21 +28,14 @@ constexpr int kHeads = 4;  // ... x heads (16 accumulators)
 constexpr int kWeightedHeads = 4;  // weighted tile: heads x 2 chunks of 32 values (lo, hi)
 constexpr int kWeightedChunks = 2;
 
+using avx512::hsum16;
+
 inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh>(v); }
 
 // The first `n` (< 32) bf16 values at p, zeros above.
 inline __m512i load_bf16(const uint16_t* p, int64_t n) {
   if (n >= 32) return _mm512_loadu_si512(p);
   return _mm512_maskz_loadu_epi16(static_cast<__mmask32>((1u << n) - 1u), p);
-}
-
-// Fixed pairwise tree: 16 -> 8 -> 4 -> 2 -> 1 lanes.
-inline float hsum16(__m512 v) {
-  const __m256 h = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
-  __m128 q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
-  q = _mm_add_ps(q, _mm_movehl_ps(q, q));
-  q = _mm_add_ss(q, _mm_movehdup_ps(q));
-  return _mm_cvtss_f32(q);
 }
 
 template <int R, int H>
@@ -96,6 +90,21 @@ inline __m512i weight_pair(const uint16_t* s, int64_t p, int64_t n_rows) {
   return _mm512_set1_epi32(static_cast<int>(s[p]));
 }
 
+// Rows p, p + 1 (interleaved in xlo / xhi) times each head's weight pair, into its sums.
+template <int H, int C>
+__attribute__((always_inline)) inline void accumulate_pair(const uint16_t* s, int64_t s_stride, int64_t p,
+                                                           int64_t n_rows, const __m512i (&xlo)[C],
+                                                           const __m512i (&xhi)[C], __m512 (&lo)[H][C],
+                                                           __m512 (&hi)[H][C]) {
+  for (int h = 0; h < H; ++h) {
+    const __m512bh sp = as_bh(weight_pair(s + h * s_stride, p, n_rows));
+    for (int c = 0; c < C; ++c) {
+      lo[h][c] = _mm512_dpbf16_ps(lo[h][c], as_bh(xlo[c]), sp);
+      hi[h][c] = _mm512_dpbf16_ps(hi[h][c], as_bh(xhi[c]), sp);
+    }
+  }
+}
+
 // Columns [0, 32 * C) (fewer: `width`) of heads [0, H), over all rows.
 template <int H, int C>
 inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, const uint16_t* rows,
@@ -126,13 +135,7 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
         xlo[c] = _mm512_unpacklo_epi16(a, b);
         xhi[c] = _mm512_unpackhi_epi16(a, b);
       }
-      for (int h = 0; h < H; ++h) {
-        const __m512bh sp = as_bh(weight_pair(s + h * s_stride, p, n_rows));
-        for (int c = 0; c < C; ++c) {
-          lo[h][c] = _mm512_dpbf16_ps(lo[h][c], as_bh(xlo[c]), sp);
-          hi[h][c] = _mm512_dpbf16_ps(hi[h][c], as_bh(xhi[c]), sp);
-        }
-      }
+      accumulate_pair<H, C>(s, s_stride, p, n_rows, xlo, xhi, lo, hi);
     }
   }
   for (; p < n_rows; p += 2) {
@@ -148,13 +151,7 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
       xlo[c] = _mm512_unpacklo_epi16(a, b);
       xhi[c] = _mm512_unpackhi_epi16(a, b);
     }
-    for (int h = 0; h < H; ++h) {
-      const __m512bh sp = as_bh(weight_pair(s + h * s_stride, p, n_rows));
-      for (int c = 0; c < C; ++c) {
-        lo[h][c] = _mm512_dpbf16_ps(lo[h][c], as_bh(xlo[c]), sp);
-        hi[h][c] = _mm512_dpbf16_ps(hi[h][c], as_bh(xhi[c]), sp);
-      }
-    }
+    accumulate_pair<H, C>(s, s_stride, p, n_rows, xlo, xhi, lo, hi);
   }
   for (int h = 0; h < H; ++h) {
     for (int c = 0; c < C; ++c) {
