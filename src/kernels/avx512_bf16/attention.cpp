@@ -44,10 +44,21 @@ inline void score_tile(int64_t n, const uint16_t* rows, int64_t row_stride, cons
   __m512 acc[R][H];
   for (int r = 0; r < R; ++r)
     for (int h = 0; h < H; ++h) acc[r][h] = _mm512_setzero_ps();
-  for (int64_t i = 0; i < n; i += 32) {
+  // Whole steps of 32 values in a straight-line loop (the accumulators stay in registers),
+  // then the tail through the same instruction on zero-filled lanes.
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    __m512i qv[H];
+    for (int h = 0; h < H; ++h) qv[h] = _mm512_loadu_si512(q + h * q_stride + i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i kv = _mm512_loadu_si512(rows + r * row_stride + i);
+      for (int h = 0; h < H; ++h) acc[r][h] = _mm512_dpbf16_ps(acc[r][h], as_bh(kv), as_bh(qv[h]));
+    }
+  }
+  if (i < n) {
     __m512i qv[H];
     for (int h = 0; h < H; ++h) qv[h] = load_bf16(q + h * q_stride + i, n - i);
-#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m512i kv = load_bf16(rows + r * row_stride + i, n - i);
       for (int h = 0; h < H; ++h) acc[r][h] = _mm512_dpbf16_ps(acc[r][h], as_bh(kv), as_bh(qv[h]));
