@@ -26,7 +26,7 @@ namespace {
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
-constexpr size_t kGroupPrefetchBytes = 8192; // ahead of the column being read
+constexpr size_t kGroupPrefetchBytes = 8192;  // ahead of the column being read
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
