@@ -23,14 +23,16 @@
 namespace moe::avx512_bf16 {
 namespace {
 
-constexpr int kRows = 4;   // score tile: cached rows ...
-constexpr int kHeads = 4;  // ... x heads (16 accumulators)
+constexpr int kRows = 4;           // score tile: cached rows ...
+constexpr int kHeads = 4;          // ... x heads (16 accumulators)
 constexpr int kWeightedHeads = 4;  // weighted tile: heads x 2 chunks of 32 values (lo, hi)
 constexpr int kWeightedChunks = 2;
 
 using avx512::hsum16;
 
-inline __m512bh as_bh(__m512i v) { return reinterpret_cast<__m512bh>(v); }
+inline __m512bh as_bh(__m512i v) {
+  return reinterpret_cast<__m512bh>(v);
+}
 
 // The first `n` (< 32) bf16 values at p, zeros above.
 inline __m512i load_bf16(const uint16_t* p, int64_t n) {
@@ -39,8 +41,8 @@ inline __m512i load_bf16(const uint16_t* p, int64_t n) {
 }
 
 template <int R, int H>
-inline void score_tile(int64_t n, const uint16_t* rows, int64_t row_stride, const uint16_t* q, int64_t q_stride,
-                       float* y, int64_t y_stride) {
+inline void score_tile(int64_t n, const uint16_t* rows, int64_t row_stride, const uint16_t* q,
+                       int64_t q_stride, float* y, int64_t y_stride) {
   __m512 acc[R][H];
   for (int r = 0; r < R; ++r)
     for (int h = 0; h < H; ++h) acc[r][h] = _mm512_setzero_ps();
@@ -69,13 +71,15 @@ inline void score_tile(int64_t n, const uint16_t* rows, int64_t row_stride, cons
 }
 
 template <int R>
-inline void score_heads(int64_t n, const uint16_t* rows, int64_t row_stride, const uint16_t* q, int64_t q_stride,
-                        int64_t heads, float* y, int64_t y_stride) {
+inline void score_heads(int64_t n, const uint16_t* rows, int64_t row_stride, const uint16_t* q,
+                        int64_t q_stride, int64_t heads, float* y, int64_t y_stride) {
   int64_t h = 0;
   for (; h + kHeads <= heads; h += kHeads) {
-    score_tile<R, kHeads>(n, rows, row_stride, q + h * q_stride, q_stride, y + h * y_stride, y_stride);
+    score_tile<R, kHeads>(n, rows, row_stride, q + h * q_stride, q_stride, y + h * y_stride,
+                          y_stride);
   }
-  for (; h < heads; ++h) score_tile<R, 1>(n, rows, row_stride, q + h * q_stride, q_stride, y + h * y_stride, y_stride);
+  for (; h < heads; ++h)
+    score_tile<R, 1>(n, rows, row_stride, q + h * q_stride, q_stride, y + h * y_stride, y_stride);
 }
 
 // Accumulators of 32 output values in the order unpack{lo,hi}_epi16 of two rows leaves them:
@@ -103,10 +107,11 @@ inline __m512i weight_pair(const uint16_t* s, int64_t p, int64_t n_rows) {
 
 // Rows p, p + 1 (interleaved in xlo / xhi) times each head's weight pair, into its sums.
 template <int H, int C>
-__attribute__((always_inline)) inline void accumulate_pair(const uint16_t* s, int64_t s_stride, int64_t p,
-                                                           int64_t n_rows, const __m512i (&xlo)[C],
-                                                           const __m512i (&xhi)[C], __m512 (&lo)[H][C],
-                                                           __m512 (&hi)[H][C]) {
+__attribute__((always_inline)) inline void accumulate_pair(const uint16_t* s, int64_t s_stride,
+                                                           int64_t p, int64_t n_rows,
+                                                           const __m512i (&xlo)[C],
+                                                           const __m512i (&xhi)[C],
+                                                           __m512 (&lo)[H][C], __m512 (&hi)[H][C]) {
   for (int h = 0; h < H; ++h) {
     const __m512bh sp = as_bh(weight_pair(s + h * s_stride, p, n_rows));
     for (int c = 0; c < C; ++c) {
@@ -118,8 +123,9 @@ __attribute__((always_inline)) inline void accumulate_pair(const uint16_t* s, in
 
 // Columns [0, 32 * C) (fewer: `width`) of heads [0, H), over all rows.
 template <int H, int C>
-inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, const uint16_t* rows,
-                           int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume) {
+inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows,
+                           const uint16_t* rows, int64_t row_stride, float* out, int64_t out_stride,
+                           int64_t width, bool resume) {
   __m512 lo[H][C], hi[H][C];
   for (int h = 0; h < H; ++h) {
     for (int c = 0; c < C; ++c) {
@@ -129,9 +135,12 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
         continue;
       }
       const __mmask16 m0 = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1u);
-      const __mmask16 m1 = left >= 32 ? 0xFFFF : left <= 16 ? 0 : static_cast<__mmask16>((1u << (left - 16)) - 1u);
+      const __mmask16 m1 = left >= 32   ? 0xFFFF
+                           : left <= 16 ? 0
+                                        : static_cast<__mmask16>((1u << (left - 16)) - 1u);
       const float* o = out + h * out_stride + j;
-      to_pair_order(_mm512_maskz_loadu_ps(m0, o), _mm512_maskz_loadu_ps(m1, o + 16), &lo[h][c], &hi[h][c]);
+      to_pair_order(_mm512_maskz_loadu_ps(m0, o), _mm512_maskz_loadu_ps(m1, o + 16), &lo[h][c],
+                    &hi[h][c]);
     }
   }
   // Whole pairs of rows over full columns: straight-line code (the accumulators stay in
@@ -158,7 +167,8 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
         continue;
       }
       const __m512i a = load_bf16(rows + p * row_stride + 32 * c, left);
-      const __m512i b = p + 1 < n_rows ? load_bf16(rows + (p + 1) * row_stride + 32 * c, left) : _mm512_setzero_si512();
+      const __m512i b = p + 1 < n_rows ? load_bf16(rows + (p + 1) * row_stride + 32 * c, left)
+                                       : _mm512_setzero_si512();
       xlo[c] = _mm512_unpacklo_epi16(a, b);
       xhi[c] = _mm512_unpackhi_epi16(a, b);
     }
@@ -171,7 +181,9 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
       __m512 x0, x1;
       from_pair_order(lo[h][c], hi[h][c], &x0, &x1);
       const __mmask16 m0 = left >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << left) - 1u);
-      const __mmask16 m1 = left >= 32 ? 0xFFFF : left <= 16 ? 0 : static_cast<__mmask16>((1u << (left - 16)) - 1u);
+      const __mmask16 m1 = left >= 32   ? 0xFFFF
+                           : left <= 16 ? 0
+                                        : static_cast<__mmask16>((1u << (left - 16)) - 1u);
       float* o = out + h * out_stride + j;
       _mm512_mask_storeu_ps(o, m0, x0);
       _mm512_mask_storeu_ps(o + 16, m1, x1);
@@ -180,36 +192,40 @@ inline void weighted_block(const uint16_t* s, int64_t s_stride, int64_t n_rows, 
 }
 
 template <int H>
-void weighted_heads(const uint16_t* s, int64_t s_stride, int64_t n_rows, const uint16_t* rows, int64_t row_stride,
-                    float* out, int64_t out_stride, int64_t width, bool resume) {
+void weighted_heads(const uint16_t* s, int64_t s_stride, int64_t n_rows, const uint16_t* rows,
+                    int64_t row_stride, float* out, int64_t out_stride, int64_t width,
+                    bool resume) {
   constexpr int64_t kSpan = 32 * kWeightedChunks;
   for (int64_t j = 0; j < width; j += kSpan) {
     const int64_t w = width - j < kSpan ? width - j : kSpan;
-    weighted_block<H, kWeightedChunks>(s, s_stride, n_rows, rows + j, row_stride, out + j, out_stride, w, resume);
+    weighted_block<H, kWeightedChunks>(s, s_stride, n_rows, rows + j, row_stride, out + j,
+                                       out_stride, w, resume);
   }
 }
 
 }  // namespace
 
-void scores(int64_t n, const uint16_t* rows, int64_t row_stride, int64_t n_rows, const uint16_t* q, int64_t q_stride,
-            int64_t heads, float* y, int64_t y_stride) {
+void scores(int64_t n, const uint16_t* rows, int64_t row_stride, int64_t n_rows, const uint16_t* q,
+            int64_t q_stride, int64_t heads, float* y, int64_t y_stride) {
   int64_t r = 0;
   for (; r + kRows <= n_rows; r += kRows) {
     score_heads<kRows>(n, rows + r * row_stride, row_stride, q, q_stride, heads, y + r, y_stride);
   }
-  for (; r < n_rows; ++r) score_heads<1>(n, rows + r * row_stride, row_stride, q, q_stride, heads, y + r, y_stride);
+  for (; r < n_rows; ++r)
+    score_heads<1>(n, rows + r * row_stride, row_stride, q, q_stride, heads, y + r, y_stride);
 }
 
-void weighted_rows(const uint16_t* s, int64_t s_stride, int64_t heads, int64_t n_rows, const uint16_t* rows,
-                   int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume) {
+void weighted_rows(const uint16_t* s, int64_t s_stride, int64_t heads, int64_t n_rows,
+                   const uint16_t* rows, int64_t row_stride, float* out, int64_t out_stride,
+                   int64_t width, bool resume) {
   int64_t h = 0;
   for (; h + kWeightedHeads <= heads; h += kWeightedHeads) {
-    weighted_heads<kWeightedHeads>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride,
-                                   out_stride, width, resume);
+    weighted_heads<kWeightedHeads>(s + h * s_stride, s_stride, n_rows, rows, row_stride,
+                                   out + h * out_stride, out_stride, width, resume);
   }
   for (; h < heads; ++h) {
-    weighted_heads<1>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride, out_stride, width,
-                      resume);
+    weighted_heads<1>(s + h * s_stride, s_stride, n_rows, rows, row_stride, out + h * out_stride,
+                      out_stride, width, resume);
   }
 }
 
