@@ -135,7 +135,7 @@ TEST(KvCache, BlocksAreSharedAndReturned) {
 }
 
 TEST(KvCache, RowsRoundTripPerType) {
-  for (KvCacheType type : {KvCacheType::kF16, KvCacheType::kQ8_0}) {
+  for (KvCacheType type : {KvCacheType::kF16, KvCacheType::kBF16, KvCacheType::kQ8_0}) {
     auto kv = KvCache::create(kv_args(), type, 32, 2, 16);
     ASSERT_TRUE(kv.is_ok());
     ASSERT_TRUE(kv->reserve(1, 20).is_ok());
@@ -143,11 +143,13 @@ TEST(KvCache, RowsRoundTripPerType) {
     for (int i = 0; i < 96; ++i) row[i] = std::sin(0.37f * i) * (i < 64 ? 3.0f : 0.5f);
     kv->store(1, 1, 19, row.data());
     kv->load(1, 1, 19, back.data());
-    // f16: relative 2^-11; q8_0: half a step of amax/127 per block of 32, plus the f16
-    // rounding of the scale itself (up to 127 steps x 2^-11 relative = 0.06 of a step).
+    // f16: relative 2^-11; bf16: 2^-8; q8_0: half a step of amax/127 per block of 32, plus
+    // the f16 rounding of the scale itself (up to 127 steps x 2^-11 relative = 0.06 of a step).
     for (int i = 0; i < 96; ++i) {
       const float amax = i < 64 ? 3.0f : 0.5f;
-      const float bound = type == KvCacheType::kF16 ? std::abs(row[i]) / 2048.0f + 1e-7f : amax / 127.0f * 0.6f + 1e-6f;
+      const float bound = type == KvCacheType::kF16    ? std::abs(row[i]) / 2048.0f + 1e-7f
+                          : type == KvCacheType::kBF16 ? std::abs(row[i]) / 256.0f + 1e-7f
+                                                       : amax / 127.0f * 0.6f + 1e-6f;
       EXPECT_NEAR(back[i], row[i], bound) << i;
     }
     // Distinct positions and layers do not alias.
@@ -157,6 +159,31 @@ TEST(KvCache, RowsRoundTripPerType) {
     EXPECT_NEAR(back[5], row[5], 0.05f);
   }
   EXPECT_FALSE(parse_kv_cache_type("q4_0").is_ok());
+  for (KvCacheType type : {KvCacheType::kF16, KvCacheType::kBF16, KvCacheType::kQ8_0}) {
+    const auto parsed = parse_kv_cache_type(kv_cache_type_name(type));
+    ASSERT_TRUE(parsed.is_ok());
+    EXPECT_EQ(*parsed, type);
+  }
+}
+
+// A bf16 cache is read in place by the bf16 attention kernels: its rows are the stored
+// values rounded to bf16, row_bytes() apart within a block; the kernels take rows in pairs,
+// so blocks hold an even number of positions.
+TEST(KvCache, Bf16RowsAreRoundedValuesInPlace) {
+  EXPECT_FALSE(KvCache::create(kv_args(), KvCacheType::kBF16, 32, 1, 15).is_ok());
+  auto kv = KvCache::create(kv_args(), KvCacheType::kBF16, 64, 1, 32);
+  ASSERT_TRUE(kv.is_ok());
+  ASSERT_TRUE(kv->reserve(0, 40).is_ok());
+  ASSERT_EQ(kv->row_bytes(), static_cast<size_t>(kv->width()) * 2);
+  std::vector<float> row(static_cast<size_t>(kv->width()));
+  for (int64_t pos = 30; pos < 34; ++pos) {  // across the block boundary at 32
+    for (size_t i = 0; i < row.size(); ++i) row[i] = std::cos(0.11f * static_cast<float>(i) + static_cast<float>(pos));
+    kv->store(1, 0, pos, row.data());
+    const uint16_t* r = kv->bf16_rows(1, 0, pos);
+    for (size_t i = 0; i < row.size(); ++i) ASSERT_EQ(r[i], f32_to_bf16(row[i])) << pos << " " << i;
+  }
+  EXPECT_EQ(kv->bf16_rows(1, 0, 30) + kv->width(), kv->bf16_rows(1, 0, 31));  // contiguous in a block
+  EXPECT_EQ(kv->contiguous_rows(30), 2);
 }
 
 // A q8_0 cache keeps each 16 positions of a layer as one Q8_0_R16 group: exactly what the
