@@ -176,20 +176,48 @@ void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
 
 void KvCache::load(int layer, int seq, int64_t pos, float* values,
                    void (*f16_row)(const uint16_t*, float*, int64_t)) const {
+  load_columns(layer, seq, pos, 0, width_, values, f16_row);
+}
+
+void KvCache::prefetch_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end) const {
+  const uint8_t* first;
+  const uint8_t* last;
   if (type_ == KvCacheType::kQ8_0) {
+    // a row's blocks are spread over the group: fetch the group's span of these columns
+    const size_t block_stride = kPackRows * sizeof(BlockQ8_0);
+    const uint8_t* group = slot(layer, seq, pos - pos % kPackRows);
+    first = group + static_cast<size_t>(begin / kQK) * block_stride;
+    last = group + static_cast<size_t>(end / kQK) * block_stride;
+  } else {
+    first = slot(layer, seq, pos) + begin * 2;
+    last = first + (end - begin) * 2;
+  }
+  for (const uint8_t* p = first; p < last; p += 64) __builtin_prefetch(p);
+}
+
+void KvCache::load_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end, float* values,
+                           void (*f16_row)(const uint16_t*, float*, int64_t)) const {
+  MOE_CHECK(0 <= begin && begin <= end && end <= width_);
+  if (type_ == KvCacheType::kQ8_0) {
+    MOE_CHECK(begin % kQK == 0 && end % kQK == 0);
+    // The group keeps each block of 32 columns of its 16 rows together, block after block.
     BlockQ8_0 blocks[kMaxRowBlocks];
     MOE_CHECK(width_ / kQK <= kMaxRowBlocks);
-    read_row(layer, seq, pos, reinterpret_cast<uint8_t*>(blocks));
-    load_q8_0(reinterpret_cast<const uint8_t*>(blocks), width_, values);
+    const uint8_t* group = slot(layer, seq, pos - pos % kPackRows);
+    const size_t block_stride = kPackRows * sizeof(BlockQ8_0);
+    packed::read_q8_0_r16_row(group + static_cast<size_t>(begin / kQK) * block_stride, (end - begin) / kQK,
+                              static_cast<int>(pos % kPackRows), blocks);
+    load_q8_0(reinterpret_cast<const uint8_t*>(blocks), end - begin, values);
     return;
   }
-  const auto* h = reinterpret_cast<const uint16_t*>(slot(layer, seq, pos));
+  const auto* h = reinterpret_cast<const uint16_t*>(slot(layer, seq, pos)) + begin;
+  const int64_t n = end - begin;
   if (type_ == KvCacheType::kBF16) {
-    for (int64_t i = 0; i < width_; ++i) values[i] = bf16_to_f32(h[i]);
+    for (int64_t i = 0; i < n; ++i) values[i] = bf16_to_f32(h[i]);
     return;
   }
-  if (f16_row != nullptr) return f16_row(h, values, width_);
-  for (int64_t i = 0; i < width_; ++i) values[i] = f16_to_f32(h[i]);
+  if (f16_row != nullptr) return f16_row(h, values, n);
+  for (int64_t i = 0; i < n; ++i) values[i] = f16_to_f32(h[i]);
 }
 
 }  // namespace moe

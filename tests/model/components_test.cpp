@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "base/half.h"
@@ -163,6 +164,29 @@ TEST(KvCache, RowsRoundTripPerType) {
     const auto parsed = parse_kv_cache_type(kv_cache_type_name(type));
     ASSERT_TRUE(parsed.is_ok());
     EXPECT_EQ(*parsed, type);
+  }
+}
+
+// Decode attention reads pieces of rows: load_columns gives exactly the values load() gives
+// there, for every type (q8_0: whole blocks of 32, from any row of a 16-row group).
+TEST(KvCache, ColumnsAreTheLoadedRowsValues) {
+  for (KvCacheType type : {KvCacheType::kF16, KvCacheType::kBF16, KvCacheType::kQ8_0}) {
+    auto kv = KvCache::create(kv_args(), type, 64, 1, 32);
+    ASSERT_TRUE(kv.is_ok());
+    ASSERT_TRUE(kv->reserve(0, 40).is_ok());
+    const int64_t w = kv->width();
+    for (int64_t pos : {0, 5, 17, 33}) {
+      std::vector<float> row(static_cast<size_t>(w)), whole(row.size());
+      for (int64_t i = 0; i < w; ++i) row[i] = std::cos(0.21f * static_cast<float>(i + 7 * pos)) * (1.0f + i % 5);
+      kv->store(1, 0, pos, row.data());
+      kv->load(1, 0, pos, whole.data());
+      for (auto [begin, end] : {std::pair<int64_t, int64_t>{0, w}, {32, 64}, {64, w}, {0, 32}}) {
+        std::vector<float> got(static_cast<size_t>(end - begin), NAN);
+        kv->load_columns(1, 0, pos, begin, end, got.data());
+        EXPECT_EQ(0, std::memcmp(got.data(), whole.data() + begin, got.size() * sizeof(float)))
+            << kv_cache_type_name(type) << " pos " << pos << " [" << begin << ", " << end << ")";
+      }
+    }
   }
 }
 
