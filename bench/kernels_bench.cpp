@@ -180,7 +180,7 @@ void BM_attention_f32(benchmark::State& state, Isa isa, int64_t positions, int p
       k.for_type(GgmlType::F32).gemm(kWidth, lat.data(), kWidth * sizeof(float), positions, q.data(),
                                      kWidth * sizeof(float), kHeads, scores.data(), positions);
     }
-    if (part & 2) k.weighted_rows(scores.data(), positions, kHeads, positions, lat.data(), kWidth, ctx.data(), kLora, kLora);
+    if (part & 2) k.weighted_rows(scores.data(), positions, kHeads, positions, lat.data(), kWidth, ctx.data(), kLora, kLora, false);
     benchmark::DoNotOptimize(ctx.data());
     benchmark::DoNotOptimize(scores.data());
   }

@@ -33,11 +33,12 @@ using QuantizeFn = void (*)(const float* x, void* out, int64_t n);
 // Row helpers of attention over the latent cache (exactly the scalar arithmetic).
 using F16RowFn = void (*)(const uint16_t* in, float* out, int64_t n);  // IEEE half -> f32
 using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += a * x
-// out_h[j] = sum over p in order of s_h[p] * rows[p * row_stride + j], for `heads` weight
-// vectors s_h = s + h * s_stride and outputs out_h = out + h * out_stride; each step a
-// multiply then an add from 0 (bitwise a chain of axpy calls).
+// out_h[j] = (resume ? out_h[j] : 0) + sum over p in order of s_h[p] * rows[p * row_stride + j],
+// for `heads` weight vectors s_h = s + h * s_stride and outputs out_h = out + h * out_stride;
+// each step a multiply then an add (bitwise a chain of axpy calls). A longer sum split into
+// calls that resume gives the same bits as one call.
 using WeightedRowsFn = void (*)(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                                int64_t row_stride, float* out, int64_t out_stride, int64_t width);
+                                int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume);
 // Element-wise activations (within a few ulp of kernels/ops.h's; each value depends only on
 // its own inputs, and a softmax on its row, so results never depend on the batch).
 using SiluMulFn = void (*)(float* gate, const float* up, int64_t n);  // gate = silu(gate) * up

@@ -46,10 +46,10 @@ void axpy(float a, const float* x, float* y, int64_t n) {
 }
 
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                   int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume) {
   for (int64_t h = 0; h < heads; ++h) {
     float* o = out + h * out_stride;
-    std::fill(o, o + width, 0.0f);
+    if (!resume) std::fill(o, o + width, 0.0f);
     for (int64_t p = 0; p < n_rows; ++p) axpy(s[h * s_stride + p], rows + p * row_stride, o, width);
   }
 }

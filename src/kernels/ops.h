@@ -20,7 +20,7 @@ void rope_interleaved(float* x, const float* cos_sin, int64_t n);
 void axpy(float a, const float* x, float* y, int64_t n);
 // out_h[j] = sum_p s_h[p] * rows[p][j] (see kernels.h WeightedRowsFn): the reference.
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                   int64_t row_stride, float* out, int64_t out_stride, int64_t width);
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume);
 // Dot product of two f32 rows, accumulated in double for accuracy (attention scores).
 float dot_f32(const float* a, const float* b, int64_t n);
 // log-softmax of n logits into out (double accumulation).

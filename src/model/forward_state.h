@@ -41,6 +41,7 @@ struct ThreadScratch {
   Scratch b;
   ByteScratch act8;  // quantized attention queries (q8_0 cache)
   ByteScratch bf16;  // bf16 attention: the heads' queries and softmax weights
+  Scratch latent_block;  // decode attention: a block of latent rows as f32
 };
 
 struct ForwardState {
@@ -58,6 +59,12 @@ struct ForwardState {
   Scratch cos_sin;   // [T, rope] (cos, sin) pairs per token
   std::vector<Scratch> latent;  // per sequence id in the batch: [len, kv_lora + rope]
   std::vector<int64_t> seq_len; // per sequence id: positions visible to this batch
+  std::vector<int64_t> seq_tokens;  // per sequence id: its tokens in this batch
+  std::vector<int32_t> chunk_tokens;   // batch indices attending over a shared latent
+  std::vector<int32_t> decode_tokens;  // batch indices attending block by block (decode)
+  std::vector<int64_t> decode_score_at;  // per decode token: where its scores start
+  std::vector<int64_t> decode_block_at;  // per decode token: its first block of positions
+  Scratch decode_scores;                 // the decode tokens' [heads, positions] scores
   // MoE
   Scratch router;       // [T, n_routed]
   std::vector<int32_t> expert_ids;    // [T, k]

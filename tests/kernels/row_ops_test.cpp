@@ -3,6 +3,7 @@
 // sums, except AVX-512's, which are bitwise the same chain with every step fused.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -42,6 +43,24 @@ TEST(RowOps, F16RowAndAxpyAreBitwiseTheScalarOnes) {
   }
 }
 
+// The same sums as calls over runs of 1, 37 and then 61 rows, each after the first resuming
+// the last one's outputs (the model's blocks of cache positions): `want`'s bits exactly.
+void expect_resumed_calls_match(const KernelTable& k, const std::vector<float>& s, const std::vector<float>& rows,
+                                int64_t heads, int64_t n_rows, int64_t row_stride, int64_t width,
+                                const std::vector<float>& want) {
+  std::vector<float> got(heads * width, NAN);
+  const int64_t runs[] = {1, 37, 61};
+  int64_t p = 0;
+  for (int i = 0; p < n_rows; ++i) {
+    const int64_t run = std::min<int64_t>(n_rows - p, runs[std::min(i, 2)]);
+    k.weighted_rows(s.data() + p, n_rows, heads, run, rows.data() + p * row_stride, row_stride, got.data(), width, width,
+                    p > 0);
+    p += run;
+  }
+  EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
+      << isa_name(k.isa) << " resumed, width=" << width << " heads=" << heads << " rows=" << n_rows;
+}
+
 TEST(RowOps, WeightedRowsAreBitwiseAChainOfAxpy) {
   std::mt19937 rng(6);
   std::normal_distribution<float> g(0.0f, 1.0f);
@@ -58,9 +77,11 @@ TEST(RowOps, WeightedRowsAreBitwiseAChainOfAxpy) {
         for (Isa isa : {Isa::kScalar, Isa::kAvx2}) {
           if (!isa_supported(isa)) continue;
           std::vector<float> got(heads * width, NAN);
-          kernel_table(isa).weighted_rows(s.data(), n_rows, heads, n_rows, rows.data(), row_stride, got.data(), width, width);
+          kernel_table(isa).weighted_rows(s.data(), n_rows, heads, n_rows, rows.data(), row_stride, got.data(), width, width,
+                                          false);
           EXPECT_EQ(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)), 0)
               << isa_name(isa) << " width=" << width << " heads=" << heads << " rows=" << n_rows;
+          expect_resumed_calls_match(kernel_table(isa), s, rows, heads, n_rows, row_stride, width, want);
         }
         if (isa_supported(Isa::kAvx512)) {
           // the same chain with each step fused, in position order (rows past 128 cross
@@ -75,9 +96,10 @@ TEST(RowOps, WeightedRowsAreBitwiseAChainOfAxpy) {
           }
           std::vector<float> got(heads * width, NAN);
           kernel_table(Isa::kAvx512).weighted_rows(s.data(), n_rows, heads, n_rows, rows.data(), row_stride, got.data(),
-                                                   width, width);
+                                                   width, width, false);
           EXPECT_EQ(std::memcmp(got.data(), want_fma.data(), want_fma.size() * sizeof(float)), 0)
               << "avx512 width=" << width << " heads=" << heads << " rows=" << n_rows;
+          expect_resumed_calls_match(kernel_table(Isa::kAvx512), s, rows, heads, n_rows, row_stride, width, want_fma);
         }
       }
     }

@@ -71,6 +71,29 @@ TEST(BatchInvariance, Q8_0AndBf16CacheChunkSizeDoesNotChangeLogits) {
   }
 }
 
+// Decode steps read the cache in blocks of 128 positions, the scores split by blocks and the
+// weighted sums by pieces of columns and groups of heads, by how many threads there are: all
+// give the bits of the prompt read in one chunk over a shared latent. 300 positions: three
+// blocks, the last partial; cache blocks of 48 positions, which the 128-position blocks cross.
+TEST(BatchInvariance, DecodeStepsMatchAPromptChunkWhateverTheThreads) {
+  auto model = load_fixture("r1-mini-q4_k_m");
+  ASSERT_NE(model, nullptr);
+  auto prompt = long_prompt();
+  ASSERT_GT(prompt.size(), 300u);
+  prompt.resize(300);
+  ThreadPool two(2);
+  for (KvCacheType cache : {KvCacheType::kF16, KvCacheType::kQ8_0}) {
+    const auto whole = all_logits(*model, two, prompt, 300, cache, 48);
+    for (int threads : {1, 3, 5}) {
+      ThreadPool pool(threads);
+      const auto single = all_logits(*model, pool, prompt, 1, cache, 48);
+      ASSERT_EQ(whole.size(), single.size());
+      EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)))
+          << kv_cache_type_name(cache) << ", " << threads << " threads";
+    }
+  }
+}
+
 TEST(BatchInvariance, ThreadCountDoesNotChangeLogits) {
   auto model = load_fixture("r1-mini-q8_0");
   ASSERT_NE(model, nullptr);
@@ -107,6 +130,41 @@ TEST(BatchInvariance, TwoSequencesInOneBatchMatchEachAlone) {
       const auto& alone = b.seq == 0 ? alone1 : alone2;
       EXPECT_EQ(0, std::memcmp(logits.row(r), alone.data() + static_cast<size_t>(b.pos) * V, V * sizeof(float)))
           << name << " seq " << b.seq << " pos " << b.pos;
+    }
+  }
+}
+
+// One batch holding a decode step of one sequence (its rows read block by block) and the
+// whole prompt of another (a shared latent), then decode steps of both together: each gives
+// the logits it gives alone.
+TEST(BatchInvariance, DecodeStepBesideAPromptMatchesEachAlone) {
+  auto model = load_fixture("r1-mini-q8_0");
+  ASSERT_NE(model, nullptr);
+  ThreadPool pool(2);
+  const std::vector<int32_t> p1 = {0, 671, 2342, 1911, 294, 447, 84, 730, 344, 12, 99};
+  const std::vector<int32_t> p2 = {0, 5, 17, 4000, 33, 2000, 1000, 12, 13, 14, 15, 16, 3};
+  const auto alone1 = all_logits(*model, pool, p1, 512);
+  const auto alone2 = all_logits(*model, pool, p2, 512);
+
+  auto kv = KvCache::create(model->args(), KvCacheType::kF16, 64, 2, 16);
+  Forward forward(*model, pool);
+  Logits logits;
+  std::vector<BatchToken> batch;
+  for (size_t i = 0; i + 2 < p1.size(); ++i) batch.push_back({p1[i], static_cast<int32_t>(i), 0, false});
+  ASSERT_TRUE(forward.run(batch, *kv, logits).is_ok());
+  // seq 0 decodes position 9 while seq 1's prompt but its last token goes in; then both decode
+  batch.assign({{p1[9], 9, 0, true}});
+  for (size_t i = 0; i + 1 < p2.size(); ++i) batch.push_back({p2[i], static_cast<int32_t>(i), 1, true});
+  std::vector<std::vector<BatchToken>> steps = {batch, {{p2[12], 12, 1, true}, {p1[10], 10, 0, true}}};
+  const size_t V = static_cast<size_t>(model->args().vocab_size);
+  for (const auto& step : steps) {
+    ASSERT_TRUE(forward.run(step, *kv, logits).is_ok());
+    ASSERT_EQ(logits.rows(), step.size());
+    for (size_t r = 0; r < logits.rows(); ++r) {
+      const BatchToken& b = step[static_cast<size_t>(logits.batch_index[r])];
+      const auto& alone = b.seq == 0 ? alone1 : alone2;
+      EXPECT_EQ(0, std::memcmp(logits.row(r), alone.data() + static_cast<size_t>(b.pos) * V, V * sizeof(float)))
+          << "seq " << b.seq << " pos " << b.pos;
     }
   }
 }

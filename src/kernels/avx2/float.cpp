@@ -165,10 +165,10 @@ void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const floa
 // Rows in chunks that stay in L2 while every head passes over them; each element's sum goes
 // on from chunk to chunk through `out`: the same multiply-add chain as one pass.
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                   int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume_first) {
   for (int64_t p0 = 0; p0 < n_rows || p0 == 0; p0 += kWeightedRowChunk) {
     const int64_t np = min64(n_rows - p0, kWeightedRowChunk);
-    const bool resume = p0 > 0;
+    const bool resume = resume_first || p0 > 0;
     const float* sp = s + p0;
     const float* rp = rows + p0 * row_stride;
     int64_t h = 0;

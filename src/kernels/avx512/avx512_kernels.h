@@ -33,7 +33,7 @@ MOE_AVX512_PRODUCT(q6_K_q8_K)
 #undef MOE_AVX512_PRODUCT
 
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                   int64_t row_stride, float* out, int64_t out_stride, int64_t width);
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume);
 
 // Within a few ulp of the scalar versions (kernels/ops.h): e^x is a polynomial here.
 void silu_mul(float* gate, const float* up, int64_t n);

@@ -141,12 +141,12 @@ void gemm_f32_f32(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, co
 }
 
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
-                   int64_t row_stride, float* out, int64_t out_stride, int64_t width) {
+                   int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume_first) {
   // Rows in chunks that stay in L2 while every head passes over them; each element's sum
   // goes on from chunk to chunk through `out`, the same fused chain as in one pass.
   for (int64_t p0 = 0; p0 < n_rows || p0 == 0; p0 += kWeightedRowChunk) {
     const int64_t np = n_rows - p0 < kWeightedRowChunk ? n_rows - p0 : kWeightedRowChunk;
-    const bool resume = p0 > 0;
+    const bool resume = resume_first || p0 > 0;
     const float* sp = s + p0;
     const float* rp = rows + p0 * row_stride;
     int64_t h = 0;

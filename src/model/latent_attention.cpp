@@ -1,0 +1,258 @@
+// Attention over the latent cache. Every score is one fixed-order kernel dot product of a
+// head's absorbed query with a cached row, and every weighted sum one chain in position order
+// (the kernels' definitions), so which of the paths below serves a token, how the work is
+// split and which rows it shares a call with never change its numbers:
+// - tokens of a sequence with several tokens in the batch (a prompt chunk): the sequence's
+//   rows are converted to f32 once and shared, and a thread takes a range of (token, head)
+//   pairs, its heads' scores one gemm over the rows (positions as rows, heads as tokens);
+// - one token of a sequence (decode): each block of rows is converted where it is used, by
+//   the thread using it, so it stays in L2; the scores are split by blocks of positions and
+//   the weighted sums by columns, so each row is read twice per layer in all rather than
+//   twice per thread;
+// - a bf16 cache on a CPU with AVX512-BF16: bf16 products over the cache in place.
+// A q8_0 cache's scores are the packed int8 gemm over the cache in place.
+#include "model/latent_attention.h"
+
+#include <algorithm>
+#include <span>
+
+#include "base/half.h"
+#include "kernels/packed.h"
+
+namespace moe {
+namespace {
+
+// Positions per block of rows converted to f32 at a time: 128 rows of DeepSeek's 576 values
+// are 288 KiB, which stay in L2 between the conversion and the kernel.
+constexpr int64_t kLatentBlockRows = 128;
+// Latent columns per piece of the decode tokens' weighted sums (two q8_0 blocks).
+constexpr int64_t kCtxColumns = 64;
+
+// Rows ahead of the one being converted whose bytes are requested (a row piece of 64
+// columns is two cache lines a row apart, which the hardware prefetchers follow poorly).
+constexpr int64_t kPrefetchRows = 4;
+
+int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// Scores of heads [0, nh) of one token (queries `qa`, nh rows of kv width) against positions
+// [begin, end) of `seq` in a q8_0 cache (begin a multiple of 16), read in place: the cache's
+// 16-row groups are Q8_0_R16 weights, the queries quantized to its activation blocks
+// (Q8_0_S), positions as rows. Whole groups are computed (a last, partly written group gives
+// scores past `end` that nobody reads): scores[h * stride + p] for p up to round_up(end, 16).
+void q8_0_scores(const KernelTable& k, const KvCache& kv, int layer, int seq, int64_t begin, int64_t end,
+                 const float* qa, int64_t nh, ThreadScratch& ts, float* scores, int64_t stride) {
+  const int64_t width = kv.width();
+  const size_t arb = activation_row_bytes(GgmlType::Q8_0_R16, width);
+  uint8_t* act = ts.act8.get(arb * static_cast<size_t>(nh));
+  for (int64_t h = 0; h < nh; ++h) quantize_activation(k, GgmlType::Q8_0_R16, qa + h * width, act + h * arb, width);
+  const GemmFn gemm = k.for_type(GgmlType::Q8_0_R16).gemm;
+  for (int64_t p = begin; p < end;) {
+    const int64_t run = std::min(end - p, kv.contiguous_rows(p));
+    gemm(width, kv.q8_0_group(layer, seq, p), kv.row_bytes(), round_up(run, kPackRows), act, arb, nh, scores + p,
+         stride);
+    p += run;
+  }
+}
+
+// Scores, softmax and softmax-weighted latent for heads [0, nh) of one token whose queries
+// are `qa` (nh rows of kv width), over positions [0, n) of `seq` read in place from a bf16
+// cache, one contiguous run of rows at a time: ctx_h = sum_p softmax(q_h . row_p)_p row_p[:lora].
+void attend_bf16(const KernelTable& k, const KvCache& kv, int layer, int seq, int64_t n, const float* qa,
+                 int64_t nh, float scale, ThreadScratch& ts, float* ctx, int64_t lora) {
+  const int64_t width = kv.width();
+  const auto row_stride = static_cast<int64_t>(kv.row_bytes() / sizeof(uint16_t));
+  auto* qb = reinterpret_cast<uint16_t*>(ts.bf16.get(static_cast<size_t>(nh * (width + n)) * sizeof(uint16_t)));
+  uint16_t* sb = qb + nh * width;  // [nh, n] softmax weights
+  for (int64_t i = 0; i < nh * width; ++i) qb[i] = f32_to_bf16(qa[i]);
+  float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
+  for (int64_t p = 0; p < n;) {
+    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
+    const auto* rows = kv.bf16_rows(layer, seq, p);
+    k.bf16_scores(width, rows, row_stride, run, qb, width, nh, scores + p, n);
+    p += run;
+  }
+  for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * n, n, scale);
+  for (int64_t i = 0; i < nh * n; ++i) sb[i] = f32_to_bf16(scores[i]);
+  // Runs are whole cache blocks (an even count) but the last: the pairs of rows are the
+  // same as in one call over all n.
+  for (int64_t p = 0; p < n;) {
+    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
+    const auto* rows = kv.bf16_rows(layer, seq, p);
+    k.bf16_weighted_rows(sb + p, n, nh, run, rows, row_stride, ctx, lora, lora, p > 0);
+    p += run;
+  }
+}
+
+// Columns [begin, end) of the rows of positions [p, p + m) of `seq` as f32, m rows of
+// end - begin values in `out`.
+const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int seq, int64_t p, int64_t m,
+                       int64_t begin, int64_t end, float* out) {
+  for (int64_t r = 0; r < m; ++r) {
+    if (r + kPrefetchRows < m) kv.prefetch_columns(layer, seq, p + r + kPrefetchRows, begin, end);
+    kv.load_columns(layer, seq, p + r, begin, end, out + r * (end - begin), k.f16_to_f32);
+  }
+  return out;
+}
+
+// Tokens of prompt chunks (over their sequence's shared f32 latent in s.latent) and, with a
+// bf16 cache read in place, all tokens: a thread takes a contiguous range of (token, head)
+// pairs of `tokens`.
+void attend_by_heads(BlockContext& c, const KvCache& kv, int layer, std::span<const int32_t> tokens,
+                     const float* q_abs, float* ctx, bool bf16_in_place) {
+  const ModelArgs& a = c.model.args();
+  const KernelTable& k = c.model.kernels();
+  ForwardState& s = c.state;
+  const int64_t H = a.n_heads, lora = a.kv_lora_rank, width = kv.width();
+  const float scale = c.model.rope().softmax_scale();
+  const bool int8_scores = kv.type() == KvCacheType::kQ8_0;
+  const GemmFn gemm_f32 = k.for_type(GgmlType::F32).gemm;
+  const size_t row_bytes = static_cast<size_t>(width) * sizeof(float);
+  const auto count = static_cast<int64_t>(tokens.size());
+  c.pool.parallel_for(count * H, [&](int64_t i0, int64_t i1, int ith) {
+    ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
+    for (int64_t i = i0; i < i1;) {
+      const int64_t t = tokens[static_cast<size_t>(i / H)], h0 = i % H, h1 = std::min<int64_t>(H, h0 + (i1 - i));
+      const int64_t nh = h1 - h0;
+      const BatchToken& b = c.batch[static_cast<size_t>(t)];
+      const int64_t n = b.pos + 1;
+      const float* qa = q_abs + (t * H + h0) * width;
+      float* out = ctx + (t * H + h0) * lora;
+      i += nh;
+      if (bf16_in_place) {
+        attend_bf16(k, kv, layer, b.seq, n, qa, nh, scale, ts, out, lora);
+        continue;
+      }
+      const float* lat = s.latent[static_cast<size_t>(b.seq)].get(0);
+      const int64_t stride = int8_scores ? round_up(n, kPackRows) : n;
+      float* scores = ts.b.get(static_cast<size_t>(nh * stride));  // [nh, stride]
+      if (int8_scores) {
+        q8_0_scores(k, kv, layer, b.seq, 0, n, qa, nh, ts, scores, stride);
+      } else {
+        gemm_f32(width, lat, row_bytes, n, qa, row_bytes, nh, scores, stride);
+      }
+      for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * stride, n, scale);
+      k.weighted_rows(scores, stride, nh, n, lat, width, out, lora, lora, false);
+    }
+  });
+}
+
+// Decode tokens (the only token of their sequence in the batch), rows read from the cache in
+// blocks where they are used: 1. scores of all heads, by (token, block of positions);
+// 2. softmax, by (token, head); 3. weighted sums, by (token, kCtxColumns columns, group of
+// heads), block after block in position order.
+void attend_by_positions(BlockContext& c, const KvCache& kv, int layer, std::span<const int32_t> tokens,
+                         const float* q_abs, float* ctx) {
+  const ModelArgs& a = c.model.args();
+  const KernelTable& k = c.model.kernels();
+  ForwardState& s = c.state;
+  const int64_t H = a.n_heads, lora = a.kv_lora_rank, width = kv.width();
+  const float scale = c.model.rope().softmax_scale();
+  const bool int8_scores = kv.type() == KvCacheType::kQ8_0;
+  const GemmFn gemm_f32 = k.for_type(GgmlType::F32).gemm;
+  const size_t row_bytes = static_cast<size_t>(width) * sizeof(float);
+  const auto count = static_cast<int64_t>(tokens.size());
+  auto token = [&](int64_t d) -> const BatchToken& {
+    return c.batch[static_cast<size_t>(tokens[static_cast<size_t>(d)])];
+  };
+  // Token d's scores are [H, stride_d] at scores + score_at[d]; its blocks are the items
+  // [block_at[d], block_at[d + 1]) of step 1.
+  std::vector<int64_t>& score_at = s.decode_score_at;
+  std::vector<int64_t>& block_at = s.decode_block_at;
+  score_at.assign(static_cast<size_t>(count + 1), 0);
+  block_at.assign(static_cast<size_t>(count + 1), 0);
+  for (int64_t d = 0; d < count; ++d) {
+    const int64_t n = token(d).pos + 1;
+    score_at[d + 1] = score_at[d] + H * round_up(n, kPackRows);
+    block_at[d + 1] = block_at[d] + (n + kLatentBlockRows - 1) / kLatentBlockRows;
+  }
+  float* scores = s.decode_scores.get(static_cast<size_t>(score_at[count]));
+  auto stride = [&](int64_t d) { return (score_at[d + 1] - score_at[d]) / H; };
+
+  c.pool.parallel_for(block_at[count], [&](int64_t i0, int64_t i1, int ith) {
+    ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t d = std::upper_bound(block_at.begin(), block_at.end(), i) - block_at.begin() - 1;
+      const BatchToken& b = token(d);
+      const int64_t p = (i - block_at[d]) * kLatentBlockRows, m = std::min(b.pos + 1 - p, kLatentBlockRows);
+      const float* qa = q_abs + tokens[static_cast<size_t>(d)] * H * width;
+      float* sc = scores + score_at[d];
+      if (int8_scores) {
+        q8_0_scores(k, kv, layer, b.seq, p, p + m, qa, H, ts, sc, stride(d));
+      } else {
+        float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * width));
+        gemm_f32(width, load_rows(kv, k, layer, b.seq, p, m, 0, width, buf), row_bytes, m, qa, row_bytes, H, sc + p,
+                 stride(d));
+      }
+    }
+  });
+  c.pool.parallel_for(count * H, [&](int64_t i0, int64_t i1, int) {
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t d = i / H, h = i % H;
+      k.softmax(scores + score_at[d] + h * stride(d), token(d).pos + 1, scale);
+    }
+  });
+  // Pieces of columns, times groups of heads when that is too few pieces for the threads:
+  // each group reads the rows again, so no more groups than needed.
+  const int64_t pieces = (lora + kCtxColumns - 1) / kCtxColumns;
+  const int64_t wanted = 2 * static_cast<int64_t>(c.pool.active());
+  const int64_t groups = std::clamp<int64_t>((wanted + count * pieces - 1) / (count * pieces), 1, H);
+  c.pool.parallel_for(count * pieces * groups, [&](int64_t i0, int64_t i1, int ith) {
+    ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
+    float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * kCtxColumns));
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t d = i / (pieces * groups), piece = i / groups % pieces, group = i % groups;
+      const int64_t j0 = piece * kCtxColumns, j1 = std::min(lora, j0 + kCtxColumns);
+      const int64_t h0 = H * group / groups, h1 = H * (group + 1) / groups;
+      const BatchToken& b = token(d);
+      const int64_t n = b.pos + 1;
+      float* out = ctx + (tokens[static_cast<size_t>(d)] * H + h0) * lora + j0;
+      const float* sc = scores + score_at[d] + h0 * stride(d);
+      for (int64_t p = 0; p < n; p += kLatentBlockRows) {
+        const int64_t m = std::min(n - p, kLatentBlockRows);
+        k.weighted_rows(sc + p, stride(d), h1 - h0, m, load_rows(kv, k, layer, b.seq, p, m, j0, j1, buf), j1 - j0,
+                        out, lora, j1 - j0, p > 0);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float* q_abs, float* ctx) {
+  ForwardState& s = c.state;
+  const KernelTable& k = c.model.kernels();
+  const int64_t width = kv.width();
+  const bool bf16_in_place = kv.type() == KvCacheType::kBF16 && k.bf16_scores != nullptr;
+
+  int64_t n_seq = 0;
+  for (const BatchToken& b : c.batch) n_seq = std::max<int64_t>(n_seq, b.seq + 1);
+  if (static_cast<int64_t>(s.latent.size()) < n_seq) s.latent.resize(static_cast<size_t>(n_seq));
+  std::vector<int64_t>& seq_len = s.seq_len;
+  std::vector<int64_t>& seq_tokens = s.seq_tokens;
+  seq_len.assign(static_cast<size_t>(n_seq), 0);
+  seq_tokens.assign(static_cast<size_t>(n_seq), 0);
+  for (const BatchToken& b : c.batch) {
+    seq_len[b.seq] = std::max<int64_t>(seq_len[b.seq], b.pos + 1);
+    ++seq_tokens[b.seq];
+  }
+  s.chunk_tokens.clear();
+  s.decode_tokens.clear();
+  for (size_t t = 0; t < c.batch.size(); ++t) {
+    const bool decode = seq_tokens[c.batch[t].seq] == 1 && !bf16_in_place;
+    (decode ? s.decode_tokens : s.chunk_tokens).push_back(static_cast<int32_t>(t));
+  }
+
+  // The shared latent of the prompt chunks: rows up to the sequence's last position here,
+  // read back from the cache (so a token sees exactly what later tokens will see).
+  for (int64_t sq = 0; sq < n_seq; ++sq) {
+    if (seq_tokens[sq] < 2 || bf16_in_place) continue;
+    float* lat = s.latent[static_cast<size_t>(sq)].get(static_cast<size_t>(seq_len[sq] * width));
+    c.pool.parallel_for(seq_len[sq], [&](int64_t p0, int64_t p1, int) {
+      for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * width, k.f16_to_f32);
+    });
+  }
+  if (!s.chunk_tokens.empty()) attend_by_heads(c, kv, layer, s.chunk_tokens, q_abs, ctx, bf16_in_place);
+  if (!s.decode_tokens.empty()) attend_by_positions(c, kv, layer, s.decode_tokens, q_abs, ctx);
+}
+
+}  // namespace moe
