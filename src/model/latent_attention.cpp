@@ -192,26 +192,29 @@ void attend_by_positions(BlockContext& c, const KvCache& kv, int layer, std::spa
     }
   });
   // Pieces of columns, times groups of heads when that is too few pieces for the threads:
-  // each group reads the rows again, so no more groups than needed.
+  // each group reads the rows again, so no more groups than needed. A thread's consecutive
+  // pieces of one (token, group) are one run of columns, read together row by row.
   const int64_t pieces = (lora + kCtxColumns - 1) / kCtxColumns;
   const int64_t wanted = 2 * static_cast<int64_t>(c.pool.active());
   const int64_t groups = std::clamp<int64_t>((wanted + count * pieces - 1) / (count * pieces), 1, H);
-  c.pool.parallel_for(count * pieces * groups, [&](int64_t i0, int64_t i1, int ith) {
+  c.pool.parallel_for(count * groups * pieces, [&](int64_t i0, int64_t i1, int ith) {
     ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
-    float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * kCtxColumns));
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t d = i / (pieces * groups), piece = i / groups % pieces, group = i % groups;
-      const int64_t j0 = piece * kCtxColumns, j1 = std::min(lora, j0 + kCtxColumns);
+    for (int64_t i = i0; i < i1;) {
+      const int64_t d = i / (groups * pieces), group = i / pieces % groups, piece = i % pieces;
+      const int64_t run = std::min(i1 - i, pieces - piece);
+      const int64_t j0 = piece * kCtxColumns, j1 = std::min(lora, (piece + run) * kCtxColumns);
       const int64_t h0 = H * group / groups, h1 = H * (group + 1) / groups;
       const BatchToken& b = token(d);
       const int64_t n = b.pos + 1;
       float* out = ctx + (tokens[static_cast<size_t>(d)] * H + h0) * lora + j0;
       const float* sc = scores + score_at[d] + h0 * stride(d);
+      float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * (j1 - j0)));
       for (int64_t p = 0; p < n; p += kLatentBlockRows) {
         const int64_t m = std::min(n - p, kLatentBlockRows);
         k.weighted_rows(sc + p, stride(d), h1 - h0, m, load_rows(kv, k, layer, b.seq, p, m, j0, j1, buf), j1 - j0,
                         out, lora, j1 - j0, p > 0);
       }
+      i += run;
     }
   });
 }
