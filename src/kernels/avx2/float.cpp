@@ -121,6 +121,8 @@ namespace {
 
 // Rows per chunk of the weighted sums (latent rows of 576 floats: about 300 KB, in L2).
 constexpr int64_t kWeightedRowChunk = 128;
+// Columns per window of the weighted sums: 128 rows x 32 floats stay in L1.
+constexpr int64_t kWeightedColumns = 32;
 
 // Columns [0, 8 * kVec) of out_h for heads [0, kHeads), over rows [0, n_rows): accumulators
 // stay in registers over the rows, each row's vectors are loaded once for the kHeads heads.
@@ -171,12 +173,16 @@ void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_ro
     const bool resume = resume_first || p0 > 0;
     const float* sp = s + p0;
     const float* rp = rows + p0 * row_stride;
-    int64_t h = 0;
-    for (; h + 2 <= heads; h += 2) {
-      weighted_heads<2>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
-    }
-    if (h < heads) {
-      weighted_heads<1>(sp + h * s_stride, s_stride, np, rp, row_stride, out + h * out_stride, out_stride, width, resume);
+    // one window of columns at a time, so its rows stay in L1 while every head passes
+    for (int64_t j0 = 0; j0 < width; j0 += kWeightedColumns) {
+      const int64_t w = width - j0 < kWeightedColumns ? width - j0 : kWeightedColumns;
+      int64_t h = 0;
+      for (; h + 2 <= heads; h += 2) {
+        weighted_heads<2>(sp + h * s_stride, s_stride, np, rp + j0, row_stride, out + h * out_stride + j0, out_stride, w, resume);
+      }
+      if (h < heads) {
+        weighted_heads<1>(sp + h * s_stride, s_stride, np, rp + j0, row_stride, out + h * out_stride + j0, out_stride, w, resume);
+      }
     }
   }
 }
