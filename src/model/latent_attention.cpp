@@ -34,22 +34,29 @@ constexpr int64_t kPrefetchRows = 4;
 
 int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
 
-// Scores of heads [0, nh) of one token (queries `qa`, nh rows of kv width) against positions
-// [begin, end) of `seq` in a q8_0 cache (begin a multiple of 16), read in place: the cache's
-// 16-row groups are Q8_0_R16 weights, the queries quantized to its activation blocks
-// (Q8_0_S), positions as rows. Whole groups are computed (a last, partly written group gives
-// scores past `end` that nobody reads): scores[h * stride + p] for p up to round_up(end, 16).
+// Bytes of one query in the q8_0 cache's activation format (Q8_0_S).
+size_t q8_0_query_bytes(const KvCache& kv) { return activation_row_bytes(GgmlType::Q8_0_R16, kv.width()); }
+
+// Query rows `qa` (kv width each) in the q8_0 cache's activation format, q8_0_query_bytes apart.
+void quantize_queries(const KernelTable& k, const KvCache& kv, const float* qa, int64_t rows, uint8_t* act) {
+  const size_t arb = q8_0_query_bytes(kv);
+  for (int64_t r = 0; r < rows; ++r) {
+    quantize_activation(k, GgmlType::Q8_0_R16, qa + r * kv.width(), act + static_cast<size_t>(r) * arb, kv.width());
+  }
+}
+
+// Scores of heads [0, nh) of one token (queries `act`, quantized by quantize_queries) against
+// positions [begin, end) of `seq` in a q8_0 cache (begin a multiple of 16), read in place: the
+// cache's 16-row groups are Q8_0_R16 weights, positions as rows. Whole groups are computed (a
+// last, partly written group gives scores past `end` that nobody reads): scores[h * stride + p]
+// for p up to round_up(end, 16).
 void q8_0_scores(const KernelTable& k, const KvCache& kv, int layer, int seq, int64_t begin, int64_t end,
-                 const float* qa, int64_t nh, ThreadScratch& ts, float* scores, int64_t stride) {
-  const int64_t width = kv.width();
-  const size_t arb = activation_row_bytes(GgmlType::Q8_0_R16, width);
-  uint8_t* act = ts.act8.get(arb * static_cast<size_t>(nh));
-  for (int64_t h = 0; h < nh; ++h) quantize_activation(k, GgmlType::Q8_0_R16, qa + h * width, act + h * arb, width);
+                 const uint8_t* act, int64_t nh, float* scores, int64_t stride) {
   const GemmFn gemm = k.for_type(GgmlType::Q8_0_R16).gemm;
   for (int64_t p = begin; p < end;) {
     const int64_t run = std::min(end - p, kv.contiguous_rows(p));
-    gemm(width, kv.q8_0_group(layer, seq, p), kv.row_bytes(), round_up(run, kPackRows), act, arb, nh, scores + p,
-         stride);
+    gemm(kv.width(), kv.q8_0_group(layer, seq, p), kv.row_bytes(), round_up(run, kPackRows), act,
+         q8_0_query_bytes(kv), nh, scores + p, stride);
     p += run;
   }
 }
@@ -126,7 +133,9 @@ void attend_by_heads(BlockContext& c, const KvCache& kv, int layer, std::span<co
       const int64_t stride = int8_scores ? round_up(n, kPackRows) : n;
       float* scores = ts.b.get(static_cast<size_t>(nh * stride));  // [nh, stride]
       if (int8_scores) {
-        q8_0_scores(k, kv, layer, b.seq, 0, n, qa, nh, ts, scores, stride);
+        uint8_t* act = ts.act8.get(q8_0_query_bytes(kv) * static_cast<size_t>(nh));
+        quantize_queries(k, kv, qa, nh, act);
+        q8_0_scores(k, kv, layer, b.seq, 0, n, act, nh, scores, stride);
       } else {
         gemm_f32(width, lat, row_bytes, n, qa, row_bytes, nh, scores, stride);
       }
@@ -168,6 +177,16 @@ void attend_by_positions(BlockContext& c, const KvCache& kv, int layer, std::spa
   float* scores = s.decode_scores.get(static_cast<size_t>(score_at[count]));
   auto stride = [&](int64_t d) { return (score_at[d + 1] - score_at[d]) / H; };
 
+  // A q8_0 cache's queries, quantized once for all the blocks.
+  const auto qb = static_cast<int64_t>(q8_0_query_bytes(kv));
+  uint8_t* queries = int8_scores ? s.decode_queries.get(static_cast<size_t>(count * H * qb)) : nullptr;
+  if (int8_scores) {
+    c.pool.parallel_for(count, [&](int64_t d0, int64_t d1, int) {
+      for (int64_t d = d0; d < d1; ++d) {
+        quantize_queries(k, kv, q_abs + tokens[static_cast<size_t>(d)] * H * width, H, queries + d * H * qb);
+      }
+    });
+  }
   c.pool.parallel_for(block_at[count], [&](int64_t i0, int64_t i1, int ith) {
     ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
     for (int64_t i = i0; i < i1; ++i) {
@@ -177,7 +196,7 @@ void attend_by_positions(BlockContext& c, const KvCache& kv, int layer, std::spa
       const float* qa = q_abs + tokens[static_cast<size_t>(d)] * H * width;
       float* sc = scores + score_at[d];
       if (int8_scores) {
-        q8_0_scores(k, kv, layer, b.seq, p, p + m, qa, H, ts, sc, stride(d));
+        q8_0_scores(k, kv, layer, b.seq, p, p + m, queries + d * H * qb, H, sc, stride(d));
       } else {
         float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * width));
         gemm_f32(width, load_rows(kv, k, layer, b.seq, p, m, 0, width, buf), row_bytes, m, qa, row_bytes, H, sc + p,
