@@ -101,19 +101,45 @@ const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int s
   return out;
 }
 
+// One layer's attention step over the cache, for the tokens each path serves.
+struct LatentPass {
+  LatentPass(BlockContext& c, const KvCache& kv, int layer, const float* q_abs, float* ctx)
+      : c(c),
+        kv(kv),
+        layer(layer),
+        q_abs(q_abs),
+        ctx(ctx),
+        k(c.model.kernels()),
+        s(c.state),
+        H(c.model.args().n_heads),
+        lora(c.model.args().kv_lora_rank),
+        width(kv.width()),
+        scale(c.model.rope().softmax_scale()),
+        int8_scores(kv.type() == KvCacheType::kQ8_0),
+        gemm_f32(k.for_type(GgmlType::F32).gemm),
+        row_bytes(static_cast<size_t>(width) * sizeof(float)) {}
+
+  void by_heads(std::span<const int32_t> tokens, bool bf16_in_place);
+  void by_positions(std::span<const int32_t> tokens);
+
+  BlockContext& c;
+  const KvCache& kv;
+  const int layer;
+  const float* const q_abs;  // [T, H, width]
+  float* const ctx;          // [T, H, lora]
+  const KernelTable& k;
+  ForwardState& s;
+  const int64_t H, lora, width;
+  const float scale;
+  const bool int8_scores;
+  const GemmFn gemm_f32;
+  const size_t row_bytes;  // of an f32 latent row
+};
+
 // Tokens of prompt chunks (over their sequence's shared f32 latent in s.latent) and, with a
 // bf16 cache read in place, all tokens: a thread takes a contiguous range of (token, head)
 // pairs of `tokens`.
-void attend_by_heads(BlockContext& c, const KvCache& kv, int layer, std::span<const int32_t> tokens,
-                     const float* q_abs, float* ctx, bool bf16_in_place) {
-  const ModelArgs& a = c.model.args();
-  const KernelTable& k = c.model.kernels();
-  ForwardState& s = c.state;
-  const int64_t H = a.n_heads, lora = a.kv_lora_rank, width = kv.width();
-  const float scale = c.model.rope().softmax_scale();
-  const bool int8_scores = kv.type() == KvCacheType::kQ8_0;
-  const GemmFn gemm_f32 = k.for_type(GgmlType::F32).gemm;
-  const size_t row_bytes = static_cast<size_t>(width) * sizeof(float);
+void LatentPass::by_heads(std::span<const int32_t> tokens, bool bf16_in_place) {
   const auto count = static_cast<int64_t>(tokens.size());
   c.pool.parallel_for(count * H, [&](int64_t i0, int64_t i1, int ith) {
     ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
@@ -149,16 +175,7 @@ void attend_by_heads(BlockContext& c, const KvCache& kv, int layer, std::span<co
 // blocks where they are used: 1. scores of all heads, by (token, block of positions);
 // 2. softmax, by (token, head); 3. weighted sums, by (token, kCtxColumns columns, group of
 // heads), block after block in position order.
-void attend_by_positions(BlockContext& c, const KvCache& kv, int layer, std::span<const int32_t> tokens,
-                         const float* q_abs, float* ctx) {
-  const ModelArgs& a = c.model.args();
-  const KernelTable& k = c.model.kernels();
-  ForwardState& s = c.state;
-  const int64_t H = a.n_heads, lora = a.kv_lora_rank, width = kv.width();
-  const float scale = c.model.rope().softmax_scale();
-  const bool int8_scores = kv.type() == KvCacheType::kQ8_0;
-  const GemmFn gemm_f32 = k.for_type(GgmlType::F32).gemm;
-  const size_t row_bytes = static_cast<size_t>(width) * sizeof(float);
+void LatentPass::by_positions(std::span<const int32_t> tokens) {
   const auto count = static_cast<int64_t>(tokens.size());
   auto token = [&](int64_t d) -> const BatchToken& {
     return c.batch[static_cast<size_t>(tokens[static_cast<size_t>(d)])];
@@ -273,8 +290,9 @@ void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float
       for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * width, k.f16_to_f32);
     });
   }
-  if (!s.chunk_tokens.empty()) attend_by_heads(c, kv, layer, s.chunk_tokens, q_abs, ctx, bf16_in_place);
-  if (!s.decode_tokens.empty()) attend_by_positions(c, kv, layer, s.decode_tokens, q_abs, ctx);
+  LatentPass pass(c, kv, layer, q_abs, ctx);
+  if (!s.chunk_tokens.empty()) pass.by_heads(s.chunk_tokens, bf16_in_place);
+  if (!s.decode_tokens.empty()) pass.by_positions(s.decode_tokens);
 }
 
 }  // namespace moe
