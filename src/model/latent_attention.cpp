@@ -7,8 +7,9 @@
 //   pairs, its heads' scores one gemm over the rows (positions as rows, heads as tokens);
 // - one token of a sequence (decode): each block of rows is converted where it is used, by
 //   the thread using it, so it stays in L2; the scores are split by blocks of positions and
-//   the weighted sums by columns, so each row is read twice per layer in all rather than
-//   twice per thread;
+//   the weighted sums by runs of columns (times groups of heads when the threads outnumber
+//   the pieces), so each row is read about twice per layer in all rather than twice per
+//   thread, and one decode stream still uses every thread;
 // - a bf16 cache on a CPU with AVX512-BF16: bf16 products over the cache in place.
 // A q8_0 cache's scores are the packed int8 gemm over the cache in place.
 #include "model/latent_attention.h"
@@ -28,8 +29,8 @@ constexpr int64_t kLatentBlockRows = 128;
 // Latent columns per piece of the decode tokens' weighted sums (two q8_0 blocks).
 constexpr int64_t kCtxColumns = 64;
 
-// Rows ahead of the one being converted whose bytes are requested (a row piece of 64
-// columns is two cache lines a row apart, which the hardware prefetchers follow poorly).
+// Rows ahead of the one being converted whose bytes are requested (a piece of a row is a few
+// cache lines a row apart, which the hardware prefetchers follow poorly).
 constexpr int64_t kPrefetchRows = 4;
 
 int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
