@@ -183,7 +183,9 @@ void KvCache::prefetch_columns(int layer, int seq, int64_t pos, int64_t begin, i
   const uint8_t* first;
   const uint8_t* last;
   if (type_ == KvCacheType::kQ8_0) {
-    // a row's blocks are spread over the group: fetch the group's span of these columns
+    // Every row of a 16-row group reads 4 bytes of each line of the group's span of these
+    // columns: the group's first row asks for the span, the others have nothing to add.
+    if (pos % kPackRows != 0) return;
     const size_t block_stride = kPackRows * sizeof(BlockQ8_0);
     const uint8_t* group = slot(layer, seq, pos - pos % kPackRows);
     first = group + static_cast<size_t>(begin / kQK) * block_stride;

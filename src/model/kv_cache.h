@@ -68,7 +68,8 @@ class KvCache {
   // conversion used when it is null).
   void load(int layer, int seq, int64_t pos, float* values,
             void (*f16_row)(const uint16_t*, float*, int64_t) = nullptr) const;
-  // Asks the CPU to fetch the bytes load_columns(layer, seq, pos, begin, end) will read.
+  // Asks the CPU to fetch the bytes load_columns(layer, seq, pos, begin, end) will read
+  // (q8_0: those of the whole 16-row group, asked for by its first row only).
   void prefetch_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end) const;
   // Values [begin, end) of one row (q8_0: multiples of 32), as load() gives them.
   void load_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end, float* values,
