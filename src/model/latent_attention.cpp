@@ -3,8 +3,9 @@
 // (the kernels' definitions), so which of the paths below serves a token, how the work is
 // split and which rows it shares a call with never change its numbers:
 // - tokens of a sequence with several tokens in the batch (a prompt chunk): the sequence's
-//   rows are converted to f32 once and shared, and a thread takes a range of (token, head)
-//   pairs, its heads' scores one gemm over the rows (positions as rows, heads as tokens);
+//   rows are converted to f32 once and shared; consecutive tokens form groups that go over
+//   the rows together, block by block, so a block read from memory serves the whole group
+//   from L2, and a thread takes a (group, range of heads);
 // - one token of a sequence (decode): each block of rows is converted where it is used, by
 //   the thread using it, so it stays in L2; the scores are split by blocks of positions and
 //   the weighted sums by runs of columns (times groups of heads when the threads outnumber
@@ -28,6 +29,12 @@ namespace {
 constexpr int64_t kLatentBlockRows = 128;
 // Latent columns per piece of the decode tokens' weighted sums (two q8_0 blocks).
 constexpr int64_t kCtxColumns = 64;
+// A prompt chunk's tokens go over the rows in groups of about this many (token, head)
+// queries: each block of rows then does ~128 x 1088 multiply-adds per 2.3 KB read, enough to
+// be compute bound (DeepSeek's 128 heads reach it with one token, V2-Lite's 16 with 8) ...
+constexpr int64_t kGroupQueries = 128;
+// ... and no more than fit this many bytes of scores (long contexts: fewer tokens a group).
+constexpr int64_t kGroupScoreBytes = int64_t{8} << 20;
 
 // Rows ahead of the one being converted whose bytes are requested (a piece of a row is a few
 // cache lines a row apart, which the hardware prefetchers follow poorly).
@@ -120,7 +127,8 @@ struct LatentPass {
         gemm_f32(k.for_type(GgmlType::F32).gemm),
         row_bytes(static_cast<size_t>(width) * sizeof(float)) {}
 
-  void by_heads(std::span<const int32_t> tokens, bool bf16_in_place);
+  void bf16_by_heads(std::span<const int32_t> tokens);
+  void by_token_groups(std::span<const int32_t> tokens);
   void by_positions(std::span<const int32_t> tokens);
 
   BlockContext& c;
@@ -137,37 +145,91 @@ struct LatentPass {
   const size_t row_bytes;  // of an f32 latent row
 };
 
-// Tokens of prompt chunks (over their sequence's shared f32 latent in s.latent) and, with a
-// bf16 cache read in place, all tokens: a thread takes a contiguous range of (token, head)
-// pairs of `tokens`.
-void LatentPass::by_heads(std::span<const int32_t> tokens, bool bf16_in_place) {
+// All tokens, with a bf16 cache read in place: a thread takes a contiguous range of (token,
+// head) pairs.
+void LatentPass::bf16_by_heads(std::span<const int32_t> tokens) {
   const auto count = static_cast<int64_t>(tokens.size());
   c.pool.parallel_for(count * H, [&](int64_t i0, int64_t i1, int ith) {
     ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
     for (int64_t i = i0; i < i1;) {
       const int64_t t = tokens[static_cast<size_t>(i / H)], h0 = i % H, h1 = std::min<int64_t>(H, h0 + (i1 - i));
-      const int64_t nh = h1 - h0;
       const BatchToken& b = c.batch[static_cast<size_t>(t)];
-      const int64_t n = b.pos + 1;
-      const float* qa = q_abs + (t * H + h0) * width;
-      float* out = ctx + (t * H + h0) * lora;
-      i += nh;
-      if (bf16_in_place) {
-        attend_bf16(k, kv, layer, b.seq, n, qa, nh, scale, ts, out, lora);
-        continue;
-      }
-      const float* lat = s.latent[static_cast<size_t>(b.seq)].get(0);
-      const int64_t stride = int8_scores ? round_up(n, kPackRows) : n;
-      float* scores = ts.b.get(static_cast<size_t>(nh * stride));  // [nh, stride]
+      attend_bf16(k, kv, layer, b.seq, b.pos + 1, q_abs + (t * H + h0) * width, h1 - h0, scale, ts,
+                  ctx + (t * H + h0) * lora, lora);
+      i += h1 - h0;
+    }
+  });
+}
+
+// Tokens of prompt chunks, over their sequence's shared f32 latent in s.latent. Consecutive
+// tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes); a thread takes a
+// (group, range of heads) and goes over the rows block by block: 1. every token's scores
+// (each block read once from memory, then from L2 for the other tokens); 2. softmax;
+// 3. the weighted sums, block after block in position order.
+void LatentPass::by_token_groups(std::span<const int32_t> tokens) {
+  auto token = [&](int64_t j) -> const BatchToken& { return c.batch[static_cast<size_t>(tokens[static_cast<size_t>(j)])]; };
+  auto score_bytes = [&](int64_t j) { return H * round_up(token(j).pos + 1, kPackRows) * int64_t{sizeof(float)}; };
+  // Group g is tokens [group_at[g], group_at[g + 1]).
+  std::vector<int64_t>& group_at = s.chunk_group_at;
+  group_at.clear();
+  const auto count = static_cast<int64_t>(tokens.size());
+  const int64_t most = std::max<int64_t>(1, kGroupQueries / H);
+  int64_t bytes = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    const bool full = !group_at.empty() && (j - group_at.back() == most || bytes + score_bytes(j) > kGroupScoreBytes);
+    if (group_at.empty() || full || token(j).seq != token(j - 1).seq) {
+      group_at.push_back(j);
+      bytes = 0;
+    }
+    bytes += score_bytes(j);
+  }
+  group_at.push_back(count);
+  const auto n_groups = static_cast<int64_t>(group_at.size()) - 1;
+  const int64_t wanted = 2 * static_cast<int64_t>(c.pool.active());
+  const int64_t head_groups = std::clamp<int64_t>((wanted + n_groups - 1) / n_groups, 1, H);
+  const auto qb = static_cast<int64_t>(q8_0_query_bytes(kv));
+
+  c.pool.parallel_for(n_groups * head_groups, [&](int64_t i0, int64_t i1, int ith) {
+    ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t g = i / head_groups, hg = i % head_groups;
+      const int64_t h0 = H * hg / head_groups, nh = H * (hg + 1) / head_groups - h0;
+      const int64_t first = group_at[g], size = group_at[g + 1] - first;
+      const int seq = token(first).seq;
+      int64_t n_max = 0;
+      for (int64_t j = first; j < first + size; ++j) n_max = std::max<int64_t>(n_max, token(j).pos + 1);
+      // Token j's scores: [nh, stride] at scores + j * nh * stride, its queries at query(j).
+      const int64_t stride = round_up(n_max, kPackRows);
+      float* scores = ts.b.get(static_cast<size_t>(size * nh * stride));
+      auto query = [&](int64_t j) { return q_abs + (tokens[static_cast<size_t>(first + j)] * H + h0) * width; };
+      uint8_t* act = int8_scores ? ts.act8.get(static_cast<size_t>(size * nh * qb)) : nullptr;
       if (int8_scores) {
-        uint8_t* act = ts.act8.get(q8_0_query_bytes(kv) * static_cast<size_t>(nh));
-        quantize_queries(k, kv, qa, nh, act);
-        q8_0_scores(k, kv, layer, b.seq, 0, n, act, nh, scores, stride);
-      } else {
-        gemm_f32(width, lat, row_bytes, n, qa, row_bytes, nh, scores, stride);
+        for (int64_t j = 0; j < size; ++j) quantize_queries(k, kv, query(j), nh, act + j * nh * qb);
       }
-      for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * stride, n, scale);
-      k.weighted_rows(scores, stride, nh, n, lat, width, out, lora, lora, false);
+      const float* lat = s.latent[static_cast<size_t>(seq)].get(0);
+      // Each (token, block) below: rows [p, p + m) that the token sees.
+      auto for_blocks = [&](auto&& fn) {
+        for (int64_t p = 0; p < n_max; p += kLatentBlockRows) {
+          for (int64_t j = 0; j < size; ++j) {
+            const int64_t n = token(first + j).pos + 1;
+            if (p < n) fn(j, p, std::min(n - p, kLatentBlockRows), scores + j * nh * stride);
+          }
+        }
+      };
+      for_blocks([&](int64_t j, int64_t p, int64_t m, float* sc) {
+        if (int8_scores) {
+          q8_0_scores(k, kv, layer, seq, p, p + m, act + j * nh * qb, nh, sc, stride);
+        } else {
+          gemm_f32(width, lat + p * width, row_bytes, m, query(j), row_bytes, nh, sc + p, stride);
+        }
+      });
+      for (int64_t j = 0; j < size; ++j) {
+        for (int64_t h = 0; h < nh; ++h) k.softmax(scores + (j * nh + h) * stride, token(first + j).pos + 1, scale);
+      }
+      for_blocks([&](int64_t j, int64_t p, int64_t m, const float* sc) {
+        float* out = ctx + (tokens[static_cast<size_t>(first + j)] * H + h0) * lora;
+        k.weighted_rows(sc + p, stride, nh, m, lat + p * width, width, out, lora, lora, p > 0);
+      });
     }
   });
 }
@@ -292,7 +354,13 @@ void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float
     });
   }
   LatentPass pass(c, kv, layer, q_abs, ctx);
-  if (!s.chunk_tokens.empty()) pass.by_heads(s.chunk_tokens, bf16_in_place);
+  if (!s.chunk_tokens.empty()) {
+    if (bf16_in_place) {
+      pass.bf16_by_heads(s.chunk_tokens);
+    } else {
+      pass.by_token_groups(s.chunk_tokens);
+    }
+  }
   if (!s.decode_tokens.empty()) pass.by_positions(s.decode_tokens);
 }
 

@@ -80,9 +80,11 @@ TEST(BatchInvariance, Q8_0AndBf16CacheChunkSizeDoesNotChangeLogits) {
 }
 
 // Decode steps read the cache in blocks of 128 positions, the scores split by blocks and the
-// weighted sums by pieces of columns and groups of heads, by how many threads there are: all
-// give the bits of the prompt read in one chunk over a shared latent. 300 positions: three
-// blocks, the last partial; cache blocks of 48 positions, which the 128-position blocks cross.
+// weighted sums by pieces of columns and groups of heads, by how many threads there are; prompt
+// chunks go over the shared latent in groups of tokens, block by block, a thread taking a
+// group's range of heads: all give the bits of the prompt read in one chunk. 300 positions:
+// three blocks, the last partial; cache blocks of 48 positions, which the 128-position blocks
+// cross; chunks of 37 tokens, which the groups of tokens do not divide.
 TEST(BatchInvariance, DecodeStepsMatchAPromptChunkWhateverTheThreads) {
   auto model = load_fixture("r1-mini-q4_k_m");
   ASSERT_NE(model, nullptr);
@@ -94,9 +96,13 @@ TEST(BatchInvariance, DecodeStepsMatchAPromptChunkWhateverTheThreads) {
     for (int threads : {1, 3, 5}) {
       ThreadPool pool(threads);
       const auto single = all_logits(*model, pool, prompt, 1, cache, 48);
+      const auto chunks = all_logits(*model, pool, prompt, 37, cache, 48);
       ASSERT_EQ(whole.size(), single.size());
+      ASSERT_EQ(whole.size(), chunks.size());
       EXPECT_EQ(0, std::memcmp(whole.data(), single.data(), whole.size() * sizeof(float)))
           << kv_cache_type_name(cache) << ", " << threads << " threads";
+      EXPECT_EQ(0, std::memcmp(whole.data(), chunks.data(), whole.size() * sizeof(float)))
+          << kv_cache_type_name(cache) << ", chunks of 37, " << threads << " threads";
     }
   }
 }
