@@ -53,6 +53,16 @@ inline void f32_tile(int64_t n, const float* w, int64_t w_stride, const float* a
       for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, av[t], acc[r][t]);
     }
   }
+  if constexpr (R == 4 && T == 4) {
+    if (n % 16 == 0) {  // all 16 sums at once: token t's 4 rows are quarter t
+      const __m512 sums = hsum16x16(&acc[0][0]);
+      _mm_storeu_ps(y, _mm512_castps512_ps128(sums));
+      _mm_storeu_ps(y + y_stride, _mm512_extractf32x4_ps(sums, 1));
+      _mm_storeu_ps(y + 2 * y_stride, _mm512_extractf32x4_ps(sums, 2));
+      _mm_storeu_ps(y + 3 * y_stride, _mm512_extractf32x4_ps(sums, 3));
+      return;
+    }
+  }
   for (int r = 0; r < R; ++r) {
     for (int t = 0; t < T; ++t) {
       float s = hsum16(acc[r][t]);
