@@ -5,13 +5,13 @@
 // - tokens of a sequence with several tokens in the batch (a prompt chunk): the sequence's
 //   rows are converted to f32 once and shared; consecutive tokens form groups that go over
 //   the rows together, block by block, so a block read from memory serves the whole group
-//   from L2, and a thread takes a (group, range of heads);
+//   from L2, and a thread takes a (group, range of heads). A bf16 cache on a CPU with
+//   AVX512-BF16 takes this path for every token, with bf16 products over the cache in place;
 // - one token of a sequence (decode): each block of rows is converted where it is used, by
 //   the thread using it, so it stays in L2; the scores are split by blocks of positions and
 //   the weighted sums by runs of columns (times groups of heads when the threads outnumber
 //   the pieces), so each row is read about twice per layer in all rather than twice per
-//   thread, and one decode stream still uses every thread;
-// - a bf16 cache on a CPU with AVX512-BF16: bf16 products over the cache in place.
+//   thread, and one decode stream still uses every thread.
 // A q8_0 cache's scores are the packed int8 gemm over the cache in place.
 #include "model/latent_attention.h"
 
@@ -69,35 +69,6 @@ void q8_0_scores(const KernelTable& k, const KvCache& kv, int layer, int seq, in
   }
 }
 
-// Scores, softmax and softmax-weighted latent for heads [0, nh) of one token whose queries
-// are `qa` (nh rows of kv width), over positions [0, n) of `seq` read in place from a bf16
-// cache, one contiguous run of rows at a time: ctx_h = sum_p softmax(q_h . row_p)_p row_p[:lora].
-void attend_bf16(const KernelTable& k, const KvCache& kv, int layer, int seq, int64_t n, const float* qa,
-                 int64_t nh, float scale, ThreadScratch& ts, float* ctx, int64_t lora) {
-  const int64_t width = kv.width();
-  const auto row_stride = static_cast<int64_t>(kv.row_bytes() / sizeof(uint16_t));
-  auto* qb = reinterpret_cast<uint16_t*>(ts.bf16.get(static_cast<size_t>(nh * (width + n)) * sizeof(uint16_t)));
-  uint16_t* sb = qb + nh * width;  // [nh, n] softmax weights
-  for (int64_t i = 0; i < nh * width; ++i) qb[i] = f32_to_bf16(qa[i]);
-  float* scores = ts.b.get(static_cast<size_t>(nh * n));  // [nh, n]
-  for (int64_t p = 0; p < n;) {
-    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
-    const auto* rows = kv.bf16_rows(layer, seq, p);
-    k.bf16_scores(width, rows, row_stride, run, qb, width, nh, scores + p, n);
-    p += run;
-  }
-  for (int64_t h = 0; h < nh; ++h) k.softmax(scores + h * n, n, scale);
-  for (int64_t i = 0; i < nh * n; ++i) sb[i] = f32_to_bf16(scores[i]);
-  // Runs are whole cache blocks (an even count) but the last: the pairs of rows are the
-  // same as in one call over all n.
-  for (int64_t p = 0; p < n;) {
-    const int64_t run = std::min(n - p, kv.contiguous_rows(p));
-    const auto* rows = kv.bf16_rows(layer, seq, p);
-    k.bf16_weighted_rows(sb + p, n, nh, run, rows, row_stride, ctx, lora, lora, p > 0);
-    p += run;
-  }
-}
-
 // Columns [begin, end) of the rows of positions [p, p + m) of `seq` as f32, m rows of
 // end - begin values in `out`.
 const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int seq, int64_t p, int64_t m,
@@ -127,8 +98,7 @@ struct LatentPass {
         gemm_f32(k.for_type(GgmlType::F32).gemm),
         row_bytes(static_cast<size_t>(width) * sizeof(float)) {}
 
-  void bf16_by_heads(std::span<const int32_t> tokens);
-  void by_token_groups(std::span<const int32_t> tokens);
+  void by_token_groups(std::span<const int32_t> tokens, bool bf16_in_place);
   void by_positions(std::span<const int32_t> tokens);
 
   BlockContext& c;
@@ -145,28 +115,13 @@ struct LatentPass {
   const size_t row_bytes;  // of an f32 latent row
 };
 
-// All tokens, with a bf16 cache read in place: a thread takes a contiguous range of (token,
-// head) pairs.
-void LatentPass::bf16_by_heads(std::span<const int32_t> tokens) {
-  const auto count = static_cast<int64_t>(tokens.size());
-  c.pool.parallel_for(count * H, [&](int64_t i0, int64_t i1, int ith) {
-    ThreadScratch& ts = s.per_thread[static_cast<size_t>(ith)];
-    for (int64_t i = i0; i < i1;) {
-      const int64_t t = tokens[static_cast<size_t>(i / H)], h0 = i % H, h1 = std::min<int64_t>(H, h0 + (i1 - i));
-      const BatchToken& b = c.batch[static_cast<size_t>(t)];
-      attend_bf16(k, kv, layer, b.seq, b.pos + 1, q_abs + (t * H + h0) * width, h1 - h0, scale, ts,
-                  ctx + (t * H + h0) * lora, lora);
-      i += h1 - h0;
-    }
-  });
-}
-
-// Tokens of prompt chunks, over their sequence's shared f32 latent in s.latent. Consecutive
-// tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes); a thread takes a
-// (group, range of heads) and goes over the rows block by block: 1. every token's scores
-// (each block read once from memory, then from L2 for the other tokens); 2. softmax;
-// 3. the weighted sums, block after block in position order.
-void LatentPass::by_token_groups(std::span<const int32_t> tokens) {
+// Tokens of prompt chunks, over their sequence's shared f32 latent in s.latent, or with
+// `bf16_in_place` all tokens, over a bf16 cache in place (queries and softmax weights rounded
+// to bf16). Consecutive tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes);
+// a thread takes a (group, range of heads) and goes over the rows block by block: 1. every
+// token's scores (each block read once from memory, then from L2 for the other tokens);
+// 2. softmax; 3. the weighted sums, block after block in position order.
+void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_place) {
   auto token = [&](int64_t j) -> const BatchToken& { return c.batch[static_cast<size_t>(tokens[static_cast<size_t>(j)])]; };
   auto score_bytes = [&](int64_t j) { return H * round_up(token(j).pos + 1, kPackRows) * int64_t{sizeof(float)}; };
   // Group g is tokens [group_at[g], group_at[g + 1]).
@@ -206,7 +161,27 @@ void LatentPass::by_token_groups(std::span<const int32_t> tokens) {
       if (int8_scores) {
         for (int64_t j = 0; j < size; ++j) quantize_queries(k, kv, query(j), nh, act + j * nh * qb);
       }
-      const float* lat = s.latent[static_cast<size_t>(seq)].get(0);
+      // bf16: token j's queries at qb16 + j * nh * width, its softmax weights at sb16 + j * nh * stride
+      uint16_t* qb16 = nullptr;
+      uint16_t* sb16 = nullptr;
+      if (bf16_in_place) {
+        qb16 = reinterpret_cast<uint16_t*>(
+            ts.bf16.get(static_cast<size_t>(size * nh * (width + stride)) * sizeof(uint16_t)));
+        sb16 = qb16 + size * nh * width;
+        for (int64_t j = 0; j < size; ++j) {
+          for (int64_t i = 0; i < nh * width; ++i) qb16[j * nh * width + i] = f32_to_bf16(query(j)[i]);
+        }
+      }
+      const auto bf16_stride = static_cast<int64_t>(kv.row_bytes() / sizeof(uint16_t));
+      // Rows [p, p + m) of the cache as runs of contiguous rows: fn(first row, row count).
+      auto for_runs = [&](int64_t p, int64_t m, auto&& fn) {
+        for (int64_t q = p; q < p + m;) {
+          const int64_t run = std::min(p + m - q, kv.contiguous_rows(q));
+          fn(q, run);
+          q += run;
+        }
+      };
+      const float* lat = bf16_in_place ? nullptr : s.latent[static_cast<size_t>(seq)].get(0);
       // Each (token, block) below: rows [p, p + m) that the token sees.
       auto for_blocks = [&](auto&& fn) {
         for (int64_t p = 0; p < n_max; p += kLatentBlockRows) {
@@ -217,18 +192,39 @@ void LatentPass::by_token_groups(std::span<const int32_t> tokens) {
         }
       };
       for_blocks([&](int64_t j, int64_t p, int64_t m, float* sc) {
-        if (int8_scores) {
+        if (bf16_in_place) {
+          for_runs(p, m, [&](int64_t q, int64_t run) {
+            k.bf16_scores(width, kv.bf16_rows(layer, seq, q), bf16_stride, run, qb16 + j * nh * width, width, nh,
+                          sc + q, stride);
+          });
+        } else if (int8_scores) {
           q8_0_scores(k, kv, layer, seq, p, p + m, act + j * nh * qb, nh, sc, stride);
         } else {
           gemm_f32(width, lat + p * width, row_bytes, m, query(j), row_bytes, nh, sc + p, stride);
         }
       });
       for (int64_t j = 0; j < size; ++j) {
-        for (int64_t h = 0; h < nh; ++h) k.softmax(scores + (j * nh + h) * stride, token(first + j).pos + 1, scale);
+        const int64_t n = token(first + j).pos + 1;
+        for (int64_t h = 0; h < nh; ++h) {
+          float* w = scores + (j * nh + h) * stride;
+          k.softmax(w, n, scale);
+          if (bf16_in_place) {
+            for (int64_t i = 0; i < n; ++i) sb16[(j * nh + h) * stride + i] = f32_to_bf16(w[i]);
+          }
+        }
       }
+      // bf16: every run but a token's last ends at a 128-position block or a cache block (bf16
+      // cache blocks hold an even number of positions), so the rows pair up as in one call
       for_blocks([&](int64_t j, int64_t p, int64_t m, const float* sc) {
         float* out = ctx + (tokens[static_cast<size_t>(first + j)] * H + h0) * lora;
-        k.weighted_rows(sc + p, stride, nh, m, lat + p * width, width, out, lora, lora, p > 0);
+        if (bf16_in_place) {
+          for_runs(p, m, [&](int64_t q, int64_t run) {
+            k.bf16_weighted_rows(sb16 + j * nh * stride + q, stride, nh, run, kv.bf16_rows(layer, seq, q), bf16_stride,
+                                 out, lora, lora, q > 0);
+          });
+        } else {
+          k.weighted_rows(sc + p, stride, nh, m, lat + p * width, width, out, lora, lora, p > 0);
+        }
       });
     }
   });
@@ -354,13 +350,7 @@ void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float
     });
   }
   LatentPass pass(c, kv, layer, q_abs, ctx);
-  if (!s.chunk_tokens.empty()) {
-    if (bf16_in_place) {
-      pass.bf16_by_heads(s.chunk_tokens);
-    } else {
-      pass.by_token_groups(s.chunk_tokens);
-    }
-  }
+  if (!s.chunk_tokens.empty()) pass.by_token_groups(s.chunk_tokens, bf16_in_place);
   if (!s.decode_tokens.empty()) pass.by_positions(s.decode_tokens);
 }
 

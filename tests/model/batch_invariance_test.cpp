@@ -84,14 +84,15 @@ TEST(BatchInvariance, Q8_0AndBf16CacheChunkSizeDoesNotChangeLogits) {
 // chunks go over the shared latent in groups of tokens, block by block, a thread taking a
 // group's range of heads: all give the bits of the prompt read in one chunk. 300 positions:
 // three blocks, the last partial; cache blocks of 48 positions, which the 128-position blocks
-// cross; chunks of 37 tokens, which the groups of tokens do not divide.
+// cross; chunks of 37 tokens, which the groups of tokens do not divide. A bf16 cache on a CPU
+// with AVX512-BF16 takes the groups of tokens for decode steps too, over the cache in place.
 TEST(BatchInvariance, DecodeStepsMatchAPromptChunkWhateverTheThreads) {
   auto model = load_fixture("r1-mini-q4_k_m");
   ASSERT_NE(model, nullptr);
   const auto prompt = long_prompt(300);
   ASSERT_EQ(prompt.size(), 300u);
   ThreadPool two(2);
-  for (KvCacheType cache : {KvCacheType::kF16, KvCacheType::kQ8_0}) {
+  for (KvCacheType cache : {KvCacheType::kF16, KvCacheType::kQ8_0, KvCacheType::kBF16}) {
     const auto whole = all_logits(*model, two, prompt, 300, cache, 48);
     for (int threads : {1, 3, 5}) {
       ThreadPool pool(threads);
