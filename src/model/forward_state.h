@@ -60,9 +60,10 @@ struct ForwardState {
   std::vector<Scratch> latent;  // per sequence id in the batch: [len, kv_lora + rope]
   std::vector<int64_t> seq_len; // per sequence id: positions visible to this batch
   std::vector<int64_t> seq_tokens;  // per sequence id: its tokens in this batch
-  std::vector<int32_t> chunk_tokens;   // batch indices attending over a shared latent
+  std::vector<int32_t> chunk_tokens;   // batch indices attending in groups of tokens (prompt
+                                       // chunks; every token of a bf16 cache read in place)
   std::vector<int32_t> decode_tokens;  // batch indices attending block by block (decode)
-  std::vector<int64_t> chunk_group_at;   // chunk tokens going over the rows together
+  std::vector<int64_t> chunk_group_at;   // where each group of chunk_tokens starts
   std::vector<int64_t> decode_score_at;  // per decode token: where its scores start
   std::vector<int64_t> decode_block_at;  // per decode token: its first block of positions
   Scratch decode_scores;                 // the decode tokens' [heads, positions] scores

@@ -69,6 +69,28 @@ void q8_0_scores(const KernelTable& k, const KvCache& kv, int layer, int seq, in
   }
 }
 
+// Splits `tokens` (batch indices) into groups of consecutive tokens of one sequence, at most
+// kGroupQueries / heads tokens and kGroupScoreBytes of scores each (at least one token):
+// group g is tokens [group_at[g], group_at[g + 1]).
+void group_tokens(std::span<const BatchToken> batch, std::span<const int32_t> tokens, int64_t heads,
+                  std::vector<int64_t>& group_at) {
+  auto token = [&](size_t j) -> const BatchToken& { return batch[static_cast<size_t>(tokens[j])]; };
+  const int64_t most = std::max<int64_t>(1, kGroupQueries / heads);
+  group_at.clear();
+  int64_t bytes = 0;
+  for (size_t j = 0; j < tokens.size(); ++j) {
+    const int64_t token_bytes = heads * round_up(token(j).pos + 1, kPackRows) * int64_t{sizeof(float)};
+    const bool starts = group_at.empty() || static_cast<int64_t>(j) - group_at.back() == most ||
+                        bytes + token_bytes > kGroupScoreBytes || token(j).seq != token(j - 1).seq;
+    if (starts) {
+      group_at.push_back(static_cast<int64_t>(j));
+      bytes = 0;
+    }
+    bytes += token_bytes;
+  }
+  group_at.push_back(static_cast<int64_t>(tokens.size()));
+}
+
 // Columns [begin, end) of the rows of positions [p, p + m) of `seq` as f32, m rows of
 // end - begin values in `out`.
 const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int seq, int64_t p, int64_t m,
@@ -123,22 +145,8 @@ struct LatentPass {
 // 2. softmax; 3. the weighted sums, block after block in position order.
 void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_place) {
   auto token = [&](int64_t j) -> const BatchToken& { return c.batch[static_cast<size_t>(tokens[static_cast<size_t>(j)])]; };
-  auto score_bytes = [&](int64_t j) { return H * round_up(token(j).pos + 1, kPackRows) * int64_t{sizeof(float)}; };
-  // Group g is tokens [group_at[g], group_at[g + 1]).
   std::vector<int64_t>& group_at = s.chunk_group_at;
-  group_at.clear();
-  const auto count = static_cast<int64_t>(tokens.size());
-  const int64_t most = std::max<int64_t>(1, kGroupQueries / H);
-  int64_t bytes = 0;
-  for (int64_t j = 0; j < count; ++j) {
-    const bool full = !group_at.empty() && (j - group_at.back() == most || bytes + score_bytes(j) > kGroupScoreBytes);
-    if (group_at.empty() || full || token(j).seq != token(j - 1).seq) {
-      group_at.push_back(j);
-      bytes = 0;
-    }
-    bytes += score_bytes(j);
-  }
-  group_at.push_back(count);
+  group_tokens(c.batch, tokens, H, group_at);
   const auto n_groups = static_cast<int64_t>(group_at.size()) - 1;
   const int64_t wanted = 2 * static_cast<int64_t>(c.pool.active());
   const int64_t head_groups = std::clamp<int64_t>((wanted + n_groups - 1) / n_groups, 1, H);
