@@ -65,15 +65,24 @@ inline void prefetch_ahead(const uint8_t* p, int lines) {
 
 // ---- Q8_0_R16 (column: f16 d[16], then q[8][16][4] stored as q + 128)
 
-// Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows).
+// Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows). With more than 4 tokens the
+// float sums live in y between blocks, as in q4_tile: the registers go to the integer sums,
+// and each weight chunk's decoding (xor, abs) serves up to 8 tokens.
 template <int T, int H>
 inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act,
                     float* y, int64_t y_stride) {
+  constexpr bool kSumsInY = T > 4;
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 acc[T][H];
+  __m256 acc[kSumsInY ? 1 : T][H];
   for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h) acc[t][h] = _mm256_setzero_ps();
+    for (int h = 0; h < H; ++h) {
+      if constexpr (kSumsInY) {
+        _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+      } else {
+        acc[t][h] = _mm256_setzero_ps();
+      }
+    }
   }
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ8Column;
@@ -100,12 +109,19 @@ inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* 
       const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
       for (int t = 0; t < T; ++t) {
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
-        acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), acc[t][h]);
+        if constexpr (kSumsInY) {
+          float* yh = y + t * y_stride + 8 * (h0 + h);
+          _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), _mm256_loadu_ps(yh)));
+        } else {
+          acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), acc[t][h]);
+        }
       }
     }
   }
-  for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
+  if constexpr (!kSumsInY) {
+    for (int t = 0; t < T; ++t) {
+      for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
+    }
   }
 }
 
@@ -350,7 +366,9 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
 }
 
 // Tokens per pass over a half group (prefill): as many as the registers hold.
-constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>};
+constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>,
+                                            q8_tile<5, 1>, q8_tile<6, 1>, q8_tile<7, 1>,
+                                            q8_tile<8, 1>};
 constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>,
                                           q4_tile<5, 1>, q4_tile<6, 1>, q4_tile<7, 1>,
                                           q4_tile<8, 1>};
@@ -362,7 +380,7 @@ constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<
 
 void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_0S, kQK, 4, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
+  gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
                                                            tokens, y, y_stride);
 }
 
