@@ -71,6 +71,7 @@ KernelTable make_scalar_table() {
   set_tail_gemms(&t);
   t.quantize_q8_0_s = ref::quantize_q8_0_s;
   t.f16_to_f32 = ref::f16_to_f32_row;
+  t.q8_0_r16_to_f32 = packed::dequantize_q8_0_r16_row;
   t.axpy = axpy;
   t.weighted_rows = weighted_rows;
   t.silu_mul = silu_mul;
@@ -99,6 +100,7 @@ KernelTable make_avx2_table() {
   t.quantize_q8_K = avx2::quantize_q8_K;
   t.quantize_q8_0_s = avx2::quantize_q8_0_s;
   t.f16_to_f32 = avx2::f16_to_f32_row;
+  t.q8_0_r16_to_f32 = avx2::q8_0_r16_row_to_f32;
   t.axpy = avx2::axpy;
   t.weighted_rows = avx2::weighted_rows;
   t.silu_mul = avx2::silu_mul;

@@ -32,6 +32,8 @@ using GemmFn = void (*)(int64_t n, const void* w, size_t w_row_bytes, int64_t ro
 using QuantizeFn = void (*)(const float* x, void* out, int64_t n);
 // Row helpers of attention over the latent cache (exactly the scalar arithmetic).
 using F16RowFn = void (*)(const uint16_t* in, float* out, int64_t n);  // IEEE half -> f32
+// Row r of a Q8_0_R16 group (nb blocks) as nb * 32 floats d * q: packed::dequantize_q8_0_r16_row.
+using Q8_0R16RowFn = void (*)(const void* group, int64_t nb, int r, float* out);
 using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += a * x
 // out_h[j] = (resume ? out_h[j] : 0) + sum over p in order of s_h[p] * rows[p * row_stride + j],
 // for `heads` weight vectors s_h = s + h * s_stride and outputs out_h = out + h * out_stride;
@@ -91,6 +93,7 @@ struct KernelTable {
   QuantizeFn quantize_q8_K = nullptr;
   QuantizeFn quantize_q8_0_s = nullptr;
   F16RowFn f16_to_f32 = nullptr;
+  Q8_0R16RowFn q8_0_r16_to_f32 = nullptr;  // the q8_0 KV cache's rows
   AxpyFn axpy = nullptr;
   WeightedRowsFn weighted_rows = nullptr;
   SiluMulFn silu_mul = nullptr;

@@ -46,6 +46,9 @@ void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 // from / read back into plain Q8_0 blocks (the latent q8_0 KV cache stores its rows this way).
 void write_q8_0_r16_row(const BlockQ8_0* row, int64_t nb, int r, void* group);
 void read_q8_0_r16_row(const void* group, int64_t nb, int r, BlockQ8_0* row);
+// read_q8_0_r16_row then d * q for each value, in one pass: nb * 32 floats (the cache's
+// decode attention reads its rows this way, many times per token).
+void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out);
 // Lossless conversions (Q4_0 / Q5_0 values are small integers times an f16 scale): the
 // packed rows are larger than the source rows (34 bytes per block instead of 18 / 22).
 void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);

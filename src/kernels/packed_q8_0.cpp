@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "base/check.h"
+#include "base/half.h"
 #include "kernels/packed.h"
 #include "quant/blocks.h"
 
@@ -83,6 +84,21 @@ void read_q8_0_r16_row(const void* group, int64_t nb, int r, BlockQ8_0* row) {
   MOE_CHECK(r >= 0 && r < kPackRows);
   const auto* g = static_cast<const uint8_t*>(group);
   for (int64_t b = 0; b < nb; ++b) get_block(g + b * kPackRows * sizeof(BlockQ8_0), r, &row[b]);
+}
+
+void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out) {
+  MOE_CHECK(r >= 0 && r < kPackRows);
+  const auto* g = static_cast<const uint8_t*>(group);
+  for (int64_t b = 0; b < nb; ++b, out += kQK) {
+    const uint8_t* col = g + b * kPackRows * sizeof(BlockQ8_0);
+    uint16_t h;
+    std::memcpy(&h, col + r * sizeof(uint16_t), sizeof(h));
+    const float d = f16_to_f32(h);
+    const uint8_t* q = col + kPackRows * sizeof(uint16_t) + r * 4;
+    for (int c = 0; c < kQK / 4; ++c) {
+      for (int j = 0; j < 4; ++j) out[4 * c + j] = d * static_cast<int8_t>(q[c * kPackRows * 4 + j] ^ 0x80);
+    }
+  }
 }
 
 void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {

@@ -7,6 +7,7 @@
 #include "base/check.h"
 #include "base/half.h"
 #include "gguf/types.h"
+#include "kernels/kernels.h"
 #include "kernels/packed.h"
 #include "quant/blocks.h"
 
@@ -26,14 +27,6 @@ void store_q8_0(const float* x, int64_t n, uint8_t* out) {
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     blocks[b].d = f32_to_f16(d);
     for (int i = 0; i < kQK; ++i) blocks[b].qs[i] = static_cast<int8_t>(std::nearbyint(v[i] * id));
-  }
-}
-
-void load_q8_0(const uint8_t* in, int64_t n, float* x) {
-  const auto* blocks = reinterpret_cast<const BlockQ8_0*>(in);
-  for (int64_t b = 0; b < n / kQK; ++b) {
-    const float d = f16_to_f32(blocks[b].d);
-    for (int i = 0; i < kQK; ++i) x[b * kQK + i] = d * blocks[b].qs[i];
   }
 }
 
@@ -174,9 +167,8 @@ void KvCache::store(int layer, int seq, int64_t pos, const float* values) {
   for (int64_t i = 0; i < width_; ++i) h[i] = f32_to_f16(values[i]);
 }
 
-void KvCache::load(int layer, int seq, int64_t pos, float* values,
-                   void (*f16_row)(const uint16_t*, float*, int64_t)) const {
-  load_columns(layer, seq, pos, 0, width_, values, f16_row);
+void KvCache::load(int layer, int seq, int64_t pos, float* values, const KernelTable* k) const {
+  load_columns(layer, seq, pos, 0, width_, values, k);
 }
 
 void KvCache::prefetch_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end) const {
@@ -198,18 +190,16 @@ void KvCache::prefetch_columns(int layer, int seq, int64_t pos, int64_t begin, i
 }
 
 void KvCache::load_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end, float* values,
-                           void (*f16_row)(const uint16_t*, float*, int64_t)) const {
+                           const KernelTable* k) const {
   MOE_CHECK(0 <= begin && begin <= end && end <= width_);
   if (type_ == KvCacheType::kQ8_0) {
     MOE_CHECK(begin % kQK == 0 && end % kQK == 0);
     // The group keeps each block of 32 columns of its 16 rows together, block after block.
-    BlockQ8_0 blocks[kMaxRowBlocks];
-    MOE_CHECK(width_ / kQK <= kMaxRowBlocks);
     const uint8_t* group = slot(layer, seq, pos - pos % kPackRows);
     const size_t block_stride = kPackRows * sizeof(BlockQ8_0);
-    packed::read_q8_0_r16_row(group + static_cast<size_t>(begin / kQK) * block_stride, (end - begin) / kQK,
-                              static_cast<int>(pos % kPackRows), blocks);
-    load_q8_0(reinterpret_cast<const uint8_t*>(blocks), end - begin, values);
+    const Q8_0R16RowFn row = k != nullptr ? k->q8_0_r16_to_f32 : packed::dequantize_q8_0_r16_row;
+    row(group + static_cast<size_t>(begin / kQK) * block_stride, (end - begin) / kQK,
+        static_cast<int>(pos % kPackRows), values);
     return;
   }
   const auto* h = reinterpret_cast<const uint16_t*>(slot(layer, seq, pos)) + begin;
@@ -218,7 +208,7 @@ void KvCache::load_columns(int layer, int seq, int64_t pos, int64_t begin, int64
     for (int64_t i = 0; i < n; ++i) values[i] = bf16_to_f32(h[i]);
     return;
   }
-  if (f16_row != nullptr) return f16_row(h, values, n);
+  if (k != nullptr) return k->f16_to_f32(h, values, n);
   for (int64_t i = 0; i < n; ++i) values[i] = f16_to_f32(h[i]);
 }
 

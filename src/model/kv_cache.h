@@ -17,6 +17,8 @@
 
 namespace moe {
 
+struct KernelTable;
+
 // bf16: the f16 cache's size with 3 fewer mantissa bits, for the AVX512-BF16 attention
 // kernels (twice the products per instruction of f32, read in place) on long contexts.
 // (Values are stored in slot files: append new types.)
@@ -64,16 +66,15 @@ class KvCache {
 
   // Stores / loads one row of `width()` floats in the cache's type (bf16: rounded to nearest even).
   void store(int layer, int seq, int64_t pos, const float* values);
-  // `f16_row` converts f16 rows (a kernel table's, with the same results as the scalar
-  // conversion used when it is null).
-  void load(int layer, int seq, int64_t pos, float* values,
-            void (*f16_row)(const uint16_t*, float*, int64_t) = nullptr) const;
+  // `k`: a kernel table whose row conversions (f16, q8_0) to use; they give the results of
+  // the scalar conversions used when it is null.
+  void load(int layer, int seq, int64_t pos, float* values, const KernelTable* k = nullptr) const;
   // Asks the CPU to fetch the bytes load_columns(layer, seq, pos, begin, end) will read
   // (q8_0: those of the whole 16-row group, asked for by its first row only).
   void prefetch_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end) const;
   // Values [begin, end) of one row (q8_0: multiples of 32), as load() gives them.
   void load_columns(int layer, int seq, int64_t pos, int64_t begin, int64_t end, float* values,
-                    void (*f16_row)(const uint16_t*, float*, int64_t) = nullptr) const;
+                    const KernelTable* k = nullptr) const;
 
  private:
   struct Sequence {

@@ -97,7 +97,7 @@ const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int s
                        int64_t begin, int64_t end, float* out) {
   for (int64_t r = 0; r < m; ++r) {
     if (r + kPrefetchRows < m) kv.prefetch_columns(layer, seq, p + r + kPrefetchRows, begin, end);
-    kv.load_columns(layer, seq, p + r, begin, end, out + r * (end - begin), k.f16_to_f32);
+    kv.load_columns(layer, seq, p + r, begin, end, out + r * (end - begin), &k);
   }
   return out;
 }
@@ -354,7 +354,7 @@ void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float
     if (seq_tokens[sq] < 2 || bf16_in_place) continue;
     float* lat = s.latent[static_cast<size_t>(sq)].get(static_cast<size_t>(seq_len[sq] * width));
     c.pool.parallel_for(seq_len[sq], [&](int64_t p0, int64_t p1, int) {
-      for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * width, k.f16_to_f32);
+      for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * width, &k);
     });
   }
   LatentPass pass(c, kv, layer, q_abs, ctx);

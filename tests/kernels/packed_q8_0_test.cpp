@@ -75,6 +75,24 @@ TEST(PackedQ8_0, RepackKeepsEveryValueAndScaleOfItsGroup) {
   }
 }
 
+// The q8_0 KV cache's rows: a row read back from its group, as blocks or dequantized in one
+// pass, is the source row, and its floats are exactly the file-layout dequantization's.
+TEST(PackedQ8_0, RowsReadBackFromTheirGroup) {
+  const int64_t n = 96;
+  const Case c = make_case(32, n, 1, 3);
+  const size_t wrb = row_bytes(GgmlType::Q8_0, n);
+  for (int64_t r = 0; r < 32; ++r) {
+    const uint8_t* group = c.packed.data() + (r / 16) * 16 * wrb;
+    std::vector<uint8_t> blocks(wrb);
+    packed::read_q8_0_r16_row(group, n / 32, static_cast<int>(r % 16), reinterpret_cast<BlockQ8_0*>(blocks.data()));
+    EXPECT_EQ(0, std::memcmp(blocks.data(), c.w.data() + r * wrb, wrb)) << r;
+    std::vector<float> want(n), got(n, NAN);
+    dequantize_row(GgmlType::Q8_0, c.w.data() + r * wrb, want.data(), n);
+    packed::dequantize_q8_0_r16_row(group, n / 32, static_cast<int>(r % 16), got.data());
+    EXPECT_EQ(0, std::memcmp(want.data(), got.data(), n * sizeof(float))) << r;
+  }
+}
+
 TEST(PackedQ8_0, QuantizerMatchesQ8_0ValuesWithExactScaleAndSum) {
   std::mt19937 rng(3);
   std::normal_distribution<float> g(0.0f, 2.0f);
@@ -135,6 +153,24 @@ TEST_P(PackedQ8_0Simd, BitwiseTheReferenceAndBatchInvariant) {
           .gemm(c.n, c.packed.data(), row_bytes(GgmlType::Q8_0, c.n), c.rows,
                 c.act_s.data() + t * row_bytes(GgmlType::Q8_0_S, c.n), 0, 1, one.data(), c.rows);
       EXPECT_EQ(std::memcmp(one.data(), got.data() + t * c.rows, c.rows * sizeof(float)), 0) << t;
+    }
+  }
+}
+
+// Every table reads a row back from its group as the scalar function does, bit for bit.
+TEST_P(PackedQ8_0Simd, RowToFloatsIsTheScalarConversion) {
+  const KernelTable& k = kernel_table(GetParam());
+  ASSERT_NE(k.q8_0_r16_to_f32, nullptr);
+  const int64_t n = 576;  // the latent cache's width: 18 blocks
+  const Case c = make_case(16, n, 1, 11);
+  for (int r = 0; r < 16; ++r) {
+    for (int64_t b0 : {0, 1, 16}) {
+      const int64_t nb = n / 32 - b0;
+      const uint8_t* group = c.packed.data() + b0 * 16 * 34;
+      std::vector<float> want(nb * 32), got(nb * 32, NAN);
+      packed::dequantize_q8_0_r16_row(group, nb, r, want.data());
+      k.q8_0_r16_to_f32(group, nb, r, got.data());
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << "r=" << r << " b0=" << b0;
     }
   }
 }

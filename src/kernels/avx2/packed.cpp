@@ -337,6 +337,30 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   }
 }
 
+}  // namespace
+
+// Row r's 32 values of each block column: one dword from each of the 8 chunk lines.
+void q8_0_r16_row_to_f32(const void* group, int64_t nb, int r, float* out) {
+  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  for (int64_t b = 0; b < nb; ++b, out += kQK) {
+    const uint8_t* col = static_cast<const uint8_t*>(group) + b * kQ8Column;
+    uint16_t h;
+    __builtin_memcpy(&h, col + 2 * r, sizeof(h));
+    const __m256 d = _mm256_set1_ps(f16(h));
+    const uint8_t* q = col + kPackRows * sizeof(uint16_t) + 4 * r;
+    int32_t v[8];
+    for (int c = 0; c < 8; ++c) __builtin_memcpy(&v[c], q + 64 * c, sizeof(int32_t));
+    const __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v)), flip);
+    const __m128i lo = _mm256_castsi256_si128(x), hi = _mm256_extracti128_si256(x, 1);
+    const __m128i part[4] = {lo, _mm_unpackhi_epi64(lo, lo), hi, _mm_unpackhi_epi64(hi, hi)};
+    for (int k = 0; k < 4; ++k) {
+      _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[k]))));
+    }
+  }
+}
+
+namespace {
+
 template <class A>
 using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, int64_t);
 
