@@ -96,7 +96,8 @@ void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out) {
     const float d = f16_to_f32(h);
     const uint8_t* q = col + kPackRows * sizeof(uint16_t) + r * 4;
     for (int c = 0; c < kQK / 4; ++c) {
-      for (int j = 0; j < 4; ++j) out[4 * c + j] = d * static_cast<int8_t>(q[c * kPackRows * 4 + j] ^ 0x80);
+      for (int j = 0; j < 4; ++j)
+        out[4 * c + j] = d * static_cast<int8_t>(q[c * kPackRows * 4 + j] ^ 0x80);
     }
   }
 }

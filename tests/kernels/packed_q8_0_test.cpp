@@ -84,7 +84,8 @@ TEST(PackedQ8_0, RowsReadBackFromTheirGroup) {
   for (int64_t r = 0; r < 32; ++r) {
     const uint8_t* group = c.packed.data() + (r / 16) * 16 * wrb;
     std::vector<uint8_t> blocks(wrb);
-    packed::read_q8_0_r16_row(group, n / 32, static_cast<int>(r % 16), reinterpret_cast<BlockQ8_0*>(blocks.data()));
+    packed::read_q8_0_r16_row(group, n / 32, static_cast<int>(r % 16),
+                              reinterpret_cast<BlockQ8_0*>(blocks.data()));
     EXPECT_EQ(0, std::memcmp(blocks.data(), c.w.data() + r * wrb, wrb)) << r;
     std::vector<float> want(n), got(n, NAN);
     dequantize_row(GgmlType::Q8_0, c.w.data() + r * wrb, want.data(), n);
@@ -170,7 +171,8 @@ TEST_P(PackedQ8_0Simd, RowToFloatsIsTheScalarConversion) {
       std::vector<float> want(nb * 32), got(nb * 32, NAN);
       packed::dequantize_q8_0_r16_row(group, nb, r, want.data());
       k.q8_0_r16_to_f32(group, nb, r, got.data());
-      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float))) << "r=" << r << " b0=" << b0;
+      EXPECT_EQ(0, std::memcmp(want.data(), got.data(), want.size() * sizeof(float)))
+          << "r=" << r << " b0=" << b0;
     }
   }
 }

@@ -111,7 +111,8 @@ inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* 
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
         if constexpr (kSumsInY) {
           float* yh = y + t * y_stride + 8 * (h0 + h);
-          _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), _mm256_loadu_ps(yh)));
+          _mm256_storeu_ps(
+              yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), _mm256_loadu_ps(yh)));
         } else {
           acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(s[t][h]), acc[t][h]);
         }
@@ -350,11 +351,13 @@ void q8_0_r16_row_to_f32(const void* group, int64_t nb, int r, float* out) {
     const uint8_t* q = col + kPackRows * sizeof(uint16_t) + 4 * r;
     int32_t v[8];
     for (int c = 0; c < 8; ++c) __builtin_memcpy(&v[c], q + 64 * c, sizeof(int32_t));
-    const __m256i x = _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v)), flip);
+    const __m256i x =
+        _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(v)), flip);
     const __m128i lo = _mm256_castsi256_si128(x), hi = _mm256_extracti128_si256(x, 1);
     const __m128i part[4] = {lo, _mm_unpackhi_epi64(lo, lo), hi, _mm_unpackhi_epi64(hi, hi)};
     for (int k = 0; k < 4; ++k) {
-      _mm256_storeu_ps(out + 8 * k, _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[k]))));
+      _mm256_storeu_ps(out + 8 * k,
+                       _mm256_mul_ps(d, _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(part[k]))));
     }
   }
 }
@@ -391,8 +394,8 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
 
 // Tokens per pass over a half group (prefill): as many as the registers hold.
 constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>,
-                                            q8_tile<5, 1>, q8_tile<6, 1>, q8_tile<7, 1>,
-                                            q8_tile<8, 1>};
+                                           q8_tile<5, 1>, q8_tile<6, 1>, q8_tile<7, 1>,
+                                           q8_tile<8, 1>};
 constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>,
                                           q4_tile<5, 1>, q4_tile<6, 1>, q4_tile<7, 1>,
                                           q4_tile<8, 1>};
