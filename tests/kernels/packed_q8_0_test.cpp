@@ -158,6 +158,53 @@ TEST_P(PackedQ8_0Simd, BitwiseTheReferenceAndBatchInvariant) {
   }
 }
 
+// The integer sums are exact where the SIMD kernels' int16 partial sums come closest to
+// their limits: weights of +127, -127 and -128 against activations of +-127 and of every
+// other value, over rows long enough (16384 + 96 values) that the one-token AVX2 path
+// splits its activations in two passes. One token alone and three together, bit for bit
+// the reference.
+TEST_P(PackedQ8_0Simd, ExtremeValuesAndLongRowsStayExact) {
+  if (GetParam() == Isa::kScalar) GTEST_SKIP() << "the scalar table is the reference";
+  const KernelTable& k = kernel_table(GetParam());
+  const int64_t n = 16384 + 96, tokens = 3;
+  Case c = make_case(32, n, tokens, 5);
+  const size_t wrb = row_bytes(GgmlType::Q8_0, n);
+  const int8_t row_values[4][2] = {{127, 127}, {-128, -128}, {-127, -127}, {127, -128}};
+  for (int r = 0; r < 4; ++r) {
+    auto* row = reinterpret_cast<BlockQ8_0*>(c.w.data() + (r + 9) * wrb);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      row[b].d = 0x3c00;  // 1.0
+      for (int j = 0; j < 32; ++j) row[b].qs[j] = row_values[r][j % 2];
+    }
+  }
+  packed::repack_q8_0_r16(c.w.data(), c.rows, n, c.packed.data());
+  const size_t arb = row_bytes(GgmlType::Q8_0_S, n);
+  for (int64_t t = 0; t < tokens; ++t) {
+    auto* act = reinterpret_cast<BlockQ8_0S*>(c.act_s.data() + t * arb);
+    for (int64_t b = 0; b < n / 32; ++b) {
+      int sum = 0;
+      for (int j = 0; j < 32; ++j) {
+        // -127 everywhere (the most negative high nibble, -8), +127 everywhere (low nibble
+        // 15), then every value of [-127, 127] in turn
+        const int v = t == 0 ? -127 : t == 1 ? 127 : static_cast<int>((b * 32 + j) * 7 % 255) - 127;
+        act[b].qs[j] = static_cast<int8_t>(v);
+        sum += act[b].qs[j];
+      }
+      act[b].sum128 = 128 * sum;
+    }
+  }
+  const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
+  EXPECT_EQ(std::memcmp(want.data(), packed_gemm(k, c, tokens).data(), want.size() * sizeof(float)),
+            0);
+  for (int64_t t = 0; t < tokens; ++t) {
+    std::vector<float> one(c.rows, NAN);
+    k.for_type(GgmlType::Q8_0_R16)
+        .gemm(n, c.packed.data(), wrb, c.rows, c.act_s.data() + t * arb, 0, 1, one.data(), c.rows);
+    EXPECT_EQ(std::memcmp(one.data(), want.data() + t * c.rows, c.rows * sizeof(float)), 0)
+        << "token " << t;
+  }
+}
+
 // Every table reads a row back from its group as the scalar function does, bit for bit (the
 // scalar table uses that function itself).
 TEST_P(PackedQ8_0Simd, RowToFloatsIsTheScalarConversion) {

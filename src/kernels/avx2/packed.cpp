@@ -7,6 +7,8 @@
 // the integer sums are exact and equal the reference's:
 //   Q8_0: the stored q + 128 is turned back into q; |q| <= 128 goes in as the unsigned
 //         operand and the activation takes q's sign (|a| <= 127 in Q8_0_S): pairs <= 32512.
+//         One token instead splits its activations into nibbles and multiplies q + 128 as
+//         stored (q8_one_token, bounds there).
 //   Q4_K: nibbles <= 15 x |a| <= 128: pairs <= 3840, 8 chunks of a sub-block <= 30720, then
 //         one vpmaddwd per sub-block applies the 6-bit scale.
 //   Q6_K: values <= 63 x |a| <= 128: pairs <= 16128, two chunks <= 32256.
@@ -124,6 +126,71 @@ inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* 
       for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
     }
   }
+}
+
+// One token (decode) with the activations split as a = 16 * hi + lo, lo = a & 15 in [0, 15],
+// hi = a >> 4 in [-8, 7]: sum((q + 128) * a) = 16 * sum((q + 128) * hi) + sum((q + 128) * lo),
+// so the stored q + 128 is vpmaddubsw's unsigned operand as it is. A 32-byte half costs two
+// vpmaddubsw and two vpaddw instead of the xor, abs, vpsignb, vpmaddubsw, vpmaddwd and vpaddd
+// of q8_tile, and the split is made once per call for all the rows. int16 sums stay in range:
+// lo pairs <= 2 * 255 * 15 = 7650, widened every 4 chunks (<= 30600); hi pairs >= -2 * 255 * 8,
+// 8 chunks >= -32640.
+constexpr int64_t kSplitBlocks = 512;  // activation blocks split per pass (32 KiB of stack)
+
+// Block b's lo bytes at split + 64 b, its hi bytes 32 further.
+inline void split_activations(const BlockQ8_0S* act, int64_t nb, int8_t* split) {
+  const __m256i m0f = _mm256_set1_epi8(0x0F), m8 = _mm256_set1_epi8(8);
+  for (int64_t b = 0; b < nb; ++b) {
+    const __m256i a = load256(act[b].qs);
+    // AVX2 has no vpsrab: the high nibble, then its sign extended from 4 bits
+    const __m256i nibble = _mm256_and_si256(_mm256_srli_epi16(a, 4), m0f);
+    const __m256i hi = _mm256_sub_epi8(_mm256_xor_si256(nibble, m8), m8);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(split + 64 * b), _mm256_and_si256(a, m0f));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(split + 64 * b + 32), hi);
+  }
+}
+
+// All 16 rows of a group against blocks [0, nb) of one token; `resume`: add to y's sums.
+inline void q8_one_token(int64_t nb, const uint8_t* group, const BlockQ8_0S* act,
+                         const int8_t* split, float* y, bool resume) {
+  const __m256i ones = _mm256_set1_epi16(1), sixteen = _mm256_set1_epi16(16);
+  __m256 acc[2];
+  for (int h = 0; h < 2; ++h) acc[h] = resume ? _mm256_loadu_ps(y + 8 * h) : _mm256_setzero_ps();
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ8Column;
+    prefetch_ahead(col, (kQ8Column + 63) / 64);
+    const uint8_t* q = col + kPackRows * sizeof(uint16_t);
+    const int8_t* s = split + 64 * b;
+    __m256i isum[2], lo[2], hi[2];
+    for (int h = 0; h < 2; ++h) {
+      isum[h] = _mm256_set1_epi32(-act[b].sum128);
+      lo[h] = hi[h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 8
+    for (int c = 0; c < 8; ++c) {
+      const __m256i al = bcast4(s + 4 * c), ah = bcast4(s + 32 + 4 * c);
+      for (int h = 0; h < 2; ++h) {
+        const __m256i u = load256(q + 64 * c + 32 * h);
+        lo[h] = _mm256_add_epi16(lo[h], _mm256_maddubs_epi16(u, al));
+        hi[h] = _mm256_add_epi16(hi[h], _mm256_maddubs_epi16(u, ah));
+        in_order(lo[h]);
+        in_order(hi[h]);
+      }
+      if (c % 4 == 3) {
+        for (int h = 0; h < 2; ++h) {
+          isum[h] = _mm256_add_epi32(isum[h], _mm256_madd_epi16(lo[h], ones));
+          lo[h] = _mm256_setzero_si256();
+        }
+      }
+    }
+    for (int h = 0; h < 2; ++h) {
+      isum[h] = _mm256_add_epi32(isum[h], _mm256_madd_epi16(hi[h], sixteen));
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * h));
+      const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[b].d));
+      acc[h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum[h]), acc[h]);
+    }
+  }
+  for (int h = 0; h < 2; ++h) _mm256_storeu_ps(y + 8 * h, acc[h]);
 }
 
 // ---- Q4_K_R16 (column: f16 d[16], f16 dmin[16], sm[12][16], q[32][16][4])
@@ -407,6 +474,20 @@ constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<
 
 void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  if (tokens == 1) {
+    const auto* act = static_cast<const BlockQ8_0S*>(a);
+    const int64_t nb = n / kQK;
+    alignas(32) int8_t split[kSplitBlocks * 64];
+    for (int64_t b0 = 0; b0 < nb; b0 += kSplitBlocks) {
+      const int64_t m = min64(kSplitBlocks, nb - b0);
+      split_activations(act + b0, m, split);
+      for (int64_t g = 0; g < rows / kPackRows; ++g) {
+        const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
+        q8_one_token(m, group + b0 * kQ8Column, act + b0, split, y + g * kPackRows, b0 > 0);
+      }
+    }
+    return;
+  }
   gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
                                                            tokens, y, y_stride);
 }
