@@ -154,8 +154,9 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t##tokens##_in_L2, GgmlType::type, Isa::isa, tokens, 32) \
       ->Unit(benchmark::kMicrosecond)
 
-#define MOE_BENCH_PACKED_DRAM(type, isa)                                                                \
-  BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t1_from_dram, GgmlType::type, Isa::isa, 1, kFromDram) \
+#define MOE_BENCH_PACKED_DRAM(type, isa, tokens)                                              \
+  BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t##tokens##_from_dram, GgmlType::type, \
+                    Isa::isa, tokens, kFromDram)                                              \
       ->Unit(benchmark::kMillisecond)
 
 // One decode step's MLA attention for one layer and 64 heads (one thread's share of R1's
@@ -195,12 +196,20 @@ void BM_attention_f32(benchmark::State& state, Isa isa, int64_t positions, int p
 MOE_BENCH_ATTENTION(kAvx2);
 MOE_BENCH_ATTENTION(kAvx512);
 
-MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512);
-MOE_BENCH_PACKED_DRAM(Q4_K, kAvx512);
-MOE_BENCH_PACKED_DRAM(Q6_K, kAvx512);
-MOE_BENCH_PACKED_DRAM(Q8_0, kAvx2);
-MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2);
-MOE_BENCH_PACKED_DRAM(Q6_K, kAvx2);
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q4_K, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q6_K, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx2, 1);
+MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2, 1);
+MOE_BENCH_PACKED_DRAM(Q6_K, kAvx2, 1);
+// A few tokens per pass over weights from memory: a decode step of 2-4 sequences, or an
+// expert of a prompt chunk at R1's 256 experts (64 tokens x 8 used: 2 per expert on average).
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512, 2);
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx2, 2);
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx2, 4);
+MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2, 2);
+MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2, 4);
+MOE_BENCH_PACKED_DRAM(Q6_K, kAvx2, 2);
 MOE_BENCH_PACKED(Q8_0, kAvx512, 1);
 MOE_BENCH_PACKED(Q4_K, kAvx512, 1);
 MOE_BENCH_PACKED(Q6_K, kAvx512, 1);

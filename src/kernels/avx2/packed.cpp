@@ -12,9 +12,9 @@
 //   Q4_K: nibbles <= 15 x |a| <= 128: pairs <= 3840, 8 chunks of a sub-block <= 30720, then
 //         one vpmaddwd per sub-block applies the 6-bit scale.
 //   Q6_K: values <= 63 x |a| <= 128: pairs <= 16128, two chunks <= 32256.
-// One token (decode) reads both halves in one pass. Several tokens go over one half at a
-// time (more tokens' accumulators fit the 16 registers); the second pass finds the group in
-// L2. The float work per element is the reference's, in its order.
+// One token (decode), or a call of up to 4 tokens, reads both halves in one pass. More tokens
+// go over one half at a time (more tokens' accumulators fit the 16 registers); the second pass
+// finds the group in L2. The float work per element is the reference's, in its order.
 #include "kernels/packed.h"
 
 #include <immintrin.h>
@@ -73,7 +73,7 @@ inline void prefetch_ahead(const uint8_t* p, int lines) {
 template <int T, int H>
 inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act,
                     float* y, int64_t y_stride) {
-  constexpr bool kSumsInY = T > 4;
+  constexpr bool kSumsInY = T * H > 4;
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
   const __m256i ones = _mm256_set1_epi16(1);
   __m256 acc[kSumsInY ? 1 : T][H];
@@ -435,8 +435,14 @@ template <class A>
 using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, int64_t);
 
 // Groups of 16 rows: one token in one pass over both halves, else up to kTile tokens per pass
-// over each half (kMulti[k] takes k + 2 tokens).
-template <class A, size_t kBlockValues, int kTile, TileFn<A> kOne, TileFn<A> const* kMulti>
+// over each half (kMulti[k] takes k + 2 tokens). A call of 2 to kPairs + 1 tokens also
+// passes once over both halves (kPair[k] takes k + 2 tokens): its weights come from memory,
+// and half passes would leave the second one's arithmetic with no memory traffic to overlap
+// (`kernels_bench` t2/t4 from DRAM: about a fifth faster). The remainder tiles of larger
+// calls keep the half passes: their group is in L2, and with 3 or 4 tokens the one-pass
+// tiles run short of registers.
+template <class A, size_t kBlockValues, int kTile, TileFn<A> kOne, TileFn<A> const* kMulti,
+          int kPairs, TileFn<A> const* kPair>
 void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                  size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / static_cast<int64_t>(kBlockValues);
@@ -452,6 +458,8 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
       float* yt = y + t0 * y_stride + g * kPackRows;
       if (tn == 1) {
         kOne(nb, group, 0, act, yt, y_stride);
+      } else if (tokens <= kPairs + 1) {
+        kPair[tn - 2](nb, group, 0, act, yt, y_stride);
       } else {
         for (int h = 0; h < 2; ++h) kMulti[tn - 2](nb, group, h, act, yt, y_stride);
       }
@@ -463,9 +471,12 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
 constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>,
                                            q8_tile<5, 1>, q8_tile<6, 1>, q8_tile<7, 1>,
                                            q8_tile<8, 1>};
+constexpr TileFn<BlockQ8_0S> kQ8Pair[] = {q8_tile<2, 2>, q8_tile<3, 2>, q8_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>,
                                           q4_tile<5, 1>, q4_tile<6, 1>, q4_tile<7, 1>,
                                           q4_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kQ4Pair[] = {q4_tile<2, 2>, q4_tile<3, 2>, q4_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kQ6Pair[] = {q6_tile<2, 2>, q6_tile<3, 2>, q6_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>,
                                           q6_tile<5, 1>, q6_tile<6, 1>, q6_tile<7, 1>,
                                           q6_tile<8, 1>};
@@ -488,20 +499,20 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
     }
     return;
   }
-  gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
-                                                           tokens, y, y_stride);
+  gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi, 3, kQ8Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
-                                                            tokens, y, y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi, 3, kQ4Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi>(n, w, w_row_bytes, rows, a, a_row_bytes,
-                                                            tokens, y, y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi, 3, kQ6Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::avx2
