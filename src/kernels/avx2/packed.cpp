@@ -67,9 +67,9 @@ inline void prefetch_ahead(const uint8_t* p, int lines) {
 
 // ---- Q8_0_R16 (column: f16 d[16], then q[8][16][4] stored as q + 128)
 
-// Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows). With more than 4 tokens the
-// float sums live in y between blocks, as in q4_tile: the registers go to the integer sums,
-// and each weight chunk's decoding (xor, abs) serves up to 8 tokens.
+// Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows). With more than 4 (token, half)
+// sums the float sums live in y between blocks, as in q4_tile: the registers go to the
+// integer sums, and each weight chunk's decoding (xor, abs) serves up to 8 tokens.
 template <int T, int H>
 inline void q8_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act,
                     float* y, int64_t y_stride) {
