@@ -434,15 +434,18 @@ namespace {
 template <class A>
 using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, int64_t);
 
+// Calls of at most this many tokens pass once over both halves of each group (gemm_groups).
+constexpr int kOnePassTokens = 4;
+
 // Groups of 16 rows: one token in one pass over both halves, else up to kTile tokens per pass
-// over each half (kMulti[k] takes k + 2 tokens). A call of 2 to kPairs + 1 tokens also
+// over each half (kMulti[k] takes k + 2 tokens). A call of 2 to kOnePassTokens tokens also
 // passes once over both halves (kPair[k] takes k + 2 tokens): its weights come from memory,
 // and half passes would leave the second one's arithmetic with no memory traffic to overlap
 // (`kernels_bench` t2/t4 from DRAM: about a fifth faster). The remainder tiles of larger
 // calls keep the half passes: their group is in L2, and with 3 or 4 tokens the one-pass
 // tiles run short of registers.
 template <class A, size_t kBlockValues, int kTile, TileFn<A> kOne, TileFn<A> const* kMulti,
-          int kPairs, TileFn<A> const* kPair>
+          TileFn<A> const* kPair>
 void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                  size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / static_cast<int64_t>(kBlockValues);
@@ -458,7 +461,7 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
       float* yt = y + t0 * y_stride + g * kPackRows;
       if (tn == 1) {
         kOne(nb, group, 0, act, yt, y_stride);
-      } else if (tokens <= kPairs + 1) {
+      } else if (tokens <= kOnePassTokens) {
         kPair[tn - 2](nb, group, 0, act, yt, y_stride);
       } else {
         for (int h = 0; h < 2; ++h) kMulti[tn - 2](nb, group, h, act, yt, y_stride);
@@ -471,12 +474,15 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
 constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>,
                                            q8_tile<5, 1>, q8_tile<6, 1>, q8_tile<7, 1>,
                                            q8_tile<8, 1>};
-constexpr TileFn<BlockQ8_0S> kQ8Pair[] = {q8_tile<2, 2>, q8_tile<3, 2>, q8_tile<4, 2>};
+constexpr TileFn<BlockQ8_0S> kQ8Pair[kOnePassTokens - 1] = {q8_tile<2, 2>, q8_tile<3, 2>,
+                                                            q8_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>,
                                           q4_tile<5, 1>, q4_tile<6, 1>, q4_tile<7, 1>,
                                           q4_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kQ4Pair[] = {q4_tile<2, 2>, q4_tile<3, 2>, q4_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ6Pair[] = {q6_tile<2, 2>, q6_tile<3, 2>, q6_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kQ4Pair[kOnePassTokens - 1] = {q4_tile<2, 2>, q4_tile<3, 2>,
+                                                           q4_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kQ6Pair[kOnePassTokens - 1] = {q6_tile<2, 2>, q6_tile<3, 2>,
+                                                           q6_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>,
                                           q6_tile<5, 1>, q6_tile<6, 1>, q6_tile<7, 1>,
                                           q6_tile<8, 1>};
@@ -499,19 +505,19 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
     }
     return;
   }
-  gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi, 3, kQ8Pair>(
+  gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi, kQ8Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi, 3, kQ4Pair>(
+  gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi, kQ4Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi, 3, kQ6Pair>(
+  gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi, kQ6Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
