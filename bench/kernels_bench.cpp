@@ -128,9 +128,9 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
     std::memcpy(packed.data() + c * whole * m.row_bytes, packed.data(), whole * m.row_bytes);
   }
   const size_t arb = activation_row_bytes(layout.packed, kN);
-  std::vector<uint8_t> act(8 * arb);
+  std::vector<uint8_t> act(tokens * arb);
   std::vector<float> x(kN);
-  for (int t = 0; t < 8; ++t) {
+  for (int t = 0; t < tokens; ++t) {
     for (int64_t i = 0; i < kN; ++i) x[i] = static_cast<float>((i * 7 + t) % 13) - 6.0f;
     quantize_activation(k, layout.packed, x.data(), act.data() + t * arb, kN);
   }
@@ -210,6 +210,11 @@ MOE_BENCH_PACKED_DRAM(Q8_0, kAvx2, 4);
 MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2, 2);
 MOE_BENCH_PACKED_DRAM(Q4_K, kAvx2, 4);
 MOE_BENCH_PACKED_DRAM(Q6_K, kAvx2, 2);
+// Prompt tiles with weights from memory: an expert of a prompt chunk (128 tokens x 8 of
+// r1-bench's 64 experts: 16 tokens each on average; R1's 256 experts at 512 tokens too).
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512, 8);
+MOE_BENCH_PACKED_DRAM(Q8_0, kAvx512, 16);
+MOE_BENCH_PACKED(Q8_0, kAvx512, 16);
 MOE_BENCH_PACKED(Q8_0, kAvx512, 1);
 MOE_BENCH_PACKED(Q4_K, kAvx512, 1);
 MOE_BENCH_PACKED(Q6_K, kAvx512, 1);
