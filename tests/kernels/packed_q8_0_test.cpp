@@ -142,7 +142,7 @@ TEST_P(PackedQ8_0Simd, BitwiseTheReferenceAndBatchInvariant) {
   if (GetParam() == Isa::kScalar) GTEST_SKIP() << "the scalar table is the reference";
   const KernelTable& k = kernel_table(GetParam());
   ASSERT_EQ(k.packing[static_cast<uint32_t>(GgmlType::Q8_0)].packed, GgmlType::Q8_0_R16);
-  for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 17}) {
+  for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 31, 33}) {
     const Case c = make_case(64, 512, tokens, static_cast<uint32_t>(100 + tokens));
     const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
     const std::vector<float> got = packed_gemm(k, c, tokens);

@@ -3,6 +3,9 @@
 // bytes broadcast advances all 16 row sums; the 16 scales convert in one instruction.
 #include <immintrin.h>
 
+#include <array>
+#include <utility>
+
 #include "kernels/avx512/dpbusd_bcast.h"
 #include "kernels/packed.h"
 #include "quant/blocks.h"
@@ -13,12 +16,17 @@ namespace {
 constexpr size_t kColumnBytes = kPackRows * sizeof(BlockQ8_0);  // 544
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 8192;
+// Tokens sharing each weight load (prefill): 16 accumulators and the column's 8 chunks
+// fit the 32 registers, and a column read from memory serves 16 tokens at once.
+constexpr int kTile = 16;
 
-// Tokens [0, T) of `act` against one group of 16 rows; y rows contiguous per token.
+// Tokens [0, T) (activation rows a_stride bytes apart from a0) against one group of 16
+// rows; y rows contiguous per token.
 template <int T>
-inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const* act, float* y,
+inline void group_tile(int64_t nb, const uint8_t* group, const uint8_t* a0, int64_t a_stride, float* y,
                        int64_t y_stride) {
-  __m512 acc[T];
+  __m512 acc[T];  // (every loop over t unrolled, so acc stays in registers)
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kColumnBytes;
@@ -30,9 +38,10 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
     const uint8_t* q = col + kPackRows * sizeof(uint16_t);
     __m512i w[8];
     for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(q + 64 * c);
-#pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) {
-      const BlockQ8_0S& a = act[t][b];
+    const uint8_t* at = a0 + b * static_cast<int64_t>(sizeof(BlockQ8_0S));
+#pragma GCC unroll 16
+    for (int t = 0; t < T; ++t, at += a_stride) {
+      const BlockQ8_0S& a = *reinterpret_cast<const BlockQ8_0S*>(at);
       // two independent chains (integer sums: any order is exact)
       __m512i s0 = dpbusd_bcast(_mm512_setzero_si512(), w[0], a.qs + 0);
       __m512i s1 = dpbusd_bcast(_mm512_setzero_si512(), w[1], a.qs + 4);
@@ -47,34 +56,29 @@ inline void group_tile(int64_t nb, const uint8_t* group, const BlockQ8_0S* const
       acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum), acc[t]);
     }
   }
+#pragma GCC unroll 16
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
+
+using TileFn = void (*)(int64_t, const uint8_t*, const uint8_t*, int64_t, float*, int64_t);
+template <size_t... I>
+constexpr std::array<TileFn, sizeof...(I)> make_tiles(std::index_sequence<I...>) {
+  return {group_tile<static_cast<int>(I) + 1>...};
+}
+// kTiles[T - 1] serves T tokens.
+constexpr std::array<TileFn, kTile> kTiles = make_tiles(std::make_index_sequence<kTile>{});
 
 }  // namespace
 
 void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQK;
-  constexpr int kTile = 8;  // tokens sharing each weight load (prefill)
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
     for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
-      const BlockQ8_0S* act[kTile];
       const int tn = static_cast<int>(tokens - t0 < kTile ? tokens - t0 : kTile);
-      for (int t = 0; t < tn; ++t) {
-        act[t] = reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
-      }
-      float* yt = y + t0 * y_stride + g * kPackRows;
-      switch (tn) {
-        case 1: group_tile<1>(nb, group, act, yt, y_stride); break;
-        case 2: group_tile<2>(nb, group, act, yt, y_stride); break;
-        case 3: group_tile<3>(nb, group, act, yt, y_stride); break;
-        case 4: group_tile<4>(nb, group, act, yt, y_stride); break;
-        case 5: group_tile<5>(nb, group, act, yt, y_stride); break;
-        case 6: group_tile<6>(nb, group, act, yt, y_stride); break;
-        case 7: group_tile<7>(nb, group, act, yt, y_stride); break;
-        default: group_tile<8>(nb, group, act, yt, y_stride); break;
-      }
+      kTiles[tn - 1](nb, group, static_cast<const uint8_t*>(a) + t0 * a_row_bytes, static_cast<int64_t>(a_row_bytes),
+                     y + t0 * y_stride + g * kPackRows, y_stride);
     }
   }
 }
