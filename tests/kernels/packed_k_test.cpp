@@ -160,8 +160,9 @@ TEST_P(PackedK, SimdIsBitwiseTheReference) {
     const GemmFn gemm = k.for_type(f.packed).gemm;
     for (bool extreme : {false, true}) {
       for (int64_t n : {256, 768}) {
-        // 2-4 tokens pass once over both halves; 10-12 leave those counts to half passes
-        for (int64_t tokens = 1; tokens <= 12; ++tokens) {
+        // AVX2: 2-4 tokens pass once over both halves; 10-12 leave those counts to half
+        // passes. Both: several passes of whole tiles and a remainder (17, 31, 33).
+        for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 33}) {
           const Case c = make_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
           const std::vector<float> want = run(f.ref_gemm, c, tokens, c.rows + 5);
           const std::vector<float> got = run(gemm, c, tokens, c.rows + 5);
@@ -178,7 +179,7 @@ TEST_P(PackedK, SimdIsBitwiseTheReference) {
 
 TEST_P(PackedK, BatchInvariant) {
   const Format& f = GetParam();
-  const int64_t tokens = 9;
+  const int64_t tokens = 20;
   std::vector<GemmFn> gemms = {f.ref_gemm};
   for (Isa isa : simd_isas()) gemms.push_back(kernel_table(isa).for_type(f.packed).gemm);
   for (size_t i = 0; i < gemms.size(); ++i) {
