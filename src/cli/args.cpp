@@ -78,8 +78,9 @@ std::vector<std::string> Args::get_all(std::string_view name) const {
   return {};
 }
 
-Result<int64_t> Args::get_int(std::string_view name, int64_t min, int64_t max) const {
-  const std::string v = get(name);
+namespace {
+
+Result<int64_t> parse_int_in(std::string_view name, const std::string& v, int64_t min, int64_t max) {
   errno = 0;
   char* end = nullptr;
   const long long x = std::strtoll(v.c_str(), &end, 10);
@@ -88,6 +89,25 @@ Result<int64_t> Args::get_int(std::string_view name, int64_t min, int64_t max) c
                          std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   return static_cast<int64_t>(x);
+}
+
+}  // namespace
+
+Result<int64_t> Args::get_int(std::string_view name, int64_t min, int64_t max) const {
+  return parse_int_in(name, get(name), min, max);
+}
+
+Result<std::vector<int64_t>> Args::get_int_list(std::string_view name, int64_t min, int64_t max) const {
+  const std::string v = get(name);
+  std::vector<int64_t> out;
+  std::string_view rest = v;
+  while (true) {
+    const size_t comma = rest.find(',');
+    MOE_ASSIGN_OR_RETURN(int64_t x, parse_int_in(name, std::string(rest.substr(0, comma)), min, max));
+    out.push_back(x);
+    if (comma == std::string_view::npos) return out;
+    rest.remove_prefix(comma + 1);
+  }
 }
 
 Result<double> Args::get_double(std::string_view name, double min, double max) const {

@@ -34,6 +34,8 @@ class Args {
   std::string get(std::string_view name) const;  // value (the last, if repeated) or its default
   std::vector<std::string> get_all(std::string_view name) const;  // every value given, in order
   Result<int64_t> get_int(std::string_view name, int64_t min, int64_t max) const;
+  // "128" or "0,128,512" (llama-bench's lists): every item an integer in [min, max].
+  Result<std::vector<int64_t>> get_int_list(std::string_view name, int64_t min, int64_t max) const;
   Result<double> get_double(std::string_view name, double min, double max) const;
   const std::vector<std::string>& positionals() const { return positionals_; }
 

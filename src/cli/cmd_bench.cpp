@@ -1,7 +1,8 @@
 // `moeinfer bench -m MODEL [-p 512] [-n 128] [-d 0] [-t N] [-tb N] [-r 5] [--json]`: prompt-processing
 // and generation tok/s (mean ± stddev over -r repetitions, after a warm-up), the GB/s that
 // generation achieves (bytes_per_token x tok/s) and its share of the read bandwidth measured
-// in the same run.
+// in the same run. -p, -n and -d also take lists ("-p 128,512 -d 0,4096"): one table, or
+// with --json an array of the objects one test prints.
 // `moeinfer bench --membw [-t N] [--membw-size 4G]`: only the bandwidth probe.
 // `moeinfer bench --load -m MODEL [--cold]`: loading into memory against `cat` (bench_load.h).
 #include <cstdio>
@@ -22,9 +23,9 @@ namespace {
 
 std::vector<OptionSpec> bench_options() {
   std::vector<OptionSpec> specs = {
-      {"--n-prompt", "-p", "N", "512", "prompt tokens per pp test (0: no pp test)"},
-      {"--n-gen", "-n", "N", "128", "decode steps per tg test (0: no tg test)"},
-      {"--depth", "-d", "N", "0", "tokens already in the cache when each test starts (untimed)"},
+      {"--n-prompt", "-p", "N[,N...]", "512", "prompt tokens per pp test (0: no pp test)"},
+      {"--n-gen", "-n", "N[,N...]", "128", "decode steps per tg test (0: no tg test)"},
+      {"--depth", "-d", "N[,N...]", "0", "tokens already in the cache when each test starts (untimed)"},
       {"--repetitions", "-r", "N", "5", "repetitions of each test"},
       {"--json", "", "", "", "print one JSON object"},
       {"--no-warmup", "", "", "", "skip the warm-up run"},
@@ -88,6 +89,34 @@ int membw_only(const Args& args) {
   return 0;
 }
 
+// The tests that lists of -p, -n and -d ask for. One value each: one test with both pp and
+// tg, as always. Otherwise, as llama-bench: for each depth, a pp test per prompt size, then
+// a tg test per generation length (zeros skipped).
+std::vector<BenchOptions> bench_tests(const BenchOptions& base, const std::vector<int64_t>& prompts,
+                                      const std::vector<int64_t>& gens, const std::vector<int64_t>& depths) {
+  std::vector<BenchOptions> tests;
+  auto add = [&](int64_t p, int64_t n, int64_t d) {
+    BenchOptions o = base;
+    o.n_prompt = static_cast<int>(p);
+    o.n_gen = static_cast<int>(n);
+    o.depth = static_cast<int>(d);
+    tests.push_back(o);
+  };
+  if (prompts.size() == 1 && gens.size() == 1 && depths.size() == 1) {
+    add(prompts[0], gens[0], depths[0]);
+    return tests;
+  }
+  for (int64_t d : depths) {
+    for (int64_t p : prompts) {
+      if (p > 0) add(p, 0, d);
+    }
+    for (int64_t n : gens) {
+      if (n > 0) add(0, n, d);
+    }
+  }
+  return tests;
+}
+
 }  // namespace
 
 int bench_main(int argc, char** argv) {
@@ -105,22 +134,20 @@ int bench_main(int argc, char** argv) {
   if (args.flag("--load")) return bench_load(args);
 
   BenchOptions options;
-  auto n_prompt = args.get_int("--n-prompt", 0, 1 << 20);
+  auto n_prompt = args.get_int_list("--n-prompt", 0, 1 << 20);
   if (!n_prompt) return fail(n_prompt.status());
-  auto n_gen = args.get_int("--n-gen", 0, 1 << 20);
+  auto n_gen = args.get_int_list("--n-gen", 0, 1 << 20);
   if (!n_gen) return fail(n_gen.status());
-  auto depth = args.get_int("--depth", 0, 1 << 22);
+  auto depth = args.get_int_list("--depth", 0, 1 << 22);
   if (!depth) return fail(depth.status());
   auto reps = args.get_int("--repetitions", 1, 10000);
   if (!reps) return fail(reps.status());
   auto seed = args.get_int("--seed", 0, INT64_MAX);
   if (!seed) return fail(seed.status());
-  options.n_prompt = static_cast<int>(*n_prompt);
-  options.n_gen = static_cast<int>(*n_gen);
-  options.depth = static_cast<int>(*depth);
   options.reps = static_cast<int>(*reps);
   options.seed = static_cast<uint64_t>(*seed);
   options.warmup = !args.flag("--no-warmup");
+  const std::vector<BenchOptions> tests = bench_tests(options, *n_prompt, *n_gen, *depth);
 
   auto loaded = load_model_from_args(args);
   if (!loaded) return fail(loaded.status());
@@ -128,7 +155,7 @@ int bench_main(int argc, char** argv) {
   auto probe = membw_options(args, loaded->session.threads);
   if (!probe) return fail(probe.status());
 
-  BenchReport report;
+  BenchReport report;  // what every test shares; its options and run are each test's
   report.model = model_path_arg(args);
   report.file_bytes = model.file().file_bytes();
   report.isa = std::string(isa_name(model.kernels().isa));
@@ -137,20 +164,30 @@ int bench_main(int argc, char** argv) {
   report.n_experts = loaded->session.n_experts > 0 ? loaded->session.n_experts
                                                    : static_cast<int>(model.args().n_activated_experts);
   report.bytes_per_token = bench_bytes_per_token(model, loaded->session.n_experts);
-  report.options = options;
   if (probe->bytes > 0) {  // the denominator, measured in this run
     auto bw = measure_read_bandwidth(*loaded->pool, *probe);
     if (!bw) return fail(bw.status());
     report.membw = *bw;
   }
-  auto run = run_bench(model, *loaded->pool, loaded->session, loaded->cache_type, options);
-  if (!run) return fail(run.status());
-  report.run = *run;
-
-  if (args.flag("--json")) {
-    std::printf("%s\n", bench_report_json(report).dump(2).c_str());
+  const bool json = args.flag("--json");
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  if (!json) std::printf("%s", bench_table_header().c_str());
+  for (const BenchOptions& test : tests) {
+    report.options = test;
+    auto run = run_bench(model, *loaded->pool, loaded->session, loaded->cache_type, test);
+    if (!run) return fail(run.status());
+    report.run = *run;
+    if (json) {
+      all.push_back(bench_report_json(report));
+    } else {
+      std::printf("%s", bench_table_rows(report).c_str());
+      std::fflush(stdout);  // a row as soon as its test ends
+    }
+  }
+  if (json) {
+    std::printf("%s\n", (tests.size() == 1 ? all[0] : all).dump(2).c_str());
   } else {
-    std::printf("%s", bench_report_text(report).c_str());
+    std::printf("%s", bench_membw_line(report).c_str());
   }
   return 0;
 }

@@ -154,13 +154,17 @@ nlohmann::ordered_json bench_report_json(const BenchReport& r) {
   return j;
 }
 
-std::string bench_report_text(const BenchReport& r) {
-  std::string out;
+std::string bench_table_header() {
   char line[512];
   std::snprintf(line, sizeof line, "| %-24s | %10s | %9s | %3s | %7s | %-14s | %16s | %7s | %7s |\n", "model",
                 "size", "GB/token", "t", "tb", "test", "t/s", "GB/s", "% bw");
-  out += line;
-  out += "|--------------------------|------------|-----------|-----|---------|----------------|------------------|---------|---------|\n";
+  return std::string(line) +
+         "|--------------------------|------------|-----------|-----|---------|----------------|------------------|---------|---------|\n";
+}
+
+std::string bench_table_rows(const BenchReport& r) {
+  std::string out;
+  char line[512];
   auto row = [&](const char* prefix, int n, const BenchStats& s, bool tg) {
     char test[48], tps[64], gbps[32] = "", pct[32] = "";
     if (r.options.depth > 0) {
@@ -184,13 +188,20 @@ std::string bench_report_text(const BenchReport& r) {
   };
   if (r.options.n_prompt > 0) row("pp", r.options.n_prompt, r.run.pp, false);
   if (r.options.n_gen > 0) row("tg", r.options.n_gen, r.run.tg, true);
-  if (r.membw.best_gbps > 0) {
-    std::snprintf(line, sizeof line, "membw: %.2f GB/s read (best of %d passes over %s, %d threads%s); kernels %s\n",
-                  r.membw.best_gbps, r.membw.passes, format_bytes(r.membw.bytes).c_str(),
-                  r.membw.threads, r.membw.avx2 ? ", avx2" : "", r.isa.c_str());
-    out += line;
-  }
   return out;
+}
+
+std::string bench_membw_line(const BenchReport& r) {
+  if (r.membw.best_gbps <= 0) return "";
+  char line[512];
+  std::snprintf(line, sizeof line, "membw: %.2f GB/s read (best of %d passes over %s, %d threads%s); kernels %s\n",
+                r.membw.best_gbps, r.membw.passes, format_bytes(r.membw.bytes).c_str(), r.membw.threads,
+                r.membw.avx2 ? ", avx2" : "", r.isa.c_str());
+  return line;
+}
+
+std::string bench_report_text(const BenchReport& r) {
+  return bench_table_header() + bench_table_rows(r) + bench_membw_line(r);
 }
 
 }  // namespace moe

@@ -76,7 +76,11 @@ double bench_tg_pct_membw(const BenchReport& r); // 100 x tg_gbps / membw_gbps (
 // One object: pp_tps, pp_tps_stddev, tg_tps, tg_tps_stddev, tg_gbps, membw_gbps,
 // tg_pct_membw, threads, threads_batch, n_prompt, n_gen, reps, bytes_per_token, samples, ...
 nlohmann::ordered_json bench_report_json(const BenchReport& r);
-// llama-bench-like table rows (markdown), membw line included.
+// llama-bench-like markdown table: its header, one run's rows (pp and/or tg), and the line
+// that names the bandwidth probe and the kernels; bench_report_text is all three for one run.
+std::string bench_table_header();
+std::string bench_table_rows(const BenchReport& r);
+std::string bench_membw_line(const BenchReport& r);
 std::string bench_report_text(const BenchReport& r);
 
 }  // namespace moe

@@ -38,6 +38,37 @@ TEST(CliBench, JsonFieldsAreConsistent) {
   EXPECT_NEAR(j["tg_pct_membw"].get<double>(), 100.0 * gbps / j["membw_gbps"].get<double>(), 1e-9);
 }
 
+// Lists, as llama-bench takes them: per depth, a pp test per prompt size, then a tg test per
+// generation length; --json prints an array of the objects a single test prints.
+TEST(CliBench, ListsRunOneTestPerValue) {
+  const ProcessResult r = run_moeinfer("bench --json -m " + model_path("r1-mini-q8_0") +
+                                       " -p 4,8 -n 0,2 -d 0,5 -r 1 -t 1 -tb 1 --membw-size 0 --no-warmup");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const json j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << r.out;
+  const int want[][3] = {{4, 0, 0}, {8, 0, 0}, {0, 2, 0}, {4, 0, 5}, {8, 0, 5}, {0, 2, 5}};  // p, n, d
+  ASSERT_EQ(j.size(), std::size(want));
+  for (size_t i = 0; i < j.size(); ++i) {
+    EXPECT_EQ(j[i]["n_prompt"], want[i][0]) << i;
+    EXPECT_EQ(j[i]["n_gen"], want[i][1]) << i;
+    EXPECT_EQ(j[i]["n_depth"], want[i][2]) << i;
+    const bool pp = want[i][0] > 0;
+    EXPECT_EQ(j[i]["pp_samples"].size(), pp ? 1u : 0u) << i;
+    EXPECT_EQ(j[i]["tg_samples"].size(), pp ? 0u : 1u) << i;
+    EXPECT_GT(j[i][pp ? "pp_tps" : "tg_tps"].get<double>(), 0.0) << i;
+  }
+  // The table: one header, one row per test, the depth in the test's name.
+  const ProcessResult text = run_moeinfer("bench -m " + model_path("r1-mini-q8_0") +
+                                          " -p 4 -n 2 -d 0,5 -r 1 -t 1 -tb 1 --membw-size 0 --no-warmup");
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  size_t headers = 0;
+  for (size_t at = text.out.find("| model"); at != std::string::npos; at = text.out.find("| model", at + 1)) ++headers;
+  EXPECT_EQ(headers, 1u) << text.out;
+  for (const char* test : {"| pp4 ", "| tg2 ", "| pp4 @ d5 ", "| tg2 @ d5 "}) {
+    EXPECT_NE(text.out.find(test), std::string::npos) << test << "\n" << text.out;
+  }
+}
+
 TEST(CliBench, MembwOnly) {
   const ProcessResult r = run_moeinfer("bench --membw --json -t 1 --membw-size 4M --membw-passes 2");
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -72,6 +103,11 @@ TEST(CliBench, BadArgumentsFailCleanly) {
   EXPECT_NE(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -r 0 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench --membw --membw-size 12Q 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
+  for (const char* list : {"4,,8", "4,", ",4", "4,x", "4,-1", "4;8"}) {
+    const ProcessResult r = run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -p '" + list + "' 2>&1");
+    EXPECT_EQ(r.exit_code, 1) << list;
+    EXPECT_NE(r.out.find("--n-prompt"), std::string::npos) << list << ": " << r.out;
+  }
   EXPECT_NE(run_moeinfer("bench --load -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench --load --read-method fast -m " + model_path("r1-mini-q8_0") + " 2>/dev/null").exit_code, 0);
 }
