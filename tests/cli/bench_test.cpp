@@ -12,12 +12,20 @@ namespace {
 
 using nlohmann::json;
 
-TEST(CliBench, JsonFieldsAreConsistent) {
-  const ProcessResult r = run_moeinfer("bench --json -m " + model_path("r1-mini-q8_0") +
-                                       " -p 8 -n 4 -r 2 -t 2 -tb 2 --membw-size 8M --membw-passes 2");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
+// The parsed output of a `moeinfer` command that must succeed (discarded if it printed
+// something else).
+json run_json(const std::string& command) {
+  const ProcessResult r = run_moeinfer(command);
+  EXPECT_EQ(r.exit_code, 0) << command << "\n" << r.out;
   const json j = json::parse(r.out, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_FALSE(j.is_discarded()) << command << "\n" << r.out;
+  return j;
+}
+
+TEST(CliBench, JsonFieldsAreConsistent) {
+  const json j = run_json("bench --json -m " + model_path("r1-mini-q8_0") +
+                          " -p 8 -n 4 -r 2 -t 2 -tb 2 --membw-size 8M --membw-passes 2");
+  ASSERT_TRUE(j.is_object());
   for (const char* key : {"pp_tps", "tg_tps", "tg_gbps", "membw_gbps", "tg_pct_membw", "threads", "n_prompt",
                           "n_gen", "bytes_per_token"}) {
     ASSERT_TRUE(j.contains(key)) << key;
@@ -30,9 +38,7 @@ TEST(CliBench, JsonFieldsAreConsistent) {
   EXPECT_GT(j["tg_tps"].get<double>(), 0.0);
   EXPECT_GT(j["membw_gbps"].get<double>(), 0.0);
   // bytes_per_token is `info`'s figure for the same file.
-  const ProcessResult info = run_moeinfer("info --json -m " + model_path("r1-mini-q8_0"));
-  ASSERT_EQ(info.exit_code, 0);
-  EXPECT_EQ(j["bytes_per_token"], json::parse(info.out)["bytes_per_token"]);
+  EXPECT_EQ(j["bytes_per_token"], run_json("info --json -m " + model_path("r1-mini-q8_0"))["bytes_per_token"]);
   const double gbps = j["tg_gbps"].get<double>();
   EXPECT_NEAR(gbps, j["bytes_per_token"].get<double>() * j["tg_tps"].get<double>() / 1e9, 1e-9 * gbps + 1e-12);
   EXPECT_NEAR(j["tg_pct_membw"].get<double>(), 100.0 * gbps / j["membw_gbps"].get<double>(), 1e-9);
@@ -41,11 +47,9 @@ TEST(CliBench, JsonFieldsAreConsistent) {
 // Lists, as llama-bench takes them: per depth, a pp test per prompt size, then a tg test per
 // generation length; --json prints an array of the objects a single test prints.
 TEST(CliBench, ListsRunOneTestPerValue) {
-  const ProcessResult r = run_moeinfer("bench --json -m " + model_path("r1-mini-q8_0") +
-                                       " -p 4,8 -n 0,2 -d 0,5 -r 1 -t 1 -tb 1 --membw-size 0 --no-warmup");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  const json j = json::parse(r.out, nullptr, false);
-  ASSERT_TRUE(j.is_array()) << r.out;
+  const json j = run_json("bench --json -m " + model_path("r1-mini-q8_0") +
+                          " -p 4,8 -n 0,2 -d 0,5 -r 1 -t 1 -tb 1 --membw-size 0 --no-warmup");
+  ASSERT_TRUE(j.is_array()) << j.dump();
   const int want[][3] = {{4, 0, 0}, {8, 0, 0}, {0, 2, 0}, {4, 0, 5}, {8, 0, 5}, {0, 2, 5}};  // p, n, d
   ASSERT_EQ(j.size(), std::size(want));
   for (size_t i = 0; i < j.size(); ++i) {
@@ -70,10 +74,8 @@ TEST(CliBench, ListsRunOneTestPerValue) {
 }
 
 TEST(CliBench, MembwOnly) {
-  const ProcessResult r = run_moeinfer("bench --membw --json -t 1 --membw-size 4M --membw-passes 2");
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  const json j = json::parse(r.out, nullptr, false);
-  ASSERT_FALSE(j.is_discarded()) << r.out;
+  const json j = run_json("bench --membw --json -t 1 --membw-size 4M --membw-passes 2");
+  ASSERT_TRUE(j.is_object());
   EXPECT_GT(j["membw_gbps"].get<double>(), 0.0);
   EXPECT_TRUE(std::isfinite(j["membw_gbps"].get<double>()));
   EXPECT_EQ(j["threads"], 1);
@@ -81,11 +83,9 @@ TEST(CliBench, MembwOnly) {
 
 TEST(CliBench, LoadAgainstCat) {
   for (const char* method : {"cow", "pread"}) {
-    const ProcessResult r = run_moeinfer("bench --load --json -r 3 --read-method " + std::string(method) + " -m " +
-                                         model_path("r1-mini-q8_0") + " 2>/dev/null");
-    ASSERT_EQ(r.exit_code, 0) << r.out;
-    const json j = json::parse(r.out, nullptr, false);
-    ASSERT_FALSE(j.is_discarded()) << r.out;
+    const json j = run_json("bench --load --json -r 3 --read-method " + std::string(method) + " -m " +
+                            model_path("r1-mini-q8_0") + " 2>/dev/null");
+    ASSERT_TRUE(j.is_object());
     EXPECT_EQ(j["read_method"], method);
     ASSERT_EQ(j["cat_gbps"].size(), 3u);
     ASSERT_EQ(j["load_gbps"].size(), 3u);
