@@ -27,7 +27,7 @@ std::vector<OptionSpec> bench_options() {
       {"--n-gen", "-n", "N[,N...]", "128", "decode steps per tg test (0: no tg test)"},
       {"--depth", "-d", "N[,N...]", "0", "tokens already in the cache when each test starts (untimed)"},
       {"--repetitions", "-r", "N", "5", "repetitions of each test"},
-      {"--json", "", "", "", "print one JSON object"},
+      {"--json", "", "", "", "print one JSON object (with lists: an array, one object per test)"},
       {"--no-warmup", "", "", "", "skip the warm-up run"},
       {"--seed", "-s", "N", "1234", "seed of the random prompt and tokens"},
       {"--membw", "", "", "", "only measure the read bandwidth (no model)"},
@@ -103,7 +103,7 @@ std::vector<BenchOptions> bench_tests(const BenchOptions& base, const std::vecto
     tests.push_back(o);
   };
   if (prompts.size() == 1 && gens.size() == 1 && depths.size() == 1) {
-    add(prompts[0], gens[0], depths[0]);
+    if (prompts[0] > 0 || gens[0] > 0) add(prompts[0], gens[0], depths[0]);
     return tests;
   }
   for (int64_t d : depths) {
@@ -148,6 +148,7 @@ int bench_main(int argc, char** argv) {
   options.seed = static_cast<uint64_t>(*seed);
   options.warmup = !args.flag("--no-warmup");
   const std::vector<BenchOptions> tests = bench_tests(options, *n_prompt, *n_gen, *depth);
+  if (tests.empty()) return fail(Status::error("every -p and -n value is 0: nothing to measure"));
 
   auto loaded = load_model_from_args(args);
   if (!loaded) return fail(loaded.status());

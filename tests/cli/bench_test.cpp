@@ -103,6 +103,9 @@ TEST(CliBench, BadArgumentsFailCleanly) {
   EXPECT_NE(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -r 0 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench --membw --membw-size 12Q 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
+  for (const char* zeros : {"-p 0 -n 0", "-p 0,0 -n 0"}) {  // nothing to measure
+    EXPECT_EQ(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " " + zeros + " 2>/dev/null").exit_code, 1);
+  }
   for (const char* list : {"4,,8", "4,", ",4", "4,x", "4,-1", "4;8"}) {
     const ProcessResult r = run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -p '" + list + "' 2>&1");
     EXPECT_EQ(r.exit_code, 1) << list;
