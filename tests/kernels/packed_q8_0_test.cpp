@@ -161,12 +161,12 @@ TEST_P(PackedQ8_0Simd, BitwiseTheReferenceAndBatchInvariant) {
 // The integer sums are exact where the SIMD kernels' int16 partial sums come closest to
 // their limits: weights of +127, -127 and -128 against activations of +-127 and of every
 // other value, over rows long enough (16384 + 96 values) that the one-token AVX2 path
-// splits its activations in two passes. One token alone and three together, bit for bit
-// the reference.
+// splits its activations in two passes. One token alone and 17 together (a whole 16-token
+// AVX-512 tile and one more), bit for bit the reference.
 TEST_P(PackedQ8_0Simd, ExtremeValuesAndLongRowsStayExact) {
   if (GetParam() == Isa::kScalar) GTEST_SKIP() << "the scalar table is the reference";
   const KernelTable& k = kernel_table(GetParam());
-  const int64_t n = 16384 + 96, tokens = 3;
+  const int64_t n = 16384 + 96, tokens = 17;
   Case c = make_case(32, n, tokens, 5);
   const size_t wrb = row_bytes(GgmlType::Q8_0, n);
   const int8_t row_values[4][2] = {{127, 127}, {-128, -128}, {-127, -127}, {127, -128}};
@@ -186,7 +186,7 @@ TEST_P(PackedQ8_0Simd, ExtremeValuesAndLongRowsStayExact) {
       for (int j = 0; j < 32; ++j) {
         // -127 everywhere (the most negative high nibble, -8), +127 everywhere (low nibble
         // 15), then every value of [-127, 127] in turn
-        const int v = t == 0 ? -127 : t == 1 ? 127 : static_cast<int>((b * 32 + j) * 7 % 255) - 127;
+        const int v = t == 0 ? -127 : t == 1 ? 127 : static_cast<int>(((b * 32 + j) * 7 + t) % 255) - 127;
         act[b].qs[j] = static_cast<int8_t>(v);
         sum += act[b].qs[j];
       }
