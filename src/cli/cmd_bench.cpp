@@ -1,8 +1,8 @@
 // `moeinfer bench -m MODEL [-p 512] [-n 128] [-d 0] [-t N] [-tb N] [-r 5] [--json]`: prompt-processing
 // and generation tok/s (mean ± stddev over -r repetitions, after a warm-up), the GB/s that
 // generation achieves (bytes_per_token x tok/s) and its share of the read bandwidth measured
-// in the same run. -p, -n and -d also take lists ("-p 128,512 -d 0,4096"): one table, or
-// with --json an array of the objects one test prints.
+// in the same run. -p, -n, -d, -t and -tb also take lists ("-p 128,512 -d 0,4096 -t 8,16"):
+// one table, or with --json an array of the objects one test prints.
 // `moeinfer bench --membw [-t N] [--membw-size 4G]`: only the bandwidth probe.
 // `moeinfer bench --load -m MODEL [--cold]`: loading into memory against `cat` (bench_load.h).
 #include <cstdio>
@@ -38,6 +38,9 @@ std::vector<OptionSpec> bench_options() {
       {"--membw-threads", "", "N", "0", "bandwidth probe threads (0: as -t)"},
   };
   add_model_options(specs);
+  for (OptionSpec& spec : specs) {  // bench also takes lists of thread counts
+    if (spec.name == "--threads" || spec.name == "--threads-batch") spec.value = "N[,N...]";
+  }
   return specs;
 }
 
@@ -150,45 +153,57 @@ int bench_main(int argc, char** argv) {
   const std::vector<BenchOptions> tests = bench_tests(options, *n_prompt, *n_gen, *depth);
   if (tests.empty()) return fail(Status::error("every -p and -n value is 0: nothing to measure"));
 
-  auto loaded = load_model_from_args(args);
+  auto loaded = load_model_from_args(args, {}, /*thread_lists=*/true);
   if (!loaded) return fail(loaded.status());
   const Model& model = *loaded->model;
-  auto probe = membw_options(args, loaded->session.threads);
-  if (!probe) return fail(probe.status());
 
   BenchReport report;  // what every test shares; its options and run are each test's
   report.model = model_path_arg(args);
   report.file_bytes = model.file().file_bytes();
   report.isa = std::string(isa_name(model.kernels().isa));
-  report.threads = loaded->session.threads;
-  report.threads_batch = loaded->session.threads_batch;
   report.n_experts = loaded->session.n_experts > 0 ? loaded->session.n_experts
                                                    : static_cast<int>(model.args().n_activated_experts);
   report.bytes_per_token = bench_bytes_per_token(model, loaded->session.n_experts);
-  if (probe->bytes > 0) {  // the denominator, measured in this run
-    auto bw = measure_read_bandwidth(*loaded->pool, *probe);
-    if (!bw) return fail(bw.status());
-    report.membw = *bw;
-  }
   const bool json = args.flag("--json");
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  std::string membw_lines;
   if (!json) std::printf("%s", bench_table_header().c_str());
-  for (const BenchOptions& test : tests) {
-    report.options = test;
-    auto run = run_bench(model, *loaded->pool, loaded->session, loaded->cache_type, test);
-    if (!run) return fail(run.status());
-    report.run = *run;
-    if (json) {
-      all.push_back(bench_report_json(report));
-    } else {
-      std::printf("%s", bench_table_rows(report).c_str());
-      std::fflush(stdout);  // a row as soon as its test ends
+  // Every (-t, -tb) pair runs every test; the bandwidth probe runs once per -t value.
+  for (const int threads : loaded->threads_list) {
+    auto probe = membw_options(args, threads);
+    if (!probe) return fail(probe.status());
+    report.membw = MembwResult{};
+    if (probe->bytes > 0) {  // the denominator, measured in this run
+      auto bw = measure_read_bandwidth(*loaded->pool, *probe);
+      if (!bw) return fail(bw.status());
+      report.membw = *bw;
+      report.threads = threads;
+      membw_lines += bench_membw_line(report);
+    }
+    for (const int threads_batch : loaded->threads_batch_list) {
+      SessionConfig session = loaded->session;
+      session.threads = threads;
+      session.threads_batch = threads_batch;
+      report.threads = threads;
+      report.threads_batch = threads_batch;
+      for (const BenchOptions& test : tests) {
+        report.options = test;
+        auto run = run_bench(model, *loaded->pool, session, loaded->cache_type, test);
+        if (!run) return fail(run.status());
+        report.run = *run;
+        if (json) {
+          all.push_back(bench_report_json(report));
+        } else {
+          std::printf("%s", bench_table_rows(report).c_str());
+          std::fflush(stdout);  // a row as soon as its test ends
+        }
+      }
     }
   }
   if (json) {
-    std::printf("%s\n", (tests.size() == 1 ? all[0] : all).dump(2).c_str());
+    std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());
   } else {
-    std::printf("%s", bench_membw_line(report).c_str());
+    std::printf("%s", membw_lines.c_str());
   }
   return 0;
 }

@@ -65,7 +65,7 @@ Result<LoadOptions> load_options_from_args(const Args& args, bool into_memory) {
   return load;
 }
 
-Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) {
+Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress, bool thread_lists) {
   if (args.flag("--verbose")) set_log_level(LogLevel::kDebug);
   const std::string path = model_path_arg(args);
   if (path.empty()) return Status::error("no model given (-m FILE)");
@@ -91,8 +91,11 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) 
 
   LoadedModel out;
   MOE_ASSIGN_OR_RETURN(out.cache_type, parse_kv_cache_type(args.get("--cache-type")));
-  MOE_ASSIGN_OR_RETURN(int64_t threads, args.get_int("--threads", 0, 1024));
-  MOE_ASSIGN_OR_RETURN(int64_t threads_batch, args.get_int("--threads-batch", 0, 1024));
+  MOE_ASSIGN_OR_RETURN(std::vector<int64_t> threads_list, args.get_int_list("--threads", 0, 1024));
+  MOE_ASSIGN_OR_RETURN(std::vector<int64_t> threads_batch_list, args.get_int_list("--threads-batch", 0, 1024));
+  if (!thread_lists && (threads_list.size() > 1 || threads_batch_list.size() > 1)) {
+    return Status::error("--threads and --threads-batch take one value here (lists are for bench)");
+  }
   MOE_ASSIGN_OR_RETURN(int64_t batch, args.get_int("--batch-size", 1, 1 << 16));
   MOE_ASSIGN_OR_RETURN(int64_t ctx, args.get_int("--ctx-size", 0, 1 << 24));
   MOE_ASSIGN_OR_RETURN(int64_t n_experts, args.get_int("--n-experts", 0, 1024));
@@ -115,9 +118,12 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) 
     for (const CpuInfo& c : topo.cpus) node_cores += (c.node == load.numa_node && c.primary) ? 1 : 0;
     cores = std::max(1, node_cores);
   }
-  if (threads == 0) threads = cores;
-  if (threads_batch == 0) threads_batch = cores;
-  const int pool_threads = static_cast<int>(std::max(threads, threads_batch));
+  for (std::vector<int64_t>* list : {&threads_list, &threads_batch_list}) {
+    for (int64_t& t : *list) t = t == 0 ? cores : t;
+  }
+  const int64_t threads = threads_list[0], threads_batch = threads_batch_list[0];
+  const int pool_threads = static_cast<int>(std::max(*std::max_element(threads_list.begin(), threads_list.end()),
+                                                     *std::max_element(threads_batch_list.begin(), threads_batch_list.end())));
   // One thread per physical core first (decode), SMT siblings after (prefill, -tb).
   auto plan = plan_affinity(topo, pool_threads, {load.numa_node, allowed_cpus()});
   if (!plan.is_ok() && load.numa_node >= 0) return plan.status();
@@ -143,6 +149,8 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress) 
   out.session.batch_size = static_cast<int>(batch);
   out.session.threads = static_cast<int>(threads);
   out.session.threads_batch = static_cast<int>(threads_batch);
+  out.threads_list.assign(threads_list.begin(), threads_list.end());
+  out.threads_batch_list.assign(threads_batch_list.begin(), threads_batch_list.end());
   out.session.n_experts = static_cast<int>(n_experts);
   MOE_LOG_INFO("loaded %s: %lld layers, %lld experts (%lld used); kernels %s; %lld/%lld threads",
                path.c_str(), static_cast<long long>(a.n_layers), static_cast<long long>(a.n_routed_experts),

@@ -26,12 +26,16 @@ struct LoadedModel {
   SessionConfig session;
   int64_t n_ctx = 0;
   KvCacheType cache_type = KvCacheType::kF16;
+  // Every -t and -tb value, 0 resolved to the physical cores (one each unless the command
+  // takes lists); `session` has the first of each, and the pool threads for the largest.
+  std::vector<int> threads_list, threads_batch_list;
 };
 
 // Reads the shared options, picks the kernels, loads the model and makes the thread pool
 // (threads pinned one per physical core first). `progress` gets (bytes done, total) while
-// the weights are read or warmed up (the server's /health).
-Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress = {});
+// the weights are read or warmed up (the server's /health). `thread_lists`: -t and -tb may
+// be lists ("1,2,4": bench); otherwise one value each.
+Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress = {}, bool thread_lists = false);
 
 // The loading options (--no-mmap, --mlock, --hugepages, --warmup, --numa-node, --numa).
 // `into_memory`: read the weights into memory whether or not --no-mmap was given.

@@ -73,6 +73,26 @@ TEST(CliBench, ListsRunOneTestPerValue) {
   }
 }
 
+// -t and -tb lists: every pair runs the tests, each with the bandwidth probed at its -t.
+// Other commands take one value.
+TEST(CliBench, ThreadListsRunEveryPair) {
+  const json j = run_json("bench --json -m " + model_path("r1-mini-q8_0") +
+                          " -p 4 -n 2 -t 1,2 -tb 2,1 -r 1 --membw-size 4M --membw-passes 1 --no-warmup");
+  ASSERT_TRUE(j.is_array()) << j.dump();
+  const int want[][2] = {{1, 2}, {1, 1}, {2, 2}, {2, 1}};  // (threads, threads_batch)
+  ASSERT_EQ(j.size(), std::size(want));
+  for (size_t i = 0; i < j.size(); ++i) {
+    EXPECT_EQ(j[i]["threads"], want[i][0]) << i;
+    EXPECT_EQ(j[i]["threads_batch"], want[i][1]) << i;
+    EXPECT_EQ(j[i]["membw_threads"], want[i][0]) << i;
+    EXPECT_GT(j[i]["pp_tps"].get<double>(), 0.0) << i;
+    EXPECT_GT(j[i]["tg_tps"].get<double>(), 0.0) << i;
+  }
+  const ProcessResult run = run_moeinfer("run -m " + model_path("r1-mini-q8_0") + " -t 1,2 -p hi -n 2 2>&1");
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_NE(run.out.find("one value"), std::string::npos) << run.out;
+}
+
 TEST(CliBench, MembwOnly) {
   const json j = run_json("bench --membw --json -t 1 --membw-size 4M --membw-passes 2");
   ASSERT_TRUE(j.is_object());
