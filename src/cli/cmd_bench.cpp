@@ -65,30 +65,36 @@ Result<MembwOptions> membw_options(const Args& args, int default_threads) {
   return o;
 }
 
+// The probe alone, once per -t value (one object, or with a list an array of them).
 int membw_only(const Args& args) {
-  auto t = args.get_int("--threads", 0, 1024);
-  if (!t) return fail(t.status());
-  const int threads = *t > 0 ? static_cast<int>(*t) : physical_core_count();
-  auto o = membw_options(args, threads);
-  if (!o) return fail(o.status());
-  if (o->bytes == 0) return fail(Status::error("--membw with --membw-size 0: nothing to measure"));
-  ThreadPool pool(o->threads);
-  auto r = measure_read_bandwidth(pool, *o);
-  if (!r) return fail(r.status());
-  if (args.flag("--json")) {
-    nlohmann::ordered_json j;
-    j["membw_gbps"] = r->best_gbps;
-    j["membw_mean_gbps"] = r->mean_gbps;
-    j["threads"] = r->threads;
-    j["bytes"] = r->bytes;
-    j["passes"] = r->passes;
-    j["avx2"] = r->avx2;
-    std::printf("%s\n", j.dump(2).c_str());
-  } else {
-    std::printf("membw: %.2f GB/s read (best of %d passes; mean %.2f) over %.2f GiB, %d threads%s\n", r->best_gbps,
-                r->passes, r->mean_gbps, static_cast<double>(r->bytes) / (1ull << 30), r->threads,
-                r->avx2 ? ", AVX2 loads" : ", 64-bit loads");
+  auto threads_list = args.get_int_list("--threads", 0, 1024);
+  if (!threads_list) return fail(threads_list.status());
+  const bool json = args.flag("--json");
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
+  for (const int64_t t : *threads_list) {
+    const int threads = t > 0 ? static_cast<int>(t) : physical_core_count();
+    auto o = membw_options(args, threads);
+    if (!o) return fail(o.status());
+    if (o->bytes == 0) return fail(Status::error("--membw with --membw-size 0: nothing to measure"));
+    ThreadPool pool(o->threads);
+    auto r = measure_read_bandwidth(pool, *o);
+    if (!r) return fail(r.status());
+    if (json) {
+      nlohmann::ordered_json j;
+      j["membw_gbps"] = r->best_gbps;
+      j["membw_mean_gbps"] = r->mean_gbps;
+      j["threads"] = r->threads;
+      j["bytes"] = r->bytes;
+      j["passes"] = r->passes;
+      j["avx2"] = r->avx2;
+      all.push_back(j);
+    } else {
+      std::printf("membw: %.2f GB/s read (best of %d passes; mean %.2f) over %.2f GiB, %d threads%s\n", r->best_gbps,
+                  r->passes, r->mean_gbps, static_cast<double>(r->bytes) / (1ull << 30), r->threads,
+                  r->avx2 ? ", AVX2 loads" : ", 64-bit loads");
+    }
   }
+  if (json) std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());
   return 0;
 }
 

@@ -99,6 +99,11 @@ TEST(CliBench, MembwOnly) {
   EXPECT_GT(j["membw_gbps"].get<double>(), 0.0);
   EXPECT_TRUE(std::isfinite(j["membw_gbps"].get<double>()));
   EXPECT_EQ(j["threads"], 1);
+  const json list = run_json("bench --membw --json -t 1,2 --membw-size 4M --membw-passes 1");
+  ASSERT_TRUE(list.is_array()) << list.dump();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0]["threads"], 1);
+  EXPECT_EQ(list[1]["threads"], 2);
 }
 
 TEST(CliBench, LoadAgainstCat) {
