@@ -161,8 +161,8 @@ TEST_P(PackedQ8_0Simd, BitwiseTheReferenceAndBatchInvariant) {
 // The integer sums are exact where the SIMD kernels' int16 partial sums come closest to
 // their limits: weights of +127, -127 and -128 against activations of +-127 and of every
 // other value, over rows long enough (16384 + 96 values) that the one-token AVX2 path
-// splits its activations in two passes. One token alone and 17 together (a whole 16-token
-// AVX-512 tile and one more), bit for bit the reference.
+// splits its activations in two passes. One token alone, three together (AVX2's one-pass
+// tile) and 17 (a whole 16-token AVX-512 tile and one more), bit for bit the reference.
 TEST_P(PackedQ8_0Simd, ExtremeValuesAndLongRowsStayExact) {
   if (GetParam() == Isa::kScalar) GTEST_SKIP() << "the scalar table is the reference";
   const KernelTable& k = kernel_table(GetParam());
@@ -196,6 +196,8 @@ TEST_P(PackedQ8_0Simd, ExtremeValuesAndLongRowsStayExact) {
   const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
   EXPECT_EQ(std::memcmp(want.data(), packed_gemm(k, c, tokens).data(), want.size() * sizeof(float)),
             0);
+  // The first 3 alone: AVX2's one-pass tile for 2-4 tokens
+  EXPECT_EQ(std::memcmp(want.data(), packed_gemm(k, c, 3).data(), 3 * c.rows * sizeof(float)), 0);
   for (int64_t t = 0; t < tokens; ++t) {
     std::vector<float> one(c.rows, NAN);
     k.for_type(GgmlType::Q8_0_R16)
