@@ -183,7 +183,6 @@ int bench_main(int argc, char** argv) {
       auto bw = measure_read_bandwidth(*loaded->pool, *probe);
       if (!bw) return fail(bw.status());
       report.membw = *bw;
-      report.threads = threads;
       membw_lines += bench_membw_line(report);
     }
     for (const int threads_batch : loaded->threads_batch_list) {

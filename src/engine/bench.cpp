@@ -200,8 +200,4 @@ std::string bench_membw_line(const BenchReport& r) {
   return line;
 }
 
-std::string bench_report_text(const BenchReport& r) {
-  return bench_table_header() + bench_table_rows(r) + bench_membw_line(r);
-}
-
 }  // namespace moe

@@ -77,10 +77,9 @@ double bench_tg_pct_membw(const BenchReport& r); // 100 x tg_gbps / membw_gbps (
 // tg_pct_membw, threads, threads_batch, n_prompt, n_gen, reps, bytes_per_token, samples, ...
 nlohmann::ordered_json bench_report_json(const BenchReport& r);
 // llama-bench-like markdown table: its header, one run's rows (pp and/or tg), and the line
-// that names the bandwidth probe and the kernels; bench_report_text is all three for one run.
+// that names the bandwidth probe and the kernels ("" without a probe).
 std::string bench_table_header();
 std::string bench_table_rows(const BenchReport& r);
 std::string bench_membw_line(const BenchReport& r);
-std::string bench_report_text(const BenchReport& r);
 
 }  // namespace moe

@@ -113,7 +113,11 @@ TEST(Bench, TinyRunReportsConsistentJson) {
   const double gbps = j["tg_gbps"].get<double>();
   EXPECT_NEAR(gbps, static_cast<double>(r.bytes_per_token) * j["tg_tps"].get<double>() / 1e9, 1e-9 * gbps);
   EXPECT_NEAR(j["tg_pct_membw"].get<double>(), 100.0 * gbps / j["membw_gbps"].get<double>(), 1e-9);
-  EXPECT_FALSE(bench_report_text(r).empty());
+  const std::string rows = bench_table_rows(r);
+  EXPECT_NE(rows.find("| pp8 "), std::string::npos) << rows;
+  EXPECT_NE(rows.find("| tg4 "), std::string::npos) << rows;
+  EXPECT_EQ(bench_membw_line(r).rfind("membw: ", 0), 0u) << bench_membw_line(r);
+  EXPECT_EQ(bench_membw_line(BenchReport{}), "");  // no probe, no line
 
   // Fewer experts per token read fewer bytes.
   EXPECT_LT(bench_bytes_per_token(**model, 2), r.bytes_per_token);
@@ -138,7 +142,7 @@ TEST(Bench, DepthFillsTheCacheFirst) {
   r.options = o;
   r.run = *run;
   EXPECT_EQ(bench_report_json(r)["n_depth"], 40);
-  const std::string text = bench_report_text(r);
+  const std::string text = bench_table_rows(r);
   EXPECT_NE(text.find("pp8 @ d40"), std::string::npos) << text;
   EXPECT_NE(text.find("tg3 @ d40"), std::string::npos) << text;
   o.depth = -1;
