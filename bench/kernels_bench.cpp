@@ -12,6 +12,7 @@
 #include <random>
 #include <vector>
 
+#include "base/cache_aligned.h"
 #include "base/half.h"
 #include "kernels/kernels.h"
 #include "quant/quantize.h"
@@ -172,7 +173,9 @@ void BM_attention_f32(benchmark::State& state, Isa isa, int64_t positions, int p
   const KernelTable& k = kernel_table(isa);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::vector<float> lat(positions * kWidth), q(kHeads * kWidth), scores(kHeads * positions), ctx(kHeads * kLora);
+  // on cache lines, as the engine's latent rows, queries and scores are (base/cache_aligned.h)
+  CacheAlignedVector<float> lat(positions * kWidth), q(kHeads * kWidth), scores(kHeads * positions),
+      ctx(kHeads * kLora);
   for (auto& v : lat) v = u(rng);
   for (auto& v : q) v = u(rng);
   for (auto& v : scores) v = u(rng);

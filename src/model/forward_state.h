@@ -5,13 +5,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/cache_aligned.h"
 #include "model/ffn_job.h"
 #include "model/ffn_schedule.h"
 #include "model/matmul.h"
 
 namespace moe {
 
-// A grow-only float buffer.
+// A grow-only float buffer on a cache line (every row of 16k floats then is too).
 class Scratch {
  public:
   float* get(size_t n) {
@@ -20,10 +21,10 @@ class Scratch {
   }
 
  private:
-  std::vector<float> buf_;
+  CacheAlignedVector<float> buf_;
 };
 
-// A grow-only byte buffer.
+// A grow-only byte buffer on a cache line.
 class ByteScratch {
  public:
   uint8_t* get(size_t n) {
@@ -32,7 +33,7 @@ class ByteScratch {
   }
 
  private:
-  std::vector<uint8_t> buf_;
+  CacheAlignedVector<uint8_t> buf_;
 };
 
 struct ThreadScratch {

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "base/cache_aligned.h"
 #include "base/status.h"
 #include "model/config.h"
 
@@ -92,7 +93,7 @@ class KvCache {
   int64_t block_tokens_ = 0;
   size_t block_bytes_ = 0;
   int32_t n_blocks_ = 0;
-  std::vector<uint8_t> pool_;
+  CacheAlignedVector<uint8_t> pool_;  // rows of whole cache lines start on one
   std::vector<int32_t> free_blocks_;
   std::vector<Sequence> seqs_;
 };

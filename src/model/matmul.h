@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "base/cache_aligned.h"
 #include "base/thread_pool.h"
 #include "kernels/kernels.h"
 #include "model/tensor_view.h"
@@ -29,7 +30,7 @@ class QuantizedRows {
   GgmlType format() const { return format_; }
 
  private:
-  std::vector<uint8_t> buffer_;
+  CacheAlignedVector<uint8_t> buffer_;
   GgmlType format_ = GgmlType::F32;
   size_t row_bytes_ = 0;
   int64_t tokens_ = 0;

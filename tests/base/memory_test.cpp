@@ -1,14 +1,28 @@
 // Anonymous / huge page memory: the fallback chain reports what it got; mlock failures
-// come back as messages with the RLIMIT_MEMLOCK hint; /proc/meminfo parsing.
+// come back as messages with the RLIMIT_MEMLOCK hint; /proc/meminfo parsing; vectors on
+// cache lines.
 #include <gtest/gtest.h>
 
 #include <cerrno>
 #include <cstring>
 
+#include "base/cache_aligned.h"
 #include "base/memory.h"
 
 namespace moe {
 namespace {
+
+TEST(CacheAlignedVector, StartsOnACacheLineAtEverySize) {
+  auto on_line = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % kCacheLineBytes == 0; };
+  for (size_t n : {1, 3, 17, 4096, 1 << 20}) {
+    CacheAlignedVector<float> f(n);
+    CacheAlignedVector<uint8_t> b(n);
+    EXPECT_TRUE(on_line(f.data())) << n;
+    EXPECT_TRUE(on_line(b.data())) << n;
+    f.resize(3 * n + 5);  // a reallocation keeps it
+    EXPECT_TRUE(on_line(f.data())) << n;
+  }
+}
 
 TEST(PagePolicy, ParsesEveryName) {
   EXPECT_EQ(*parse_page_policy("1g"), PagePolicy::k1G);

@@ -9,6 +9,7 @@
 
 #include "base/half.h"
 #include "kernels/packed.h"
+#include "model/forward_state.h"
 #include "model/kv_cache.h"
 #include "quant/blocks.h"
 #include "model/rope_yarn.h"
@@ -133,6 +134,31 @@ TEST(KvCache, BlocksAreSharedAndReturned) {
   EXPECT_EQ(kv->length(0), 10);
   EXPECT_EQ(kv->free_tokens(), 48);
   EXPECT_TRUE(kv->reserve(1, 17).is_ok());
+}
+
+// Rows of whole cache lines start on one: the attention's 512-bit loads of a bf16 row read
+// in place (or of an f32 row converted from an f16 one) then never straddle two lines.
+TEST(KvCache, RowsStartOnCacheLines) {
+  ModelArgs a = kv_args();
+  a.kv_lora_rank = 512;  // DeepSeek's rows: 576 values, 1152 bytes
+  a.qk_rope_head_dim = 64;
+  auto kv = KvCache::create(a, KvCacheType::kBF16, 64, 2, 16);
+  ASSERT_TRUE(kv.is_ok());
+  ASSERT_TRUE(kv->reserve(1, 40).is_ok());
+  for (int64_t pos : {0, 1, 17, 39}) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(kv->bf16_rows(1, 1, pos)) % kCacheLineBytes, 0U) << pos;
+  }
+}
+
+// The forward pass's f32 buffers (the latent rows converted for the attention, queries)
+// start on cache lines too.
+TEST(Scratch, BuffersStartOnCacheLines) {
+  Scratch f;
+  ByteScratch b;
+  for (size_t n : {5, 576 * 128, 1 << 22}) {
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(f.get(n)) % kCacheLineBytes, 0U) << n;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.get(n)) % kCacheLineBytes, 0U) << n;
+  }
 }
 
 TEST(KvCache, RowsRoundTripPerType) {
