@@ -37,8 +37,9 @@ using Q8_0R16RowFn = void (*)(const void* group, int64_t nb, int r, float* out);
 using AxpyFn = void (*)(float a, const float* x, float* y, int64_t n);  // y += a * x
 // out_h[j] = (resume ? out_h[j] : 0) + sum over p in order of s_h[p] * rows[p * row_stride + j],
 // for `heads` weight vectors s_h = s + h * s_stride and outputs out_h = out + h * out_stride;
-// each step a multiply then an add (bitwise a chain of axpy calls). A longer sum split into
-// calls that resume gives the same bits as one call.
+// each step a multiply then an add in the scalar table (bitwise a chain of axpy calls), one
+// fused multiply-add in the AVX2 and AVX-512 tables. A longer sum split into calls that
+// resume gives the same bits as one call.
 using WeightedRowsFn = void (*)(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
                                 int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume);
 // Element-wise activations (within a few ulp of kernels/ops.h's; each value depends only on

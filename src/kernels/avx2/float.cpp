@@ -1,6 +1,21 @@
-// AVX2 products of F32 / F16 / BF16 weights with f32 activations. A "block" is 16 values
-// (two 8-float vectors); the last n % 16 values are added in scalar order after the
-// horizontal sum.
+// AVX2 products of F32 / F16 / BF16 weights with f32 activations, and the attention's
+// weighted row sums.
+//
+// F16 / BF16 weights go through tile.h: a "block" is 16 values (two 8-float vectors); the
+// last n % 16 values are added in scalar order after the horizontal sum.
+//
+// F32 x F32 (the MLA scores over an f16 cache's rows converted to f32, and the small f32
+// matrices) has its own tile, this table's definition (vec_dot is the 1 x 1 tile, so
+// gemm == vec_dot bitwise): one 8-lane accumulator per output, acc = fma(w[8 i..],
+// a[8 i..], acc) for each block of 8 values in order, then tile.h's fixed-tree horizontal
+// sum, then the last n % 8 products added one at a time in order. One fused step per 8
+// products, where the block form took a multiply, a fused step and an add per 16 per
+// output plus its loads.
+//
+// weighted_rows: out[h][j] = sum over rows p, in order, of s[h][p] * rows[p][j], each step
+// one fused multiply-add (as the AVX-512 table; the scalar one rounds the product first, so
+// the last bits differ from it), over chunks of rows that stay in L2. Every element's chain
+// is the same whatever the number of heads, the width or the chunking.
 #include "kernels/avx2/avx2_kernels.h"
 #include "kernels/avx2/tile.h"
 
@@ -29,21 +44,6 @@ float float_tail(int64_t rem, const Elem* w, const float* a) {
   for (int64_t i = 0; i < rem; ++i) s += kToF32(w[i]) * a[i];
   return s;
 }
-
-inline float id_f32(float x) { return x; }
-
-struct F32P {
-  using W = F32x16;
-  using A = F32x16;
-  static constexpr int kBlockValues = 16;
-  static constexpr bool kTail = true;
-  using Dec = FloatDec;
-  static Dec decode(const W& b) { return {_mm256_loadu_ps(b.v), _mm256_loadu_ps(b.v + 8)}; }
-  static __m256 contrib(const Dec& w, const A& a) { return float_contrib(w, a); }
-  static float tail(int64_t rem, const W* w, const A* a) {
-    return float_tail<float, id_f32>(rem, w->v, a->v);
-  }
-};
 
 struct F16P {
   using W = U16x16;
@@ -80,15 +80,82 @@ struct BF16P {
   }
 };
 
+// ---- F32 x F32
+
+// Rows of a tile x tokens of a tile: 12 accumulators, the tokens' 3 vectors and one row's
+// vector fill the 16 registers; each step loads 4 + 3 vectors for 12 fused steps.
+constexpr int kF32Rows = 4;
+constexpr int kF32Tokens = 3;
+// Rows per panel: the panel's rows stay in L2 while every group of tokens passes.
+constexpr size_t kF32PanelBytes = 256 * 1024;
+
+template <int R, int T>
+inline void f32_tile(int64_t n, const float* w, int64_t w_stride, const float* a, int64_t a_stride, float* y,
+                     int64_t y_stride) {
+  __m256 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  const int64_t nb = n / 8;
+  for (int64_t i = 0; i < nb; ++i) {
+    __m256 av[T];
+    for (int t = 0; t < T; ++t) av[t] = _mm256_loadu_ps(a + t * a_stride + 8 * i);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256 wv = _mm256_loadu_ps(w + r * w_stride + 8 * i);
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm256_fmadd_ps(wv, av[t], acc[r][t]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      float s = hsum(acc[r][t]);
+      for (int64_t k = nb * 8; k < n; ++k) s += w[r * w_stride + k] * a[t * a_stride + k];
+      y[t * y_stride + r] = s;
+    }
+  }
+}
+
+template <int R>
+inline void f32_tile_tokens(int tn, int64_t n, const float* w, int64_t ws, const float* a, int64_t as, float* y,
+                            int64_t ys) {
+  static_assert(kF32Tokens == 3);
+  switch (tn) {
+    case 1: return f32_tile<R, 1>(n, w, ws, a, as, y, ys);
+    case 2: return f32_tile<R, 2>(n, w, ws, a, as, y, ys);
+    default: return f32_tile<R, kF32Tokens>(n, w, ws, a, as, y, ys);
+  }
+}
+
 }  // namespace
 
-float vec_dot_f32_f32(int64_t n, const void* w, const void* a) { return vec_dot_tiled<F32P>(n, w, a); }
+float vec_dot_f32_f32(int64_t n, const void* w, const void* a) {
+  float y;
+  f32_tile<1, 1>(n, static_cast<const float*>(w), 0, static_cast<const float*>(a), 0, &y, 1);
+  return y;
+}
 float vec_dot_f16_f32(int64_t n, const void* w, const void* a) { return vec_dot_tiled<F16P>(n, w, a); }
 float vec_dot_bf16_f32(int64_t n, const void* w, const void* a) { return vec_dot_tiled<BF16P>(n, w, a); }
 
-void gemm_f32_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a, size_t arb,
-                  int64_t tokens, float* y, int64_t ys) {
-  gemm_tiled<F32P, 2, 4>(n, w, wrb, rows, a, arb, tokens, y, ys);
+void gemm_f32_f32(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
+                  int64_t tokens, float* y, int64_t y_stride) {
+  const auto* wf = static_cast<const float*>(w);
+  const auto* af = static_cast<const float*>(a);
+  const auto ws = static_cast<int64_t>(w_row_bytes / sizeof(float));
+  const auto as = static_cast<int64_t>(a_row_bytes / sizeof(float));
+  const int64_t fit = static_cast<int64_t>(kF32PanelBytes / (w_row_bytes > 0 ? w_row_bytes : 1)) / kF32Rows * kF32Rows;
+  const int64_t panel = fit > kF32Rows ? fit : kF32Rows;
+  for (int64_t r0 = 0; r0 < rows; r0 += panel) {
+    const int64_t r_end = min64(rows, r0 + panel);
+    for (int64_t t0 = 0; t0 < tokens; t0 += kF32Tokens) {
+      const int tn = static_cast<int>(min64(kF32Tokens, tokens - t0));
+      const float* at = af + t0 * as;
+      float* yt = y + t0 * y_stride;
+      int64_t r = r0;
+      for (; r + kF32Rows <= r_end; r += kF32Rows) {
+        f32_tile_tokens<kF32Rows>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
+      }
+      for (; r < r_end; ++r) f32_tile_tokens<1>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
+    }
+  }
 }
 void gemm_f16_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a, size_t arb,
                   int64_t tokens, float* y, int64_t ys) {
@@ -138,7 +205,7 @@ inline void weighted_block(const float* s, int64_t s_stride, int64_t n_rows, con
     for (int v = 0; v < kVec; ++v) x[v] = _mm256_loadu_ps(rows + p * row_stride + 8 * v);
     for (int h = 0; h < kHeads; ++h) {
       const __m256 sp = _mm256_set1_ps(s[h * s_stride + p]);
-      for (int v = 0; v < kVec; ++v) acc[h][v] = _mm256_add_ps(acc[h][v], _mm256_mul_ps(sp, x[v]));
+      for (int v = 0; v < kVec; ++v) acc[h][v] = _mm256_fmadd_ps(sp, x[v], acc[h][v]);
     }
   }
   for (int h = 0; h < kHeads; ++h)
@@ -156,7 +223,7 @@ void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const floa
   for (; j < width; ++j) {
     for (int h = 0; h < kHeads; ++h) {
       float acc = resume ? out[h * out_stride + j] : 0.0f;
-      for (int64_t p = 0; p < n_rows; ++p) acc += s[h * s_stride + p] * rows[p * row_stride + j];
+      for (int64_t p = 0; p < n_rows; ++p) acc = __builtin_fmaf(s[h * s_stride + p], rows[p * row_stride + j], acc);
       out[h * out_stride + j] = acc;
     }
   }
@@ -165,7 +232,7 @@ void weighted_heads(const float* s, int64_t s_stride, int64_t n_rows, const floa
 }  // namespace
 
 // Rows in chunks that stay in L2 while every head passes over them; each element's sum goes
-// on from chunk to chunk through `out`: the same multiply-add chain as one pass.
+// on from chunk to chunk through `out`: the same fused chain as one pass.
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
                    int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume_first) {
   for (int64_t p0 = 0; p0 < n_rows || p0 == 0; p0 += kWeightedRowChunk) {
