@@ -68,7 +68,8 @@ struct ForwardState {
   std::vector<int64_t> decode_score_at;  // per decode token: where its scores start
   std::vector<int64_t> decode_block_at;  // per decode token: its first block of positions
   Scratch decode_scores;                 // the decode tokens' [heads, positions] scores
-  ByteScratch decode_queries;            // ... and their queries for a q8_0 cache (Q8_0_S)
+  ByteScratch decode_queries;            // ... their queries for a q8_0 (Q8_0_S) or bf16 cache
+  ByteScratch decode_weights;            // ... and a bf16 cache's softmax weights as bf16
   // MoE
   Scratch router;       // [T, n_routed]
   std::vector<int32_t> expert_ids;    // [T, k]

@@ -6,12 +6,14 @@
 //   rows are converted to f32 once and shared; consecutive tokens form groups that go over
 //   the rows together, block by block, so a block read from memory serves the whole group
 //   from L2, and a thread takes a (group, range of heads). A bf16 cache on a CPU with
-//   AVX512-BF16 takes this path for every token, with bf16 products over the cache in place;
+//   AVX512-BF16 is read in place instead, with bf16 products;
 // - one token of a sequence (decode): each block of rows is converted where it is used, by
 //   the thread using it, so it stays in L2; the scores are split by blocks of positions and
 //   the weighted sums by runs of columns (times groups of heads when the threads outnumber
 //   the pieces), so each row is read about twice per layer in all rather than twice per
-//   thread, and one decode stream still uses every thread.
+//   thread, and one decode stream still uses every thread. A bf16 cache read in place takes
+//   this split too (one token's group of tokens would be split only by heads: with R1's 128
+//   heads on 64 threads, every thread would read the whole cache for its 2 heads).
 // A q8_0 cache's scores are the packed int8 gemm over the cache in place.
 #include "model/latent_attention.h"
 
@@ -91,6 +93,18 @@ void group_tokens(std::span<const BatchToken> batch, std::span<const int32_t> to
   group_at.push_back(static_cast<int64_t>(tokens.size()));
 }
 
+// Rows [p, p + m) of the cache as runs of contiguous rows: fn(first row, row count). A bf16
+// cache's blocks hold an even number of positions, so every run but the last of a block of
+// kLatentBlockRows is even (its weighted sums pair the rows as one call would).
+template <class Fn>
+void for_runs(const KvCache& kv, int64_t p, int64_t m, Fn&& fn) {
+  for (int64_t q = p; q < p + m;) {
+    const int64_t run = std::min(p + m - q, kv.contiguous_rows(q));
+    fn(q, run);
+    q += run;
+  }
+}
+
 // Columns [begin, end) of the rows of positions [p, p + m) of `seq` as f32, m rows of
 // end - begin values in `out`.
 const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int seq, int64_t p, int64_t m,
@@ -104,7 +118,7 @@ const float* load_rows(const KvCache& kv, const KernelTable& k, int layer, int s
 
 // One layer's attention step over the cache, for the tokens each path serves.
 struct LatentPass {
-  LatentPass(BlockContext& c, const KvCache& kv, int layer, const float* q_abs, float* ctx)
+  LatentPass(BlockContext& c, const KvCache& kv, int layer, const float* q_abs, float* ctx, bool bf16_in_place)
       : c(c),
         kv(kv),
         layer(layer),
@@ -117,10 +131,12 @@ struct LatentPass {
         width(kv.width()),
         scale(c.model.rope().softmax_scale()),
         int8_scores(kv.type() == KvCacheType::kQ8_0),
+        bf16_in_place(bf16_in_place),
         gemm_f32(k.for_type(GgmlType::F32).gemm),
-        row_bytes(static_cast<size_t>(width) * sizeof(float)) {}
+        row_bytes(static_cast<size_t>(width) * sizeof(float)),
+        bf16_stride(static_cast<int64_t>(kv.row_bytes() / sizeof(uint16_t))) {}
 
-  void by_token_groups(std::span<const int32_t> tokens, bool bf16_in_place);
+  void by_token_groups(std::span<const int32_t> tokens);
   void by_positions(std::span<const int32_t> tokens);
 
   BlockContext& c;
@@ -133,17 +149,23 @@ struct LatentPass {
   const int64_t H, lora, width;
   const float scale;
   const bool int8_scores;
+  const bool bf16_in_place;  // a bf16 cache read in place by the AVX512-BF16 kernels
   const GemmFn gemm_f32;
-  const size_t row_bytes;  // of an f32 latent row
+  const size_t row_bytes;     // of an f32 latent row
+  const int64_t bf16_stride;  // values from one bf16 cache row to the next
 };
 
+// n floats rounded to bf16 (queries and softmax weights of a bf16 cache's kernels).
+void to_bf16(const float* x, int64_t n, uint16_t* out) {
+  for (int64_t i = 0; i < n; ++i) out[i] = f32_to_bf16(x[i]);
+}
+
 // Tokens of prompt chunks, over their sequence's shared f32 latent in s.latent, or with
-// `bf16_in_place` all tokens, over a bf16 cache in place (queries and softmax weights rounded
-// to bf16). Consecutive tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes);
+// `bf16_in_place` over the bf16 cache in place (queries and softmax weights rounded to bf16). Consecutive tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes);
 // a thread takes a (group, range of heads) and goes over the rows block by block: 1. every
 // token's scores (each block read once from memory, then from L2 for the other tokens);
 // 2. softmax; 3. the weighted sums, block after block in position order.
-void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_place) {
+void LatentPass::by_token_groups(std::span<const int32_t> tokens) {
   auto token = [&](int64_t j) -> const BatchToken& { return c.batch[static_cast<size_t>(tokens[static_cast<size_t>(j)])]; };
   std::vector<int64_t>& group_at = s.chunk_group_at;
   group_tokens(c.batch, tokens, H, group_at);
@@ -176,19 +198,8 @@ void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_p
         qb16 = reinterpret_cast<uint16_t*>(
             ts.bf16.get(static_cast<size_t>(size * nh * (width + stride)) * sizeof(uint16_t)));
         sb16 = qb16 + size * nh * width;
-        for (int64_t j = 0; j < size; ++j) {
-          for (int64_t i = 0; i < nh * width; ++i) qb16[j * nh * width + i] = f32_to_bf16(query(j)[i]);
-        }
+        for (int64_t j = 0; j < size; ++j) to_bf16(query(j), nh * width, qb16 + j * nh * width);
       }
-      const auto bf16_stride = static_cast<int64_t>(kv.row_bytes() / sizeof(uint16_t));
-      // Rows [p, p + m) of the cache as runs of contiguous rows: fn(first row, row count).
-      auto for_runs = [&](int64_t p, int64_t m, auto&& fn) {
-        for (int64_t q = p; q < p + m;) {
-          const int64_t run = std::min(p + m - q, kv.contiguous_rows(q));
-          fn(q, run);
-          q += run;
-        }
-      };
       const float* lat = bf16_in_place ? nullptr : s.latent[static_cast<size_t>(seq)].get(0);
       // Each (token, block) below: rows [p, p + m) that the token sees.
       auto for_blocks = [&](auto&& fn) {
@@ -201,7 +212,7 @@ void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_p
       };
       for_blocks([&](int64_t j, int64_t p, int64_t m, float* sc) {
         if (bf16_in_place) {
-          for_runs(p, m, [&](int64_t q, int64_t run) {
+          for_runs(kv, p, m, [&](int64_t q, int64_t run) {
             k.bf16_scores(width, kv.bf16_rows(layer, seq, q), bf16_stride, run, qb16 + j * nh * width, width, nh,
                           sc + q, stride);
           });
@@ -216,9 +227,7 @@ void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_p
         for (int64_t h = 0; h < nh; ++h) {
           float* w = scores + (j * nh + h) * stride;
           k.softmax(w, n, scale);
-          if (bf16_in_place) {
-            for (int64_t i = 0; i < n; ++i) sb16[(j * nh + h) * stride + i] = f32_to_bf16(w[i]);
-          }
+          if (bf16_in_place) to_bf16(w, n, sb16 + (j * nh + h) * stride);
         }
       }
       // bf16: every run but a token's last ends at a 128-position block or a cache block (bf16
@@ -226,7 +235,7 @@ void LatentPass::by_token_groups(std::span<const int32_t> tokens, bool bf16_in_p
       for_blocks([&](int64_t j, int64_t p, int64_t m, const float* sc) {
         float* out = ctx + (tokens[static_cast<size_t>(first + j)] * H + h0) * lora;
         if (bf16_in_place) {
-          for_runs(p, m, [&](int64_t q, int64_t run) {
+          for_runs(kv, p, m, [&](int64_t q, int64_t run) {
             k.bf16_weighted_rows(sb16 + j * nh * stride + q, stride, nh, run, kv.bf16_rows(layer, seq, q), bf16_stride,
                                  out, lora, lora, q > 0);
           });
@@ -261,13 +270,23 @@ void LatentPass::by_positions(std::span<const int32_t> tokens) {
   float* scores = s.decode_scores.get(static_cast<size_t>(score_at[count]));
   auto stride = [&](int64_t d) { return (score_at[d + 1] - score_at[d]) / H; };
 
-  // A q8_0 cache's queries, quantized once for all the blocks.
-  const auto qb = static_cast<int64_t>(q8_0_query_bytes(kv));
-  uint8_t* queries = int8_scores ? s.decode_queries.get(static_cast<size_t>(count * H * qb)) : nullptr;
-  if (int8_scores) {
+  // A q8_0 cache's queries quantized, a bf16 cache's rounded, once for all the blocks; a bf16
+  // cache's softmax weights are rounded too, laid out as the scores.
+  const auto qb = static_cast<int64_t>(H * (int8_scores ? q8_0_query_bytes(kv) : width * sizeof(uint16_t)));  // per token
+  uint8_t* queries = int8_scores || bf16_in_place ? s.decode_queries.get(static_cast<size_t>(count * qb)) : nullptr;
+  auto* q16 = reinterpret_cast<uint16_t*>(queries);
+  uint16_t* w16 = bf16_in_place ? reinterpret_cast<uint16_t*>(s.decode_weights.get(
+                                      static_cast<size_t>(score_at[count]) * sizeof(uint16_t)))
+                                : nullptr;
+  if (int8_scores || bf16_in_place) {
     c.pool.parallel_for(count, [&](int64_t d0, int64_t d1, int) {
       for (int64_t d = d0; d < d1; ++d) {
-        quantize_queries(k, kv, q_abs + tokens[static_cast<size_t>(d)] * H * width, H, queries + d * H * qb);
+        const float* qa = q_abs + tokens[static_cast<size_t>(d)] * H * width;
+        if (int8_scores) {
+          quantize_queries(k, kv, qa, H, queries + d * qb);
+        } else {
+          to_bf16(qa, H * width, q16 + d * H * width);
+        }
       }
     });
   }
@@ -280,7 +299,12 @@ void LatentPass::by_positions(std::span<const int32_t> tokens) {
       const float* qa = q_abs + tokens[static_cast<size_t>(d)] * H * width;
       float* sc = scores + score_at[d];
       if (int8_scores) {
-        q8_0_scores(k, kv, layer, b.seq, p, p + m, queries + d * H * qb, H, sc, stride(d));
+        q8_0_scores(k, kv, layer, b.seq, p, p + m, queries + d * qb, H, sc, stride(d));
+      } else if (bf16_in_place) {
+        for_runs(kv, p, m, [&](int64_t q, int64_t run) {
+          k.bf16_scores(width, kv.bf16_rows(layer, b.seq, q), bf16_stride, run, q16 + d * H * width, width, H,
+                        sc + q, stride(d));
+        });
       } else {
         float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * width));
         gemm_f32(width, load_rows(kv, k, layer, b.seq, p, m, 0, width, buf), row_bytes, m, qa, row_bytes, H, sc + p,
@@ -291,7 +315,9 @@ void LatentPass::by_positions(std::span<const int32_t> tokens) {
   c.pool.parallel_for(count * H, [&](int64_t i0, int64_t i1, int) {
     for (int64_t i = i0; i < i1; ++i) {
       const int64_t d = i / H, h = i % H;
-      k.softmax(scores + score_at[d] + h * stride(d), token(d).pos + 1, scale);
+      const int64_t at = score_at[d] + h * stride(d), n = token(d).pos + 1;
+      k.softmax(scores + at, n, scale);
+      if (bf16_in_place) to_bf16(scores + at, n, w16 + at);
     }
   });
   // Pieces of columns, times groups of heads when that is too few pieces for the threads:
@@ -311,11 +337,20 @@ void LatentPass::by_positions(std::span<const int32_t> tokens) {
       const int64_t n = b.pos + 1;
       float* out = ctx + (tokens[static_cast<size_t>(d)] * H + h0) * lora + j0;
       const float* sc = scores + score_at[d] + h0 * stride(d);
-      float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * (j1 - j0)));
-      for (int64_t p = 0; p < n; p += kLatentBlockRows) {
-        const int64_t m = std::min(n - p, kLatentBlockRows);
-        k.weighted_rows(sc + p, stride(d), h1 - h0, m, load_rows(kv, k, layer, b.seq, p, m, j0, j1, buf), j1 - j0,
-                        out, lora, j1 - j0, p > 0);
+      if (bf16_in_place) {
+        // every run but the last is even (for_runs), so the rows pair up as in one call
+        const uint16_t* sw = w16 + score_at[d] + h0 * stride(d);
+        for_runs(kv, 0, n, [&](int64_t q, int64_t m) {
+          k.bf16_weighted_rows(sw + q, stride(d), h1 - h0, m, kv.bf16_rows(layer, b.seq, q) + j0, bf16_stride, out,
+                               lora, j1 - j0, q > 0);
+        });
+      } else {
+        float* buf = ts.latent_block.get(static_cast<size_t>(kLatentBlockRows * (j1 - j0)));
+        for (int64_t p = 0; p < n; p += kLatentBlockRows) {
+          const int64_t m = std::min(n - p, kLatentBlockRows);
+          k.weighted_rows(sc + p, stride(d), h1 - h0, m, load_rows(kv, k, layer, b.seq, p, m, j0, j1, buf), j1 - j0,
+                          out, lora, j1 - j0, p > 0);
+        }
       }
       i += run;
     }
@@ -344,7 +379,7 @@ void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float
   s.chunk_tokens.clear();
   s.decode_tokens.clear();
   for (size_t t = 0; t < c.batch.size(); ++t) {
-    const bool decode = seq_tokens[c.batch[t].seq] == 1 && !bf16_in_place;
+    const bool decode = seq_tokens[c.batch[t].seq] == 1;
     (decode ? s.decode_tokens : s.chunk_tokens).push_back(static_cast<int32_t>(t));
   }
 
@@ -357,8 +392,8 @@ void latent_attention(BlockContext& c, const KvCache& kv, int layer, const float
       for (int64_t p = p0; p < p1; ++p) kv.load(layer, static_cast<int>(sq), p, lat + p * width, &k);
     });
   }
-  LatentPass pass(c, kv, layer, q_abs, ctx);
-  if (!s.chunk_tokens.empty()) pass.by_token_groups(s.chunk_tokens, bf16_in_place);
+  LatentPass pass(c, kv, layer, q_abs, ctx, bf16_in_place);
+  if (!s.chunk_tokens.empty()) pass.by_token_groups(s.chunk_tokens);
   if (!s.decode_tokens.empty()) pass.by_positions(s.decode_tokens);
 }
 

@@ -85,7 +85,8 @@ TEST(BatchInvariance, Q8_0AndBf16CacheChunkSizeDoesNotChangeLogits) {
 // group's range of heads: all give the bits of the prompt read in one chunk. 300 positions:
 // three blocks, the last partial; cache blocks of 48 positions, which the 128-position blocks
 // cross; chunks of 37 tokens, which the groups of tokens do not divide. A bf16 cache on a CPU
-// with AVX512-BF16 takes the groups of tokens for decode steps too, over the cache in place.
+// with AVX512-BF16 is read in place on both paths (decode: runs of rows cut at cache blocks of
+// 48 and at the 128-position blocks; the weighted sums by pieces of columns).
 TEST(BatchInvariance, DecodeStepsMatchAPromptChunkWhateverTheThreads) {
   auto model = load_fixture("r1-mini-q4_k_m");
   ASSERT_NE(model, nullptr);
