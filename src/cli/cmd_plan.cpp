@@ -59,7 +59,7 @@ std::vector<OptionSpec> plan_options() {
       {"--ctx-size", "-c", "N", "4096", "total context in tokens (shared by the slots)"},
       {"--parallel", "-np", "N", "1", "slots (sequences decoded together)"},
       {"--batch-size", "-b", "N", "512", "prefill batch (compute buffers)"},
-      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16, bf16 (fast attention on AVX512-BF16 CPUs) or q8_0"},
+      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16, bf16 (read in place by AVX512-BF16 kernels; faster only where the CPU issues vdpbf16ps as fast as FMA) or q8_0"},
       {"--efficiency", "", "X", "0.8", "decode: fraction of the bandwidth the kernels reach"},
       {"--compute-efficiency", "", "X", "0.3", "prefill: fraction of the int8 MAC peak reached"},
       {"--os-reserve", "", "SIZE", "", "memory left to the OS (default: max(2G, RAM/32))"},

@@ -16,7 +16,7 @@ void add_model_options(std::vector<OptionSpec>& specs) {
       {"--threads", "-t", "N", "0", "decode threads (0: physical cores)"},
       {"--threads-batch", "-tb", "N", "0", "prefill threads (0: physical cores)"},
       {"--batch-size", "-b", "N", "512", "prefill batch size in tokens"},
-      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16, bf16 (fast attention on AVX512-BF16 CPUs) or q8_0"},
+      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16, bf16 (read in place by AVX512-BF16 kernels; faster only where the CPU issues vdpbf16ps as fast as FMA) or q8_0"},
       {"--n-experts", "", "N", "0", "routed experts per token (0: the model's; fewer is faster)"},
       {"--isa", "", "NAME", "auto", "kernel set: auto, scalar, avx2, avx512"},
       {"--verbose", "-v", "", "", "log more"},
