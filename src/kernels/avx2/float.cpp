@@ -86,8 +86,6 @@ struct BF16P {
 // vector fill the 16 registers; each step loads 4 + 3 vectors for 12 fused steps.
 constexpr int kF32Rows = 4;
 constexpr int kF32Tokens = 3;
-// Rows per panel: the panel's rows stay in L2 while every group of tokens passes.
-constexpr size_t kF32PanelBytes = 256 * 1024;
 
 template <int R, int T>
 inline void f32_tile(int64_t n, const float* w, int64_t w_stride, const float* a, int64_t a_stride, float* y,
@@ -141,21 +139,14 @@ void gemm_f32_f32(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, co
   const auto* af = static_cast<const float*>(a);
   const auto ws = static_cast<int64_t>(w_row_bytes / sizeof(float));
   const auto as = static_cast<int64_t>(a_row_bytes / sizeof(float));
-  const int64_t fit = static_cast<int64_t>(kF32PanelBytes / (w_row_bytes > 0 ? w_row_bytes : 1)) / kF32Rows * kF32Rows;
-  const int64_t panel = fit > kF32Rows ? fit : kF32Rows;
-  for (int64_t r0 = 0; r0 < rows; r0 += panel) {
-    const int64_t r_end = min64(rows, r0 + panel);
-    for (int64_t t0 = 0; t0 < tokens; t0 += kF32Tokens) {
-      const int tn = static_cast<int>(min64(kF32Tokens, tokens - t0));
-      const float* at = af + t0 * as;
-      float* yt = y + t0 * y_stride;
-      int64_t r = r0;
-      for (; r + kF32Rows <= r_end; r += kF32Rows) {
-        f32_tile_tokens<kF32Rows>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
-      }
-      for (; r < r_end; ++r) f32_tile_tokens<1>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
+  for_panel_tiles<kF32Rows, kF32Tokens>(rows, w_row_bytes, tokens, [&](int64_t r, bool whole, int64_t t0, int tn) {
+    float* yt = y + t0 * y_stride + r;
+    if (whole) {
+      f32_tile_tokens<kF32Rows>(tn, n, wf + r * ws, ws, af + t0 * as, as, yt, y_stride);
+    } else {
+      f32_tile_tokens<1>(tn, n, wf + r * ws, ws, af + t0 * as, as, yt, y_stride);
     }
-  }
+  });
 }
 void gemm_f16_f32(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a, size_t arb,
                   int64_t tokens, float* y, int64_t ys) {

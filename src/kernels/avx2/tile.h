@@ -110,14 +110,12 @@ inline void tile_tokens(int tn, int64_t nb, int64_t n, const uint8_t* w, size_t 
   }
 }
 
-// Rows are walked in panels whose weights stay in L2 while every group of T tokens passes
-// over them; inside a panel, tiles of R rows x T tokens.
-template <class P, int R, int T>
-void gemm_tiled(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  const auto* wb = static_cast<const uint8_t*>(w);
-  const auto* ab = static_cast<const uint8_t*>(a);
-  const int64_t nb = n / P::kBlockValues;
+// The order of a gemm's tiles: rows are walked in panels whose weights stay in L2 while every
+// group of T tokens passes over them; inside a panel, tiles of R rows (the last rows of a
+// panel one at a time) x up to T tokens. fn(r, whole, t0, tn): the tile of rows from r (R of
+// them when `whole`, else 1) and tokens [t0, t0 + tn).
+template <int R, int T, class Fn>
+inline void for_panel_tiles(int64_t rows, size_t w_row_bytes, int64_t tokens, Fn&& fn) {
   constexpr size_t kPanelBytes = 256 * 1024;
   const int64_t fit = static_cast<int64_t>(kPanelBytes / (w_row_bytes > 0 ? w_row_bytes : 1)) / R * R;
   const int64_t panel = fit > R ? fit : R;
@@ -125,17 +123,29 @@ void gemm_tiled(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, cons
     const int64_t r_end = min64(rows, r0 + panel);
     for (int64_t t0 = 0; t0 < tokens; t0 += T) {
       const int tn = static_cast<int>(min64(T, tokens - t0));
-      const uint8_t* at = ab + t0 * a_row_bytes;
-      float* yt = y + t0 * y_stride;
       int64_t r = r0;
-      for (; r + R <= r_end; r += R) {
-        tile_tokens<P, R, T>(tn, nb, n, wb + r * w_row_bytes, w_row_bytes, at, a_row_bytes, yt + r, y_stride);
-      }
-      for (; r < r_end; ++r) {
-        tile_tokens<P, 1, T>(tn, nb, n, wb + r * w_row_bytes, w_row_bytes, at, a_row_bytes, yt + r, y_stride);
-      }
+      for (; r + R <= r_end; r += R) fn(r, true, t0, tn);
+      for (; r < r_end; ++r) fn(r, false, t0, tn);
     }
   }
+}
+
+template <class P, int R, int T>
+void gemm_tiled(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  const auto* wb = static_cast<const uint8_t*>(w);
+  const auto* ab = static_cast<const uint8_t*>(a);
+  const int64_t nb = n / P::kBlockValues;
+  for_panel_tiles<R, T>(rows, w_row_bytes, tokens, [&](int64_t r, bool whole, int64_t t0, int tn) {
+    const uint8_t* wr = wb + r * w_row_bytes;
+    const uint8_t* at = ab + t0 * a_row_bytes;
+    float* yt = y + t0 * y_stride + r;
+    if (whole) {
+      tile_tokens<P, R, T>(tn, nb, n, wr, w_row_bytes, at, a_row_bytes, yt, y_stride);
+    } else {
+      tile_tokens<P, 1, T>(tn, nb, n, wr, w_row_bytes, at, a_row_bytes, yt, y_stride);
+    }
+  });
 }
 
 template <class P>

@@ -19,6 +19,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2/tile.h"  // for_panel_tiles: the walk over row panels
 #include "kernels/avx512/avx512_kernels.h"
 #include "kernels/avx512/hsum.h"
 
@@ -30,8 +31,6 @@ namespace {
 // no faster here with 64).
 constexpr int kRows = 4;
 constexpr int kTokens = 4;
-// Rows per panel: the panel's weights stay in L2 while every group of tokens passes.
-constexpr size_t kPanelBytes = 256 * 1024;
 // Rows per chunk of the weighted sums (latent rows of 576 floats: about 300 KB).
 constexpr int64_t kWeightedRowChunk = 128;
 // Columns per window of the weighted sums: 128 rows x 64 floats stay in L1.
@@ -137,19 +136,14 @@ void gemm_f32_f32(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, co
   const auto* af = static_cast<const float*>(a);
   const auto ws = static_cast<int64_t>(w_row_bytes / sizeof(float));
   const auto as = static_cast<int64_t>(a_row_bytes / sizeof(float));
-  const int64_t fit = static_cast<int64_t>(kPanelBytes / (w_row_bytes > 0 ? w_row_bytes : 1)) / kRows * kRows;
-  const int64_t panel = fit > kRows ? fit : kRows;
-  for (int64_t r0 = 0; r0 < rows; r0 += panel) {
-    const int64_t r_end = rows < r0 + panel ? rows : r0 + panel;
-    for (int64_t t0 = 0; t0 < tokens; t0 += kTokens) {
-      const int tn = static_cast<int>(tokens - t0 < kTokens ? tokens - t0 : kTokens);
-      const float* at = af + t0 * as;
-      float* yt = y + t0 * y_stride;
-      int64_t r = r0;
-      for (; r + kRows <= r_end; r += kRows) f32_tile_tokens<kRows>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
-      for (; r < r_end; ++r) f32_tile_tokens<1>(tn, n, wf + r * ws, ws, at, as, yt + r, y_stride);
+  avx2::for_panel_tiles<kRows, kTokens>(rows, w_row_bytes, tokens, [&](int64_t r, bool whole, int64_t t0, int tn) {
+    float* yt = y + t0 * y_stride + r;
+    if (whole) {
+      f32_tile_tokens<kRows>(tn, n, wf + r * ws, ws, af + t0 * as, as, yt, y_stride);
+    } else {
+      f32_tile_tokens<1>(tn, n, wf + r * ws, ws, af + t0 * as, as, yt, y_stride);
     }
-  }
+  });
 }
 
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
