@@ -66,8 +66,16 @@ inline void score_tile(int64_t n, const uint16_t* rows, int64_t row_stride, cons
       for (int h = 0; h < H; ++h) acc[r][h] = _mm512_dpbf16_ps(acc[r][h], as_bh(kv), as_bh(qv[h]));
     }
   }
-  for (int r = 0; r < R; ++r)
-    for (int h = 0; h < H; ++h) y[h * y_stride + r] = hsum16(acc[r][h]);
+  if constexpr (R == 4 && H == 4) {  // all 16 sums at once, bitwise hsum16's: head h's 4 rows are quarter h
+    const __m512 sums = avx512::hsum16x16(&acc[0][0]);
+    _mm_storeu_ps(y, _mm512_castps512_ps128(sums));
+    _mm_storeu_ps(y + y_stride, _mm512_extractf32x4_ps(sums, 1));
+    _mm_storeu_ps(y + 2 * y_stride, _mm512_extractf32x4_ps(sums, 2));
+    _mm_storeu_ps(y + 3 * y_stride, _mm512_extractf32x4_ps(sums, 3));
+  } else {
+    for (int r = 0; r < R; ++r)
+      for (int h = 0; h < H; ++h) y[h * y_stride + r] = hsum16(acc[r][h]);
+  }
 }
 
 template <int R>
