@@ -94,8 +94,8 @@ void group_tokens(std::span<const BatchToken> batch, std::span<const int32_t> to
 }
 
 // Rows [p, p + m) of the cache as runs of contiguous rows: fn(first row, row count). A bf16
-// cache's blocks hold an even number of positions, so every run but the last of a block of
-// kLatentBlockRows is even (its weighted sums pair the rows as one call would).
+// cache's blocks hold an even number of positions, so with p even every run but the last is
+// even (the weighted sums then pair the rows as one call over [p, p + m) would).
 template <class Fn>
 void for_runs(const KvCache& kv, int64_t p, int64_t m, Fn&& fn) {
   for (int64_t q = p; q < p + m;) {
@@ -161,8 +161,9 @@ void to_bf16(const float* x, int64_t n, uint16_t* out) {
 }
 
 // Tokens of prompt chunks, over their sequence's shared f32 latent in s.latent, or with
-// `bf16_in_place` over the bf16 cache in place (queries and softmax weights rounded to bf16). Consecutive tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes);
-// a thread takes a (group, range of heads) and goes over the rows block by block: 1. every
+// `bf16_in_place` over the bf16 cache in place (queries and softmax weights rounded to bf16).
+// Consecutive tokens of one sequence form groups (kGroupQueries, kGroupScoreBytes); a thread
+// takes a (group, range of heads) and goes over the rows block by block: 1. every
 // token's scores (each block read once from memory, then from L2 for the other tokens);
 // 2. softmax; 3. the weighted sums, block after block in position order.
 void LatentPass::by_token_groups(std::span<const int32_t> tokens) {

@@ -33,6 +33,7 @@ MOE_AVX2_PRODUCT(q6_K_q8_K)
 void f16_to_f32_row(const uint16_t* in, float* out, int64_t n);
 void q8_0_r16_row_to_f32(const void* group, int64_t nb, int r, float* out);
 void axpy(float a, const float* x, float* y, int64_t n);
+// The scalar version's chain with each step fused (float.cpp).
 void weighted_rows(const float* s, int64_t s_stride, int64_t heads, int64_t n_rows, const float* rows,
                    int64_t row_stride, float* out, int64_t out_stride, int64_t width, bool resume);
 
