@@ -164,12 +164,24 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
 // 128 on two threads) at a context of `positions`: the scores (f32 gemm of the heads'
 // 576-value queries against every latent row) and the weighted sum of the latent rows.
 // `part`: 1 the scores only, 2 the weighted sum only, 3 both.
+// Shapes of the attention cases: R1's latent rows (kv_lora 512 + rope 64) and 64 heads.
+constexpr int64_t kAttnWidth = 576, kAttnLora = 512, kAttnHeads = 64;
+
+// The GMAC/s counter of an attention case: per head and position, 576 products for the
+// scores (part & 1) and 512 for the weighted sums (part & 2).
+void set_attention_rate(benchmark::State& state, int64_t positions, int part) {
+  const int64_t macs = ((part & 1) ? kAttnWidth : 0) + ((part & 2) ? kAttnLora : 0);
+  state.counters["GMAC/s"] = benchmark::Counter(
+      static_cast<double>(kAttnHeads * positions * macs) * static_cast<double>(state.iterations()) / 1e9,
+      benchmark::Counter::kIsRate);
+}
+
 void BM_attention_f32(benchmark::State& state, Isa isa, int64_t positions, int part) {
   if (!isa_supported(isa)) {
     state.SkipWithError("ISA not supported");
     return;
   }
-  constexpr int64_t kWidth = 576, kLora = 512, kHeads = 64;
+  constexpr int64_t kWidth = kAttnWidth, kLora = kAttnLora, kHeads = kAttnHeads;
   const KernelTable& k = kernel_table(isa);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
@@ -188,9 +200,7 @@ void BM_attention_f32(benchmark::State& state, Isa isa, int64_t positions, int p
     benchmark::DoNotOptimize(ctx.data());
     benchmark::DoNotOptimize(scores.data());
   }
-  const int64_t macs = ((part & 1) ? kWidth : 0) + ((part & 2) ? kLora : 0);
-  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(kHeads * positions * macs) * state.iterations() / 1e9,
-                                                benchmark::Counter::kIsRate);
+  set_attention_rate(state, positions, part);
 }
 // The same step over a bf16 cache read in place (AVX512-BF16's vdpbf16ps: 32 products per
 // instruction against the f32 FMA's 16; whether that is faster depends on the CPU's issue
@@ -202,7 +212,7 @@ void BM_attention_bf16(benchmark::State& state, int64_t positions, int part) {
     state.SkipWithError("AVX512-BF16 not supported");
     return;
   }
-  constexpr int64_t kWidth = 576, kLora = 512, kHeads = 64;
+  constexpr int64_t kWidth = kAttnWidth, kLora = kAttnLora, kHeads = kAttnHeads;
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   CacheAlignedVector<uint16_t> lat(positions * kWidth), q(kHeads * kWidth), weights(kHeads * positions);
@@ -219,9 +229,7 @@ void BM_attention_bf16(benchmark::State& state, int64_t positions, int part) {
     benchmark::DoNotOptimize(ctx.data());
     benchmark::DoNotOptimize(scores.data());
   }
-  const int64_t macs = ((part & 1) ? kWidth : 0) + ((part & 2) ? kLora : 0);
-  state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(kHeads * positions * macs) * state.iterations() / 1e9,
-                                                benchmark::Counter::kIsRate);
+  set_attention_rate(state, positions, part);
 }
 BENCHMARK_CAPTURE(BM_attention_bf16, ctx2048, 2048, 3)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_attention_bf16, ctx2048_scores, 2048, 1)->Unit(benchmark::kMillisecond);
