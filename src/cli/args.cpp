@@ -53,12 +53,14 @@ Status Args::parse(int argc, char** argv) {
 std::string Args::usage() const {
   std::string out = "usage: moeinfer " + command_ + " [options]\n" + summary_ + "\noptions:\n";
   for (const OptionSpec& s : specs_) {
-    std::string left = "  " + std::string(s.name);
-    if (!s.alias.empty()) left += ", " + std::string(s.alias);
-    if (!s.value.empty()) left += " " + std::string(s.value);
+    // appends, not `", " + std::string(...)`: GCC 12 warns falsely (-Wrestrict) on that form
+    std::string left = "  ";
+    left.append(s.name);
+    if (!s.alias.empty()) left.append(", ").append(s.alias);
+    if (!s.value.empty()) left.append(" ").append(s.value);
     if (left.size() < 30) left.resize(30, ' ');
-    out += left + " " + std::string(s.help);
-    if (!s.fallback.empty()) out += " (default: " + std::string(s.fallback) + ")";
+    out.append(left).append(" ").append(s.help);
+    if (!s.fallback.empty()) out.append(" (default: ").append(s.fallback).append(")");
     out += "\n";
   }
   return out;
