@@ -5,7 +5,7 @@
 // (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is
 // two (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
 //
-// Up to 8 (Q4_K) or 4 (Q6_K) tokens share each weight load. Every token's integer sums are exact whatever the
+// Up to 8 tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
 #include <immintrin.h>
 
@@ -227,8 +227,8 @@ template <int T>
 inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
   const __m512i m63 = _mm512_set1_epi8(63), m03 = _mm512_set1_epi8(3), m0f = _mm512_set1_epi8(15);
-  __m512 acc[T];
-  for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
+  // The float sums live in y between super-blocks: the registers go to the integer sums.
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ6Column;
     prefetch_column(col, kQ6Column);
@@ -236,14 +236,14 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     const uint8_t* q = col + 288;
     const BlockQ8_K* a[T];
     alignas(64) int32_t off[T][16];  // -32 * bsums[j]: each sub-block sum starts there
-    __m512i isum[T][2];
+    __m512i isum[T];
     for (int t = 0; t < T; ++t) {
       a[t] = act[t] + b;
       const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
       _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, 5)));
-      isum[t][0] = isum[t][1] = _mm512_setzero_si512();
+      isum[t] = _mm512_setzero_si512();
     }
-#pragma GCC unroll 16
+#pragma GCC unroll 1  // unrolled, GCC moved the products of all 16 sub-blocks ahead and spilled them
     for (int j = 0; j < 16; ++j) {
       const __m512i pa = load512(q + 192 * j), pb = load512(q + 192 * j + 64);
       const __m512i pc = load512(q + 192 * j + 128);
@@ -252,21 +252,24 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
       const __m512i v3 = _mm512_and_si512(select_bits(m0f, t01, _mm512_srli_epi16(pc, 2)), m63);
       const __m512i v[4] = {_mm512_and_si512(pa, m63), _mm512_and_si512(pb, m63), _mm512_and_si512(pc, m63), v3};
       const __m512i scale = _mm512_cvtepi8_epi32(load128(sc + 16 * j));
-#pragma GCC unroll 4
+      // every loop over tokens unrolled: otherwise GCC keeps isum[] on the stack and walks
+      // the tokens in a loop whose scalar work takes the ports vpdpbusd needs
+#pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         const int8_t* qa = a[t]->qs + 16 * j;
         __m512i s = _mm512_set1_epi32(off[t][j]);
+#pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) s = dpbusd_bcast(s, v[k], qa + 4 * k);
-        isum[t][j & 1] = _mm512_add_epi32(isum[t][j & 1], _mm512_mullo_epi32(s, scale));
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s, scale));
       }
     }
     const __m512 dw = _mm512_cvtph_ps(load256(col));
     for (int t = 0; t < T; ++t) {
-      const __m512i is = _mm512_add_epi32(isum[t][0], isum[t][1]);
-      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)), _mm512_cvtepi32_ps(is), acc[t]);
+      float* yt = y + t * y_stride;
+      _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)), _mm512_cvtepi32_ps(isum[t]),
+                                           _mm512_loadu_ps(yt)));
     }
   }
-  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
 // Tile<tn>::run for 1 <= tn <= kMax.
