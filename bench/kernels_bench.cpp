@@ -267,7 +267,8 @@ MOE_BENCH_PACKED(Q6_K, kAvx512, 1);
 MOE_BENCH_PACKED(Q8_0, kAvx512, 8);
 MOE_BENCH_PACKED(Q4_K, kAvx512, 8);
 MOE_BENCH_PACKED(Q6_K, kAvx512, 8);
-// 16 tokens: an expert's share of a pp128 chunk of r1-bench (AVX2: two 8-token passes).
+// 16 tokens (here, and for AVX2 below): an expert's share of a pp128 chunk of r1-bench; the
+// AVX2 tiles take them in two 8-token passes.
 MOE_BENCH_PACKED(Q4_K, kAvx512, 16);
 MOE_BENCH_PACKED(Q6_K, kAvx512, 16);
 MOE_BENCH_PACKED(Q8_0, kAvx2, 1);
@@ -276,6 +277,7 @@ MOE_BENCH_PACKED(Q6_K, kAvx2, 1);
 MOE_BENCH_PACKED(Q8_0, kAvx2, 8);
 MOE_BENCH_PACKED(Q4_K, kAvx2, 8);
 MOE_BENCH_PACKED(Q6_K, kAvx2, 8);
+// 16 tokens (see above)
 MOE_BENCH_PACKED(Q8_0, kAvx2, 16);
 MOE_BENCH_PACKED(Q4_K, kAvx2, 16);
 MOE_BENCH_PACKED(Q6_K, kAvx2, 16);
