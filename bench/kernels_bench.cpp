@@ -15,6 +15,7 @@
 #include "base/cache_aligned.h"
 #include "base/half.h"
 #include "kernels/kernels.h"
+#include "quant/blocks.h"
 #include "quant/quantize.h"
 
 namespace moe {
@@ -31,6 +32,34 @@ struct Matrix {
   std::vector<uint8_t> a;  // 8 activation rows
 };
 
+// Random bytes as blocks of a type we have no quantizer for (Q2_K, Q3_K, Q5_K): every byte
+// pattern is a valid block once its f16 scales are finite; 1/16 keeps the products normal.
+template <class Block>
+void random_blocks(std::mt19937& rng, uint8_t* out, int64_t n_blocks) {
+  std::uniform_int_distribution<int> byte(0, 255);
+  for (int64_t i = 0; i < n_blocks * static_cast<int64_t>(sizeof(Block)); ++i) out[i] = static_cast<uint8_t>(byte(rng));
+  auto* blocks = reinterpret_cast<Block*>(out);
+  for (int64_t b = 0; b < n_blocks; ++b) {
+    blocks[b].d = f32_to_f16(1.0f / 16);
+    if constexpr (requires { blocks[b].dmin; }) blocks[b].dmin = f32_to_f16(1.0f / 16);
+  }
+}
+
+// A row of weights: random normals quantized, or random blocks where we have no quantizer.
+void random_row(GgmlType t, std::mt19937& rng, std::vector<float>& x, uint8_t* out) {
+  const int64_t blocks = kN / kQK_K;
+  switch (t) {
+    case GgmlType::Q2_K: return random_blocks<BlockQ2_K>(rng, out, blocks);
+    case GgmlType::Q3_K: return random_blocks<BlockQ3_K>(rng, out, blocks);
+    case GgmlType::Q5_K: return random_blocks<BlockQ5_K>(rng, out, blocks);
+    default: {
+      std::normal_distribution<float> g(0.0f, 1.0f);
+      for (auto& v : x) v = g(rng);
+      quantize_row(t, x.data(), out, kN);
+    }
+  }
+}
+
 // Weights from quantizing random normals (one row, repeated: the bytes streamed are real
 // blocks; repetition does not help the caches at 64 MB).
 const Matrix& matrix(GgmlType type) {
@@ -45,8 +74,7 @@ const Matrix& matrix(GgmlType type) {
     m.w.resize(m.rows * m.row_bytes);
     for (int64_t r = 0; r < m.rows; ++r) {
       if (r < 16) {
-        for (auto& v : x) v = g(rng);
-        quantize_row(t, x.data(), m.w.data() + r * m.row_bytes, kN);
+        random_row(t, rng, x, m.w.data() + r * m.row_bytes);
       } else {
         std::memcpy(m.w.data() + r * m.row_bytes, m.w.data() + (r % 16) * m.row_bytes, m.row_bytes);
       }
@@ -60,11 +88,15 @@ const Matrix& matrix(GgmlType type) {
     return m;
   };
   static const Matrix q8_0 = make(GgmlType::Q8_0), q4_K = make(GgmlType::Q4_K),
-                      q6_K = make(GgmlType::Q6_K), bf16 = make(GgmlType::BF16);
+                      q6_K = make(GgmlType::Q6_K), bf16 = make(GgmlType::BF16), q2_K = make(GgmlType::Q2_K),
+                      q3_K = make(GgmlType::Q3_K), q5_K = make(GgmlType::Q5_K);
   switch (type) {
     case GgmlType::Q8_0: return q8_0;
     case GgmlType::Q4_K: return q4_K;
     case GgmlType::Q6_K: return q6_K;
+    case GgmlType::Q2_K: return q2_K;
+    case GgmlType::Q3_K: return q3_K;
+    case GgmlType::Q5_K: return q5_K;
     default: return bf16;
   }
 }
@@ -302,6 +334,17 @@ MOE_BENCH(Q4_K, kAvx2, 8);
 MOE_BENCH(Q4_K, kAvx512, 8);
 MOE_BENCH(Q6_K, kAvx2, 8);
 MOE_BENCH(BF16, kAvx2, 8);
+// The file-layout products of the types without a packed layout (Q2_K / Q3_K / Q5_K files:
+// published R1 Q2_K, Q3_K_M, Q5_K_M and the dynamic 2-bit mixes).
+MOE_BENCH(Q2_K, kAvx2, 1);
+MOE_BENCH(Q2_K, kAvx512, 1);
+MOE_BENCH(Q3_K, kAvx2, 1);
+MOE_BENCH(Q3_K, kAvx512, 1);
+MOE_BENCH(Q5_K, kAvx2, 1);
+MOE_BENCH(Q5_K, kAvx512, 1);
+MOE_BENCH(Q2_K, kAvx2, 8);
+MOE_BENCH(Q3_K, kAvx2, 8);
+MOE_BENCH(Q5_K, kAvx2, 8);
 
 }  // namespace
 }  // namespace moe
