@@ -171,6 +171,44 @@ void quantize_row_q4_K_ref(const float* x, void* out, int64_t n) {
   }
 }
 
+// As Q4_K with 2-bit values and 16 sub-blocks of 16: scale = (max - min) / 3 with min <= 0,
+// both 4-bit quantized against d = max scale / 15, dmin = max min / 15. (llama.cpp searches
+// for better scales; this simple rule gives valid blocks of the same size, for synthetic
+// models and tests.)
+void quantize_row_q2_K_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockQ2_K*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float scale[16], mins[16], max_scale = 0.0f, max_min = 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      float mn = 0.0f, mx = x[16 * j];
+      for (int l = 0; l < 16; ++l) {
+        mn = std::min(mn, x[16 * j + l]);
+        mx = std::max(mx, x[16 * j + l]);
+      }
+      scale[j] = std::max(0.0f, (mx - mn) / 3.0f);
+      mins[j] = -mn;
+      max_scale = std::max(max_scale, scale[j]);
+      max_min = std::max(max_min, mins[j]);
+    }
+    y[i].d = f32_to_f16(max_scale / 15.0f);
+    y[i].dmin = f32_to_f16(max_min / 15.0f);
+    const float d = f16_to_f32(y[i].d), dmin = f16_to_f32(y[i].dmin);
+    std::memset(y[i].qs, 0, sizeof(y[i].qs));
+    for (int j = 0; j < 16; ++j) {
+      const int ls = d > 0 ? std::clamp(nearest_int(scale[j] / d), 0, 15) : 0;
+      const int lm = dmin > 0 ? std::clamp(nearest_int(mins[j] / dmin), 0, 15) : 0;
+      y[i].scales[j] = static_cast<uint8_t>(ls | lm << 4);
+      const float dl = d * static_cast<float>(ls), ml = dmin * static_cast<float>(lm);
+      for (int l = 0; l < 16; ++l) {
+        const int v = 16 * j + l;  // value v: bits 2k of qs[32 * half + l'], v = 128 half + 32k + l'
+        const int q = dl > 0 ? std::clamp(nearest_int((x[v] + ml) / dl), 0, 3) : 0;
+        y[i].qs[32 * (v / 128) + v % 32] |= static_cast<uint8_t>(q << (2 * (v % 128 / 32)));
+      }
+    }
+  }
+}
+
 // Per sub-block of 16: symmetric scale amax / 31 (so q - 32 stays in -31..31), the 16
 // scales quantized to int8 against d = max |scale| / 127.
 void quantize_row_q6_K_ref(const float* x, void* out, int64_t n) {
@@ -216,6 +254,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
+    case GgmlType::Q2_K:
       return true;
     default:
       return false;
@@ -241,6 +280,7 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::Q5_0: return quantize_row_q5_0_ref(x, out, n);
     case GgmlType::Q4_K: return quantize_row_q4_K_ref(x, out, n);
     case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
+    case GgmlType::Q2_K: return quantize_row_q2_K_ref(x, out, n);
     default: break;
   }
 }
