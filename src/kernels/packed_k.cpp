@@ -1,4 +1,4 @@
-// Repacking of Q4_K and Q6_K rows into their 16-row interleaved layouts. Plain code: every
+// Repacking of Q4_K, Q6_K and Q2_K rows into their 16-row interleaved layouts. Plain code: every
 // kernel table uses these functions.
 //
 // Both layouts keep the source's bytes per row. Group g (rows 16g..16g+15) occupies bytes
@@ -25,6 +25,16 @@
 // so plane p & 63 is chunk p of the sub-block and the planes' top 2 bits together hold
 // chunk 3 (values 16j + 12..15).
 //
+// Q2_K_R16 column (16 x 84 = 1344 bytes), q2 = the 2-bit value (x = d*sc*q2 - dmin*m):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
+//   [  32,   64) uint16_t dmin[16]       f16 dmin of rows 0..15
+//   [  64,  320) uint8_t  sm[16][16]     sm[j][r] = row r's scales[j]: sc_j | m_j << 4 of
+//                                        sub-block j (16 values)
+//   [ 320, 1344) uint8_t  q[16][16][4]   sub-block j, row r, byte l (0..3): bits 2k..2k+1 hold
+//                  q2[16j + 4k + l], k = 0..3
+// so (line j >> 2k) & 3 gives values 16j + 4k.. of each row, 4 per row in the activation's
+// order, and a sub-block is one 64-byte line (the activation's bsums are per 16 values too).
+//
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
 
@@ -48,6 +58,36 @@ void q6_values(const BlockQ6_K& b, int q6[kQK_K]) {
       y[l + 32] = (ql[l + 32] & 0xF) | (qh[l] >> 2 & 3) << 4;
       y[l + 64] = (ql[l] >> 4) | (qh[l] >> 4 & 3) << 4;
       y[l + 96] = (ql[l + 32] >> 4) | (qh[l] >> 6 & 3) << 4;
+    }
+  }
+}
+
+// The 256 2-bit values of a Q2_K block (ggml's bit layout, as quant/dequantize.cpp): half n
+// uses qs[32n..32n+31], its value 32k + l (l < 32) is bits 2k of qs[32n + l].
+void q2_values(const BlockQ2_K& b, int q2[kQK_K]) {
+  for (int n = 0; n < 2; ++n) {
+    for (int k = 0; k < 4; ++k) {
+      for (int l = 0; l < 32; ++l) q2[128 * n + 32 * k + l] = (b.qs[32 * n + l] >> (2 * k)) & 3;
+    }
+  }
+}
+
+void repack_column_q2_K(const BlockQ2_K* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* sm = col + 64;
+  uint8_t* q = col + 320;
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockQ2_K& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    std::memcpy(col + 32 + 2 * r, &x.dmin, 2);
+    int q2[kQK_K];
+    q2_values(x, q2);
+    for (int j = 0; j < 16; ++j) {
+      sm[16 * j + r] = x.scales[j];
+      for (int l = 0; l < 4; ++l) {
+        int byte = 0;
+        for (int k = 0; k < 4; ++k) byte |= q2[16 * j + 4 * k + l] << (2 * k);
+        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
+      }
     }
   }
 }
@@ -112,6 +152,10 @@ void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockQ6_K, repack_column_q6_K>(src, rows, n, dst);
+}
+
+void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockQ2_K, repack_column_q2_K>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

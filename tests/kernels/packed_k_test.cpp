@@ -1,6 +1,6 @@
-// Q4_K_R16 / Q6_K_R16: the repacking keeps each group in its own bytes, the reference
-// product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products are
-// bitwise the reference and batch invariant.
+// Q4_K_R16 / Q6_K_R16 / Q2_K_R16: the repacking keeps each group in its own bytes, the
+// reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
+// are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -39,6 +39,8 @@ const Format kQ4K = {"q4_K", GgmlType::Q4_K, packed::repack_q4_K_r16, GgmlType::
                      ref::gemm_q4_K_r16, ref::vec_dot_q4_K_q8_K};
 const Format kQ6K = {"q6_K", GgmlType::Q6_K, packed::repack_q6_K_r16, GgmlType::Q6_K_R16,
                      ref::gemm_q6_K_r16, ref::vec_dot_q6_K_q8_K};
+const Format kQ2K = {"q2_K", GgmlType::Q2_K, packed::repack_q2_K_r16, GgmlType::Q2_K_R16,
+                     ref::gemm_q2_K_r16, ref::vec_dot_q2_K_q8_K};
 
 // The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
 std::vector<Isa> simd_isas() {
@@ -49,18 +51,19 @@ std::vector<Isa> simd_isas() {
   return out;
 }
 
+
 struct Case {
   int64_t rows, n;
   size_t wrb, arb;
   std::vector<uint8_t> w, packed, act;
 };
 
-// Rows from the repo's quantizer (`extreme`: random blocks with extreme f16 scales instead)
-// and `tokens` Q8_K activation rows.
+// Rows from the repo's quantizer (`extreme`, or a type it cannot write: random blocks with
+// extreme f16 scales instead) and `tokens` Q8_K activation rows.
 Case make_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool extreme, uint32_t seed) {
   std::mt19937 rng(seed);
   Case c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
-  if (extreme) {
+  if (extreme || !can_quantize(f.type)) {
     c.w = test::random_weights(f.type, rows, n, rng);
   } else {
     c.w.resize(rows * c.wrb);
@@ -102,6 +105,15 @@ double magnitude(const Format& f, const uint8_t* w, const uint8_t* a_row, int64_
         const int byte = x.qs[32 * (i / 64) + i % 32];
         sq += sc * ((i % 64) < 32 ? byte & 15 : byte >> 4) * std::abs(a[b].qs[i]);
         sm += m * std::abs(a[b].qs[i]);
+      }
+    } else if (f.type == GgmlType::Q2_K) {
+      const auto& x = reinterpret_cast<const BlockQ2_K*>(w)[b];
+      d = f16_to_f32(x.d);
+      dmin = f16_to_f32(x.dmin);
+      for (int i = 0; i < kQK_K; ++i) {
+        const int q = (x.qs[32 * (i / 128) + i % 32] >> (2 * (i % 128 / 32))) & 3;
+        sq += (x.scales[i / 16] & 15) * q * std::abs(a[b].qs[i]);
+        sm += (x.scales[i / 16] >> 4) * std::abs(a[b].qs[i]);
       }
     } else {
       std::vector<float> x(kQK_K);
@@ -195,7 +207,7 @@ TEST_P(PackedK, BatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K),
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

@@ -28,6 +28,7 @@ namespace {
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
+constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kGroupPrefetchBytes = 8192;  // ahead of the column being read
 
 inline __m256i load256(const void* p) {
@@ -405,6 +406,72 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   }
 }
 
+// ---- Q2_K_R16 (column: f16 d[16], f16 dmin[16], sm[16][16], q[16][16][4]; packed_k.cpp)
+
+// Sub-block j is one line; (half >> 2k) & 3 holds values 16j + 4k.. of 8 rows. Per token the
+// 4 vpmaddubsw pair sums add up in int16 (4 x 2 x 3 x 128 <= 3072), and one vpmaddwd against
+// the scale as an int16 pair (sc, sc) per row gives sc * s_j exactly. The mins pair up
+// (m_2k, m_2k+1) per row against the token's (bsums[2k], bsums[2k+1]), as the reference's
+// order of integer sums does not matter. Float sums live in y between super-blocks.
+template <int T, int H>
+inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  const __m128i m15 = _mm_set1_epi8(15);
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ2Column;
+    prefetch_ahead(col, (kQ2Column + 63) / 64);
+    const uint8_t* sm = col + 64;
+    const uint8_t* q = col + 320 + 32 * h0;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H];
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 1
+    for (int j = 0; j < 16; ++j) {
+      for (int h = 0; h < H; ++h) {
+        const __m256i w = load256(q + 64 * j + 32 * h);
+        const __m256i v[4] = {_mm256_and_si256(w, m3), _mm256_and_si256(_mm256_srli_epi16(w, 2), m3),
+                              _mm256_and_si256(_mm256_srli_epi16(w, 4), m3),
+                              _mm256_and_si256(_mm256_srli_epi16(w, 6), m3)};
+        const __m256i scale = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * j + 8 * (h0 + h)), m15));
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 16 * j;
+          __m256i s = _mm256_maddubs_epi16(v[0], bcast4(qa));
+          for (int k = 1; k < 4; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[k], bcast4(qa + 4 * k)));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s, scale));
+          in_order(isum[t][h]);
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      // dword r of mp[k] = (m_2k, m_2k+1) of row r as int16
+      __m256i mp[8];
+      for (int k = 0; k < 8; ++k) {
+        const __m128i lo = _mm_and_si128(_mm_srli_epi16(load64(sm + 16 * (2 * k) + 8 * (h0 + h)), 4), m15);
+        const __m128i hi = _mm_and_si128(_mm_srli_epi16(load64(sm + 16 * (2 * k + 1) + 8 * (h0 + h)), 4), m15);
+        mp[k] = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(lo, hi));
+      }
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      const __m256 dmin = _mm256_cvtph_ps(load128(col + 32 + 16 * (h0 + h)));
+      for (int t = 0; t < T; ++t) {
+        __m256i msum = _mm256_madd_epi16(mp[0], bcast_pair(a[t]->bsums));
+        for (int k = 1; k < 8; ++k) msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mp[k], bcast_pair(a[t]->bsums + 2 * k)));
+        const __m256 da = _mm256_set1_ps(a[t]->d);
+        float* yh = y + t * y_stride + 8 * (h0 + h);
+        __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh));
+        acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), acc);
+        _mm256_storeu_ps(yh, acc);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // Row r's 32 values of each block column: one dword from each of the 8 chunk lines.
@@ -483,6 +550,11 @@ constexpr TileFn<BlockQ8_K> kQ4Pair[kOnePassTokens - 1] = {q4_tile<2, 2>, q4_til
                                                            q4_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ6Pair[kOnePassTokens - 1] = {q6_tile<2, 2>, q6_tile<3, 2>,
                                                            q6_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kQ2Multi[] = {q2_tile<2, 1>, q2_tile<3, 1>, q2_tile<4, 1>,
+                                          q2_tile<5, 1>, q2_tile<6, 1>, q2_tile<7, 1>,
+                                          q2_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kQ2Pair[kOnePassTokens - 1] = {q2_tile<2, 2>, q2_tile<3, 2>,
+                                                           q2_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>,
                                           q6_tile<5, 1>, q6_tile<6, 1>, q6_tile<7, 1>,
                                           q6_tile<8, 1>};
@@ -518,6 +590,12 @@ void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi, kQ6Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, 8, q2_tile<1, 2>, kQ2Multi, kQ2Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 

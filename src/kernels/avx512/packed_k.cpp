@@ -18,10 +18,12 @@ namespace {
 
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
+constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
 constexpr int kQ6Tile = 8;
+constexpr int kQ2Tile = 8;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
@@ -272,6 +274,70 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
   }
 }
 
+// ---- Q2_K_R16
+
+// Each sub-block j is one line of 16 rows x 4 bytes; (line >> 2k) & 3 holds values
+// 16j + 4k.. (4 per row), so 4 vpdpbusd give the sub-block sums s_j. |s_j| <= 16 * 3 * 128
+// fits int16, so vpdpwssd against the scales as int32 (high word 0) adds sc_j * s_j exactly;
+// the mins pair up (m_2k, m_2k+1) against the activation's bsums pairs, as in Q4_K. The
+// float sums live in y between super-blocks; the loops over tokens are unrolled and the
+// sub-blocks are not (see q6_tile).
+template <int T>
+inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m512i m3 = _mm512_set1_epi8(3), m15 = _mm512_set1_epi32(15);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ2Column;
+    prefetch_column(col, kQ2Column);
+    const uint8_t* sm = col + 64;
+    const uint8_t* q = col + 320;
+    const BlockQ8_K* a[T];
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      isum[t] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 1
+    for (int j = 0; j < 16; ++j) {
+      const __m512i line = load512(q + 64 * j);
+      const __m512i v[4] = {_mm512_and_si512(line, m3), _mm512_and_si512(_mm512_srli_epi16(line, 2), m3),
+                            _mm512_and_si512(_mm512_srli_epi16(line, 4), m3),
+                            _mm512_and_si512(_mm512_srli_epi16(line, 6), m3)};
+      const __m512i scale = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * j)), m15);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const int8_t* qa = a[t]->qs + 16 * j;
+        __m512i s = _mm512_setzero_si512();
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) s = dpbusd_bcast(s, v[k], qa + 4 * k);
+        isum[t] = _mm512_dpwssd_epi32(isum[t], s, scale);
+      }
+    }
+    // mins: dword r of mp[k] = (m_2k, m_2k+1) of row r as int16
+    __m512i mp[8];
+    for (int k = 0; k < 8; ++k) {
+      const __m512i lo = _mm512_srli_epi32(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * k))), 4);
+      const __m512i hi = _mm512_srli_epi32(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * k + 1))), 4);
+      mp[k] = _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16));
+    }
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    const __m512 dmin = _mm512_cvtph_ps(load256(col + 32));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      int32_t pairs[8];  // (bsums[2k], bsums[2k+1]) as one dword
+      __builtin_memcpy(pairs, a[t]->bsums, sizeof(pairs));
+      __m512i msum = _mm512_setzero_si512();
+      for (int k = 0; k < 8; ++k) msum = _mm512_dpwssd_epi32(msum, mp[k], _mm512_set1_epi32(pairs[k]));
+      const __m512 da = _mm512_set1_ps(a[t]->d);
+      float* yt = y + t * y_stride;
+      __m512 acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(yt));
+      acc = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum), acc);
+      _mm512_storeu_ps(yt, acc);
+    }
+  }
+}
+
 // Tile<tn>::run for 1 <= tn <= kMax.
 template <template <int> class Tile, int kMax>
 inline void dispatch(int tn, int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
@@ -308,6 +374,12 @@ struct Q4Tile {
   }
 };
 template <int T>
+struct Q2Tile {
+  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
+    q2_tile<T>(nb, g, a, y, ys);
+  }
+};
+template <int T>
 struct Q6Tile {
   static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
     q6_tile<T>(nb, g, a, y, ys);
@@ -324,6 +396,11 @@ void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<Q6Tile, kQ6Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<Q2Tile, kQ2Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::avx512

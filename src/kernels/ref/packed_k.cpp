@@ -1,10 +1,12 @@
-// Reference Q4_K_R16 / Q6_K_R16 x Q8_K products: the definition of their arithmetic (layouts
+// Reference Q4_K_R16 / Q6_K_R16 / Q2_K_R16 x Q8_K products: the definition of their arithmetic (layouts
 // in kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums
 // (s_j = sum over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
 //   Q6_K: isum = sum_j sc_j * (s_j - 32 * bsums[j])
 //         acc = fma(d * d_a, float(isum), acc)
+//   Q2_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * bsums[j]   (16 sub-blocks of 16)
+//         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
 #include <cmath>
@@ -20,6 +22,7 @@ namespace {
 
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);
+constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 
 float f16_at(const uint8_t* p, int r) {
   uint16_t h;
@@ -59,6 +62,30 @@ float row_q4_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
       for (int l = 0; l < 32; ++l) s += q4_value(col, r, 32 * j + l) * a[b].qs[32 * j + l];
       isum += q4_scale(col, r, j) * s;
       msum += q4_min(col, r, j) * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
+    }
+    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
+    acc = std::fma(-(f16_at(col + 32, r) * a[b].d), static_cast<float>(msum), acc);
+  }
+  return acc;
+}
+
+// Row r's q2 value i of a Q2_K_R16 column.
+int q2_value(const uint8_t* col, int r, int i) {
+  const int j = i / 16, k = (i % 16) / 4, l = i % 4;
+  return (col[320 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
+}
+
+float row_q2_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ2Column;
+    int32_t isum = 0, msum = 0;
+    for (int j = 0; j < 16; ++j) {
+      int32_t s = 0;
+      for (int l = 0; l < 16; ++l) s += q2_value(col, r, 16 * j + l) * a[b].qs[16 * j + l];
+      const uint8_t sm = col[64 + 16 * j + r];
+      isum += (sm & 15) * s;
+      msum += (sm >> 4) * a[b].bsums[j];
     }
     acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
     acc = std::fma(-(f16_at(col + 32, r) * a[b].d), static_cast<float>(msum), acc);
@@ -107,6 +134,11 @@ void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm<row_q6_K, kQ6Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm<row_q2_K, kQ2Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::ref
