@@ -212,7 +212,8 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "q6_k") return SynthMix::kQ6_K;
   if (n == "q4_0") return SynthMix::kQ4_0;
   if (n == "q4_k_m") return SynthMix::kQ4_K_M;
-  return Status::error("unknown type '" + std::string(name) + "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q4_K_M)");
+  if (n == "q2_k") return SynthMix::kQ2_K;
+  return Status::error("unknown type '" + std::string(name) + "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q4_K_M, Q2_K)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {
@@ -223,6 +224,7 @@ std::string_view synth_mix_name(SynthMix mix) {
     case SynthMix::kQ6_K: return "Q6_K";
     case SynthMix::kQ4_0: return "Q4_0";
     case SynthMix::kQ4_K_M: return "Q4_K_M";
+    case SynthMix::kQ2_K: return "Q2_K";
   }
   return "?";
 }
@@ -235,6 +237,7 @@ uint32_t synth_file_type(SynthMix mix) {
     case SynthMix::kQ6_K: return 18;
     case SynthMix::kQ4_0: return 2;
     case SynthMix::kQ4_K_M: return 15;
+    case SynthMix::kQ2_K: return 10;
   }
   return 0;
 }
@@ -300,6 +303,7 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
     case SynthMix::kQ8_0: t = GgmlType::Q8_0; break;
     case SynthMix::kQ6_K: t = GgmlType::Q6_K; break;
     case SynthMix::kQ4_0: t = output ? GgmlType::Q6_K : GgmlType::Q4_0; break;
+    case SynthMix::kQ2_K: t = output ? GgmlType::Q6_K : GgmlType::Q2_K; break;
     case SynthMix::kQ4_K_M:
       if (output || (layer >= 0 && contains(name, "ffn_down") && use_more_bits(layer, n_layers))) {
         t = GgmlType::Q6_K;
@@ -311,6 +315,7 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
   if (row_length % type_traits(t).block_size != 0) {  // llama.cpp's fallback
     if (t == GgmlType::Q4_K) t = GgmlType::Q5_0;
     else if (t == GgmlType::Q6_K) t = GgmlType::Q8_0;
+    else if (t == GgmlType::Q2_K) t = GgmlType::Q4_0;
     if (row_length % type_traits(t).block_size != 0) t = GgmlType::F16;
   }
   return t;

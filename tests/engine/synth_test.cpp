@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
+#include <span>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -15,6 +17,7 @@
 
 #include "engine/session.h"
 #include "gguf/gguf.h"
+#include "gguf/load.h"
 #include "kernels/kernels.h"
 #include "model/model.h"
 #include "model/model_info.h"
@@ -292,8 +295,72 @@ TEST_P(SynthTiny, WritesLoadsAndRuns) {
   std::filesystem::remove_all(dir);
 }
 
+// Logits of `prompt` fed at once, or token by token, through a fresh cache.
+std::vector<float> logits_of(const Model& model, ThreadPool& pool, const std::vector<int32_t>& prompt, bool one_by_one) {
+  auto kv = KvCache::create(model.args(), KvCacheType::kF16, 256, 1);
+  EXPECT_TRUE(kv.is_ok());
+  Session session(model, pool, *kv, 0, SessionConfig{});
+  if (one_by_one) {
+    for (int32_t t : prompt) EXPECT_TRUE(session.feed(std::span<const int32_t>(&t, 1)).is_ok());
+  } else {
+    EXPECT_TRUE(session.feed(prompt).is_ok());
+  }
+  return std::vector<float>(session.logits(), session.logits() + session.n_vocab());
+}
+
+// A Q2_K model through a SIMD table, which packs Q2_K (Q2_K_R16): close to the same table
+// with Q2_K left in the file layout, and batch invariant.
+class SynthQ2K : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(SynthQ2K, PackedQ2KRunsCloseToTheFileLayoutAndBatchInvariant) {
+  const Isa isa = GetParam();
+  if (!isa_supported(isa)) GTEST_SKIP() << isa_name(isa) << " is not supported by this CPU";
+  auto vocab = GgufModel::open(fixture("r1-mini-q8_0"));
+  ASSERT_TRUE(vocab.is_ok()) << vocab.status().message();
+  SynthOptions o;
+  o.args = *synth_preset("tiny");
+  // every expert used: no top-k choice for a last-bit difference to flip
+  o.args.n_activated_experts = o.args.n_routed_experts;
+  o.args.n_limited_groups = o.args.n_expert_groups;
+  o.mix = SynthMix::kQ2_K;
+  o.seed = 9;
+  const auto dir = temp_dir();
+  const std::string path = (dir / "q2k.gguf").string();
+  ThreadPool pool(2);
+  ASSERT_TRUE(write_synth_gguf(o, vocab->metadata(), pool, path).is_ok());
+  auto packed = Model::load(path, kernel_table(isa));
+  KernelTable no_q2k = kernel_table(isa);  // the same table, Q2_K left in the file layout
+  no_q2k.packing[static_cast<uint32_t>(GgmlType::Q2_K)] = {};
+  auto plain = Model::load(path, no_q2k);
+  ASSERT_TRUE(packed.is_ok() && plain.is_ok());
+  int q2 = 0;
+  for (const LayerWeights& l : (*packed)->weights().layers) {
+    for (const TensorView* v : {&l.attn.wq_b, &l.moe.w1, &l.moe.w3, &l.ffn.w1, &l.ffn.w3}) q2 += v->type == GgmlType::Q2_K_R16;
+  }
+  EXPECT_GT(q2, 0);
+  const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
+  const std::vector<float> a = logits_of(**packed, pool, prompt, false), b = logits_of(**plain, pool, prompt, false);
+  ASSERT_EQ(a.size(), b.size());
+  double max_diff = 0, max_abs = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
+  }
+  EXPECT_GT(max_abs, 0.0);
+  // the same integers in another float order: this random 2-bit model turns last-bit
+  // differences into about 1 % of the largest logit
+  EXPECT_LT(max_diff, 0.02 * max_abs);
+  const std::vector<float> c = logits_of(**packed, pool, prompt, true);
+  EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0) << "prompt at once vs token by token";
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tables, SynthQ2K, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
-                         ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0),
+                         ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0,
+                                           SynthMix::kQ2_K),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 
 }  // namespace
