@@ -32,7 +32,7 @@ struct Matrix {
   std::vector<uint8_t> a;  // 8 activation rows
 };
 
-// Random bytes as blocks of a type we have no quantizer for (Q2_K, Q3_K, Q5_K): every byte
+// Random bytes as blocks of a type we have no quantizer for (Q3_K, Q5_K): every byte
 // pattern is a valid block once its f16 scales are finite; 1/16 keeps the products normal.
 template <class Block>
 void random_blocks(std::mt19937& rng, uint8_t* out, int64_t n_blocks) {
@@ -49,7 +49,6 @@ void random_blocks(std::mt19937& rng, uint8_t* out, int64_t n_blocks) {
 void random_row(GgmlType t, std::mt19937& rng, std::vector<float>& x, uint8_t* out) {
   const int64_t blocks = kN / kQK_K;
   switch (t) {
-    case GgmlType::Q2_K: return random_blocks<BlockQ2_K>(rng, out, blocks);
     case GgmlType::Q3_K: return random_blocks<BlockQ3_K>(rng, out, blocks);
     case GgmlType::Q5_K: return random_blocks<BlockQ5_K>(rng, out, blocks);
     default: {
@@ -303,6 +302,15 @@ MOE_BENCH_PACKED(Q6_K, kAvx512, 8);
 // AVX2 tiles take them in two 8-token passes.
 MOE_BENCH_PACKED(Q4_K, kAvx512, 16);
 MOE_BENCH_PACKED(Q6_K, kAvx512, 16);
+// Q2_K_R16
+MOE_BENCH_PACKED_DRAM(Q2_K, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q2_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q2_K, kAvx512, 1);
+MOE_BENCH_PACKED(Q2_K, kAvx512, 8);
+MOE_BENCH_PACKED(Q2_K, kAvx512, 16);
+MOE_BENCH_PACKED(Q2_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q2_K, kAvx2, 8);
+MOE_BENCH_PACKED(Q2_K, kAvx2, 16);
 MOE_BENCH_PACKED(Q8_0, kAvx2, 1);
 MOE_BENCH_PACKED(Q4_K, kAvx2, 1);
 MOE_BENCH_PACKED(Q6_K, kAvx2, 1);
