@@ -61,7 +61,7 @@ class GgufWriter {
  private:
   struct Tensor {
     std::string name;
-    GgmlType type;
+    GgmlType type = GgmlType::F32;
     std::vector<int64_t> ne;
     uint64_t n_bytes = 0;
     const void* data = nullptr;
