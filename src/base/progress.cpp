@@ -85,7 +85,9 @@ void ProgressBar::report(uint64_t done) {
   if (callback_) callback_(done, total_);
   if (!draw_) return;
   // \r + the line + clear to end of line: one write, so lines from threads never interleave.
-  const std::string line = "\r" + format_progress(label_, done, total_, elapsed_s()) + "\x1b[K";
+  // (appends: GCC 12 warns falsely, -Wrestrict, on `"\r" + std::string`)
+  std::string line = "\r";
+  line.append(format_progress(label_, done, total_, elapsed_s())).append("\x1b[K");
   [[maybe_unused]] const ssize_t n = ::write(fd_, line.data(), line.size());
 }
 
