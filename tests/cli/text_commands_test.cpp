@@ -98,7 +98,7 @@ TEST(RunCommand, TextPromptMatchesTheSameIds) {
   const ProcessResult ids = run_moeinfer("tokenize -m " + model_path("r1-mini-q8_0") + " " + quoted(text));
   ASSERT_EQ(ids.exit_code, 0);
   std::string list;
-  for (const json& id : json::parse(ids.out)) list += (list.empty() ? "" : ",") + std::to_string(id.get<int>());
+  for (const json& id : json::parse(ids.out)) list.append(list.empty() ? "" : ",").append(std::to_string(id.get<int>()));
   const std::string common = " -m " + model_path("r1-mini-q8_0") + " -n 6 --greedy --ignore-eos --jsonl 2>/dev/null";
   const ProcessResult by_text = run_moeinfer("run -p " + quoted(text) + common);
   const ProcessResult by_ids = run_moeinfer("run --prompt-ids " + list + common);

@@ -86,7 +86,7 @@ TEST(Bpe, CacheIsBounded) {
   BpeCache cache(64);
   const TokenId ids[2] = {1, 2};
   for (int i = 0; i < 1000; ++i) {
-    const std::string w = "w" + std::to_string(i);
+    const std::string w = std::string("w").append(std::to_string(i));
     cache.insert(w, std::hash<std::string_view>()(w), ids, 2);
     EXPECT_LE(cache.size(), 64u);
   }
