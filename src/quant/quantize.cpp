@@ -118,26 +118,39 @@ void quantize_row_q5_0_ref(const float* x, void* out, int64_t n) {
   }
 }
 
+namespace {
+
+// The affine K formats' first step, per sub-block j of `len` values of a super-block:
+// scale[j] = (max - min) / steps with min <= 0, mins[j] = -min >= 0; returns the f16 d and
+// dmin of the block, max scale / levels and max min / levels (levels: the scale codes' top).
+void affine_sub_blocks(const float* x, int n_sub, int len, float steps, float levels, float* scale, float* mins,
+                       uint16_t* d, uint16_t* dmin) {
+  float max_scale = 0.0f, max_min = 0.0f;
+  for (int j = 0; j < n_sub; ++j) {
+    float mn = 0.0f, mx = x[len * j];
+    for (int l = 0; l < len; ++l) {
+      mn = std::min(mn, x[len * j + l]);
+      mx = std::max(mx, x[len * j + l]);
+    }
+    scale[j] = std::max(0.0f, (mx - mn) / steps);
+    mins[j] = -mn;
+    max_scale = std::max(max_scale, scale[j]);
+    max_min = std::max(max_min, mins[j]);
+  }
+  *d = f32_to_f16(max_scale / levels);
+  *dmin = f32_to_f16(max_min / levels);
+}
+
+}  // namespace
+
 // Per sub-block of 32: scale = (max - min) / 15 with min <= 0 (the stored min is -min >= 0);
 // both 6-bit quantized against the super-block's d = max scale / 63, dmin = max min / 63.
 void quantize_row_q4_K_ref(const float* x, void* out, int64_t n) {
   MOE_CHECK(n % kQK_K == 0);
   auto* y = static_cast<BlockQ4_K*>(out);
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float scale[8], mins[8], max_scale = 0.0f, max_min = 0.0f;
-    for (int j = 0; j < 8; ++j) {
-      float mn = 0.0f, mx = x[32 * j];
-      for (int l = 0; l < 32; ++l) {
-        mn = std::min(mn, x[32 * j + l]);
-        mx = std::max(mx, x[32 * j + l]);
-      }
-      scale[j] = std::max(0.0f, (mx - mn) / 15.0f);
-      mins[j] = -mn;
-      max_scale = std::max(max_scale, scale[j]);
-      max_min = std::max(max_min, mins[j]);
-    }
-    y[i].d = f32_to_f16(max_scale / 63.0f);
-    y[i].dmin = f32_to_f16(max_min / 63.0f);
+    float scale[8], mins[8];
+    affine_sub_blocks(x, 8, 32, 15.0f, 63.0f, scale, mins, &y[i].d, &y[i].dmin);
     const float d = f16_to_f32(y[i].d), dmin = f16_to_f32(y[i].dmin);
     uint8_t ls[8], lm[8];
     for (int j = 0; j < 8; ++j) {
@@ -179,20 +192,8 @@ void quantize_row_q2_K_ref(const float* x, void* out, int64_t n) {
   MOE_CHECK(n % kQK_K == 0);
   auto* y = static_cast<BlockQ2_K*>(out);
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float scale[16], mins[16], max_scale = 0.0f, max_min = 0.0f;
-    for (int j = 0; j < 16; ++j) {
-      float mn = 0.0f, mx = x[16 * j];
-      for (int l = 0; l < 16; ++l) {
-        mn = std::min(mn, x[16 * j + l]);
-        mx = std::max(mx, x[16 * j + l]);
-      }
-      scale[j] = std::max(0.0f, (mx - mn) / 3.0f);
-      mins[j] = -mn;
-      max_scale = std::max(max_scale, scale[j]);
-      max_min = std::max(max_min, mins[j]);
-    }
-    y[i].d = f32_to_f16(max_scale / 15.0f);
-    y[i].dmin = f32_to_f16(max_min / 15.0f);
+    float scale[16], mins[16];
+    affine_sub_blocks(x, 16, 16, 3.0f, 15.0f, scale, mins, &y[i].d, &y[i].dmin);
     const float d = f16_to_f32(y[i].d), dmin = f16_to_f32(y[i].dmin);
     std::memset(y[i].qs, 0, sizeof(y[i].qs));
     for (int j = 0; j < 16; ++j) {

@@ -194,6 +194,23 @@ inline void q8_one_token(int64_t nb, const uint8_t* group, const BlockQ8_0S* act
   for (int h = 0; h < 2; ++h) _mm256_storeu_ps(y + 8 * h, acc[h]);
 }
 
+// The K tiles' float sums (tokens [0, T) x halves [h0, h0 + H)) start at zero in y.
+template <int T, int H>
+inline void zero_sums_in_y(float* y, int64_t y_stride, int h0) {
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+  }
+}
+
+// A K tile's block column b: each token's activation block, and its int32 sums at zero.
+template <int T, int H>
+inline void start_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T], __m256i (&isum)[T][H]) {
+  for (int t = 0; t < T; ++t) {
+    a[t] = act[t] + b;
+    for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
+  }
+}
+
 // ---- Q4_K_R16 (column: f16 d[16], f16 dmin[16], sm[12][16], q[32][16][4])
 
 // Row pairs (m_2k, m_2k+1), k = 0..3, as int16 pairs per 32-bit lane: pairs[h][k] for half
@@ -287,20 +304,14 @@ template <int T, int H>
 inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
   // The float sums live in y between super-blocks (registers go to the int16 sums).
-  for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h)
-      _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
-  }
+  zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ4Column;
     const uint8_t* sm = col + 64;
     const uint8_t* q = col + 256 + 32 * h0;
     const BlockQ8_K* a[T];
     __m256i isum[T][H];
-    for (int t = 0; t < T; ++t) {
-      a[t] = act[t] + b;
-      for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
-    }
+    start_column<T, H>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
       prefetch_ahead(col + kQ4Column / 4 * c, 9);  // the column ahead, a quarter at a time
@@ -418,9 +429,7 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
                     int64_t y_stride) {
   const __m256i m3 = _mm256_set1_epi8(3);
   const __m128i m15 = _mm_set1_epi8(15);
-  for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
-  }
+  zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ2Column;
     prefetch_ahead(col, (kQ2Column + 63) / 64);
@@ -428,10 +437,7 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
     const uint8_t* q = col + 320 + 32 * h0;
     const BlockQ8_K* a[T];
     __m256i isum[T][H];
-    for (int t = 0; t < T; ++t) {
-      a[t] = act[t] + b;
-      for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
-    }
+    start_column<T, H>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
       for (int h = 0; h < H; ++h) {
