@@ -211,6 +211,14 @@ inline void start_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K
   }
 }
 
+// The affine K formats' (Q4_K, Q2_K) float step for one token and half, with the sums in y:
+// y = fma(d * d_a, isum, y), then fma(-(dmin * d_a), msum, y) (ref/packed_k.cpp).
+inline void add_affine_sums(float* yh, __m256 dw, __m256 dmin, float d_a, __m256i isum, __m256i msum) {
+  const __m256 da = _mm256_set1_ps(d_a);
+  const __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum), _mm256_loadu_ps(yh));
+  _mm256_storeu_ps(yh, _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), acc));
+}
+
 // ---- Q4_K_R16 (column: f16 d[16], f16 dmin[16], sm[12][16], q[32][16][4])
 
 // Row pairs (m_2k, m_2k+1), k = 0..3, as int16 pairs per 32-bit lane: pairs[h][k] for half
@@ -333,12 +341,7 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
         for (int k = 1; k < 4; ++k) msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mh[k], pp[k]));
         const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
         const __m256 dmin = _mm256_cvtph_ps(load128(col + 32 + 16 * (h0 + h)));
-        const __m256 da = _mm256_set1_ps(a[t]->d);
-        float* yh = y + t * y_stride + 8 * (h0 + h);
-        __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t][h]),
-                                     _mm256_loadu_ps(yh));
-        acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), acc);
-        _mm256_storeu_ps(yh, acc);
+        add_affine_sums(y + t * y_stride + 8 * (h0 + h), dw, dmin, a[t]->d, isum[t][h], msum);
       }
     }
   }
@@ -468,11 +471,7 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
       for (int t = 0; t < T; ++t) {
         __m256i msum = _mm256_madd_epi16(mp[0], bcast_pair(a[t]->bsums));
         for (int k = 1; k < 8; ++k) msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mp[k], bcast_pair(a[t]->bsums + 2 * k)));
-        const __m256 da = _mm256_set1_ps(a[t]->d);
-        float* yh = y + t * y_stride + 8 * (h0 + h);
-        __m256 acc = _mm256_fmadd_ps(_mm256_mul_ps(dw, da), _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh));
-        acc = _mm256_fnmadd_ps(_mm256_mul_ps(dmin, da), _mm256_cvtepi32_ps(msum), acc);
-        _mm256_storeu_ps(yh, acc);
+        add_affine_sums(y + t * y_stride + 8 * (h0 + h), dw, dmin, a[t]->d, isum[t][h], msum);
       }
     }
   }

@@ -40,6 +40,14 @@ inline void prefetch_column(const uint8_t* col, size_t bytes) {
   }
 }
 
+// The affine K formats' (Q4_K, Q2_K) float step for one token with the sums in y (isum as
+// float, exact): y = fma(d * d_a, isum, y), then fma(-(dmin * d_a), msum, y).
+inline void add_affine_sums(float* yt, __m512 dw, __m512 dmin, float d_a, __m512 isum, __m512i msum) {
+  const __m512 da = _mm512_set1_ps(d_a);
+  const __m512 acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), isum, _mm512_loadu_ps(yt));
+  _mm512_storeu_ps(yt, _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum), acc));
+}
+
 // ---- Q4_K_R16
 
 // Sum over sub-blocks j of m_j * (bsums[2j] + bsums[2j+1]) for 16 rows, `pairs` holding
@@ -204,11 +212,7 @@ inline void q4_tile_multi(int64_t nb, const uint8_t* group, const BlockQ8_K* con
       msum = _mm512_dpwssd_epi32(msum, mp[2], _mm512_permutexvar_epi32(_mm512_set1_epi32(4), pk));
       msum = _mm512_dpwssd_epi32(msum, mp[3], _mm512_permutexvar_epi32(_mm512_set1_epi32(5), pk));
       const __m512 is = _mm512_add_ps(fs[t][0], fs[t][1]);  // = float(isum)
-      const __m512 da = _mm512_set1_ps(a[t]->d);
-      __m512 acc = _mm512_loadu_ps(y + t * y_stride);
-      acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), is, acc);
-      acc = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum), acc);
-      _mm512_storeu_ps(y + t * y_stride, acc);
+      add_affine_sums(y + t * y_stride, dw, dmin, a[t]->d, is, msum);
     }
   }
 }
@@ -329,11 +333,7 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
       __builtin_memcpy(pairs, a[t]->bsums, sizeof(pairs));
       __m512i msum = _mm512_setzero_si512();
       for (int k = 0; k < 8; ++k) msum = _mm512_dpwssd_epi32(msum, mp[k], _mm512_set1_epi32(pairs[k]));
-      const __m512 da = _mm512_set1_ps(a[t]->d);
-      float* yt = y + t * y_stride;
-      __m512 acc = _mm512_fmadd_ps(_mm512_mul_ps(dw, da), _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(yt));
-      acc = _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum), acc);
-      _mm512_storeu_ps(yt, acc);
+      add_affine_sums(y + t * y_stride, dw, dmin, a[t]->d, _mm512_cvtepi32_ps(isum[t]), msum);
     }
   }
 }
