@@ -210,6 +210,46 @@ void quantize_row_q2_K_ref(const float* x, void* out, int64_t n) {
   }
 }
 
+// Symmetric, per sub-block of 16: the value of largest magnitude maps to -4 (q in -4..3, so
+// the other side clamps at 3), the 16 signed scales 6-bit against d = -(largest scale) / 32
+// (the largest maps to -32). Like the Q2_K rule, simpler than llama.cpp's search.
+void quantize_row_q3_K_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockQ3_K*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float scale[16], max_scale = 0.0f, amax_scale = 0.0f;
+    for (int j = 0; j < 16; ++j) {
+      float amax;
+      scale[j] = signed_absmax(x + 16 * j, 16, &amax) / -4.0f;
+      if (amax / 4.0f > amax_scale) {
+        amax_scale = amax / 4.0f;
+        max_scale = scale[j];
+      }
+    }
+    y[i].d = f32_to_f16(-max_scale / 32.0f);
+    const float d = f16_to_f32(y[i].d);
+    std::memset(y[i].hmask, 0, sizeof(y[i].hmask));
+    std::memset(y[i].qs, 0, sizeof(y[i].qs));
+    std::memset(y[i].scales, 0, sizeof(y[i].scales));
+    for (int j = 0; j < 16; ++j) {
+      const int sc = d != 0.0f ? std::clamp(nearest_int(scale[j] / d), -32, 31) : 0;
+      const int biased = sc + 32;  // low 4 bits: nibble j / 8 of byte j % 8; top 2: byte 8 + j % 4
+      y[i].scales[j % 8] |= static_cast<uint8_t>((biased & 0xF) << (4 * (j / 8)));
+      y[i].scales[8 + j % 4] |= static_cast<uint8_t>((biased >> 4) << (2 * (j / 4)));
+      const float dl = d * static_cast<float>(sc);
+      for (int l = 0; l < 16; ++l) {
+        // value v: low 2 bits at bits 2k of qs[32 * half + l'], high bit at bit 4 half + k of
+        // hmask[l'], v = 128 half + 32k + l'; a set high bit means no -4 (q + 4 >= 4)
+        const int v = 16 * j + l;
+        const int q = (dl != 0.0f ? std::clamp(nearest_int(x[v] / dl), -4, 3) : 0) + 4;
+        const int half = v / 128, k = v % 128 / 32, lp = v % 32;
+        y[i].qs[32 * half + lp] |= static_cast<uint8_t>((q & 3) << (2 * k));
+        y[i].hmask[lp] |= static_cast<uint8_t>((q >> 2) << (4 * half + k));
+      }
+    }
+  }
+}
+
 // Per sub-block of 16: symmetric scale amax / 31 (so q - 32 stays in -31..31), the 16
 // scales quantized to int8 against d = max |scale| / 127.
 void quantize_row_q6_K_ref(const float* x, void* out, int64_t n) {
@@ -255,7 +295,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
-    case GgmlType::Q2_K:
+    case GgmlType::Q2_K: case GgmlType::Q3_K:
       return true;
     default:
       return false;
@@ -282,6 +322,7 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::Q4_K: return quantize_row_q4_K_ref(x, out, n);
     case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
     case GgmlType::Q2_K: return quantize_row_q2_K_ref(x, out, n);
+    case GgmlType::Q3_K: return quantize_row_q3_K_ref(x, out, n);
     default: break;
   }
 }
