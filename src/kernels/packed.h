@@ -14,7 +14,7 @@
 // Tail rows left in the Q8_0 file layout (a matrix not in whole groups) are multiplied by
 // gemm_q8_0_q8_0_s with the same float arithmetic per element, so they agree bitwise.
 //
-// Q4_K_R16, Q6_K_R16 and Q2_K_R16: see packed_k.cpp.
+// Q4_K_R16, Q6_K_R16, Q2_K_R16 and Q3_K_R16: see packed_k.cpp.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -56,6 +56,7 @@ void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst
 void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -68,6 +69,7 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 MOE_PACKED_GEMM(q2_K_r16)
+MOE_PACKED_GEMM(q3_K_r16)
 void quantize_q8_0_s(const float* x, void* out, int64_t n);
 // Q8_0 rows in the file layout x Q8_0_S activations: Q8_0_R16's tail_gemm (any row count).
 void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
@@ -79,6 +81,7 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 MOE_PACKED_GEMM(q2_K_r16)
+MOE_PACKED_GEMM(q3_K_r16)
 void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::quantize_q8_0_s
 }  // namespace avx2
 
@@ -87,6 +90,7 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 MOE_PACKED_GEMM(q2_K_r16)
+MOE_PACKED_GEMM(q3_K_r16)
 }  // namespace avx512
 
 #undef MOE_PACKED_GEMM

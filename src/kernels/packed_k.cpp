@@ -1,4 +1,4 @@
-// Repacking of Q4_K, Q6_K and Q2_K rows into their 16-row interleaved layouts. Plain code: every
+// Repacking of Q4_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts. Plain code: every
 // kernel table uses these functions.
 //
 // Both layouts keep the source's bytes per row. Group g (rows 16g..16g+15) occupies bytes
@@ -34,6 +34,18 @@
 //                  q2[16j + 4k + l], k = 0..3
 // so (line j >> 2k) & 3 gives values 16j + 4k.. of each row, 4 per row in the activation's
 // order, and a sub-block is one 64-byte line (the activation's bsums are per 16 values too).
+//
+// Q3_K_R16 column (16 x 110 = 1760 bytes), q3 = q2 + 4 * hbit, the unsigned 3-bit value
+// (x = d * sc * (q3 - 4), sc the signed 6-bit scale):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
+//   [  32,  224) uint8_t  sm[12][16]     sm[k][r] = row r's scales[k] (the file's 12 bytes: low
+//                                        nibbles of sc_j + 32 in byte j % 8, nibble j / 8; top
+//                                        2 bits in byte 8 + j % 4, bits 2 (j / 4))
+//   [ 224, 1248) uint8_t  q[16][16][4]   the low 2 bits q2, as Q2_K_R16's q
+//   [1248, 1760) uint8_t  h[16][32]      sub-block j: bit k + 4 (r / 8) of byte 4 (r % 8) + l is
+//                  the high bit of value 16j + 4k + l of row r
+// so a 32-byte half of a line (8 rows) finds all its high bits in one 32-byte vector, and
+// the 16 scales of 16 rows decode from three 64-byte vectors.
 //
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
@@ -86,6 +98,45 @@ void repack_column_q2_K(const BlockQ2_K* const* rows, int64_t b, uint8_t* col) {
       for (int l = 0; l < 4; ++l) {
         int byte = 0;
         for (int k = 0; k < 4; ++k) byte |= q2[16 * j + 4 * k + l] << (2 * k);
+        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
+      }
+    }
+  }
+}
+
+// The 256 unsigned 3-bit values of a Q3_K block (q2 + 4 * hbit, as quant/dequantize.cpp: the
+// low bits sit where Q2_K's do, value 128n + 32k + l takes its high bit from bit 4n + k of
+// hmask[l]).
+void q3_values(const BlockQ3_K& b, int q3[kQK_K]) {
+  for (int n = 0; n < 2; ++n) {
+    for (int k = 0; k < 4; ++k) {
+      for (int l = 0; l < 32; ++l) {
+        const int q2 = (b.qs[32 * n + l] >> (2 * k)) & 3;
+        q3[128 * n + 32 * k + l] = q2 | ((b.hmask[l] >> (4 * n + k)) & 1) << 2;
+      }
+    }
+  }
+}
+
+void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* sm = col + 32;
+  uint8_t* q = col + 224;
+  uint8_t* h = col + 1248;
+  std::memset(h, 0, 512);
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockQ3_K& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    for (int k = 0; k < 12; ++k) sm[16 * k + r] = x.scales[k];
+    int q3[kQK_K];
+    q3_values(x, q3);
+    for (int j = 0; j < 16; ++j) {
+      for (int l = 0; l < 4; ++l) {
+        int byte = 0;
+        for (int k = 0; k < 4; ++k) {
+          const int v = q3[16 * j + 4 * k + l];
+          byte |= (v & 3) << (2 * k);
+          h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((v >> 2) << (k + 4 * (r / 8)));
+        }
         q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
       }
     }
@@ -156,6 +207,10 @@ void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockQ2_K, repack_column_q2_K>(src, rows, n, dst);
+}
+
+void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockQ3_K, repack_column_q3_K>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

@@ -1,4 +1,4 @@
-// Q4_K_R16 / Q6_K_R16 / Q2_K_R16: the repacking keeps each group in its own bytes, the
+// Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16: the repacking keeps each group in its own bytes, the
 // reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
 // are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
@@ -41,6 +41,8 @@ const Format kQ6K = {"q6_K", GgmlType::Q6_K, packed::repack_q6_K_r16, GgmlType::
                      ref::gemm_q6_K_r16, ref::vec_dot_q6_K_q8_K};
 const Format kQ2K = {"q2_K", GgmlType::Q2_K, packed::repack_q2_K_r16, GgmlType::Q2_K_R16,
                      ref::gemm_q2_K_r16, ref::vec_dot_q2_K_q8_K};
+const Format kQ3K = {"q3_K", GgmlType::Q3_K, packed::repack_q3_K_r16, GgmlType::Q3_K_R16,
+                     ref::gemm_q3_K_r16, ref::vec_dot_q3_K_q8_K};
 
 // The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
 std::vector<Isa> simd_isas() {
@@ -117,7 +119,7 @@ double magnitude(const Format& f, const uint8_t* w, const uint8_t* a_row, int64_
       }
     } else {
       std::vector<float> x(kQK_K);
-      dequantize_row(f.type, w + b * sizeof(BlockQ6_K), x.data(), kQK_K);
+      dequantize_row(f.type, w + b * row_bytes(f.type, kQK_K), x.data(), kQK_K);  // Q6_K, Q3_K
       for (int i = 0; i < kQK_K; ++i) sq += std::fabs(x[i]) * std::abs(a[b].qs[i]);
       d = 1.0;
     }
@@ -207,7 +209,7 @@ TEST_P(PackedK, BatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K),
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

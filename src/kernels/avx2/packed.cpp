@@ -1,4 +1,4 @@
-// AVX2 Q8_0_R16 / Q4_K_R16 / Q6_K_R16 products: bitwise the ref:: definitions, on the same
+// AVX2 Q8_0_R16 / Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise the ref:: definitions, on the same
 // packed layouts as the AVX-512 kernels (kernels/packed.h, packed_k.cpp), so one repacking
 // serves both tables. A 64-byte chunk of 16 rows is two 32-byte halves (rows 0-7, 8-15).
 //
@@ -12,6 +12,7 @@
 //   Q4_K: nibbles <= 15 x |a| <= 128: pairs <= 3840, 8 chunks of a sub-block <= 30720, then
 //         one vpmaddwd per sub-block applies the 6-bit scale.
 //   Q6_K: values <= 63 x |a| <= 128: pairs <= 16128, two chunks <= 32256.
+//   Q2_K, Q3_K: values <= 3 (7) x |a| <= 128: a sub-block's 4 chunks <= 16 x 7 x 128 = 14336.
 // One token (decode), or a call of up to 4 tokens, reads both halves in one pass. More tokens
 // go over one half at a time (more tokens' accumulators fit the 16 registers); the second pass
 // finds the group in L2. The float work per element is the reference's, in its order.
@@ -19,6 +20,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2/q3_K_scales.h"
 #include "kernels/avx2/tile.h"
 #include "quant/blocks.h"
 
@@ -29,6 +31,7 @@ constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
+constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
 constexpr size_t kGroupPrefetchBytes = 8192;  // ahead of the column being read
 
 inline __m256i load256(const void* p) {
@@ -477,6 +480,71 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   }
 }
 
+// ---- Q3_K_R16 (column: f16 d[16], sm[12][16], q[16][16][4], h[16][32]; packed_k.cpp)
+
+// As q2_tile with a third bit: half hh's high bits are bits 4 hh + k of the sub-block's 32
+// high-bit bytes, moved to bit 2 and or-ed into (line >> 2k) & 3. The scales are signed (one
+// vpmaddwd against (sc, sc) per row, exact), and the -4 offset comes last as
+// -4 * sum_j sc_j * bsums[j] over pairs of sub-blocks (as in q6_tile).
+template <int T, int H>
+inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m256i m3 = _mm256_set1_epi8(3), m4 = _mm256_set1_epi8(4);
+  zero_sums_in_y<T, H>(y, y_stride, h0);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ3Column;
+    prefetch_ahead(col, (kQ3Column + 63) / 64);
+    alignas(32) int8_t sc[256];
+    q3_K_scales_r16(col + 32, sc);
+    const uint8_t* q = col + 224 + 32 * h0;
+    const uint8_t* hb = col + 1248;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H];
+    start_column<T, H>(act, b, a, isum);
+#pragma GCC unroll 1
+    for (int j = 0; j < 16; ++j) {
+      const __m256i hw = load256(hb + 32 * j);
+      for (int h = 0; h < H; ++h) {
+        const int hh = h0 + h;
+        const __m256i w = load256(q + 64 * j + 32 * h);
+        const __m256i hx = _mm256_srl_epi16(hw, _mm_cvtsi32_si128(4 * hh));  // bit k: chunk k's
+        auto bits = [&](__m256i q2, __m256i hbit) {
+          return _mm256_or_si256(_mm256_and_si256(q2, m3), _mm256_and_si256(hbit, m4));
+        };
+        const __m256i v[4] = {bits(w, _mm256_slli_epi16(hx, 2)),
+                              bits(_mm256_srli_epi16(w, 2), _mm256_slli_epi16(hx, 1)),
+                              bits(_mm256_srli_epi16(w, 4), hx),
+                              bits(_mm256_srli_epi16(w, 6), _mm256_srli_epi16(hx, 1))};
+        const __m256i scale = _mm256_cvtepi8_epi16(dup_bytes(sc + 16 * j + 8 * hh));
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 16 * j;
+          __m256i s = _mm256_maddubs_epi16(v[0], bcast4(qa));
+          for (int k = 1; k < 4; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[k], bcast4(qa + 4 * k)));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s, scale));
+          in_order(isum[t][h]);
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      const int hh = h0 + h;
+      __m256i scp[8];  // dword r: (sc_2k, sc_2k+1) of row r as int16
+      for (int k = 0; k < 8; ++k) {
+        scp[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(load64(sc + 16 * (2 * k) + 8 * hh),
+                                                        load64(sc + 16 * (2 * k + 1) + 8 * hh)));
+      }
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * hh));
+      for (int t = 0; t < T; ++t) {
+        __m256i off = _mm256_madd_epi16(scp[0], bcast_pair(a[t]->bsums));
+        for (int k = 1; k < 8; ++k) off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[k], bcast_pair(a[t]->bsums + 2 * k)));
+        const __m256i is = _mm256_sub_epi32(isum[t][h], _mm256_slli_epi32(off, 2));
+        float* yh = y + t * y_stride + 8 * hh;
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
+        _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(is), _mm256_loadu_ps(yh)));
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // Row r's 32 values of each block column: one dword from each of the 8 chunk lines.
@@ -560,6 +628,11 @@ constexpr TileFn<BlockQ8_K> kQ2Multi[] = {q2_tile<2, 1>, q2_tile<3, 1>, q2_tile<
                                           q2_tile<8, 1>};
 constexpr TileFn<BlockQ8_K> kQ2Pair[kOnePassTokens - 1] = {q2_tile<2, 2>, q2_tile<3, 2>,
                                                            q2_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kQ3Multi[] = {q3_tile<2, 1>, q3_tile<3, 1>, q3_tile<4, 1>,
+                                          q3_tile<5, 1>, q3_tile<6, 1>, q3_tile<7, 1>,
+                                          q3_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kQ3Pair[kOnePassTokens - 1] = {q3_tile<2, 2>, q3_tile<3, 2>,
+                                                           q3_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>,
                                           q6_tile<5, 1>, q6_tile<6, 1>, q6_tile<7, 1>,
                                           q6_tile<8, 1>};
@@ -601,6 +674,12 @@ void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<BlockQ8_K, kQK_K, 8, q2_tile<1, 2>, kQ2Multi, kQ2Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q3_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, 8, q3_tile<1, 2>, kQ3Multi, kQ3Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 

@@ -1,4 +1,5 @@
-// AVX-512 VNNI Q4_K_R16 / Q6_K_R16 x Q8_K products (bitwise ref::gemm_q4_K_r16 / q6_K_r16;
+// AVX-512 VNNI Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products (bitwise the ref::
+// gemms;
 // layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one
 // 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast
 // advances the 16 rows' sub-block sums; the sub-block scales multiply those sums as int32
@@ -9,6 +10,7 @@
 // order, and its float operations are the reference's, so the batch never matters.
 #include <immintrin.h>
 
+#include "kernels/avx2/q3_K_scales.h"
 #include "kernels/avx512/dpbusd_bcast.h"
 #include "kernels/packed.h"
 #include "quant/blocks.h"
@@ -19,11 +21,13 @@ namespace {
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
+constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
 constexpr int kQ6Tile = 8;
 constexpr int kQ2Tile = 8;
+constexpr int kQ3Tile = 8;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
@@ -338,6 +342,64 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
   }
 }
 
+// ---- Q3_K_R16
+
+// As Q2_K_R16 with a third bit: the 32 high-bit bytes of sub-block j become a 64-byte
+// vector (rows 8-15's bits moved down by 4), and q3 = q2 | hbit << 2 takes 4 operations per
+// 4-value chunk. s_j - 4 * bsums[j] (the sum starts at the offset) is within 16 * 4 * 128,
+// so vpdpwssd against the signed scale in the low word (high word 0) adds sc_j times it
+// exactly.
+template <int T>
+inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m512i m3 = _mm512_set1_epi8(3), m7 = _mm512_set1_epi8(7), low16 = _mm512_set1_epi32(0xFFFF);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ3Column;
+    prefetch_column(col, kQ3Column);
+    const uint8_t* q = col + 224;
+    const uint8_t* hb = col + 1248;
+    alignas(64) int8_t sc[256];
+    avx2::q3_K_scales_r16(col + 32, sc);
+    const BlockQ8_K* a[T];
+    alignas(64) int32_t off[T][16];  // -4 * bsums[j]
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
+      _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, 2)));
+      isum[t] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 1
+    for (int j = 0; j < 16; ++j) {
+      const __m512i line = load512(q + 64 * j);
+      const __m256i h = load256(hb + 32 * j);
+      const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 4), 1);
+      // bits 0-1 from the line, bit 2 from hz's bit k (bits 3-7 dropped)
+      auto bits = [&](__m512i q2, __m512i hbit) { return _mm512_and_si512(select_bits(m3, q2, hbit), m7); };
+      const __m512i v[4] = {bits(line, _mm512_slli_epi16(hz, 2)),
+                            bits(_mm512_srli_epi16(line, 2), _mm512_slli_epi16(hz, 1)),
+                            bits(_mm512_srli_epi16(line, 4), hz),
+                            bits(_mm512_srli_epi16(line, 6), _mm512_srli_epi16(hz, 1))};
+      const __m512i scale = _mm512_and_si512(_mm512_cvtepi8_epi32(load128(sc + 16 * j)), low16);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        const int8_t* qa = a[t]->qs + 16 * j;
+        __m512i s = _mm512_set1_epi32(off[t][j]);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) s = dpbusd_bcast(s, v[k], qa + 4 * k);
+        isum[t] = _mm512_dpwssd_epi32(isum[t], s, scale);
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    for (int t = 0; t < T; ++t) {
+      float* yt = y + t * y_stride;
+      _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)), _mm512_cvtepi32_ps(isum[t]),
+                                           _mm512_loadu_ps(yt)));
+    }
+  }
+}
+
 // Tile<tn>::run for 1 <= tn <= kMax.
 template <template <int> class Tile, int kMax>
 inline void dispatch(int tn, int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
@@ -380,6 +442,12 @@ struct Q2Tile {
   }
 };
 template <int T>
+struct Q3Tile {
+  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
+    q3_tile<T>(nb, g, a, y, ys);
+  }
+};
+template <int T>
 struct Q6Tile {
   static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
     q6_tile<T>(nb, g, a, y, ys);
@@ -401,6 +469,11 @@ void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<Q2Tile, kQ2Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q3_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<Q3Tile, kQ3Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::avx512

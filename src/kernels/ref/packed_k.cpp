@@ -1,4 +1,4 @@
-// Reference Q4_K_R16 / Q6_K_R16 / Q2_K_R16 x Q8_K products: the definition of their arithmetic (layouts
+// Reference Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products: the definition of their arithmetic (layouts
 // in kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums
 // (s_j = sum over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
@@ -7,6 +7,8 @@
 //         acc = fma(d * d_a, float(isum), acc)
 //   Q2_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * bsums[j]   (16 sub-blocks of 16)
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
+//   Q3_K: isum = sum_j sc_j * (s_j - 4 * bsums[j])   (sc_j signed, q3 = q2 + 4 * hbit)
+//         acc = fma(d * d_a, float(isum), acc)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
 #include <cmath>
@@ -15,6 +17,7 @@
 #include "base/check.h"
 #include "base/half.h"
 #include "kernels/packed.h"
+#include "quant/block_scales.h"
 #include "quant/blocks.h"
 
 namespace moe::ref {
@@ -23,6 +26,7 @@ namespace {
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
+constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
 
 float f16_at(const uint8_t* p, int r) {
   uint16_t h;
@@ -93,6 +97,31 @@ float row_q2_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   return acc;
 }
 
+// Row r's q3 value i of a Q3_K_R16 column (q2 from the Q2_K_R16 lines, the high bit from h).
+int q3_value(const uint8_t* col, int r, int i) {
+  const int j = i / 16, k = (i % 16) / 4, l = i % 4;
+  const int q2 = (col[224 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
+  const int hbit = (col[1248 + 32 * j + 4 * (r % 8) + l] >> (k + 4 * (r / 8))) & 1;
+  return q2 | hbit << 2;
+}
+
+float row_q3_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ3Column;
+    uint8_t scales[12];  // row r's scale bytes, as in the file
+    for (int k = 0; k < 12; ++k) scales[k] = col[32 + 16 * k + r];
+    int32_t isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      int32_t s = 0;
+      for (int l = 0; l < 16; ++l) s += q3_value(col, r, 16 * j + l) * a[b].qs[16 * j + l];
+      isum += q3_K_scale(j, scales) * (s - 4 * a[b].bsums[j]);
+    }
+    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
+  }
+  return acc;
+}
+
 float row_q6_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
@@ -139,6 +168,11 @@ void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm<row_q2_K, kQ2Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q3_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm<row_q3_K, kQ3Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::ref
