@@ -141,44 +141,73 @@ void affine_sub_blocks(const float* x, int n_sub, int len, float steps, float le
   *dmin = f32_to_f16(max_min / levels);
 }
 
+// Q4_K and Q5_K, per sub-block of 32: scale = (max - min) / steps with min <= 0 (the stored
+// min is -min >= 0); both 6-bit quantized against the super-block's d = max scale / 63,
+// dmin = max min / 63 (encoded as k4_scale_min reads them); q: the unsigned values.
+template <class Block>
+void affine_k_block(const float* x, float steps, Block* y, uint8_t q[kQK_K]) {
+  float scale[8], mins[8];
+  affine_sub_blocks(x, 8, 32, steps, 63.0f, scale, mins, &y->d, &y->dmin);
+  const float d = f16_to_f32(y->d), dmin = f16_to_f32(y->dmin);
+  uint8_t ls[8], lm[8];
+  for (int j = 0; j < 8; ++j) {
+    ls[j] = static_cast<uint8_t>(d > 0 ? std::clamp(nearest_int(scale[j] / d), 0, 63) : 0);
+    lm[j] = static_cast<uint8_t>(dmin > 0 ? std::clamp(nearest_int(mins[j] / dmin), 0, 63) : 0);
+  }
+  std::memset(y->scales, 0, sizeof(y->scales));
+  for (int j = 0; j < 8; ++j) {
+    if (j < 4) {
+      y->scales[j] = ls[j];
+      y->scales[j + 4] = lm[j];
+    } else {
+      y->scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
+      y->scales[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
+      y->scales[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
+    }
+  }
+  const int top = static_cast<int>(steps);
+  for (int j = 0; j < 8; ++j) {
+    const float dl = d * ls[j], ml = dmin * lm[j];
+    for (int l = 0; l < 32; ++l) {
+      const float v = x[32 * j + l] + ml;
+      q[32 * j + l] = static_cast<uint8_t>(dl > 0 ? std::clamp(nearest_int(v / dl), 0, top) : 0);
+    }
+  }
+}
+
+// Chunk c of 64 values: low nibbles of qs[32c..] are sub-block 2c, high nibbles 2c + 1.
+void pack_k_nibbles(const uint8_t q[kQK_K], uint8_t qs[kQK_K / 2]) {
+  for (int c = 0; c < 4; ++c) {
+    for (int l = 0; l < 32; ++l) {
+      qs[32 * c + l] = static_cast<uint8_t>((q[64 * c + l] & 0xF) | ((q[64 * c + 32 + l] & 0xF) << 4));
+    }
+  }
+}
+
 }  // namespace
 
-// Per sub-block of 32: scale = (max - min) / 15 with min <= 0 (the stored min is -min >= 0);
-// both 6-bit quantized against the super-block's d = max scale / 63, dmin = max min / 63.
 void quantize_row_q4_K_ref(const float* x, void* out, int64_t n) {
   MOE_CHECK(n % kQK_K == 0);
   auto* y = static_cast<BlockQ4_K*>(out);
   for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
-    float scale[8], mins[8];
-    affine_sub_blocks(x, 8, 32, 15.0f, 63.0f, scale, mins, &y[i].d, &y[i].dmin);
-    const float d = f16_to_f32(y[i].d), dmin = f16_to_f32(y[i].dmin);
-    uint8_t ls[8], lm[8];
-    for (int j = 0; j < 8; ++j) {
-      ls[j] = static_cast<uint8_t>(d > 0 ? std::clamp(nearest_int(scale[j] / d), 0, 63) : 0);
-      lm[j] = static_cast<uint8_t>(dmin > 0 ? std::clamp(nearest_int(mins[j] / dmin), 0, 63) : 0);
-    }
-    std::memset(y[i].scales, 0, sizeof(y[i].scales));
-    for (int j = 0; j < 8; ++j) {
-      if (j < 4) {
-        y[i].scales[j] = ls[j];
-        y[i].scales[j + 4] = lm[j];
-      } else {
-        y[i].scales[j + 4] = static_cast<uint8_t>((ls[j] & 0xF) | ((lm[j] & 0xF) << 4));
-        y[i].scales[j - 4] |= static_cast<uint8_t>((ls[j] >> 4) << 6);
-        y[i].scales[j] |= static_cast<uint8_t>((lm[j] >> 4) << 6);
-      }
-    }
     uint8_t q[kQK_K];
-    for (int j = 0; j < 8; ++j) {
-      const float dl = d * ls[j], ml = dmin * lm[j];
-      for (int l = 0; l < 32; ++l) {
-        const float v = x[32 * j + l] + ml;
-        q[32 * j + l] = static_cast<uint8_t>(dl > 0 ? std::clamp(nearest_int(v / dl), 0, 15) : 0);
-      }
-    }
+    affine_k_block(x, 15.0f, &y[i], q);
+    pack_k_nibbles(q, y[i].qs);
+  }
+}
+
+// As Q4_K with 31 steps; the fifth bit of value 64c + l (+ 32) is bit 2c (2c + 1) of qh[l].
+void quantize_row_q5_K_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockQ5_K*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    uint8_t q[kQK_K];
+    affine_k_block(x, 31.0f, &y[i], q);
+    pack_k_nibbles(q, y[i].qs);
+    std::memset(y[i].qh, 0, sizeof(y[i].qh));
     for (int c = 0; c < 4; ++c) {
       for (int l = 0; l < 32; ++l) {
-        y[i].qs[32 * c + l] = static_cast<uint8_t>(q[64 * c + l] | (q[64 * c + 32 + l] << 4));
+        y[i].qh[l] |= static_cast<uint8_t>((q[64 * c + l] >> 4) << (2 * c) | (q[64 * c + 32 + l] >> 4) << (2 * c + 1));
       }
     }
   }
@@ -295,7 +324,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
-    case GgmlType::Q2_K: case GgmlType::Q3_K:
+    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q5_K:
       return true;
     default:
       return false;
@@ -323,6 +352,7 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
     case GgmlType::Q2_K: return quantize_row_q2_K_ref(x, out, n);
     case GgmlType::Q3_K: return quantize_row_q3_K_ref(x, out, n);
+    case GgmlType::Q5_K: return quantize_row_q5_K_ref(x, out, n);
     default: break;
   }
 }
