@@ -97,6 +97,23 @@ void quantize_row_q4_0_ref(const float* x, void* out, int64_t n) {
   }
 }
 
+namespace {
+
+// Q5_0 / Q5_1's bits: values j and j + 16 share qs[j] (low, high nibble); the fifth bits are
+// bits j and j + 16 of the little-endian qh.
+template <class Block>
+void pack_q5(const int q[kQK], Block* y) {
+  uint32_t qh = 0;
+  for (int j = 0; j < kQK / 2; ++j) {
+    y->qs[j] = static_cast<uint8_t>((q[j] & 0xF) | ((q[j + 16] & 0xF) << 4));
+    qh |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+    qh |= static_cast<uint32_t>((q[j + 16] >> 4) & 1) << (j + 16);
+  }
+  std::memcpy(y->qh, &qh, 4);
+}
+
+}  // namespace
+
 void quantize_row_q5_0_ref(const float* x, void* out, int64_t n) {
   MOE_CHECK(n % kQK == 0);
   auto* y = static_cast<BlockQ5_0*>(out);
@@ -106,15 +123,29 @@ void quantize_row_q5_0_ref(const float* x, void* out, int64_t n) {
     const float d = max / -16.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     y[i].d = f32_to_f16(d);
-    uint32_t qh = 0;
-    for (int j = 0; j < kQK / 2; ++j) {
-      const int q0 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
-      const int q1 = std::min(31, static_cast<int>(static_cast<int8_t>(x[j + 16] * id + 16.5f)));
-      y[i].qs[j] = static_cast<uint8_t>((q0 & 0xF) | ((q1 & 0xF) << 4));
-      qh |= static_cast<uint32_t>((q0 >> 4) & 1) << j;
-      qh |= static_cast<uint32_t>((q1 >> 4) & 1) << (j + 16);
+    int q[kQK];
+    for (int j = 0; j < kQK; ++j) q[j] = std::min(31, static_cast<int>(static_cast<int8_t>(x[j] * id + 16.5f)));
+    pack_q5(q, &y[i]);
+  }
+}
+
+// ggml's rule: d = (max - min) / 31, m = min, q = trunc((x - min) / d + 0.5) in 0..31.
+void quantize_row_q5_1_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK == 0);
+  auto* y = static_cast<BlockQ5_1*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float mn = x[0], mx = x[0];
+    for (int j = 1; j < kQK; ++j) {
+      mn = std::min(mn, x[j]);
+      mx = std::max(mx, x[j]);
     }
-    std::memcpy(y[i].qh, &qh, 4);
+    const float d = (mx - mn) / 31.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    y[i].d = f32_to_f16(d);
+    y[i].m = f32_to_f16(mn);
+    int q[kQK];
+    for (int j = 0; j < kQK; ++j) q[j] = std::min(31, static_cast<int>((x[j] - mn) * id + 0.5f));
+    pack_q5(q, &y[i]);
   }
 }
 
@@ -324,7 +355,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
-    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q5_K:
+    case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q5_K: case GgmlType::Q5_1:
       return true;
     default:
       return false;
@@ -348,6 +379,7 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::Q8_K: return quantize_row_q8_K_ref(x, out, n);
     case GgmlType::Q4_0: return quantize_row_q4_0_ref(x, out, n);
     case GgmlType::Q5_0: return quantize_row_q5_0_ref(x, out, n);
+    case GgmlType::Q5_1: return quantize_row_q5_1_ref(x, out, n);
     case GgmlType::Q4_K: return quantize_row_q4_K_ref(x, out, n);
     case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
     case GgmlType::Q2_K: return quantize_row_q2_K_ref(x, out, n);
