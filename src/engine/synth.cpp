@@ -213,7 +213,8 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "q4_0") return SynthMix::kQ4_0;
   if (n == "q4_k_m") return SynthMix::kQ4_K_M;
   if (n == "q2_k") return SynthMix::kQ2_K;
-  return Status::error("unknown type '" + std::string(name) + "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q4_K_M, Q2_K)");
+  if (n == "q3_k_m") return SynthMix::kQ3_K_M;
+  return Status::error("unknown type '" + std::string(name) + "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q4_K_M, Q3_K_M, Q2_K)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {
@@ -225,6 +226,7 @@ std::string_view synth_mix_name(SynthMix mix) {
     case SynthMix::kQ4_0: return "Q4_0";
     case SynthMix::kQ4_K_M: return "Q4_K_M";
     case SynthMix::kQ2_K: return "Q2_K";
+    case SynthMix::kQ3_K_M: return "Q3_K_M";
   }
   return "?";
 }
@@ -238,6 +240,7 @@ uint32_t synth_file_type(SynthMix mix) {
     case SynthMix::kQ4_0: return 2;
     case SynthMix::kQ4_K_M: return 15;
     case SynthMix::kQ2_K: return 10;
+    case SynthMix::kQ3_K_M: return 12;
   }
   return 0;
 }
@@ -311,11 +314,23 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
         t = GgmlType::Q4_K;
       }
       break;
+    case SynthMix::kQ3_K_M:
+      if (output) {
+        t = GgmlType::Q6_K;
+      } else if (contains(name, "attn_output")) {
+        t = GgmlType::Q4_K;
+      } else if (contains(name, "ffn_down")) {
+        t = layer < n_layers / 16 ? GgmlType::Q5_K : GgmlType::Q4_K;
+      } else {
+        t = GgmlType::Q3_K;
+      }
+      break;
   }
   if (row_length % type_traits(t).block_size != 0) {  // llama.cpp's fallback
     if (t == GgmlType::Q4_K) t = GgmlType::Q5_0;
+    else if (t == GgmlType::Q5_K) t = GgmlType::Q5_1;
     else if (t == GgmlType::Q6_K) t = GgmlType::Q8_0;
-    else if (t == GgmlType::Q2_K) t = GgmlType::Q4_0;
+    else if (t == GgmlType::Q2_K || t == GgmlType::Q3_K) t = GgmlType::Q4_0;  // llama.cpp: IQ4_NL, same size
     if (row_length % type_traits(t).block_size != 0) t = GgmlType::F16;
   }
   return t;

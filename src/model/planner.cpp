@@ -31,9 +31,9 @@ constexpr std::array<QuantPreset, 11> kPresets = {{
     {"Q3_K_M", 319 * kGB,
      "llama.cpp Q3_K_M: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first n/16 layers), "
      "output Q6_K; "
-     "attn_k_b -> Q4_0 (computed 319.3 GB)"},
+     "attn_k_b -> IQ4_NL (computed 319.3 GB)"},
     {"Q2_K", 0,
-     "llama.cpp Q2_K: Q2_K, attn_output and ffn_down* Q3_K, output Q6_K; attn_k_b -> Q4_0 (no "
+     "llama.cpp Q2_K: Q2_K, attn_output and ffn_down* Q3_K, output Q6_K; attn_k_b -> IQ4_NL (no "
      "published size "
      "listed; computed 244.1 GB)"},
     {"IQ1_S", 131 * kGB,
@@ -76,9 +76,6 @@ bool use_more_bits(int64_t i, int64_t n) {
 // llama.cpp's fallback when a row is not a multiple of the type's block.
 GgmlType fallback_type(GgmlType t) {
   switch (t) {
-    case GgmlType::Q2_K:
-    case GgmlType::Q3_K:
-      return GgmlType::Q4_0;
     case GgmlType::Q4_K:
       return GgmlType::Q5_0;
     case GgmlType::Q5_K:
@@ -86,7 +83,7 @@ GgmlType fallback_type(GgmlType t) {
     case GgmlType::Q6_K:
       return GgmlType::Q8_0;
     default:
-      return GgmlType::IQ4_NL;  // the IQ types
+      return GgmlType::IQ4_NL;  // Q2_K, Q3_K and the IQ types
   }
 }
 

@@ -161,6 +161,33 @@ TEST(SynthPlan, FallbacksOnV2Lite) {
   EXPECT_EQ(plan.at("blk.4.ffn_down_shexp.weight").ne, (std::vector<int64_t>{2816, 2048}));
 }
 
+// llama.cpp's Q3_K_M: Q3_K, attn_output and ffn_down* Q4_K, ffn_down* of the first
+// n_layers / 16 layers Q5_K, output Q6_K; rows not a multiple of 256 fall back (Q3_K to
+// IQ4_NL there, to Q4_0 of the same size here; Q4_K to Q5_0; Q5_K to Q5_1).
+TEST(SynthPlan, Q3KMMixFollowsLlamaCpp) {
+  auto a = synth_preset("r1-bench");
+  ASSERT_TRUE(a.is_ok());
+  auto plan = by_name(synth_tensor_plan(*a, SynthMix::kQ3_K_M));
+  EXPECT_EQ(plan.at("token_embd.weight").type, GgmlType::Q3_K);
+  EXPECT_EQ(plan.at("output.weight").type, GgmlType::Q6_K);
+  EXPECT_EQ(plan.at("blk.0.attn_k_b.weight").type, GgmlType::Q4_0);  // rows of 128
+  EXPECT_EQ(plan.at("blk.0.attn_v_b.weight").type, GgmlType::Q3_K);
+  EXPECT_EQ(plan.at("blk.0.attn_output.weight").type, GgmlType::Q4_K);
+  EXPECT_EQ(plan.at("blk.0.ffn_down.weight").type, GgmlType::Q4_K);  // 8 / 16 = 0 Q5_K layers
+  EXPECT_EQ(plan.at("blk.1.ffn_down_exps.weight").type, GgmlType::Q4_K);
+  EXPECT_EQ(plan.at("blk.1.ffn_down_shexp.weight").type, GgmlType::Q4_K);
+  EXPECT_EQ(plan.at("blk.1.ffn_gate_exps.weight").type, GgmlType::Q3_K);
+  EXPECT_EQ(plan.at("blk.1.ffn_up_shexp.weight").type, GgmlType::Q3_K);
+  EXPECT_EQ(plan.at("blk.1.ffn_gate_inp.weight").type, GgmlType::F32);
+  auto lite = synth_preset("v2-lite");
+  ASSERT_TRUE(lite.is_ok());
+  auto lp = by_name(synth_tensor_plan(*lite, SynthMix::kQ3_K_M));
+  EXPECT_EQ(lp.at("blk.0.ffn_down.weight").type, GgmlType::Q5_1);  // Q5_K layer (27 / 16), 10944 rows
+  EXPECT_EQ(lp.at("blk.1.ffn_down_exps.weight").type, GgmlType::Q5_0);  // Q4_K, 1408 rows
+  EXPECT_EQ(lp.at("blk.1.ffn_down_shexp.weight").type, GgmlType::Q4_K);  // 2816 rows
+  EXPECT_EQ(lp.at("blk.1.ffn_gate_exps.weight").type, GgmlType::Q3_K);
+}
+
 // The figures: 0.573 GB per token at Q8_0, 0.327 GB at Q4_K_M.
 TEST(SynthPlan, R1BenchBytesPerToken) {
   auto a = synth_preset("r1-bench");
@@ -308,13 +335,20 @@ std::vector<float> logits_of(const Model& model, ThreadPool& pool, const std::ve
   return std::vector<float>(session.logits(), session.logits() + session.n_vocab());
 }
 
-// A Q2_K model through a SIMD table, which packs Q2_K (Q2_K_R16): close to the same table
-// with Q2_K left in the file layout, and batch invariant.
-class SynthQ2K : public ::testing::TestWithParam<Isa> {};
+// A model whose weights a SIMD table packs at load (Q2_K -> Q2_K_R16, Q3_K -> Q3_K_R16):
+// close to the same table with that type left in the file layout, and batch invariant.
+struct PackedModelCase {
+  Isa isa;
+  SynthMix mix;
+  GgmlType file, packed;
+};
+void PrintTo(const PackedModelCase& p, std::ostream* os) { *os << type_name(p.file) << " on " << isa_name(p.isa); }
 
-TEST_P(SynthQ2K, PackedQ2KRunsCloseToTheFileLayoutAndBatchInvariant) {
-  const Isa isa = GetParam();
-  if (!isa_supported(isa)) GTEST_SKIP() << isa_name(isa) << " is not supported by this CPU";
+class SynthPacked : public ::testing::TestWithParam<PackedModelCase> {};
+
+TEST_P(SynthPacked, RunsCloseToTheFileLayoutAndBatchInvariant) {
+  const PackedModelCase& p = GetParam();
+  if (!isa_supported(p.isa)) GTEST_SKIP() << isa_name(p.isa) << " is not supported by this CPU";
   auto vocab = GgufModel::open(fixture("r1-mini-q8_0"));
   ASSERT_TRUE(vocab.is_ok()) << vocab.status().message();
   SynthOptions o;
@@ -322,22 +356,22 @@ TEST_P(SynthQ2K, PackedQ2KRunsCloseToTheFileLayoutAndBatchInvariant) {
   // every expert used: no top-k choice for a last-bit difference to flip
   o.args.n_activated_experts = o.args.n_routed_experts;
   o.args.n_limited_groups = o.args.n_expert_groups;
-  o.mix = SynthMix::kQ2_K;
+  o.mix = p.mix;
   o.seed = 9;
   const auto dir = temp_dir();
-  const std::string path = (dir / "q2k.gguf").string();
+  const std::string path = (dir / "packed.gguf").string();
   ThreadPool pool(2);
   ASSERT_TRUE(write_synth_gguf(o, vocab->metadata(), pool, path).is_ok());
-  auto packed = Model::load(path, kernel_table(isa));
-  KernelTable no_q2k = kernel_table(isa);  // the same table, Q2_K left in the file layout
-  no_q2k.packing[static_cast<uint32_t>(GgmlType::Q2_K)] = {};
-  auto plain = Model::load(path, no_q2k);
+  auto packed = Model::load(path, kernel_table(p.isa));
+  KernelTable unpacked = kernel_table(p.isa);  // the same table, the type left in the file layout
+  unpacked.packing[static_cast<uint32_t>(p.file)] = {};
+  auto plain = Model::load(path, unpacked);
   ASSERT_TRUE(packed.is_ok() && plain.is_ok());
-  int q2 = 0;
+  int n_packed = 0;
   for (const LayerWeights& l : (*packed)->weights().layers) {
-    for (const TensorView* v : {&l.attn.wq_b, &l.moe.w1, &l.moe.w3, &l.ffn.w1, &l.ffn.w3}) q2 += v->type == GgmlType::Q2_K_R16;
+    for (const TensorView* v : {&l.attn.wq_b, &l.moe.w1, &l.moe.w3, &l.ffn.w1, &l.ffn.w3}) n_packed += v->type == p.packed;
   }
-  EXPECT_GT(q2, 0);
+  EXPECT_GT(n_packed, 0);
   const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
   const std::vector<float> a = logits_of(**packed, pool, prompt, false), b = logits_of(**plain, pool, prompt, false);
   ASSERT_EQ(a.size(), b.size());
@@ -347,20 +381,26 @@ TEST_P(SynthQ2K, PackedQ2KRunsCloseToTheFileLayoutAndBatchInvariant) {
     max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
   }
   EXPECT_GT(max_abs, 0.0);
-  // the same integers in another float order: this random 2-bit model turns last-bit
-  // differences into about 1 % of the largest logit
+  // the same integers in another float order: these random 2- and 3-bit models turn
+  // last-bit differences into about 1 % of the largest logit
   EXPECT_LT(max_diff, 0.02 * max_abs);
   const std::vector<float> c = logits_of(**packed, pool, prompt, true);
   EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0) << "prompt at once vs token by token";
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tables, SynthQ2K, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
-                         [](const auto& info) { return std::string(isa_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
+                         ::testing::Values(PackedModelCase{Isa::kAvx2, SynthMix::kQ2_K, GgmlType::Q2_K, GgmlType::Q2_K_R16},
+                                           PackedModelCase{Isa::kAvx512, SynthMix::kQ2_K, GgmlType::Q2_K, GgmlType::Q2_K_R16},
+                                           PackedModelCase{Isa::kAvx2, SynthMix::kQ3_K_M, GgmlType::Q3_K, GgmlType::Q3_K_R16},
+                                           PackedModelCase{Isa::kAvx512, SynthMix::kQ3_K_M, GgmlType::Q3_K, GgmlType::Q3_K_R16}),
+                         [](const auto& info) {
+                           return std::string(type_name(info.param.file)) + "_" + std::string(isa_name(info.param.isa));
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
                          ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0,
-                                           SynthMix::kQ2_K),
+                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 
 }  // namespace
