@@ -32,31 +32,11 @@ struct Matrix {
   std::vector<uint8_t> a;  // 8 activation rows
 };
 
-// Random bytes as blocks of a type we have no quantizer for (Q3_K, Q5_K): every byte
-// pattern is a valid block once its f16 scales are finite; 1/16 keeps the products normal.
-template <class Block>
-void random_blocks(std::mt19937& rng, uint8_t* out, int64_t n_blocks) {
-  std::uniform_int_distribution<int> byte(0, 255);
-  for (int64_t i = 0; i < n_blocks * static_cast<int64_t>(sizeof(Block)); ++i) out[i] = static_cast<uint8_t>(byte(rng));
-  auto* blocks = reinterpret_cast<Block*>(out);
-  for (int64_t b = 0; b < n_blocks; ++b) {
-    blocks[b].d = f32_to_f16(1.0f / 16);
-    if constexpr (requires { blocks[b].dmin; }) blocks[b].dmin = f32_to_f16(1.0f / 16);
-  }
-}
-
-// A row of weights: random normals quantized, or random blocks where we have no quantizer.
+// A row of weights: random normals, quantized.
 void random_row(GgmlType t, std::mt19937& rng, std::vector<float>& x, uint8_t* out) {
-  const int64_t blocks = kN / kQK_K;
-  switch (t) {
-    case GgmlType::Q3_K: return random_blocks<BlockQ3_K>(rng, out, blocks);
-    case GgmlType::Q5_K: return random_blocks<BlockQ5_K>(rng, out, blocks);
-    default: {
-      std::normal_distribution<float> g(0.0f, 1.0f);
-      for (auto& v : x) v = g(rng);
-      quantize_row(t, x.data(), out, kN);
-    }
-  }
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  for (auto& v : x) v = g(rng);
+  quantize_row(t, x.data(), out, kN);
 }
 
 // Weights from quantizing random normals (one row, repeated: the bytes streamed are real
@@ -311,6 +291,15 @@ MOE_BENCH_PACKED(Q2_K, kAvx512, 16);
 MOE_BENCH_PACKED(Q2_K, kAvx2, 1);
 MOE_BENCH_PACKED(Q2_K, kAvx2, 8);
 MOE_BENCH_PACKED(Q2_K, kAvx2, 16);
+// Q3_K_R16
+MOE_BENCH_PACKED_DRAM(Q3_K, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q3_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q3_K, kAvx512, 1);
+MOE_BENCH_PACKED(Q3_K, kAvx512, 8);
+MOE_BENCH_PACKED(Q3_K, kAvx512, 16);
+MOE_BENCH_PACKED(Q3_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q3_K, kAvx2, 8);
+MOE_BENCH_PACKED(Q3_K, kAvx2, 16);
 MOE_BENCH_PACKED(Q8_0, kAvx2, 1);
 MOE_BENCH_PACKED(Q4_K, kAvx2, 1);
 MOE_BENCH_PACKED(Q6_K, kAvx2, 1);
@@ -342,8 +331,9 @@ MOE_BENCH(Q4_K, kAvx2, 8);
 MOE_BENCH(Q4_K, kAvx512, 8);
 MOE_BENCH(Q6_K, kAvx2, 8);
 MOE_BENCH(BF16, kAvx2, 8);
-// The file-layout products of the types without a packed layout (Q2_K / Q3_K / Q5_K files:
-// published R1 Q2_K, Q3_K_M, Q5_K_M and the dynamic 2-bit mixes).
+// The file-layout products of Q2_K / Q3_K (packed at load since Q2_K_R16 / Q3_K_R16: these
+// are the "before") and Q5_K (no packed layout): published R1 Q2_K, Q3_K_M, Q5_K_M and the
+// dynamic 2-bit mixes.
 MOE_BENCH(Q2_K, kAvx2, 1);
 MOE_BENCH(Q2_K, kAvx512, 1);
 MOE_BENCH(Q3_K, kAvx2, 1);
