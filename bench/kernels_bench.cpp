@@ -300,6 +300,15 @@ MOE_BENCH_PACKED(Q3_K, kAvx512, 16);
 MOE_BENCH_PACKED(Q3_K, kAvx2, 1);
 MOE_BENCH_PACKED(Q3_K, kAvx2, 8);
 MOE_BENCH_PACKED(Q3_K, kAvx2, 16);
+// Q5_K_R16
+MOE_BENCH_PACKED_DRAM(Q5_K, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q5_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q5_K, kAvx512, 1);
+MOE_BENCH_PACKED(Q5_K, kAvx512, 8);
+MOE_BENCH_PACKED(Q5_K, kAvx512, 16);
+MOE_BENCH_PACKED(Q5_K, kAvx2, 1);
+MOE_BENCH_PACKED(Q5_K, kAvx2, 8);
+MOE_BENCH_PACKED(Q5_K, kAvx2, 16);
 MOE_BENCH_PACKED(Q8_0, kAvx2, 1);
 MOE_BENCH_PACKED(Q4_K, kAvx2, 1);
 MOE_BENCH_PACKED(Q6_K, kAvx2, 1);
@@ -331,9 +340,9 @@ MOE_BENCH(Q4_K, kAvx2, 8);
 MOE_BENCH(Q4_K, kAvx512, 8);
 MOE_BENCH(Q6_K, kAvx2, 8);
 MOE_BENCH(BF16, kAvx2, 8);
-// The file-layout products of Q2_K / Q3_K (packed at load since Q2_K_R16 / Q3_K_R16: these
-// are the "before") and Q5_K (no packed layout): published R1 Q2_K, Q3_K_M, Q5_K_M and the
-// dynamic 2-bit mixes.
+// The file-layout products of Q2_K / Q3_K / Q5_K (packed at load since Q2_K_R16 / Q3_K_R16 /
+// Q5_K_R16: these are the "before"): published R1 Q2_K, Q3_K_M, Q5_K_M and the dynamic 2-bit
+// mixes.
 MOE_BENCH(Q2_K, kAvx2, 1);
 MOE_BENCH(Q2_K, kAvx512, 1);
 MOE_BENCH(Q3_K, kAvx2, 1);
@@ -343,6 +352,7 @@ MOE_BENCH(Q5_K, kAvx512, 1);
 MOE_BENCH(Q2_K, kAvx2, 8);
 MOE_BENCH(Q3_K, kAvx2, 8);
 MOE_BENCH(Q5_K, kAvx2, 8);
+MOE_BENCH(Q5_K, kAvx512, 8);
 
 }  // namespace
 }  // namespace moe

@@ -51,6 +51,7 @@ enum class GgmlType : uint32_t {
   Q8_0_S = 67,    // activation blocks for Q8_0_R16: f32 scale, 128 x sum, 32 int8
   Q2_K_R16 = 68,  // Q2_K rows interleaved in groups of 16
   Q3_K_R16 = 69,  // Q3_K rows interleaved in groups of 16
+  Q5_K_R16 = 70,  // Q5_K rows interleaved in groups of 16
 };
 
 // Type ids are below this bound (tables indexed by type id use it).

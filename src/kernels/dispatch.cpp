@@ -31,6 +31,7 @@ void set_tail_gemms(KernelTable* t) {
   at(GgmlType::Q6_K_R16).tail_gemm = at(GgmlType::Q6_K).gemm;
   at(GgmlType::Q2_K_R16).tail_gemm = at(GgmlType::Q2_K).gemm;
   at(GgmlType::Q3_K_R16).tail_gemm = at(GgmlType::Q3_K).gemm;
+  at(GgmlType::Q5_K_R16).tail_gemm = at(GgmlType::Q5_K).gemm;
 }
 
 // The load-time repackings of the SIMD tables (both read the same packed layouts).
@@ -43,6 +44,7 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q6_K, GgmlType::Q6_K_R16, packed::repack_q6_K_r16);
   pack(GgmlType::Q2_K, GgmlType::Q2_K_R16, packed::repack_q2_K_r16);
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
+  pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
   // Q4_0 / Q5_0 (e.g. attn_k_b of Q4_K_M files, rows of 128) become Q8_0_R16: 1.5-1.9x the
   // bytes of these small tensors, streamed by the fast kernel instead of the file layout's.
   pack(GgmlType::Q4_0, GgmlType::Q8_0_R16, packed::repack_q4_0_to_q8_0_r16);
@@ -74,6 +76,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, ref::gemm_q2_K_r16);
   set(&t, GgmlType::Q3_K_R16, nullptr, ref::gemm_q3_K_r16);
+  set(&t, GgmlType::Q5_K_R16, nullptr, ref::gemm_q5_K_r16);
   set_tail_gemms(&t);
   t.quantize_q8_0_s = ref::quantize_q8_0_s;
   t.f16_to_f32 = ref::f16_to_f32_row;
@@ -116,6 +119,7 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx2::gemm_q2_K_r16);
   set(&t, GgmlType::Q3_K_R16, nullptr, avx2::gemm_q3_K_r16);
+  set(&t, GgmlType::Q5_K_R16, nullptr, avx2::gemm_q5_K_r16);
   set_tail_gemms(&t);
   set_packing(&t);
   return t;
@@ -131,6 +135,7 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx512::gemm_q2_K_r16);
   set(&t, GgmlType::Q3_K_R16, nullptr, avx512::gemm_q3_K_r16);
+  set(&t, GgmlType::Q5_K_R16, nullptr, avx512::gemm_q5_K_r16);
   if (detect_cpu_features().avx512bf16) {
     t.bf16_scores = avx512_bf16::scores;
     t.bf16_weighted_rows = avx512_bf16::weighted_rows;
@@ -166,6 +171,7 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q8_0_R16:
       return GgmlType::Q8_0_S;
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
+    case GgmlType::Q5_K_R16:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
@@ -197,7 +203,7 @@ bool has_kernel(const KernelTable& k, GgmlType w) {
 int gemm_row_grain(GgmlType w) {
   switch (w) {
     case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16:
-    case GgmlType::Q3_K_R16:
+    case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16:
       return kPackRows;
     default:
       return 4;

@@ -14,7 +14,7 @@
 // Tail rows left in the Q8_0 file layout (a matrix not in whole groups) are multiplied by
 // gemm_q8_0_q8_0_s with the same float arithmetic per element, so they agree bitwise.
 //
-// Q4_K_R16, Q6_K_R16, Q2_K_R16 and Q3_K_R16: see packed_k.cpp.
+// Q4_K_R16, Q5_K_R16, Q6_K_R16, Q2_K_R16 and Q3_K_R16: see packed_k.cpp.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -54,6 +54,7 @@ void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out);
 void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_q5_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
@@ -67,6 +68,7 @@ void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 namespace ref {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
+MOE_PACKED_GEMM(q5_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 MOE_PACKED_GEMM(q2_K_r16)
 MOE_PACKED_GEMM(q3_K_r16)
@@ -79,6 +81,7 @@ void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows
 namespace avx2 {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
+MOE_PACKED_GEMM(q5_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 MOE_PACKED_GEMM(q2_K_r16)
 MOE_PACKED_GEMM(q3_K_r16)
@@ -88,6 +91,7 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::qua
 namespace avx512 {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
+MOE_PACKED_GEMM(q5_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
 MOE_PACKED_GEMM(q2_K_r16)
 MOE_PACKED_GEMM(q3_K_r16)

@@ -1,4 +1,4 @@
-// Repacking of Q4_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts. Plain code: every
+// Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts. Plain code: every
 // kernel table uses these functions.
 //
 // Both layouts keep the source's bytes per row. Group g (rows 16g..16g+15) occupies bytes
@@ -16,6 +16,13 @@
 //   [ 256, 2304) uint8_t  q[32][16][4]   q[8c + i][r] = row r's qs[32c + 4i .. 32c + 4i + 3]
 // so q[8c + i]'s low nibbles are values 64c + 4i.. (sub-block 2c) and its high nibbles
 // values 64c + 32 + 4i.. (sub-block 2c + 1), 4 per row, in the activation's order.
+//
+// Q5_K_R16 column (16 x 176 = 2816 bytes), q5 = nibble + 16 * hbit (x = d*sc*q5 - dmin*m):
+//   [   0, 2304) Q4_K_R16's column: d, dmin, sm[12][16], and the low 4 bits as its q[32][16][4]
+//   [2304, 2816) uint8_t  h[8][16][4]    lines z = 4g..4g+3: bit 2 (z % 4) + n of h[g]'s byte
+//                  4r + l is the fifth bit of the value in nibble n (0 low, 1 high) of q[z]'s
+//                  byte 4r + l
+// so each 64-byte h line matches the q lines byte for byte (a 32-byte half: 8 rows).
 //
 // Q6_K_R16 column (16 x 210 = 3360 bytes), q6 = the unsigned 6-bit value (x = d*sc*(q6-32)):
 //   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
@@ -143,18 +150,39 @@ void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
   }
 }
 
-void repack_column_q4_K(const BlockQ4_K* const* rows, int64_t b, uint8_t* col) {
+// Q4_K_R16's part of a column (Q5_K_R16's first 2304 bytes): row r of Q4_K or Q5_K block x.
+template <class Block>
+void repack_row_q4_K(const Block& x, int r, uint8_t* col) {
   uint8_t* sm = col + 64;
   uint8_t* q = col + 256;
+  std::memcpy(col + 2 * r, &x.d, 2);
+  std::memcpy(col + 32 + 2 * r, &x.dmin, 2);
+  uint8_t sc[8], m[8];
+  for (int j = 0; j < 8; ++j) k4_scale_min(j, x.scales, &sc[j], &m[j]);
+  for (int k = 0; k < 8; ++k) sm[16 * k + r] = static_cast<uint8_t>(sc[k] | (m[k] >> 4) << 6);
+  for (int k = 0; k < 4; ++k) sm[16 * (8 + k) + r] = static_cast<uint8_t>((m[k] & 15) | (m[k + 4] & 15) << 4);
+  for (int z = 0; z < 32; ++z) std::memcpy(q + 64 * z + 4 * r, x.qs + 4 * z, 4);
+}
+
+void repack_column_q4_K(const BlockQ4_K* const* rows, int64_t b, uint8_t* col) {
+  for (int r = 0; r < kPackRows; ++r) repack_row_q4_K(rows[r][b], r, col);
+}
+
+// Line z = 8c + i holds qs[32c + 4i + l]: values 64c + 4i + l (low nibble) and 64c + 32 + 4i
+// + l (high), whose fifth bits are bits 2c and 2c + 1 of qh[4i + l].
+void repack_column_q5_K(const BlockQ5_K* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* h = col + 2304;
+  std::memset(h, 0, 512);
   for (int r = 0; r < kPackRows; ++r) {
-    const BlockQ4_K& x = rows[r][b];
-    std::memcpy(col + 2 * r, &x.d, 2);
-    std::memcpy(col + 32 + 2 * r, &x.dmin, 2);
-    uint8_t sc[8], m[8];
-    for (int j = 0; j < 8; ++j) k4_scale_min(j, x.scales, &sc[j], &m[j]);
-    for (int k = 0; k < 8; ++k) sm[16 * k + r] = static_cast<uint8_t>(sc[k] | (m[k] >> 4) << 6);
-    for (int k = 0; k < 4; ++k) sm[16 * (8 + k) + r] = static_cast<uint8_t>((m[k] & 15) | (m[k + 4] & 15) << 4);
-    for (int z = 0; z < 32; ++z) std::memcpy(q + 64 * z + 4 * r, x.qs + 4 * z, 4);
+    const BlockQ5_K& x = rows[r][b];
+    repack_row_q4_K(x, r, col);
+    for (int z = 0; z < 32; ++z) {
+      const int c = z / 8, i = z % 8;
+      for (int l = 0; l < 4; ++l) {
+        const int bits = (x.qh[4 * i + l] >> (2 * c)) & 3;  // (low, high) nibble's fifth bits
+        h[64 * (z / 4) + 4 * r + l] |= static_cast<uint8_t>(bits << (2 * (z % 4)));
+      }
+    }
   }
 }
 
@@ -199,6 +227,10 @@ void repack(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockQ4_K, repack_column_q4_K>(src, rows, n, dst);
+}
+
+void repack_q5_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockQ5_K, repack_column_q5_K>(src, rows, n, dst);
 }
 
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {

@@ -1,4 +1,4 @@
-// Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16: the repacking keeps each group in its own bytes, the
+// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16: the repacking keeps each group in its own bytes, the
 // reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
 // are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
@@ -41,6 +41,8 @@ const Format kQ6K = {"q6_K", GgmlType::Q6_K, packed::repack_q6_K_r16, GgmlType::
                      ref::gemm_q6_K_r16, ref::vec_dot_q6_K_q8_K};
 const Format kQ2K = {"q2_K", GgmlType::Q2_K, packed::repack_q2_K_r16, GgmlType::Q2_K_R16,
                      ref::gemm_q2_K_r16, ref::vec_dot_q2_K_q8_K};
+const Format kQ5K = {"q5_K", GgmlType::Q5_K, packed::repack_q5_K_r16, GgmlType::Q5_K_R16,
+                     ref::gemm_q5_K_r16, ref::vec_dot_q5_K_q8_K};
 const Format kQ3K = {"q3_K", GgmlType::Q3_K, packed::repack_q3_K_r16, GgmlType::Q3_K_R16,
                      ref::gemm_q3_K_r16, ref::vec_dot_q3_K_q8_K};
 
@@ -97,17 +99,23 @@ double magnitude(const Format& f, const uint8_t* w, const uint8_t* a_row, int64_
   double total = 0.0;
   for (int64_t b = 0; b < n / kQK_K; ++b) {
     double sq = 0.0, sm = 0.0, d = 0.0, dmin = 0.0;
-    if (f.type == GgmlType::Q4_K) {
-      const auto& x = reinterpret_cast<const BlockQ4_K*>(w)[b];
+    auto affine_k = [&](const auto& x, auto fifth_bit) {
       d = f16_to_f32(x.d);
       dmin = f16_to_f32(x.dmin);
       for (int i = 0; i < kQK_K; ++i) {
         uint8_t sc, m;
         k4_scale_min(i / 32, x.scales, &sc, &m);
         const int byte = x.qs[32 * (i / 64) + i % 32];
-        sq += sc * ((i % 64) < 32 ? byte & 15 : byte >> 4) * std::abs(a[b].qs[i]);
+        const int q = ((i % 64) < 32 ? byte & 15 : byte >> 4) | fifth_bit(x, i) << 4;
+        sq += sc * q * std::abs(a[b].qs[i]);
         sm += m * std::abs(a[b].qs[i]);
       }
+    };
+    if (f.type == GgmlType::Q4_K) {
+      affine_k(reinterpret_cast<const BlockQ4_K*>(w)[b], [](const BlockQ4_K&, int) { return 0; });
+    } else if (f.type == GgmlType::Q5_K) {
+      affine_k(reinterpret_cast<const BlockQ5_K*>(w)[b],
+               [](const BlockQ5_K& x, int i) { return (x.qh[i % 32] >> (i / 32)) & 1; });
     } else if (f.type == GgmlType::Q2_K) {
       const auto& x = reinterpret_cast<const BlockQ2_K*>(w)[b];
       d = f16_to_f32(x.d);
@@ -119,7 +127,7 @@ double magnitude(const Format& f, const uint8_t* w, const uint8_t* a_row, int64_
       }
     } else {
       std::vector<float> x(kQK_K);
-      dequantize_row(f.type, w + b * row_bytes(f.type, kQK_K), x.data(), kQK_K);  // Q6_K, Q3_K
+      dequantize_row(f.type, w + b * row_bytes(f.type, kQK_K), x.data(), kQK_K);  // Q6_K, Q3_K (no mins)
       for (int i = 0; i < kQK_K; ++i) sq += std::fabs(x[i]) * std::abs(a[b].qs[i]);
       d = 1.0;
     }
@@ -191,6 +199,35 @@ TEST_P(PackedK, SimdIsBitwiseTheReference) {
   }
 }
 
+// Every weight bit set (each format's largest values and scales) against activations of
+// -127: the AVX2 tiles' int16 pair sums at their bounds (Q5_K's 5-bit sums, for one, would
+// overflow over a sub-block's 8 chunks without their scaling every 4).
+TEST_P(PackedK, LargestValuesStayExact) {
+  if (simd_isas().empty()) GTEST_SKIP() << "no AVX2 on this CPU";
+  const Format& f = GetParam();
+  const int64_t rows = 32, n = 512;
+  Case c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
+  c.w.assign(rows * c.wrb, 0xFF);
+  const uint16_t scale = f32_to_f16(1.0f / 16);
+  for (size_t off = 0; off < c.w.size(); off += type_traits(f.type).type_size) {
+    for (int field : test::f16_fields(f.type)) std::memcpy(&c.w[off + field], &scale, 2);
+  }
+  c.packed.resize(c.w.size());
+  f.repack(c.w.data(), rows, n, c.packed.data());
+  for (int64_t tokens : {1, 2, 3, 8, 9}) {
+    const std::vector<float> ones(n, 1.0f);  // Q8_K: every value -127
+    c.act.resize(tokens * c.arb);
+    for (int64_t t = 0; t < tokens; ++t) quantize_row(GgmlType::Q8_K, ones.data(), c.act.data() + t * c.arb, n);
+    ASSERT_EQ(reinterpret_cast<const BlockQ8_K*>(c.act.data())->qs[0], -127);
+    const std::vector<float> want = run(f.ref_gemm, c, tokens, rows);
+    for (Isa isa : simd_isas()) {
+      const std::vector<float> got = run(kernel_table(isa).for_type(f.packed).gemm, c, tokens, rows);
+      ASSERT_EQ(std::memcmp(want.data(), got.data(), want.size() * sizeof(float)), 0)
+          << f.name << " " << isa_name(isa) << " tokens=" << tokens;
+    }
+  }
+}
+
 TEST_P(PackedK, BatchInvariant) {
   const Format& f = GetParam();
   const int64_t tokens = 20;
@@ -209,7 +246,7 @@ TEST_P(PackedK, BatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K),
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

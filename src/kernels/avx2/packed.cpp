@@ -1,4 +1,4 @@
-// AVX2 Q8_0_R16 / Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise the ref:: definitions, on the same
+// AVX2 Q8_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise the ref:: definitions, on the same
 // packed layouts as the AVX-512 kernels (kernels/packed.h, packed_k.cpp), so one repacking
 // serves both tables. A 64-byte chunk of 16 rows is two 32-byte halves (rows 0-7, 8-15).
 //
@@ -11,6 +11,7 @@
 //         stored (q8_one_token, bounds there).
 //   Q4_K: nibbles <= 15 x |a| <= 128: pairs <= 3840, 8 chunks of a sub-block <= 30720, then
 //         one vpmaddwd per sub-block applies the 6-bit scale.
+//   Q5_K: values <= 31: pairs <= 7936, so a vpmaddwd every 4 chunks (<= 31744).
 //   Q6_K: values <= 63 x |a| <= 128: pairs <= 16128, two chunks <= 32256.
 //   Q2_K, Q3_K: values <= 3 (7) x |a| <= 128: a sub-block's 4 chunks <= 16 x 7 x 128 = 14336.
 // One token (decode), or a call of up to 4 tokens, reads both halves in one pass. More tokens
@@ -29,6 +30,7 @@ namespace {
 
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
+constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);  // 2816
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
@@ -251,86 +253,114 @@ inline void q4_bsum_pairs(const BlockQ8_K& a, __m256i pp[4]) {
   pp[3] = _mm256_permutevar8x32_epi32(w, _mm256_set1_epi32(5));
 }
 
-// isum += sc_j * (sub-block j's sums), j = 2c (low nibbles of the 8 chunks at q) or 2c + 1
-// (high nibbles), for T tokens (activations from offset a_off) and H halves. One sub-block
-// at a time keeps only T x H int16 sums live, so 8 tokens fit the registers.
-template <int T, int H, bool kHigh>
-inline void q4_sub_block(const uint8_t* q, const uint8_t* sc, int h0, const BlockQ8_K* const* a,
+// Q5_K_R16: the fifth bit of nibble n (0 low, 1 high) of line i's byte, from h line hb's
+// bit 2 (i % 4) + n, moved to bit 4 (epi16 shifts of at most 4 keep each byte's bits; the
+// callers' loops are unrolled, so the counts are constants).
+inline __m256i fifth_bit(const uint8_t* hb, int i, int n) {
+  const __m256i hv = load256(hb + 64 * (i / 4));
+  const int from = 2 * (i % 4) + n;
+  const __m256i v = from < 4 ? _mm256_slli_epi16(hv, 4 - from) : from > 4 ? _mm256_srli_epi16(hv, from - 4) : hv;
+  return _mm256_and_si256(v, _mm256_set1_epi8(0x10));
+}
+
+// Line i's values of nibble n for half h: the nibble, and for Q5_K its fifth bit from hb.
+template <bool kQ5>
+inline __m256i k_values(const uint8_t* q, const uint8_t* hb, int i, int n, int h) {
+  __m256i w = load256(q + 64 * i + 32 * h);
+  if (n == 1) w = _mm256_srli_epi16(w, 4);
+  w = _mm256_and_si256(w, _mm256_set1_epi8(0x0F));
+  if constexpr (kQ5) w = _mm256_or_si256(w, fifth_bit(hb + 32 * h, i, n));
+  return w;
+}
+
+// isum += scale * s for T tokens and H halves (the scale decoded from sc here, not held in a
+// register through the chunks), then s = 0.
+template <int T, int H>
+inline void add_scaled(__m256i s[][H], const uint8_t* sc, int h0, __m256i isum[][H]) {
+  for (int h = 0; h < H; ++h) {
+    const __m256i scale = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 8 * (h0 + h)), _mm_set1_epi8(63)));
+    for (int t = 0; t < T; ++t) {
+      isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s[t][h], scale));
+      s[t][h] = _mm256_setzero_si256();
+    }
+  }
+}
+
+// isum += sc_j * (sub-block j's sums), j = 2c (nibble kN = 0 of the 8 chunks at q) or 2c + 1
+// (kN = 1), for T tokens (activations from offset a_off) and H halves. One sub-block at a
+// time keeps only T x H int16 sums live, so 8 tokens fit the registers. Q5_K (kQ5, the
+// fifth bits at hb) applies the scale every 4 chunks.
+template <int T, int H, int kN, bool kQ5>
+inline void q4_sub_block(const uint8_t* q, const uint8_t* hb, const uint8_t* sc, int h0, const BlockQ8_K* const* a,
                          int a_off, __m256i isum[][H]) {
-  const __m256i m0f = _mm256_set1_epi8(0x0F);
-  __m256i s[T][H];  // int16 pair sums (<= 8 x 3840)
+  __m256i s[T][H];  // int16 pair sums (<= 8 x 3840; Q5_K: 4 x 7936)
   for (int t = 0; t < T; ++t) {
     for (int h = 0; h < H; ++h) s[t][h] = _mm256_setzero_si256();
   }
 #pragma GCC unroll 8
   for (int i = 0; i < 8; ++i) {
     for (int h = 0; h < H; ++h) {
-      __m256i w = load256(q + 64 * i + 32 * h);
-      if constexpr (kHigh) w = _mm256_srli_epi16(w, 4);
-      w = _mm256_and_si256(w, m0f);
+      const __m256i w = k_values<kQ5>(q, hb, i, kN, h);
       for (int t = 0; t < T; ++t) {
-        s[t][h] =
-            _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(w, bcast4(a[t]->qs + a_off + 4 * i)));
+        s[t][h] = _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(w, bcast4(a[t]->qs + a_off + 4 * i)));
         in_order(s[t][h]);
       }
     }
+    if (kQ5 && i == 3) add_scaled<T, H>(s, sc, h0, isum);
   }
-  for (int h = 0; h < H; ++h) {
-    const __m256i scale =
-        _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 8 * (h0 + h)), _mm_set1_epi8(63)));
-    for (int t = 0; t < T; ++t)
-      isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s[t][h], scale));
-  }
+  add_scaled<T, H>(s, sc, h0, isum);
 }
 
 // One token: sub-blocks 2c and 2c + 1 in one pass over the chunks (each load feeds both
 // nibbles), as q4_sub_block otherwise.
-template <int H>
-inline void q4_sub_block_pair(const uint8_t* q, const uint8_t* sc, int h0, const BlockQ8_K* a,
-                              int a_off, __m256i isum[H]) {
-  const __m256i m0f = _mm256_set1_epi8(0x0F);
-  __m256i lo[H], hi[H];
-  for (int h = 0; h < H; ++h) lo[h] = hi[h] = _mm256_setzero_si256();
+template <int H, bool kQ5>
+inline void q4_sub_block_pair(const uint8_t* q, const uint8_t* hb, const uint8_t* sc, int h0, const BlockQ8_K* a,
+                              int a_off, __m256i isum[][H]) {
+  __m256i lo[1][H], hi[1][H];
+  for (int h = 0; h < H; ++h) lo[0][h] = hi[0][h] = _mm256_setzero_si256();
 #pragma GCC unroll 2
   for (int i = 0; i < 8; ++i) {
     const __m256i al = bcast4(a->qs + a_off + 4 * i), ah = bcast4(a->qs + a_off + 32 + 4 * i);
     for (int h = 0; h < H; ++h) {
-      const __m256i w = load256(q + 64 * i + 32 * h);
-      lo[h] = _mm256_add_epi16(lo[h], _mm256_maddubs_epi16(_mm256_and_si256(w, m0f), al));
-      hi[h] = _mm256_add_epi16(
-          hi[h], _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(w, 4), m0f), ah));
+      lo[0][h] = _mm256_add_epi16(lo[0][h], _mm256_maddubs_epi16(k_values<kQ5>(q, hb, i, 0, h), al));
+      hi[0][h] = _mm256_add_epi16(hi[0][h], _mm256_maddubs_epi16(k_values<kQ5>(q, hb, i, 1, h), ah));
+    }
+    if (kQ5 && i % 4 == 3) {
+      add_scaled<1, H>(lo, sc, h0, isum);
+      add_scaled<1, H>(hi, sc + 16, h0, isum);
     }
   }
-  for (int h = 0; h < H; ++h) {
-    const __m128i m63 = _mm_set1_epi8(63);
-    const __m256i sc_lo = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 8 * (h0 + h)), m63));
-    const __m256i sc_hi =
-        _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sc + 16 + 8 * (h0 + h)), m63));
-    isum[h] = _mm256_add_epi32(isum[h], _mm256_add_epi32(_mm256_madd_epi16(lo[h], sc_lo),
-                                                         _mm256_madd_epi16(hi[h], sc_hi)));
+  if (!kQ5) {
+    add_scaled<1, H>(lo, sc, h0, isum);
+    add_scaled<1, H>(hi, sc + 16, h0, isum);
   }
 }
 
-template <int T, int H>
+// Q4_K_R16, or Q5_K_R16 (kQ5: the same column with the fifth bits after it).
+template <int T, int H, bool kQ5 = false>
 inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
   // The float sums live in y between super-blocks (registers go to the int16 sums).
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kQ4Column;
+    constexpr size_t kColumn = kQ5 ? kQ5Column : kQ4Column;
+    const uint8_t* col = group + b * kColumn;
     const uint8_t* sm = col + 64;
     const uint8_t* q = col + 256 + 32 * h0;
+    const uint8_t* hb = col + 2304 + 32 * h0;  // Q5_K's fifth bits
     const BlockQ8_K* a[T];
     __m256i isum[T][H];
     start_column<T, H>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
-      prefetch_ahead(col + kQ4Column / 4 * c, 9);  // the column ahead, a quarter at a time
+      prefetch_ahead(col + kColumn / 4 * c, kColumn / 256);  // the column ahead, a quarter at a time
+      const uint8_t* qc = q + 512 * c;
+      const uint8_t* hc = hb + 128 * c;
       if constexpr (T == 1) {
-        q4_sub_block_pair<H>(q + 512 * c, sm + 16 * (2 * c), h0, a[0], 64 * c, isum[0]);
+        q4_sub_block_pair<H, kQ5>(qc, hc, sm + 16 * (2 * c), h0, a[0], 64 * c, isum);
       } else {
-        q4_sub_block<T, H, false>(q + 512 * c, sm + 16 * (2 * c), h0, a, 64 * c, isum);
-        q4_sub_block<T, H, true>(q + 512 * c, sm + 16 * (2 * c + 1), h0, a, 64 * c + 32, isum);
+        q4_sub_block<T, H, 0, kQ5>(qc, hc, sm + 16 * (2 * c), h0, a, 64 * c, isum);
+        q4_sub_block<T, H, 1, kQ5>(qc, hc, sm + 16 * (2 * c + 1), h0, a, 64 * c + 32, isum);
       }
     }
     __m256i mins[2][4];
@@ -348,6 +378,12 @@ inline void q4_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
       }
     }
   }
+}
+
+template <int T, int H>
+inline void q5_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  q4_tile<T, H, true>(nb, group, h0, act, y, y_stride);
 }
 
 // ---- Q6_K_R16 (column: f16 d[16], int8 sc[16][16], q[16][3][16][4])
@@ -621,6 +657,11 @@ constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<
                                           q4_tile<8, 1>};
 constexpr TileFn<BlockQ8_K> kQ4Pair[kOnePassTokens - 1] = {q4_tile<2, 2>, q4_tile<3, 2>,
                                                            q4_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kQ5Multi[] = {q5_tile<2, 1>, q5_tile<3, 1>, q5_tile<4, 1>,
+                                          q5_tile<5, 1>, q5_tile<6, 1>, q5_tile<7, 1>,
+                                          q5_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kQ5Pair[kOnePassTokens - 1] = {q5_tile<2, 2>, q5_tile<3, 2>,
+                                                           q5_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ6Pair[kOnePassTokens - 1] = {q6_tile<2, 2>, q6_tile<3, 2>,
                                                            q6_tile<4, 2>};
 constexpr TileFn<BlockQ8_K> kQ2Multi[] = {q2_tile<2, 1>, q2_tile<3, 1>, q2_tile<4, 1>,
@@ -662,6 +703,12 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi, kQ4Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q5_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, 8, q5_tile<1, 2>, kQ5Multi, kQ5Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 

@@ -1,4 +1,4 @@
-// AVX-512 VNNI Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products (bitwise the ref::
+// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products (bitwise the ref::
 // gemms;
 // layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one
 // 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast
@@ -19,12 +19,14 @@ namespace moe::avx512 {
 namespace {
 
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
+constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);  // 2816
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
+constexpr int kQ5Tile = 8;
 constexpr int kQ6Tile = 8;
 constexpr int kQ2Tile = 8;
 constexpr int kQ3Tile = 8;
@@ -142,6 +144,39 @@ inline void q4_tile_small(int64_t nb, const uint8_t* group, const BlockQ8_K* con
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, acc[t]);
 }
 
+// The mins of a Q4_K_R16 / Q5_K_R16 column as int16 pairs: dword r of mp[k] (k = 0..3) is
+// (m_2k, m_2k+1) of row r, for vpdpwssd against a token's bsum pairs (q4_min_sum).
+inline void q4_min_pairs(const uint8_t* sm, __m512i mp[4]) {
+  const __m512i m0f = _mm512_set1_epi8(0x0F), mc0 = _mm512_set1_epi8(static_cast<char>(0xC0));
+  // word 2r of the result <- word r (m_2k of row r), word 2r + 1 <- word 16 + r (m_2k+1)
+  alignas(64) static constexpr uint16_t kPairIdx[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
+                                                        21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
+                                                        11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i pidx = _mm512_load_si512(kPairIdx);
+  // bytes 16k + r of mA / mB are m_k / m_(k+4) of row r
+  const __m512i tA = _mm512_srli_epi16(_mm512_and_si512(load512(sm), mc0), 2);
+  const __m512i tB = _mm512_srli_epi16(_mm512_and_si512(load512(sm + 64), mc0), 2);
+  const __m512i x = load512(sm + 128);
+  const __m512i mA = select_bits(m0f, x, tA);
+  const __m512i mB = select_bits(m0f, _mm512_srli_epi16(x, 4), tB);
+  auto pairs = [&](__m256i m) { return _mm512_permutexvar_epi16(pidx, _mm512_cvtepu8_epi16(m)); };
+  mp[0] = pairs(_mm512_castsi512_si256(mA));
+  mp[1] = pairs(_mm512_extracti64x4_epi64(mA, 1));
+  mp[2] = pairs(_mm512_castsi512_si256(mB));
+  mp[3] = pairs(_mm512_extracti64x4_epi64(mB, 1));
+}
+
+// sum_j m_j * (bsums[2j] + bsums[2j+1]) for 16 rows (exact int32).
+inline __m512i q4_min_sum(const __m512i mp[4], const BlockQ8_K& a) {
+  // int16 words: (p0, p1), (p2, p3) in dwords 0, 1; (p4, p5), (p6, p7) in dwords 4, 5
+  const __m256i pr = _mm256_madd_epi16(load256(a.bsums), _mm256_set1_epi16(1));
+  const __m512i pk = _mm512_castsi256_si512(_mm256_packs_epi32(pr, pr));  // |p| <= 4096
+  __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp[0], _mm512_permutexvar_epi32(_mm512_set1_epi32(0), pk));
+  msum = _mm512_dpwssd_epi32(msum, mp[1], _mm512_permutexvar_epi32(_mm512_set1_epi32(1), pk));
+  msum = _mm512_dpwssd_epi32(msum, mp[2], _mm512_permutexvar_epi32(_mm512_set1_epi32(4), pk));
+  return _mm512_dpwssd_epi32(msum, mp[3], _mm512_permutexvar_epi32(_mm512_set1_epi32(5), pk));
+}
+
 // Several tokens: the sub-block sums are scaled in float, which is exact here: |s| <=
 // 32 * 15 * 128 (16x that for the high nibbles, scaled by sc / 16), so each sc * s is an
 // integer below 63 * 61440 and any partial sum of 4 of them stays below 2^24. Each token
@@ -152,14 +187,8 @@ template <int T>
 inline void q4_tile_multi(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                           int64_t y_stride) {
   const __m512i m0f = _mm512_set1_epi8(0x0F), mf0 = _mm512_set1_epi8(static_cast<char>(0xF0));
-  const __m512i mc0 = _mm512_set1_epi8(static_cast<char>(0xC0));
   const __m512i m63 = _mm512_set1_epi32(63);
   const __m512 sixteenth = _mm512_set1_ps(1.0f / 16);
-  // word 2r of the result <- word r (m_2k of row r), word 2r + 1 <- word 16 + r (m_2k+1)
-  alignas(64) static constexpr uint16_t kPairIdx[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,
-                                                        21, 6, 22, 7, 23, 8,  24, 9,  25, 10, 26,
-                                                        11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
-  const __m512i pidx = _mm512_load_si512(kPairIdx);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ4Column;
@@ -196,27 +225,13 @@ inline void q4_tile_multi(int64_t nb, const uint8_t* group, const BlockQ8_K* con
         fs[t][c / 2] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(hi[t]), sc_hi, f);
       }
     }
-    // mins: bytes 16k + r of mA / mB are m_k / m_(k+4) of row r
-    const __m512i tA = _mm512_srli_epi16(_mm512_and_si512(load512(sm), mc0), 2);
-    const __m512i tB = _mm512_srli_epi16(_mm512_and_si512(load512(sm + 64), mc0), 2);
-    const __m512i x = load512(sm + 128);
-    const __m512i mA = select_bits(m0f, x, tA);
-    const __m512i mB = select_bits(m0f, _mm512_srli_epi16(x, 4), tB);
-    auto pairs = [&](__m256i m) { return _mm512_permutexvar_epi16(pidx, _mm512_cvtepu8_epi16(m)); };
-    const __m512i mp[4] = {pairs(_mm512_castsi512_si256(mA)), pairs(_mm512_extracti64x4_epi64(mA, 1)),
-                           pairs(_mm512_castsi512_si256(mB)), pairs(_mm512_extracti64x4_epi64(mB, 1))};
+    __m512i mp[4];
+    q4_min_pairs(sm, mp);
     const __m512 dw = _mm512_cvtph_ps(load256(col));
     const __m512 dmin = _mm512_cvtph_ps(load256(col + 32));
     for (int t = 0; t < T; ++t) {
-      // int16 words: (p0, p1), (p2, p3) in dwords 0, 1; (p4, p5), (p6, p7) in dwords 4, 5
-      const __m256i pr = _mm256_madd_epi16(load256(a[t]->bsums), _mm256_set1_epi16(1));
-      const __m512i pk = _mm512_castsi256_si512(_mm256_packs_epi32(pr, pr));  // |p| <= 4096
-      __m512i msum = _mm512_dpwssd_epi32(_mm512_setzero_si512(), mp[0], _mm512_permutexvar_epi32(_mm512_set1_epi32(0), pk));
-      msum = _mm512_dpwssd_epi32(msum, mp[1], _mm512_permutexvar_epi32(_mm512_set1_epi32(1), pk));
-      msum = _mm512_dpwssd_epi32(msum, mp[2], _mm512_permutexvar_epi32(_mm512_set1_epi32(4), pk));
-      msum = _mm512_dpwssd_epi32(msum, mp[3], _mm512_permutexvar_epi32(_mm512_set1_epi32(5), pk));
       const __m512 is = _mm512_add_ps(fs[t][0], fs[t][1]);  // = float(isum)
-      add_affine_sums(y + t * y_stride, dw, dmin, a[t]->d, is, msum);
+      add_affine_sums(y + t * y_stride, dw, dmin, a[t]->d, is, q4_min_sum(mp, *a[t]));
     }
   }
 }
@@ -228,6 +243,71 @@ inline void q4_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     q4_tile_small<1>(nb, group, act, y, y_stride);
   } else {
     q4_tile_multi<T>(nb, group, act, y, y_stride);
+  }
+}
+
+// ---- Q5_K_R16
+
+// Bit `from` of each byte of v moved to bit 4 (epi16 shifts by at most 4: a byte's bit 4
+// comes from the same byte; the callers' loops are unrolled, so the counts are constants).
+inline __m512i bit_to_4(__m512i v, int from) {
+  return from < 4 ? _mm512_slli_epi16(v, 4 - from) : from > 4 ? _mm512_srli_epi16(v, from - 4) : v;
+}
+
+// Q4_K_R16's walk with the fifth bits or-ed in from the h line that matches each q line byte
+// for byte. A 5-bit sub-block sum (up to 32 x 31 x 128) is too large for Q4_K's exact float
+// scaling or the 16x high nibble, so the scales multiply in int32 (exact: isum < 2^26).
+// Float sums in y, tokens unrolled, sub-block pairs not unrolled (as q6_tile).
+template <int T>
+inline void q5_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                    int64_t y_stride) {
+  const __m512i m0f = _mm512_set1_epi8(0x0F), m10 = _mm512_set1_epi8(0x10);
+  const __m512i m63 = _mm512_set1_epi32(63);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ5Column;
+    prefetch_column(col, kQ5Column);
+    const uint8_t* sm = col + 64;
+    const BlockQ8_K* a[T];
+    __m512i isum[T];
+    for (int t = 0; t < T; ++t) {
+      a[t] = act[t] + b;
+      isum[t] = _mm512_setzero_si512();
+    }
+#pragma GCC unroll 1
+    for (int c = 0; c < 4; ++c) {
+      const uint8_t* q = col + 256 + 512 * c;  // lines 8c..8c+7
+      const uint8_t* hb = col + 2304 + 128 * c;
+      __m512i lo[T], hi[T];
+      for (int t = 0; t < T; ++t) lo[t] = hi[t] = _mm512_setzero_si512();
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i w = load512(q + 64 * i), hv = load512(hb + 64 * (i / 4));
+        const int m = i % 4;  // the line's bit pair in hv
+        const __m512i wl = select_bits(m10, bit_to_4(hv, 2 * m), _mm512_and_si512(w, m0f));
+        const __m512i wh = select_bits(m10, bit_to_4(hv, 2 * m + 1), _mm512_and_si512(_mm512_srli_epi16(w, 4), m0f));
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
+          lo[t] = dpbusd_bcast(lo[t], wl, qa);
+          hi[t] = dpbusd_bcast(hi[t], wh, qa + 32);
+        }
+      }
+      const __m512i sc_lo = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c))), m63);
+      const __m512i sc_hi = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * (2 * c + 1))), m63);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(lo[t], sc_lo),
+                                                             _mm512_mullo_epi32(hi[t], sc_hi)));
+      }
+    }
+    __m512i mp[4];
+    q4_min_pairs(sm, mp);
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    const __m512 dmin = _mm512_cvtph_ps(load256(col + 32));
+    for (int t = 0; t < T; ++t) {
+      add_affine_sums(y + t * y_stride, dw, dmin, a[t]->d, _mm512_cvtepi32_ps(isum[t]), q4_min_sum(mp, *a[t]));
+    }
   }
 }
 
@@ -436,6 +516,12 @@ struct Q4Tile {
   }
 };
 template <int T>
+struct Q5Tile {
+  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
+    q5_tile<T>(nb, g, a, y, ys);
+  }
+};
+template <int T>
 struct Q2Tile {
   static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
     q2_tile<T>(nb, g, a, y, ys);
@@ -459,6 +545,11 @@ struct Q6Tile {
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<Q4Tile, kQ4Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q5_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<Q5Tile, kQ5Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,

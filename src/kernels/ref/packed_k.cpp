@@ -1,8 +1,9 @@
-// Reference Q4_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products: the definition of their arithmetic (layouts
+// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products: the definition of their arithmetic (layouts
 // in kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums
 // (s_j = sum over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
+//   Q5_K: as Q4_K, q = nibble + 16 * hbit
 //   Q6_K: isum = sum_j sc_j * (s_j - 32 * bsums[j])
 //         acc = fma(d * d_a, float(isum), acc)
 //   Q2_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * bsums[j]   (16 sub-blocks of 16)
@@ -24,6 +25,7 @@ namespace moe::ref {
 namespace {
 
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);
+constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
@@ -56,14 +58,23 @@ int q6_value(const uint8_t* col, int r, int i) {
   return v;
 }
 
+// Row r's q5 value i of a Q5_K_R16 column: the Q4_K_R16 nibble and its fifth bit.
+int q5_value(const uint8_t* col, int r, int i) {
+  const int c = i / 64, hi = (i % 64) / 32, l = i % 32;
+  const int z = 8 * c + l / 4;
+  const int bit = (col[2304 + 64 * (z / 4) + 4 * r + l % 4] >> (2 * (z % 4) + hi)) & 1;
+  return q4_value(col, r, i) | bit << 4;
+}
+
+template <int (*kValue)(const uint8_t*, int, int), size_t kColumn>
 float row_q4_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kQ4Column;
+    const uint8_t* col = group + b * kColumn;
     int32_t isum = 0, msum = 0;
     for (int j = 0; j < 8; ++j) {
       int32_t s = 0;
-      for (int l = 0; l < 32; ++l) s += q4_value(col, r, 32 * j + l) * a[b].qs[32 * j + l];
+      for (int l = 0; l < 32; ++l) s += kValue(col, r, 32 * j + l) * a[b].qs[32 * j + l];
       isum += q4_scale(col, r, j) * s;
       msum += q4_min(col, r, j) * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
     }
@@ -157,7 +168,12 @@ void gemm(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void
 
 void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm<row_q4_K, kQ4Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+  gemm<row_q4_K<q4_value, kQ4Column>, kQ4Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q5_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm<row_q4_K<q5_value, kQ5Column>, kQ5Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
