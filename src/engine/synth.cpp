@@ -214,7 +214,9 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "q4_k_m") return SynthMix::kQ4_K_M;
   if (n == "q2_k") return SynthMix::kQ2_K;
   if (n == "q3_k_m") return SynthMix::kQ3_K_M;
-  return Status::error("unknown type '" + std::string(name) + "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q4_K_M, Q3_K_M, Q2_K)");
+  if (n == "q5_k_m") return SynthMix::kQ5_K_M;
+  return Status::error("unknown type '" + std::string(name) +
+                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {
@@ -227,6 +229,7 @@ std::string_view synth_mix_name(SynthMix mix) {
     case SynthMix::kQ4_K_M: return "Q4_K_M";
     case SynthMix::kQ2_K: return "Q2_K";
     case SynthMix::kQ3_K_M: return "Q3_K_M";
+    case SynthMix::kQ5_K_M: return "Q5_K_M";
   }
   return "?";
 }
@@ -241,6 +244,7 @@ uint32_t synth_file_type(SynthMix mix) {
     case SynthMix::kQ4_K_M: return 15;
     case SynthMix::kQ2_K: return 10;
     case SynthMix::kQ3_K_M: return 12;
+    case SynthMix::kQ5_K_M: return 17;
   }
   return 0;
 }
@@ -308,10 +312,11 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
     case SynthMix::kQ4_0: t = output ? GgmlType::Q6_K : GgmlType::Q4_0; break;
     case SynthMix::kQ2_K: t = output ? GgmlType::Q6_K : GgmlType::Q2_K; break;
     case SynthMix::kQ4_K_M:
+    case SynthMix::kQ5_K_M:
       if (output || (layer >= 0 && contains(name, "ffn_down") && use_more_bits(layer, n_layers))) {
         t = GgmlType::Q6_K;
       } else {
-        t = GgmlType::Q4_K;
+        t = mix == SynthMix::kQ4_K_M ? GgmlType::Q4_K : GgmlType::Q5_K;
       }
       break;
     case SynthMix::kQ3_K_M:

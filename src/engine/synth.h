@@ -13,7 +13,7 @@
 // (Q6_K); a row length that is not a multiple of 256 falls back Q4_K -> Q5_0, Q6_K -> Q8_0
 // (e.g. attn_k_b, rows of 128). `attn_v_b` is not `attn_v`, so it stays Q4_K. Norms, the
 // router (ffn_gate_inp) and the correction bias stay F32, as llama.cpp leaves them.
-// Q3_K_M is llama.cpp's mix: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first
+// Q5_K_M is Q4_K_M's mix with Q5_K for Q4_K (falling back to Q5_1). Q3_K_M is llama.cpp's mix: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first
 // n_layers / 16 layers), output Q6_K; Q5_K falls back to Q5_1. Q2_K is simpler than
 // llama.cpp's Q2_K mix (which puts attn_output and ffn_down* in Q3_K): every matrix Q2_K
 // except `output` (Q6_K); it measures the Q2_K kernels, not a published file's exact size.
@@ -34,7 +34,7 @@
 namespace moe {
 
 // The `--type` of a synthetic file: one ggml type for every matrix, or a llama.cpp mix.
-enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ4_K_M, kQ3_K_M, kQ2_K };
+enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ5_K_M, kQ4_K_M, kQ3_K_M, kQ2_K };
 
 Result<SynthMix> parse_synth_mix(std::string_view name);  // "Q8_0", "q4_k_m", "bf16", ...
 std::string_view synth_mix_name(SynthMix mix);

@@ -188,6 +188,20 @@ TEST(SynthPlan, Q3KMMixFollowsLlamaCpp) {
   EXPECT_EQ(lp.at("blk.1.ffn_gate_exps.weight").type, GgmlType::Q3_K);
 }
 
+// Q5_K_M: Q4_K_M's rule with Q5_K (rows of 128 fall back to Q5_1).
+TEST(SynthPlan, Q5KMMixFollowsLlamaCpp) {
+  auto a = synth_preset("r1-bench");
+  ASSERT_TRUE(a.is_ok());
+  auto plan = by_name(synth_tensor_plan(*a, SynthMix::kQ5_K_M));
+  EXPECT_EQ(plan.at("token_embd.weight").type, GgmlType::Q5_K);
+  EXPECT_EQ(plan.at("output.weight").type, GgmlType::Q6_K);
+  EXPECT_EQ(plan.at("blk.0.attn_k_b.weight").type, GgmlType::Q5_1);
+  EXPECT_EQ(plan.at("blk.0.ffn_down.weight").type, GgmlType::Q6_K);  // use_more_bits(0, 8)
+  EXPECT_EQ(plan.at("blk.1.ffn_down_exps.weight").type, GgmlType::Q5_K);
+  EXPECT_EQ(plan.at("blk.3.ffn_down_exps.weight").type, GgmlType::Q6_K);
+  EXPECT_EQ(plan.at("blk.1.ffn_gate_exps.weight").type, GgmlType::Q5_K);
+}
+
 // The figures: 0.573 GB per token at Q8_0, 0.327 GB at Q4_K_M.
 TEST(SynthPlan, R1BenchBytesPerToken) {
   auto a = synth_preset("r1-bench");
@@ -335,7 +349,7 @@ std::vector<float> logits_of(const Model& model, ThreadPool& pool, const std::ve
   return std::vector<float>(session.logits(), session.logits() + session.n_vocab());
 }
 
-// A model whose weights a SIMD table packs at load (Q2_K -> Q2_K_R16, Q3_K -> Q3_K_R16):
+// A model whose weights a SIMD table packs at load (Q2_K, Q3_K, Q5_K -> their _R16 layouts):
 // close to the same table with that type left in the file layout, and batch invariant.
 struct PackedModelCase {
   Isa isa;
@@ -381,7 +395,7 @@ TEST_P(SynthPacked, RunsCloseToTheFileLayoutAndBatchInvariant) {
     max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
   }
   EXPECT_GT(max_abs, 0.0);
-  // the same integers in another float order: these random 2- and 3-bit models turn
+  // the same integers in another float order: these random 2- to 5-bit models turn
   // last-bit differences into about 1 % of the largest logit
   EXPECT_LT(max_diff, 0.02 * max_abs);
   const std::vector<float> c = logits_of(**packed, pool, prompt, true);
@@ -393,14 +407,16 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
                          ::testing::Values(PackedModelCase{Isa::kAvx2, SynthMix::kQ2_K, GgmlType::Q2_K, GgmlType::Q2_K_R16},
                                            PackedModelCase{Isa::kAvx512, SynthMix::kQ2_K, GgmlType::Q2_K, GgmlType::Q2_K_R16},
                                            PackedModelCase{Isa::kAvx2, SynthMix::kQ3_K_M, GgmlType::Q3_K, GgmlType::Q3_K_R16},
-                                           PackedModelCase{Isa::kAvx512, SynthMix::kQ3_K_M, GgmlType::Q3_K, GgmlType::Q3_K_R16}),
+                                           PackedModelCase{Isa::kAvx512, SynthMix::kQ3_K_M, GgmlType::Q3_K, GgmlType::Q3_K_R16},
+                                           PackedModelCase{Isa::kAvx2, SynthMix::kQ5_K_M, GgmlType::Q5_K, GgmlType::Q5_K_R16},
+                                           PackedModelCase{Isa::kAvx512, SynthMix::kQ5_K_M, GgmlType::Q5_K, GgmlType::Q5_K_R16}),
                          [](const auto& info) {
                            return std::string(type_name(info.param.file)) + "_" + std::string(isa_name(info.param.isa));
                          });
 
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
                          ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0,
-                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M),
+                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 
 }  // namespace
