@@ -311,26 +311,36 @@ inline void q4_sub_block(const uint8_t* q, const uint8_t* hb, const uint8_t* sc,
   add_scaled<T, H>(s, sc, h0, isum);
 }
 
-// One token: sub-blocks 2c and 2c + 1 in one pass over the chunks (each load feeds both
-// nibbles), as q4_sub_block otherwise.
+// Chunk i of one token's sub-blocks 2c (lo) and 2c + 1 (hi): each load feeds both nibbles.
+template <int H, bool kQ5>
+inline void pair_chunk(const uint8_t* q, const uint8_t* hb, const BlockQ8_K* a, int a_off, int i, __m256i lo[][H],
+                       __m256i hi[][H]) {
+  const __m256i al = bcast4(a->qs + a_off + 4 * i), ah = bcast4(a->qs + a_off + 32 + 4 * i);
+  for (int h = 0; h < H; ++h) {
+    lo[0][h] = _mm256_add_epi16(lo[0][h], _mm256_maddubs_epi16(k_values<kQ5>(q, hb, i, 0, h), al));
+    hi[0][h] = _mm256_add_epi16(hi[0][h], _mm256_maddubs_epi16(k_values<kQ5>(q, hb, i, 1, h), ah));
+  }
+}
+
+// One token: sub-blocks 2c and 2c + 1 in one pass over the chunks, as q4_sub_block
+// otherwise. Q5_K's loop is unrolled fully, so its shift counts are constants.
 template <int H, bool kQ5>
 inline void q4_sub_block_pair(const uint8_t* q, const uint8_t* hb, const uint8_t* sc, int h0, const BlockQ8_K* a,
                               int a_off, __m256i isum[][H]) {
   __m256i lo[1][H], hi[1][H];
   for (int h = 0; h < H; ++h) lo[0][h] = hi[0][h] = _mm256_setzero_si256();
+  if constexpr (kQ5) {
+#pragma GCC unroll 8
+    for (int i = 0; i < 8; ++i) {
+      pair_chunk<H, kQ5>(q, hb, a, a_off, i, lo, hi);
+      if (i % 4 == 3) {
+        add_scaled<1, H>(lo, sc, h0, isum);
+        add_scaled<1, H>(hi, sc + 16, h0, isum);
+      }
+    }
+  } else {
 #pragma GCC unroll 2
-  for (int i = 0; i < 8; ++i) {
-    const __m256i al = bcast4(a->qs + a_off + 4 * i), ah = bcast4(a->qs + a_off + 32 + 4 * i);
-    for (int h = 0; h < H; ++h) {
-      lo[0][h] = _mm256_add_epi16(lo[0][h], _mm256_maddubs_epi16(k_values<kQ5>(q, hb, i, 0, h), al));
-      hi[0][h] = _mm256_add_epi16(hi[0][h], _mm256_maddubs_epi16(k_values<kQ5>(q, hb, i, 1, h), ah));
-    }
-    if (kQ5 && i % 4 == 3) {
-      add_scaled<1, H>(lo, sc, h0, isum);
-      add_scaled<1, H>(hi, sc + 16, h0, isum);
-    }
-  }
-  if (!kQ5) {
+    for (int i = 0; i < 8; ++i) pair_chunk<H, kQ5>(q, hb, a, a_off, i, lo, hi);
     add_scaled<1, H>(lo, sc, h0, isum);
     add_scaled<1, H>(hi, sc + 16, h0, isum);
   }
