@@ -30,10 +30,10 @@
 // llama.cpp 59-70 %, PERF.md). With -np N slots decoding together, one step reads the
 // non-expert weights once and the union of the experts the N tokens route to (expected
 // n_expert x (1 - (1 - k/n_expert)^N) per layer): decode_tps_total is N tokens per such step.
-// This assumes bandwidth-bound kernels. Q5_K weights have no packed layout yet, and their
-// product measured compute bound at 8-13 GB/s a core on the 2-core VM (PERFORMANCE.md,
-// "Q2_K, Q3_K and Q5_K"), so the Q5_K_M row can overestimate decode where a core's share of
-// the bandwidth is larger than that; the packed Q2_K / Q3_K products reach 12-17 GB/s a core.
+// This assumes bandwidth-bound kernels. The packed Q2_K / Q3_K / Q5_K products reach 12-20
+// GB/s a core from L3 on the 2-core VM (PERFORMANCE.md, "Q3_K and Q5_K packed"), below the
+// Q4_K / Q8_0 ones, so the Q2_K / Q3_K_M rows can overestimate decode where a core's share of
+// the bandwidth is larger than that.
 //
 // Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
 // (only the last prompt token needs logits) + attention over the latent cache at half the
