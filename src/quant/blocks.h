@@ -43,6 +43,17 @@ struct BlockQ5_1 {
 };
 static_assert(sizeof(BlockQ5_1) == 24);
 
+// IQ4_NL (llama.cpp's fallback for Q2_K / Q3_K / IQ rows that are not a multiple of 256):
+// x = d * kIq4nlValues[nibble], nibbles as Q4_0 (value l low, l + 16 high nibble of qs[l]).
+struct BlockIQ4_NL {
+  uint16_t d;
+  uint8_t qs[kQK / 2];
+};
+static_assert(sizeof(BlockIQ4_NL) == 18);
+// The format's 16 non-linear levels (part of its definition, as ggml-common.h gives them).
+inline constexpr int8_t kIq4nlValues[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                                            1,    13,   25,  38,  53,  69,  89,  113};
+
 // x = d * q, q int8.
 struct BlockQ8_0 {
   uint16_t d;

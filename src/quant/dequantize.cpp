@@ -55,6 +55,17 @@ void dequant_q5_0(const BlockQ5_0* b, float* y, int64_t nb) {
   }
 }
 
+// IQ4_NL, 18 bytes: f16 d, nibbles as Q4_0 indexing the 16 levels. x = d * level.
+void dequant_iq4_nl(const BlockIQ4_NL* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i, y += kQK) {
+    const float d = f16_to_f32(b[i].d);
+    for (int l = 0; l < kQK / 2; ++l) {
+      y[l] = d * static_cast<float>(kIq4nlValues[b[i].qs[l] & 0xF]);
+      y[l + 16] = d * static_cast<float>(kIq4nlValues[b[i].qs[l] >> 4]);
+    }
+  }
+}
+
 // Q5_1, 24 bytes: f16 d, f16 m, qh, nibbles. x = d * q + m.
 void dequant_q5_1(const BlockQ5_1* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, y += kQK) {
@@ -218,7 +229,7 @@ bool can_dequantize(GgmlType type) {
   switch (type) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
     case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1:
-    case GgmlType::Q8_0: case GgmlType::Q8_1:
+    case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::IQ4_NL:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K:
     case GgmlType::Q6_K: case GgmlType::Q8_K:
       return true;
@@ -250,6 +261,7 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::Q4_1: return dequant_q4_1(static_cast<const BlockQ4_1*>(src), dst, nb);
     case GgmlType::Q5_0: return dequant_q5_0(static_cast<const BlockQ5_0*>(src), dst, nb);
     case GgmlType::Q5_1: return dequant_q5_1(static_cast<const BlockQ5_1*>(src), dst, nb);
+    case GgmlType::IQ4_NL: return dequant_iq4_nl(static_cast<const BlockIQ4_NL*>(src), dst, nb);
     case GgmlType::Q8_0: return dequant_q8_0(static_cast<const BlockQ8_0*>(src), dst, nb);
     case GgmlType::Q8_1: return dequant_q8_1(static_cast<const BlockQ8_1*>(src), dst, nb);
     case GgmlType::Q2_K: return dequant_q2_K(static_cast<const BlockQ2_K*>(src), dst, nb);

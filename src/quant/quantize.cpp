@@ -97,6 +97,27 @@ void quantize_row_q4_0_ref(const float* x, void* out, int64_t n) {
   }
 }
 
+// The largest magnitude maps to the first level (-127, the widest); every value then takes
+// the nearest level (first on ties). llama.cpp searches for a better scale.
+void quantize_row_iq4_nl_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK == 0);
+  auto* y = static_cast<BlockIQ4_NL*>(out);
+  for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
+    float amax;
+    const float max = signed_absmax(x, kQK, &amax);
+    y[i].d = f32_to_f16(max / static_cast<float>(kIq4nlValues[0]));
+    const float d = f16_to_f32(y[i].d);
+    int q[kQK];
+    for (int j = 0; j < kQK; ++j) {
+      q[j] = 0;
+      for (int k = 1; k < 16; ++k) {
+        if (std::fabs(x[j] - d * kIq4nlValues[k]) < std::fabs(x[j] - d * kIq4nlValues[q[j]])) q[j] = k;
+      }
+    }
+    for (int j = 0; j < kQK / 2; ++j) y[i].qs[j] = static_cast<uint8_t>(q[j] | q[j + 16] << 4);
+  }
+}
+
 namespace {
 
 // Q5_0 / Q5_1's bits: values j and j + 16 share qs[j] (low, high nibble); the fifth bits are
@@ -356,6 +377,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q5_K: case GgmlType::Q5_1:
+    case GgmlType::IQ4_NL:
       return true;
     default:
       return false;
@@ -380,6 +402,7 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::Q4_0: return quantize_row_q4_0_ref(x, out, n);
     case GgmlType::Q5_0: return quantize_row_q5_0_ref(x, out, n);
     case GgmlType::Q5_1: return quantize_row_q5_1_ref(x, out, n);
+    case GgmlType::IQ4_NL: return quantize_row_iq4_nl_ref(x, out, n);
     case GgmlType::Q4_K: return quantize_row_q4_K_ref(x, out, n);
     case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
     case GgmlType::Q2_K: return quantize_row_q2_K_ref(x, out, n);

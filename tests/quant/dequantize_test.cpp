@@ -135,6 +135,21 @@ TEST(Dequantize, Q2_K) {
   EXPECT_EQ(y[145], -2.0f);
 }
 
+// Nibbles as Q4_0's (value l low, l + 16 high nibble of qs[l]) index ggml's 16 levels.
+TEST(Dequantize, IQ4_NL) {
+  BlockIQ4_NL b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Half;
+  b.qs[0] = 0xF0;  // value 0: level 0 (-127), value 16: level 15 (113)
+  b.qs[3] = 0x87;  // value 3: level 7 (-10), value 19: level 8 (1)
+  const auto y = decode(GgmlType::IQ4_NL, b, 32);
+  EXPECT_EQ(y[0], -63.5f);
+  EXPECT_EQ(y[16], 56.5f);
+  EXPECT_EQ(y[3], -5.0f);
+  EXPECT_EQ(y[19], 0.5f);
+  EXPECT_EQ(y[1], -63.5f);  // nibble 0
+}
+
 TEST(Dequantize, Q3_K) {
   BlockQ3_K b;
   std::memset(&b, 0, sizeof(b));

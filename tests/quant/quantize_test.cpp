@@ -75,7 +75,7 @@ TEST(Quantize, ZeroBlocks) {
   std::vector<float> x(256, 0.0f);
   for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::Q4_0,
                      GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q2_K,
-                     GgmlType::Q3_K, GgmlType::Q5_K, GgmlType::Q5_1}) {
+                     GgmlType::Q3_K, GgmlType::Q5_K, GgmlType::Q5_1, GgmlType::IQ4_NL}) {
     std::vector<uint8_t> q(row_bytes(t, 256), 0xAB);
     quantize_row(t, x.data(), q.data(), 256);
     std::vector<float> y(256, 1.0f);
@@ -104,12 +104,14 @@ TEST(Quantize, RoundTripErrorBounds) {
   // affine (Q5_K): Q4_K's rule with 31 steps, half a step 1/31 plus the same roundings: 0.06
   // (these normals reach 0.032). Q5_1 (min and range, 31 steps): half a step 1/31 plus the
   // f16 roundings of d and m, each below 2^-10 of the range: 0.036 (these reach 0.032).
+  // IQ4_NL maps -max to its widest level, -127: +max clamps at 113 (14 / 127), and the
+  // levels are at most 24 / 127 apart (half: 12 / 127): 0.12 (these normals reach 0.10).
   // (Scales stay where the f16 block scale is a normal number; subnormal d loses bits.)
   const RoundTrip cases[] = {
       {GgmlType::Q8_0, 0.0045}, {GgmlType::Q8_1, 0.0045}, {GgmlType::Q8_K, 0.0045},
       {GgmlType::Q5_0, 0.0626}, {GgmlType::Q4_0, 0.1251},   {GgmlType::Q4_K, 0.12},
       {GgmlType::Q6_K, 0.025},  {GgmlType::Q2_K, 0.4},     {GgmlType::Q3_K, 0.28},
-      {GgmlType::Q5_K, 0.06},   {GgmlType::Q5_1, 0.036},
+      {GgmlType::Q5_K, 0.06},   {GgmlType::Q5_1, 0.036},  {GgmlType::IQ4_NL, 0.12},
   };
   std::mt19937 rng(7);
   std::normal_distribution<float> g(0.0f, 1.0f);
