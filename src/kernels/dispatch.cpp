@@ -45,10 +45,11 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q2_K, GgmlType::Q2_K_R16, packed::repack_q2_K_r16);
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
   pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
-  // Q4_0 / Q5_0 (e.g. attn_k_b of Q4_K_M files, rows of 128) become Q8_0_R16: 1.5-1.9x the
+  // Q4_0 / Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16: 1.5-1.9x the
   // bytes of these small tensors, streamed by the fast kernel instead of the file layout's.
   pack(GgmlType::Q4_0, GgmlType::Q8_0_R16, packed::repack_q4_0_to_q8_0_r16);
   pack(GgmlType::Q5_0, GgmlType::Q8_0_R16, packed::repack_q5_0_to_q8_0_r16);
+  pack(GgmlType::IQ4_NL, GgmlType::Q8_0_R16, packed::repack_iq4_nl_to_q8_0_r16);
 }
 
 KernelTable make_scalar_table() {
@@ -60,6 +61,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q8_0, ref::vec_dot_q8_0_q8_0, gemm_by_vec_dot<ref::vec_dot_q8_0_q8_0>);
   set(&t, GgmlType::Q4_0, ref::vec_dot_q4_0_q8_0, gemm_by_vec_dot<ref::vec_dot_q4_0_q8_0>);
   set(&t, GgmlType::Q5_0, ref::vec_dot_q5_0_q8_0, gemm_by_vec_dot<ref::vec_dot_q5_0_q8_0>);
+  set(&t, GgmlType::IQ4_NL, ref::vec_dot_iq4_nl_q8_0, gemm_by_vec_dot<ref::vec_dot_iq4_nl_q8_0>);
   set(&t, GgmlType::Q4_1, ref::vec_dot_q4_1_q8_1, gemm_by_vec_dot<ref::vec_dot_q4_1_q8_1>);
   set(&t, GgmlType::Q5_1, ref::vec_dot_q5_1_q8_1, gemm_by_vec_dot<ref::vec_dot_q5_1_q8_1>);
   set(&t, GgmlType::Q2_K, ref::vec_dot_q2_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q2_K_q8_K>);
@@ -97,6 +99,7 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::Q8_0, avx2::vec_dot_q8_0_q8_0, avx2::gemm_q8_0_q8_0);
   set(&t, GgmlType::Q4_0, avx2::vec_dot_q4_0_q8_0, avx2::gemm_q4_0_q8_0);
   set(&t, GgmlType::Q5_0, avx2::vec_dot_q5_0_q8_0, avx2::gemm_q5_0_q8_0);
+  set(&t, GgmlType::IQ4_NL, avx2::vec_dot_iq4_nl_q8_0, avx2::gemm_iq4_nl_q8_0);
   set(&t, GgmlType::Q4_1, avx2::vec_dot_q4_1_q8_1, avx2::gemm_q4_1_q8_1);
   set(&t, GgmlType::Q5_1, avx2::vec_dot_q5_1_q8_1, avx2::gemm_q5_1_q8_1);
   set(&t, GgmlType::Q2_K, avx2::vec_dot_q2_K_q8_K, avx2::gemm_q2_K_q8_K);
@@ -164,7 +167,7 @@ GgmlType activation_type(GgmlType w) {
   switch (w) {
     case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16:
       return GgmlType::F32;
-    case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q5_0:
+    case GgmlType::Q8_0: case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::IQ4_NL:
       return GgmlType::Q8_0;
     case GgmlType::Q4_1: case GgmlType::Q5_1:
       return GgmlType::Q8_1;

@@ -49,10 +49,11 @@ void read_q8_0_r16_row(const void* group, int64_t nb, int r, BlockQ8_0* row);
 // read_q8_0_r16_row then d * q for each value, in one pass: nb * 32 floats (the cache's
 // decode attention reads its rows this way, many times per token).
 void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out);
-// Lossless conversions (Q4_0 / Q5_0 values are small integers times an f16 scale): the
-// packed rows are larger than the source rows (34 bytes per block instead of 18 / 22).
+// Lossless conversions (Q4_0 / Q5_0 / IQ4_NL values are small integers times an f16 scale):
+// the packed rows are larger than the source rows (34 bytes per block instead of 18 / 22).
 void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq4_nl_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q5_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);

@@ -1,5 +1,5 @@
 // Q8_0 -> Q8_0_R16 (layout in packed.h), and the lossless conversions of the other
-// symmetric 32-value formats (Q4_0, Q5_0: d * small signed integers) into it.
+// symmetric 32-value formats (Q4_0, Q5_0, IQ4_NL: d * small signed integers) into it.
 #include <cstring>
 
 #include "base/check.h"
@@ -47,6 +47,13 @@ void decode(const BlockQ5_0& b, int8_t* q) {
   for (int i = 0; i < kQK / 2; ++i) {
     q[i] = static_cast<int8_t>(((b.qs[i] & 15) | ((high >> i) & 1) << 4) - 16);
     q[i + kQK / 2] = static_cast<int8_t>(((b.qs[i] >> 4) | ((high >> (i + 16)) & 1) << 4) - 16);
+  }
+}
+
+void decode(const BlockIQ4_NL& b, int8_t* q) {
+  for (int i = 0; i < kQK / 2; ++i) {
+    q[i] = kIq4nlValues[b.qs[i] & 15];
+    q[i + kQK / 2] = kIq4nlValues[b.qs[i] >> 4];
   }
 }
 
@@ -110,6 +117,9 @@ void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst
 }
 void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack_rows<BlockQ5_0>(src, rows, n, dst);
+}
+void repack_iq4_nl_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack_rows<BlockIQ4_NL>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

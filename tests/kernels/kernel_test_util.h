@@ -34,7 +34,7 @@ inline uint16_t random_f16_scale(std::mt19937& rng) {
 // Byte offsets of the f16 scale fields inside one block of `type`.
 inline std::vector<int> f16_fields(GgmlType type) {
   switch (type) {
-    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: return {0};
+    case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: case GgmlType::IQ4_NL: return {0};
     case GgmlType::Q4_1: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K:
       return {0, 2};
     case GgmlType::Q2_K: return {80, 82};
@@ -109,7 +109,7 @@ struct TypeCase {
 inline std::vector<TypeCase> kernel_types() {
   return {{GgmlType::F32, 16},  {GgmlType::F16, 16},  {GgmlType::BF16, 16},
           {GgmlType::Q8_0, 32}, {GgmlType::Q4_0, 32}, {GgmlType::Q5_0, 32},
-          {GgmlType::Q4_1, 32}, {GgmlType::Q5_1, 32}, {GgmlType::Q2_K, 256},
+          {GgmlType::Q4_1, 32}, {GgmlType::Q5_1, 32}, {GgmlType::IQ4_NL, 32}, {GgmlType::Q2_K, 256},
           {GgmlType::Q3_K, 256}, {GgmlType::Q4_K, 256}, {GgmlType::Q5_K, 256},
           {GgmlType::Q6_K, 256}};
 }

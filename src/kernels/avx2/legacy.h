@@ -1,4 +1,4 @@
-// Block policies (see tile.h) of the 32-value formats: Q8_0/Q4_0/Q5_0 against Q8_0,
+// Block policies (see tile.h) of the 32-value formats: Q8_0/Q4_0/Q5_0/IQ4_NL against Q8_0,
 // Q4_1/Q5_1 against Q8_1. Decode widens a block to 32 int8 (signed for the symmetric
 // formats, with |q| for the sign trick; unsigned for the affine ones); contrib is one
 // integer dot and one scale. kVnni selects AVX512-VNNI's vpdpbusd for the integer dot
@@ -61,6 +61,22 @@ struct Q4_0P {
   using Dec = SymDec;
   static Dec decode(const W& b) {
     return sym_dec(_mm256_sub_epi8(nibbles_32(b.qs), _mm256_set1_epi8(8)), f16(b.d));
+  }
+  static __m256 contrib(const Dec& w, const A& a) { return sym_contrib<kVnni>(w, a); }
+  static float tail(int64_t, const W*, const A*) { return 0.0f; }
+};
+
+// IQ4_NL: the nibbles index the 16 levels (one vpshufb; |level| <= 127 suits the sign trick).
+template <bool kVnni>
+struct IQ4_NLP {
+  using W = BlockIQ4_NL;
+  using A = BlockQ8_0;
+  static constexpr int kBlockValues = kQK;
+  static constexpr bool kTail = false;
+  using Dec = SymDec;
+  static Dec decode(const W& b) {
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    return sym_dec(_mm256_shuffle_epi8(levels, nibbles_32(b.qs)), f16(b.d));
   }
   static __m256 contrib(const Dec& w, const A& a) { return sym_contrib<kVnni>(w, a); }
   static float tail(int64_t, const W*, const A*) { return 0.0f; }

@@ -18,6 +18,7 @@ namespace moe::avx512 {
 MOE_AVX512_TILED(q8_0_q8_0, avx2::Q8_0P<true>, 2, 4)
 MOE_AVX512_TILED(q4_0_q8_0, avx2::Q4_0P<true>, 2, 4)
 MOE_AVX512_TILED(q5_0_q8_0, avx2::Q5_0P<true>, 2, 4)
+MOE_AVX512_TILED(iq4_nl_q8_0, avx2::IQ4_NLP<true>, 2, 4)
 MOE_AVX512_TILED(q4_1_q8_1, avx2::Q4_1P<true>, 2, 4)
 MOE_AVX512_TILED(q5_1_q8_1, avx2::Q5_1P<true>, 2, 4)
 MOE_AVX512_TILED(q2_K_q8_K, avx2::Q2KP<true>, 1, 4)

@@ -15,6 +15,7 @@ void override_kernels(KernelTable* t) {
   set(GgmlType::Q8_0, vec_dot_q8_0_q8_0, gemm_q8_0_q8_0);
   set(GgmlType::Q4_0, vec_dot_q4_0_q8_0, gemm_q4_0_q8_0);
   set(GgmlType::Q5_0, vec_dot_q5_0_q8_0, gemm_q5_0_q8_0);
+  set(GgmlType::IQ4_NL, vec_dot_iq4_nl_q8_0, gemm_iq4_nl_q8_0);
   set(GgmlType::Q4_1, vec_dot_q4_1_q8_1, gemm_q4_1_q8_1);
   set(GgmlType::Q5_1, vec_dot_q5_1_q8_1, gemm_q5_1_q8_1);
   set(GgmlType::Q2_K, vec_dot_q2_K_q8_K, gemm_q2_K_q8_K);

@@ -9,7 +9,8 @@
 namespace moe::ref {
 namespace {
 
-// Values of a block before scaling: q - 8 (Q4_0), q - 16 (Q5_0), q (Q4_1, Q5_1, Q8_0).
+// Values of a block before scaling: q - 8 (Q4_0), q - 16 (Q5_0), the level (IQ4_NL), q (Q4_1,
+// Q5_1, Q8_0).
 void decode(const BlockQ4_0& b, int* q) {
   for (int l = 0; l < 16; ++l) {
     q[l] = (b.qs[l] & 0xF) - 8;
@@ -31,6 +32,12 @@ void decode5(const uint8_t* qs, const uint8_t* qh_bytes, int offset, int* q) {
   }
 }
 void decode(const BlockQ5_0& b, int* q) { decode5(b.qs, b.qh, 16, q); }
+void decode(const BlockIQ4_NL& b, int* q) {
+  for (int l = 0; l < 16; ++l) {
+    q[l] = kIq4nlValues[b.qs[l] & 0xF];
+    q[l + 16] = kIq4nlValues[b.qs[l] >> 4];
+  }
+}
 void decode(const BlockQ5_1& b, int* q) { decode5(b.qs, b.qh, 0, q); }
 void decode(const BlockQ8_0& b, int* q) {
   for (int l = 0; l < 32; ++l) q[l] = b.qs[l];
@@ -79,6 +86,9 @@ float vec_dot_q4_0_q8_0(int64_t n, const void* w, const void* a) {
 }
 float vec_dot_q5_0_q8_0(int64_t n, const void* w, const void* a) {
   return dot_symmetric<BlockQ5_0>(n, w, a);
+}
+float vec_dot_iq4_nl_q8_0(int64_t n, const void* w, const void* a) {
+  return dot_symmetric<BlockIQ4_NL>(n, w, a);
 }
 float vec_dot_q4_1_q8_1(int64_t n, const void* w, const void* a) {
   return dot_affine<BlockQ4_1>(n, w, a);
