@@ -335,7 +335,7 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
     if (t == GgmlType::Q4_K) t = GgmlType::Q5_0;
     else if (t == GgmlType::Q5_K) t = GgmlType::Q5_1;
     else if (t == GgmlType::Q6_K) t = GgmlType::Q8_0;
-    else if (t == GgmlType::Q2_K || t == GgmlType::Q3_K) t = GgmlType::Q4_0;  // llama.cpp: IQ4_NL, same size
+    else if (t == GgmlType::Q2_K || t == GgmlType::Q3_K) t = GgmlType::IQ4_NL;
     if (row_length % type_traits(t).block_size != 0) t = GgmlType::F16;
   }
   return t;

@@ -17,8 +17,7 @@
 // n_layers / 16 layers), output Q6_K; Q5_K falls back to Q5_1. Q2_K is simpler than
 // llama.cpp's Q2_K mix (which puts attn_output and ffn_down* in Q3_K): every matrix Q2_K
 // except `output` (Q6_K); it measures the Q2_K kernels, not a published file's exact size.
-// llama.cpp falls Q2_K and Q3_K back to IQ4_NL, which has no kernel here: these files use
-// Q4_0, the same 18 bytes per 32 values.
+// Q2_K and Q3_K fall back to IQ4_NL, as llama.cpp does.
 #pragma once
 
 #include <cstdint>

@@ -163,14 +163,14 @@ TEST(SynthPlan, FallbacksOnV2Lite) {
 
 // llama.cpp's Q3_K_M: Q3_K, attn_output and ffn_down* Q4_K, ffn_down* of the first
 // n_layers / 16 layers Q5_K, output Q6_K; rows not a multiple of 256 fall back (Q3_K to
-// IQ4_NL there, to Q4_0 of the same size here; Q4_K to Q5_0; Q5_K to Q5_1).
+// IQ4_NL, Q4_K to Q5_0, Q5_K to Q5_1).
 TEST(SynthPlan, Q3KMMixFollowsLlamaCpp) {
   auto a = synth_preset("r1-bench");
   ASSERT_TRUE(a.is_ok());
   auto plan = by_name(synth_tensor_plan(*a, SynthMix::kQ3_K_M));
   EXPECT_EQ(plan.at("token_embd.weight").type, GgmlType::Q3_K);
   EXPECT_EQ(plan.at("output.weight").type, GgmlType::Q6_K);
-  EXPECT_EQ(plan.at("blk.0.attn_k_b.weight").type, GgmlType::Q4_0);  // rows of 128
+  EXPECT_EQ(plan.at("blk.0.attn_k_b.weight").type, GgmlType::IQ4_NL);  // rows of 128
   EXPECT_EQ(plan.at("blk.0.attn_v_b.weight").type, GgmlType::Q3_K);
   EXPECT_EQ(plan.at("blk.0.attn_output.weight").type, GgmlType::Q4_K);
   EXPECT_EQ(plan.at("blk.0.ffn_down.weight").type, GgmlType::Q4_K);  // 8 / 16 = 0 Q5_K layers
