@@ -469,6 +469,15 @@ inline void q6_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
   }
 }
 
+// The sum of a 16-value sub-block (its 4 chunks v[k] against the activation bytes at qa) as
+// int16 pairs, times the scale (sc, sc) per row, in int32: the Q2_K / Q3_K step, exact
+// (4 chunks of values <= 7 stay within int16).
+inline __m256i scaled_sub_block(const __m256i v[4], const int8_t* qa, __m256i scale) {
+  __m256i s = _mm256_maddubs_epi16(v[0], bcast4(qa));
+  for (int k = 1; k < 4; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[k], bcast4(qa + 4 * k)));
+  return _mm256_madd_epi16(s, scale);
+}
+
 // ---- Q2_K_R16 (column: f16 d[16], f16 dmin[16], sm[16][16], q[16][16][4]; packed_k.cpp)
 
 // Sub-block j is one line; (half >> 2k) & 3 holds values 16j + 4k.. of 8 rows. Per token the
@@ -499,10 +508,7 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
                               _mm256_and_si256(_mm256_srli_epi16(w, 6), m3)};
         const __m256i scale = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * j + 8 * (h0 + h)), m15));
         for (int t = 0; t < T; ++t) {
-          const int8_t* qa = a[t]->qs + 16 * j;
-          __m256i s = _mm256_maddubs_epi16(v[0], bcast4(qa));
-          for (int k = 1; k < 4; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[k], bcast4(qa + 4 * k)));
-          isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s, scale));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], scaled_sub_block(v, a[t]->qs + 16 * j, scale));
           in_order(isum[t][h]);
         }
       }
@@ -563,10 +569,7 @@ inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
                               bits(_mm256_srli_epi16(w, 6), _mm256_srli_epi16(hx, 1))};
         const __m256i scale = _mm256_cvtepi8_epi16(dup_bytes(sc + 16 * j + 8 * hh));
         for (int t = 0; t < T; ++t) {
-          const int8_t* qa = a[t]->qs + 16 * j;
-          __m256i s = _mm256_maddubs_epi16(v[0], bcast4(qa));
-          for (int k = 1; k < 4; ++k) s = _mm256_add_epi16(s, _mm256_maddubs_epi16(v[k], bcast4(qa + 4 * k)));
-          isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s, scale));
+          isum[t][h] = _mm256_add_epi32(isum[t][h], scaled_sub_block(v, a[t]->qs + 16 * j, scale));
           in_order(isum[t][h]);
         }
       }

@@ -313,6 +313,20 @@ inline void q5_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 
 // ---- Q6_K_R16
 
+// The offset formats' (Q6_K's -32, Q3_K's -4 = -(1 << kShift)) block column b: each token's
+// activation block, its per-sub-block offsets -(bsums[j] << kShift) (where each sub-block
+// sum starts) and its int32 sums at zero.
+template <int T, int kShift>
+inline void start_offset_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T],
+                                int32_t (&off)[T][16], __m512i (&isum)[T]) {
+  for (int t = 0; t < T; ++t) {
+    a[t] = act[t] + b;
+    const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
+    _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, kShift)));
+    isum[t] = _mm512_setzero_si512();
+  }
+}
+
 template <int T>
 inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
@@ -327,12 +341,7 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     const BlockQ8_K* a[T];
     alignas(64) int32_t off[T][16];  // -32 * bsums[j]: each sub-block sum starts there
     __m512i isum[T];
-    for (int t = 0; t < T; ++t) {
-      a[t] = act[t] + b;
-      const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
-      _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, 5)));
-      isum[t] = _mm512_setzero_si512();
-    }
+    start_offset_column<T, 5>(act, b, a, off, isum);
 #pragma GCC unroll 1  // unrolled, GCC moved the products of all 16 sub-blocks ahead and spilled them
     for (int j = 0; j < 16; ++j) {
       const __m512i pa = load512(q + 192 * j), pb = load512(q + 192 * j + 64);
@@ -444,12 +453,7 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     const BlockQ8_K* a[T];
     alignas(64) int32_t off[T][16];  // -4 * bsums[j]
     __m512i isum[T];
-    for (int t = 0; t < T; ++t) {
-      a[t] = act[t] + b;
-      const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
-      _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, 2)));
-      isum[t] = _mm512_setzero_si512();
-    }
+    start_offset_column<T, 2>(act, b, a, off, isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
       const __m512i line = load512(q + 64 * j);
