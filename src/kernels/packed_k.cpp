@@ -49,10 +49,13 @@
 //                                        nibbles of sc_j + 32 in byte j % 8, nibble j / 8; top
 //                                        2 bits in byte 8 + j % 4, bits 2 (j / 4))
 //   [ 224, 1248) uint8_t  q[16][16][4]   the low 2 bits q2, as Q2_K_R16's q
-//   [1248, 1760) uint8_t  h[16][32]      sub-block j: bit k + 4 (r / 8) of byte 4 (r % 8) + l is
-//                  the high bit of value 16j + 4k + l of row r
-// so a 32-byte half of a line (8 rows) finds all its high bits in one 32-byte vector, and
-// the 16 scales of 16 rows decode from three 64-byte vectors.
+//   [1248, 1760) uint8_t  h[16][32]      sub-block j: bit hpos(k, r / 8) of byte 4 (r % 8) + l is
+//                  the high bit of value 16j + 4k + l of row r, hpos = (k & 1) + 4 (k >> 1) +
+//                  2 (1 - r / 8): rows 0-7 in bits 2, 3, 6, 7, rows 8-15 in bits 0, 1, 4, 5
+// so a 32-byte half of a line (8 rows) finds all its high bits in one 32-byte vector (rows
+// 8-15's shifted up by 2), where (line & 0x33) | (h & 0x44) holds chunks 0 and 2 as two
+// nibbles and ((line >> 2) & 0x33) | ((h >> 1) & 0x44) chunks 1 and 3; and the 16 scales of
+// 16 rows decode from three 64-byte vectors.
 //
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
@@ -125,6 +128,9 @@ void q3_values(const BlockQ3_K& b, int q3[kQK_K]) {
   }
 }
 
+// Where Q3_K_R16 keeps the high bit of chunk k (0..3) of row r (layout above).
+int q3_high_bit_pos(int k, int r) { return (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8); }
+
 void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
   uint8_t* sm = col + 32;
   uint8_t* q = col + 224;
@@ -142,7 +148,7 @@ void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
         for (int k = 0; k < 4; ++k) {
           const int v = q3[16 * j + 4 * k + l];
           byte |= (v & 3) << (2 * k);
-          h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((v >> 2) << (k + 4 * (r / 8)));
+          h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((v >> 2) << q3_high_bit_pos(k, r));
         }
         q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
       }

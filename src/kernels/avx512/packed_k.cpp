@@ -434,14 +434,16 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 // ---- Q3_K_R16
 
 // As Q2_K_R16 with a third bit: the 32 high-bit bytes of sub-block j become a 64-byte
-// vector (rows 8-15's bits moved down by 4), and q3 = q2 | hbit << 2 takes 4 operations per
-// 4-value chunk. s_j - 4 * bsums[j] (the sum starts at the offset) is within 16 * 4 * 128,
+// vector (rows 8-15's bits moved up by 2), chunks 0 and 2 come out as the two nibbles of
+// (line & 0x33) | (h & 0x44) and chunks 1 and 3 of the same with line >> 2 and h >> 1
+// (packed_k.cpp): 14 operations for the 4 chunks. s_j - 4 * bsums[j] (the sum starts at the offset) is within 16 * 4 * 128,
 // so vpdpwssd against the signed scale in the low word (high word 0) adds sc_j times it
 // exactly.
 template <int T>
 inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
-  const __m512i m3 = _mm512_set1_epi8(3), m7 = _mm512_set1_epi8(7), low16 = _mm512_set1_epi32(0xFFFF);
+  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77), m0f = _mm512_set1_epi8(0x0F);
+  const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ3Column;
@@ -458,13 +460,13 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     for (int j = 0; j < 16; ++j) {
       const __m512i line = load512(q + 64 * j);
       const __m256i h = load256(hb + 32 * j);
-      const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_srli_epi16(h, 4), 1);
-      // bits 0-1 from the line, bit 2 from hz's bit k (bits 3-7 dropped)
-      auto bits = [&](__m512i q2, __m512i hbit) { return _mm512_and_si512(select_bits(m3, q2, hbit), m7); };
-      const __m512i v[4] = {bits(line, _mm512_slli_epi16(hz, 2)),
-                            bits(_mm512_srli_epi16(line, 2), _mm512_slli_epi16(hz, 1)),
-                            bits(_mm512_srli_epi16(line, 4), hz),
-                            bits(_mm512_srli_epi16(line, 6), _mm512_srli_epi16(hz, 1))};
+      const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
+      // bits 0, 1, 4, 5 from the line, 2 and 6 from hz (3 and 7 dropped): two chunks a byte
+      const __m512i x02 = _mm512_and_si512(select_bits(m33, line, hz), m77);
+      const __m512i x13 = _mm512_and_si512(select_bits(m33, _mm512_srli_epi16(line, 2), _mm512_srli_epi16(hz, 1)), m77);
+      const __m512i v[4] = {_mm512_and_si512(x02, m0f), _mm512_and_si512(x13, m0f),
+                            _mm512_and_si512(_mm512_srli_epi16(x02, 4), m0f),
+                            _mm512_and_si512(_mm512_srli_epi16(x13, 4), m0f)};
       const __m512i scale = _mm512_and_si512(_mm512_cvtepi8_epi32(load128(sc + 16 * j)), low16);
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {

@@ -112,7 +112,8 @@ float row_q2_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
 int q3_value(const uint8_t* col, int r, int i) {
   const int j = i / 16, k = (i % 16) / 4, l = i % 4;
   const int q2 = (col[224 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
-  const int hbit = (col[1248 + 32 * j + 4 * (r % 8) + l] >> (k + 4 * (r / 8))) & 1;
+  const int pos = (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8);  // packed_k.cpp's layout
+  const int hbit = (col[1248 + 32 * j + 4 * (r % 8) + l] >> pos) & 1;
   return q2 | hbit << 2;
 }
 
