@@ -54,6 +54,15 @@ inline void add_affine_sums(float* yt, __m512 dw, __m512 dmin, float d_a, __m512
   _mm512_storeu_ps(yt, _mm512_fnmadd_ps(_mm512_mul_ps(dmin, da), _mm512_cvtepi32_ps(msum), acc));
 }
 
+// A K tile's block column b: each token's activation block, and its int32 sums at zero.
+template <int T>
+inline void start_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T], __m512i (&isum)[T]) {
+  for (int t = 0; t < T; ++t) {
+    a[t] = act[t] + b;
+    isum[t] = _mm512_setzero_si512();
+  }
+}
+
 // ---- Q4_K_R16
 
 // Sum over sub-blocks j of m_j * (bsums[2j] + bsums[2j+1]) for 16 rows, `pairs` holding
@@ -270,10 +279,7 @@ inline void q5_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     const uint8_t* sm = col + 64;
     const BlockQ8_K* a[T];
     __m512i isum[T];
-    for (int t = 0; t < T; ++t) {
-      a[t] = act[t] + b;
-      isum[t] = _mm512_setzero_si512();
-    }
+    start_column<T>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int c = 0; c < 4; ++c) {
       const uint8_t* q = col + 256 + 512 * c;  // lines 8c..8c+7
@@ -319,11 +325,10 @@ inline void q5_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 template <int T, int kShift>
 inline void start_offset_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T],
                                 int32_t (&off)[T][16], __m512i (&isum)[T]) {
+  start_column<T>(act, b, a, isum);
   for (int t = 0; t < T; ++t) {
-    a[t] = act[t] + b;
     const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
     _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, kShift)));
-    isum[t] = _mm512_setzero_si512();
   }
 }
 
@@ -391,10 +396,7 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     const uint8_t* q = col + 320;
     const BlockQ8_K* a[T];
     __m512i isum[T];
-    for (int t = 0; t < T; ++t) {
-      a[t] = act[t] + b;
-      isum[t] = _mm512_setzero_si512();
-    }
+    start_column<T>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
       const __m512i line = load512(q + 64 * j);
