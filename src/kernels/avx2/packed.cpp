@@ -665,31 +665,18 @@ constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile
                                            q8_tile<8, 1>};
 constexpr TileFn<BlockQ8_0S> kQ8Pair[kOnePassTokens - 1] = {q8_tile<2, 2>, q8_tile<3, 2>,
                                                             q8_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ4Multi[] = {q4_tile<2, 1>, q4_tile<3, 1>, q4_tile<4, 1>,
-                                          q4_tile<5, 1>, q4_tile<6, 1>, q4_tile<7, 1>,
-                                          q4_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kQ4Pair[kOnePassTokens - 1] = {q4_tile<2, 2>, q4_tile<3, 2>,
-                                                           q4_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ5Multi[] = {q5_tile<2, 1>, q5_tile<3, 1>, q5_tile<4, 1>,
-                                          q5_tile<5, 1>, q5_tile<6, 1>, q5_tile<7, 1>,
-                                          q5_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kQ5Pair[kOnePassTokens - 1] = {q5_tile<2, 2>, q5_tile<3, 2>,
-                                                           q5_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ6Pair[kOnePassTokens - 1] = {q6_tile<2, 2>, q6_tile<3, 2>,
-                                                           q6_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ2Multi[] = {q2_tile<2, 1>, q2_tile<3, 1>, q2_tile<4, 1>,
-                                          q2_tile<5, 1>, q2_tile<6, 1>, q2_tile<7, 1>,
-                                          q2_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kQ2Pair[kOnePassTokens - 1] = {q2_tile<2, 2>, q2_tile<3, 2>,
-                                                           q2_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ3Multi[] = {q3_tile<2, 1>, q3_tile<3, 1>, q3_tile<4, 1>,
-                                          q3_tile<5, 1>, q3_tile<6, 1>, q3_tile<7, 1>,
-                                          q3_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kQ3Pair[kOnePassTokens - 1] = {q3_tile<2, 2>, q3_tile<3, 2>,
-                                                           q3_tile<4, 2>};
-constexpr TileFn<BlockQ8_K> kQ6Multi[] = {q6_tile<2, 1>, q6_tile<3, 1>, q6_tile<4, 1>,
-                                          q6_tile<5, 1>, q6_tile<6, 1>, q6_tile<7, 1>,
-                                          q6_tile<8, 1>};
+// The K formats' tiles: kQ*Multi (2-8 tokens over a half group), kQ*Pair (2-4 tokens in one
+// pass over both halves).
+#define MOE_K_TILES(Multi, Pair, tile)                                                           \
+  constexpr TileFn<BlockQ8_K> Multi[] = {tile<2, 1>, tile<3, 1>, tile<4, 1>, tile<5, 1>,        \
+                                         tile<6, 1>, tile<7, 1>, tile<8, 1>};                  \
+  constexpr TileFn<BlockQ8_K> Pair[kOnePassTokens - 1] = {tile<2, 2>, tile<3, 2>, tile<4, 2>};
+MOE_K_TILES(kQ4Multi, kQ4Pair, q4_tile)
+MOE_K_TILES(kQ5Multi, kQ5Pair, q5_tile)
+MOE_K_TILES(kQ6Multi, kQ6Pair, q6_tile)
+MOE_K_TILES(kQ2Multi, kQ2Pair, q2_tile)
+MOE_K_TILES(kQ3Multi, kQ3Pair, q3_tile)
+#undef MOE_K_TILES
 
 }  // namespace
 
@@ -713,34 +700,18 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
-void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q4_tile<1, 2>, kQ4Multi, kQ4Pair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q5_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q5_tile<1, 2>, kQ5Multi, kQ5Pair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q6_tile<1, 2>, kQ6Multi, kQ6Pair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q2_tile<1, 2>, kQ2Multi, kQ2Pair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q3_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, q3_tile<1, 2>, kQ3Multi, kQ3Pair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
+// The packed K gemms: one token in one pass, else the format's tile tables (gemm_groups).
+#define MOE_PACKED_K_GEMM(name, tile, Multi, Pair)                                                \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,   \
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {           \
+    gemm_groups<BlockQ8_K, kQK_K, 8, tile<1, 2>, Multi, Pair>(n, w, w_row_bytes, rows, a,      \
+                                                              a_row_bytes, tokens, y, y_stride); \
+  }
+MOE_PACKED_K_GEMM(q4_K_r16, q4_tile, kQ4Multi, kQ4Pair)
+MOE_PACKED_K_GEMM(q5_K_r16, q5_tile, kQ5Multi, kQ5Pair)
+MOE_PACKED_K_GEMM(q6_K_r16, q6_tile, kQ6Multi, kQ6Pair)
+MOE_PACKED_K_GEMM(q2_K_r16, q2_tile, kQ2Multi, kQ2Pair)
+MOE_PACKED_K_GEMM(q3_K_r16, q3_tile, kQ3Multi, kQ3Pair)
+#undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx2

@@ -517,62 +517,34 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
   }
 }
 
-template <int T>
-struct Q4Tile {
-  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
-    q4_tile<T>(nb, g, a, y, ys);
-  }
-};
-template <int T>
-struct Q5Tile {
-  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
-    q5_tile<T>(nb, g, a, y, ys);
-  }
-};
-template <int T>
-struct Q2Tile {
-  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
-    q2_tile<T>(nb, g, a, y, ys);
-  }
-};
-template <int T>
-struct Q3Tile {
-  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
-    q3_tile<T>(nb, g, a, y, ys);
-  }
-};
-template <int T>
-struct Q6Tile {
-  static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) {
-    q6_tile<T>(nb, g, a, y, ys);
-  }
-};
+// Tile<tn>::run for each tile function (gemm_groups takes a class template).
+#define MOE_K_TILE(Name, tile)                                                                   \
+  template <int T>                                                                             \
+  struct Name {                                                                                \
+    static void run(int64_t nb, const uint8_t* g, const BlockQ8_K* const* a, float* y, int64_t ys) { \
+      tile<T>(nb, g, a, y, ys);                                                                \
+    }                                                                                          \
+  };
+MOE_K_TILE(Q4Tile, q4_tile)
+MOE_K_TILE(Q5Tile, q5_tile)
+MOE_K_TILE(Q2Tile, q2_tile)
+MOE_K_TILE(Q3Tile, q3_tile)
+MOE_K_TILE(Q6Tile, q6_tile)
+#undef MOE_K_TILE
 
 }  // namespace
 
-void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q4Tile, kQ4Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q5_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q5Tile, kQ5Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q6Tile, kQ6Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q2Tile, kQ2Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q3_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<Q3Tile, kQ3Tile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
+// The packed K gemms: groups of 16 rows, kTile tokens per pass.
+#define MOE_PACKED_K_GEMM(name, Tile, kTile)                                                      \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,   \
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {           \
+    gemm_groups<Tile, kTile>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);    \
+  }
+MOE_PACKED_K_GEMM(q4_K_r16, Q4Tile, kQ4Tile)
+MOE_PACKED_K_GEMM(q5_K_r16, Q5Tile, kQ5Tile)
+MOE_PACKED_K_GEMM(q6_K_r16, Q6Tile, kQ6Tile)
+MOE_PACKED_K_GEMM(q2_K_r16, Q2Tile, kQ2Tile)
+MOE_PACKED_K_GEMM(q3_K_r16, Q3Tile, kQ3Tile)
+#undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx512

@@ -58,6 +58,61 @@ int q6_value(const uint8_t* col, int r, int i) {
   return v;
 }
 
+
+using ValueFn = int (*)(const uint8_t* col, int r, int i);  // row r's value i of a column
+using ScaleFn = int (*)(const uint8_t* col, int r, int j);  // its sub-block j's scale (or min)
+
+// sum(a) over sub-block j of kSub: the activation's per-16 bsums it spans.
+template <int kSub>
+int32_t sub_block_bsum(const BlockQ8_K& a, int j) {
+  constexpr int kPer = kQK_K / kSub / 16;
+  int32_t s = 0;
+  for (int k = 0; k < kPer; ++k) s += a.bsums[kPer * j + k];
+  return s;
+}
+
+// sum(q * a) over sub-block j of kSub (exact int32).
+template <int kSub>
+int32_t sub_block_dot(ValueFn value, const uint8_t* col, int r, const BlockQ8_K& a, int j) {
+  constexpr int kLen = kQK_K / kSub;
+  int32_t s = 0;
+  for (int l = 0; l < kLen; ++l) s += value(col, r, kLen * j + l) * a.qs[kLen * j + l];
+  return s;
+}
+
+// Row r's product with one activation row over nb super-blocks. The affine formats (Q4_K,
+// Q5_K: 8 sub-blocks; Q2_K: 16): x = d * sc * q - dmin * m.
+template <ValueFn kValue, ScaleFn kScale, ScaleFn kMin, int kSub, size_t kColumn>
+float row_affine(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kColumn;
+    int32_t isum = 0, msum = 0;
+    for (int j = 0; j < kSub; ++j) {
+      isum += kScale(col, r, j) * sub_block_dot<kSub>(kValue, col, r, a[b], j);
+      msum += kMin(col, r, j) * sub_block_bsum<kSub>(a[b], j);
+    }
+    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
+    acc = std::fma(-(f16_at(col + 32, r) * a[b].d), static_cast<float>(msum), acc);
+  }
+  return acc;
+}
+
+// The offset formats (Q6_K, Q3_K): x = d * sc * (q - kOffset), 16 sub-blocks of 16.
+template <ValueFn kValue, ScaleFn kScale, int kOffset, size_t kColumn>
+float row_offset(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kColumn;
+    int32_t isum = 0;
+    for (int j = 0; j < 16; ++j) {
+      isum += kScale(col, r, j) * (sub_block_dot<16>(kValue, col, r, a[b], j) - kOffset * a[b].bsums[j]);
+    }
+    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
+  }
+  return acc;
+}
+
 // Row r's q5 value i of a Q5_K_R16 column: the Q4_K_R16 nibble and its fifth bit.
 int q5_value(const uint8_t* col, int r, int i) {
   const int c = i / 64, hi = (i % 64) / 32, l = i % 32;
@@ -66,49 +121,16 @@ int q5_value(const uint8_t* col, int r, int i) {
   return q4_value(col, r, i) | bit << 4;
 }
 
-template <int (*kValue)(const uint8_t*, int, int), size_t kColumn>
-float row_q4_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kColumn;
-    int32_t isum = 0, msum = 0;
-    for (int j = 0; j < 8; ++j) {
-      int32_t s = 0;
-      for (int l = 0; l < 32; ++l) s += kValue(col, r, 32 * j + l) * a[b].qs[32 * j + l];
-      isum += q4_scale(col, r, j) * s;
-      msum += q4_min(col, r, j) * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
-    }
-    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
-    acc = std::fma(-(f16_at(col + 32, r) * a[b].d), static_cast<float>(msum), acc);
-  }
-  return acc;
-}
-
-// Row r's q2 value i of a Q2_K_R16 column.
+// Row r's q2 value i of a Q2_K_R16 column, and its sub-block scale and min.
 int q2_value(const uint8_t* col, int r, int i) {
   const int j = i / 16, k = (i % 16) / 4, l = i % 4;
   return (col[320 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
 }
+int q2_scale(const uint8_t* col, int r, int j) { return col[64 + 16 * j + r] & 15; }
+int q2_min(const uint8_t* col, int r, int j) { return col[64 + 16 * j + r] >> 4; }
 
-float row_q2_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kQ2Column;
-    int32_t isum = 0, msum = 0;
-    for (int j = 0; j < 16; ++j) {
-      int32_t s = 0;
-      for (int l = 0; l < 16; ++l) s += q2_value(col, r, 16 * j + l) * a[b].qs[16 * j + l];
-      const uint8_t sm = col[64 + 16 * j + r];
-      isum += (sm & 15) * s;
-      msum += (sm >> 4) * a[b].bsums[j];
-    }
-    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
-    acc = std::fma(-(f16_at(col + 32, r) * a[b].d), static_cast<float>(msum), acc);
-  }
-  return acc;
-}
-
-// Row r's q3 value i of a Q3_K_R16 column (q2 from the Q2_K_R16 lines, the high bit from h).
+// Row r's q3 value i of a Q3_K_R16 column (q2 from the Q2_K_R16 lines, the high bit from h),
+// and its signed sub-block scale (from the row's 12 scale bytes, as in the file).
 int q3_value(const uint8_t* col, int r, int i) {
   const int j = i / 16, k = (i % 16) / 4, l = i % 4;
   const int q2 = (col[224 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
@@ -116,41 +138,17 @@ int q3_value(const uint8_t* col, int r, int i) {
   const int hbit = (col[1248 + 32 * j + 4 * (r % 8) + l] >> pos) & 1;
   return q2 | hbit << 2;
 }
-
-float row_q3_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kQ3Column;
-    uint8_t scales[12];  // row r's scale bytes, as in the file
-    for (int k = 0; k < 12; ++k) scales[k] = col[32 + 16 * k + r];
-    int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      int32_t s = 0;
-      for (int l = 0; l < 16; ++l) s += q3_value(col, r, 16 * j + l) * a[b].qs[16 * j + l];
-      isum += q3_K_scale(j, scales) * (s - 4 * a[b].bsums[j]);
-    }
-    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
-  }
-  return acc;
+int q3_scale(const uint8_t* col, int r, int j) {
+  uint8_t scales[12];
+  for (int k = 0; k < 12; ++k) scales[k] = col[32 + 16 * k + r];
+  return q3_K_scale(j, scales);
 }
 
-float row_q6_K(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
-  float acc = 0.0f;
-  for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kQ6Column;
-    const auto* sc = reinterpret_cast<const int8_t*>(col + 32);
-    int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      int32_t s = 0;
-      for (int l = 0; l < 16; ++l) s += q6_value(col, r, 16 * j + l) * a[b].qs[16 * j + l];
-      isum += sc[16 * j + r] * (s - 32 * a[b].bsums[j]);
-    }
-    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
-  }
-  return acc;
-}
+int q6_scale(const uint8_t* col, int r, int j) { return static_cast<int8_t>(col[32 + 16 * j + r]); }
 
-template <float (*kRow)(int64_t, const uint8_t*, int, const BlockQ8_K*), size_t kColumn>
+using RowFn = float (*)(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a);
+
+template <RowFn kRow, size_t kColumn>
 void gemm(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
           size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   MOE_CHECK(rows % kPackRows == 0 && n % kQK_K == 0);
@@ -165,31 +163,25 @@ void gemm(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void
   }
 }
 
+// Each format's row product.
+constexpr RowFn kRowQ4K = row_affine<q4_value, q4_scale, q4_min, 8, kQ4Column>;
+constexpr RowFn kRowQ5K = row_affine<q5_value, q4_scale, q4_min, 8, kQ5Column>;
+constexpr RowFn kRowQ2K = row_affine<q2_value, q2_scale, q2_min, 16, kQ2Column>;
+constexpr RowFn kRowQ6K = row_offset<q6_value, q6_scale, 32, kQ6Column>;
+constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
+
 }  // namespace
 
-void gemm_q4_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm<row_q4_K<q4_value, kQ4Column>, kQ4Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q5_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm<row_q4_K<q5_value, kQ5Column>, kQ5Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q6_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm<row_q6_K, kQ6Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q2_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm<row_q2_K, kQ2Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_q3_K_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm<row_q3_K, kQ3Column>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
+#define MOE_PACKED_K_GEMM(name, row, kColumn)                                                     \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,   \
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {           \
+    gemm<row, kColumn>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);          \
+  }
+MOE_PACKED_K_GEMM(q4_K_r16, kRowQ4K, kQ4Column)
+MOE_PACKED_K_GEMM(q5_K_r16, kRowQ5K, kQ5Column)
+MOE_PACKED_K_GEMM(q6_K_r16, kRowQ6K, kQ6Column)
+MOE_PACKED_K_GEMM(q2_K_r16, kRowQ2K, kQ2Column)
+MOE_PACKED_K_GEMM(q3_K_r16, kRowQ3K, kQ3Column)
+#undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref
