@@ -114,6 +114,38 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
+// The IQ formats of the dynamic 1-2 bit files (codebooks in quant/iq_grids.h).
+// IQ2_XXS: 8 groups of 32; group g is qs[4g .. 4g+3] read as two little-endian uint32,
+// aux0 and aux1. Byte l of aux0 indexes kIq2xxsGrid for values 8l .. 8l+7 (magnitudes 8, 25,
+// 43); bits 7l .. 7l+6 of aux1 are their signs as an index into kIq2xxsSigns; aux1 >> 28 is
+// the group scale s: x = d * (0.5 + s) / 4 * sign * magnitude.
+struct BlockIQ2_XXS {
+  uint16_t d;
+  uint16_t qs[kQK_K / 8];
+};
+static_assert(sizeof(BlockIQ2_XXS) == 66);
+
+// IQ1_S: 8 groups of 32 with qh[g]: bits 3l .. 3l+2 are the high bits of sub-group l's 11-bit
+// index qs[4g + l] | (those << 8) into kIq1sGrid (8 values of -1, 0, +1), bits 12-14 the
+// scale s, bit 15 the sign of the shift: x = d * (2s + 1) * (grid + (bit 15 ? -1/8 : 1/8)).
+struct BlockIQ1_S {
+  uint16_t d;
+  uint8_t qs[kQK_K / 8];
+  uint16_t qh[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ1_S) == 50);
+
+// IQ1_M: sub-group k of 8 values indexes kIq1sGrid with qs[k] | ((qh[k / 2] >> 4 (k % 2)) & 7) << 8;
+// bit 3 of that nibble is the sign of its shift. `scales` read as four little-endian uint16:
+// 3 bits per 16 values (scale j at bit 3 (j % 4) of word j / 4), and the top nibbles of the
+// four words are the f16 d (word 0's is its lowest nibble). x = d * (2s + 1) * (grid +- 1/8).
+struct BlockIQ1_M {
+  uint8_t qs[kQK_K / 8];
+  uint8_t qh[kQK_K / 16];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ1_M) == 56);
+
 // Activation format for K-quant dot products: float scale, int8 values, and the sums of
 // each group of 16 values (the K formats' min terms use them).
 struct BlockQ8_K {

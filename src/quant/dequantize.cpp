@@ -8,6 +8,7 @@
 #include "base/half.h"
 #include "quant/block_scales.h"
 #include "quant/blocks.h"
+#include "quant/iq_grids.h"
 
 namespace moe {
 namespace {
@@ -216,6 +217,59 @@ void dequant_q6_K(const BlockQ6_K* b, float* y, int64_t nb) {
   }
 }
 
+// The IQ formats (layouts in quant/blocks.h), as ggml computes them: a float scale per
+// group times the codebook's value (plus the IQ1 shift of +-1/8).
+inline float grid_byte(uint64_t entry, int j) { return static_cast<float>(static_cast<int8_t>(entry >> (8 * j))); }
+
+void dequant_iq2_xxs(const BlockIQ2_XXS* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int g = 0; g < 8; ++g) {
+      uint32_t aux[2];
+      std::memcpy(aux, b[i].qs + 4 * g, 8);
+      const float db = d * (0.5f + static_cast<float>(aux[1] >> 28)) * 0.25f;
+      for (int l = 0; l < 4; ++l) {
+        const uint64_t e = kIq2xxsGrid.v[(aux[0] >> (8 * l)) & 0xFF];
+        const uint8_t signs = kIq2Signs.v[(aux[1] >> (7 * l)) & 127];
+        for (int j = 0; j < 8; ++j) *y++ = db * grid_byte(e, j) * ((signs >> j) & 1 ? -1.0f : 1.0f);
+      }
+    }
+  }
+}
+
+void dequant_iq1_s(const BlockIQ1_S* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int g = 0; g < 8; ++g) {
+      const int qh = b[i].qh[g];
+      const float dl = d * static_cast<float>(2 * ((qh >> 12) & 7) + 1);
+      const float delta = qh & 0x8000 ? -0.125f : 0.125f;
+      for (int l = 0; l < 4; ++l) {
+        const uint64_t e = kIq1sGrid.v[b[i].qs[4 * g + l] | (((qh >> (3 * l)) & 7) << 8)];
+        for (int j = 0; j < 8; ++j) *y++ = dl * (grid_byte(e, j) + delta);
+      }
+    }
+  }
+}
+
+void dequant_iq1_m(const BlockIQ1_M* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    uint16_t sc[4];
+    std::memcpy(sc, b[i].scales, 8);
+    const uint16_t dh = static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) |
+                                              (sc[3] & 0xF000));
+    const float d = f16_to_f32(dh);
+    for (int k = 0; k < 32; ++k) {  // sub-groups of 8; scale j = k / 2 covers 16 values
+      const int j = k / 2;
+      const float dl = d * static_cast<float>(2 * ((sc[j / 4] >> (3 * (j % 4))) & 7) + 1);
+      const int nib = (b[i].qh[k / 2] >> (4 * (k % 2))) & 0xF;
+      const float delta = nib & 8 ? -0.125f : 0.125f;
+      const uint64_t e = kIq1sGrid.v[b[i].qs[k] | ((nib & 7) << 8)];
+      for (int l = 0; l < 8; ++l) *y++ = dl * (grid_byte(e, l) + delta);
+    }
+  }
+}
+
 // Q8_K, 292 bytes: f32 d, 256 int8, 16 int16 bsums (unused here). x = d * q.
 void dequant_q8_K(const BlockQ8_K* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i, y += kQK_K) {
@@ -231,7 +285,8 @@ bool can_dequantize(GgmlType type) {
     case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1:
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::IQ4_NL:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K:
-    case GgmlType::Q6_K: case GgmlType::Q8_K:
+    case GgmlType::Q6_K: case GgmlType::Q8_K: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M:
       return true;
     default:
       return false;
@@ -270,6 +325,9 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::Q5_K: return dequant_q5_K(static_cast<const BlockQ5_K*>(src), dst, nb);
     case GgmlType::Q6_K: return dequant_q6_K(static_cast<const BlockQ6_K*>(src), dst, nb);
     case GgmlType::Q8_K: return dequant_q8_K(static_cast<const BlockQ8_K*>(src), dst, nb);
+    case GgmlType::IQ2_XXS: return dequant_iq2_xxs(static_cast<const BlockIQ2_XXS*>(src), dst, nb);
+    case GgmlType::IQ1_S: return dequant_iq1_s(static_cast<const BlockIQ1_S*>(src), dst, nb);
+    case GgmlType::IQ1_M: return dequant_iq1_m(static_cast<const BlockIQ1_M*>(src), dst, nb);
     default: break;
   }
 }

@@ -25,7 +25,8 @@ std::vector<float> decode(GgmlType t, const B& b, int n) {
 TEST(Dequantize, SupportedTypes) {
   EXPECT_TRUE(can_dequantize(GgmlType::Q4_K));
   EXPECT_TRUE(can_dequantize(GgmlType::BF16));
-  EXPECT_FALSE(can_dequantize(GgmlType::IQ2_XXS));
+  EXPECT_TRUE(can_dequantize(GgmlType::IQ1_M));
+  EXPECT_FALSE(can_dequantize(GgmlType::IQ2_XS));
   EXPECT_FALSE(can_dequantize(GgmlType::I32));
 }
 
@@ -148,6 +149,66 @@ TEST(Dequantize, IQ4_NL) {
   EXPECT_EQ(y[3], -5.0f);
   EXPECT_EQ(y[19], 0.5f);
   EXPECT_EQ(y[1], -63.5f);  // nibble 0
+}
+
+// Codebook entries used below (ggml-common.h): iq2xxs_grid[1] = 0x080808080808082b (value 0
+// is 43, the rest 8), iq2xxs_grid[255] = 0x2b2b2b1908081908; iq1s_grid[0] = all -1,
+// iq1s_grid[1] = 0xffffffffffffff01 (value 0 is +1, the rest -1), iq1s_grid[1029] = all 0
+// (an 11-bit index: low byte 0x05, high bits 4).
+TEST(Dequantize, IQ2_XXS) {
+  BlockIQ2_XXS b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Two;
+  // group 0: entries 1 and 255 for values 0-7 and 8-15; signs index 1 for values 0-7 (the
+  // table gives 0x81: values 0 and 7 negative) and 3 for 8-15 (0x03: values 8 and 9); s = 3
+  const uint32_t aux[2] = {0x0000FF01u, 1u | (3u << 7) | (3u << 28)};
+  std::memcpy(b.qs, aux, 8);
+  const auto y = decode(GgmlType::IQ2_XXS, b, 256);
+  // db = d (0.5 + s) / 4 = 2 x 3.5 / 4 = 1.75
+  EXPECT_EQ(y[0], -1.75f * 43);
+  EXPECT_EQ(y[1], 1.75f * 8);
+  EXPECT_EQ(y[7], -1.75f * 8);
+  EXPECT_EQ(y[8], -1.75f * 8);   // entry 255, value 0: 0x08
+  EXPECT_EQ(y[9], -1.75f * 25);  // value 1: 0x19
+  EXPECT_EQ(y[10], 1.75f * 8);   // value 2: 0x08
+  EXPECT_EQ(y[15], 1.75f * 43);  // value 7: 0x2b
+  EXPECT_EQ(y[16], 1.75f * 8);   // entry 0, no signs
+  EXPECT_EQ(y[32], 0.25f * 8);   // group 1: s = 0, db = 2 x 0.5 / 4
+}
+
+TEST(Dequantize, IQ1_S) {
+  BlockIQ1_S b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Half;
+  b.qs[0] = 1;      // sub-group 0: entry 1
+  b.qs[1] = 0x05;   // sub-group 1: entry 0x405 = 1029 with high bits 4 at bits 3-5
+  b.qh[0] = static_cast<uint16_t>((4 << 3) | (2 << 12));  // s = 2, positive shift
+  b.qh[1] = 0x8000;                                       // group 1: s = 0, negative shift
+  const auto y = decode(GgmlType::IQ1_S, b, 256);
+  // dl = d (2s + 1) = 2.5
+  EXPECT_EQ(y[0], 2.5f * 1.125f);
+  EXPECT_EQ(y[1], 2.5f * -0.875f);
+  EXPECT_EQ(y[8], 2.5f * 0.125f);    // entry 1029: all 0
+  EXPECT_EQ(y[16], 2.5f * -0.875f);  // entry 0: all -1
+  EXPECT_EQ(y[32], 0.5f * -1.125f);  // group 1: dl = 0.5, grid -1, shift -1/8
+}
+
+TEST(Dequantize, IQ1_M) {
+  BlockIQ1_M b;
+  std::memset(&b, 0, sizeof(b));
+  // d = 0x3800 (0.5): its nibbles 0, 0, 8, 3 are the top nibbles of scale words 0..3
+  const uint16_t words[4] = {static_cast<uint16_t>(3 | (5 << 3)), 0, 0x8000, 0x3000};
+  std::memcpy(b.scales, words, 8);
+  b.qs[0] = 1;                                       // sub-group 0: entry 1
+  b.qs[1] = 0x05;                                    // sub-group 1: entry 1029 ...
+  b.qh[0] = static_cast<uint8_t>(0x08 | (0x4 << 4)); // ... high bits 4; sub-group 0 shift -
+  const auto y = decode(GgmlType::IQ1_M, b, 256);
+  // scale 0 (values 0-15) = 3: dl = 0.5 x 7; scale 1 (16-31) = 5: dl = 0.5 x 11
+  EXPECT_EQ(y[0], 3.5f * 0.875f);
+  EXPECT_EQ(y[1], 3.5f * -1.125f);
+  EXPECT_EQ(y[8], 3.5f * 0.125f);
+  EXPECT_EQ(y[16], 5.5f * -0.875f);  // entry 0, positive shift
+  EXPECT_EQ(y[32], 0.5f * -0.875f);  // scale 2 = 0
 }
 
 TEST(Dequantize, Q3_K) {

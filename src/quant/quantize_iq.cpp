@@ -1,0 +1,334 @@
+// Simple quantizers for the IQ codebook formats (IQ2_XXS, IQ1_S, IQ1_M), for synthetic models
+// and tests: per group, a least-squares scale and the nearest codebook entries, refined
+// twice; then the group scales rounded onto the format's few levels and the entries chosen
+// again. Not ggml's importance-weighted search (which needs an imatrix), but bit-compatible.
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "base/half.h"
+#include "quant/blocks.h"
+#include "quant/iq_grids.h"
+#include "quant/quantize.h"
+
+namespace moe {
+namespace {
+
+inline int nearest_int(float v) { return static_cast<int>(std::nearbyint(v)); }
+
+// A codebook of 8-value entries over 3 levels, searched for the entry nearest to 8 targets
+// at a given scale. ggml's grids hold only some of the 3^8 patterns, so the exact nearest
+// pattern is looked up first, with every pattern one or two positions away from it (each
+// such position moved to its second-nearest level); only when none of those is in the book
+// is every entry tried.
+class GridSearch {
+ public:
+  GridSearch(const uint64_t* grid, int size, const std::array<int, 3>& byte_levels, const std::array<float, 3>& levels)
+      : levels_(levels), codes_(size), index_(kPatterns, -1) {
+    for (int k = 0; k < size; ++k) {
+      int pattern = 0;
+      for (int j = 7; j >= 0; --j) {
+        const int byte = static_cast<int>((grid[k] >> (8 * j)) & 0xFF);
+        const int code = static_cast<int>(std::find(byte_levels.begin(), byte_levels.end(), byte) - byte_levels.begin());
+        codes_[k][j] = static_cast<uint8_t>(code);
+        pattern = 3 * pattern + code;
+      }
+      index_[pattern] = static_cast<int16_t>(k);
+    }
+  }
+
+  // The entry minimizing sum_j (t_j - scale * level_j)^2 (scale > 0); its error in *err.
+  int nearest(const float* t, float scale, float* err) const {
+    int best_code[8], second[8];
+    float cost0[8], extra[8];
+    for (int j = 0; j < 8; ++j) {
+      float c[3];
+      for (int i = 0; i < 3; ++i) c[i] = (t[j] - scale * levels_[i]) * (t[j] - scale * levels_[i]);
+      int b = 0;
+      for (int i = 1; i < 3; ++i) b = c[i] < c[b] ? i : b;
+      int s = b == 0 ? 1 : 0;
+      for (int i = 0; i < 3; ++i) s = i != b && c[i] < c[s] ? i : s;
+      best_code[j] = b;
+      second[j] = s;
+      cost0[j] = c[b];
+      extra[j] = c[s] - c[b];
+    }
+    float base = 0.0f;
+    for (float c : cost0) base += c;
+    const auto pattern = [&](int moved_a, int moved_b) {
+      int p = 0;
+      for (int j = 7; j >= 0; --j) p = 3 * p + (j == moved_a || j == moved_b ? second[j] : best_code[j]);
+      return p;
+    };
+    int best = -1;
+    float best_err = 0.0f;
+    const auto consider = [&](int moved_a, int moved_b, float e) {
+      const int k = index_[pattern(moved_a, moved_b)];
+      if (k >= 0 && (best < 0 || e < best_err)) {
+        best = k;
+        best_err = e;
+      }
+    };
+    consider(-1, -1, base);
+    for (int a = 0; a < 8; ++a) {
+      consider(a, -1, base + extra[a]);
+      for (int b = a + 1; b < 8; ++b) consider(a, b, base + extra[a] + extra[b]);
+    }
+    if (best < 0) {
+      for (int k = 0; k < static_cast<int>(codes_.size()); ++k) {
+        float e = 0.0f;
+        for (int j = 0; j < 8; ++j) {
+          const float d = t[j] - scale * levels_[codes_[k][j]];
+          e += d * d;
+        }
+        if (best < 0 || e < best_err) {
+          best = k;
+          best_err = e;
+        }
+      }
+    }
+    *err = best_err;
+    return best;
+  }
+
+  float level(int k, int j) const { return levels_[codes_[k][j]]; }
+
+ private:
+  static constexpr int kPatterns = 6561;  // 3^8
+  std::array<float, 3> levels_;
+  std::vector<std::array<uint8_t, 8>> codes_;
+  std::vector<int16_t> index_;
+};
+
+const GridSearch& iq2xxs_search() {
+  static const GridSearch s(kIq2xxsGrid.v, kIq2xxsGridSize, {8, 25, 43}, {8.0f, 25.0f, 43.0f});
+  return s;
+}
+
+const GridSearch& iq1s_search() {
+  static const GridSearch s(kIq1sGrid.v, kIq1sGridSize, {0xff, 0x00, 0x01}, {-1.0f, 0.0f, 1.0f});
+  return s;
+}
+
+// ---- IQ2_XXS. Values are sign * scale * magnitude; the 8 signs of a sub-group must have an
+// even count of minus signs, so an odd count flips the sign of its smallest value (whose
+// target then becomes -|x|).
+struct Iq2Group {
+  float t[32];       // targets: |x|, or -|x| for a flipped sign
+  uint8_t signs[4];  // 7 stored bits per sub-group
+  int idx[4];
+  float scale;
+};
+
+void iq2_signs(const float* x, Iq2Group* g) {
+  for (int l = 0; l < 4; ++l) {
+    int bits = 0, smallest = 0;
+    for (int j = 0; j < 8; ++j) {
+      const float v = x[8 * l + j];
+      g->t[8 * l + j] = std::fabs(v);
+      if (v < 0) bits |= 1 << j;
+      if (std::fabs(v) < std::fabs(x[8 * l + smallest])) smallest = j;
+    }
+    if (__builtin_popcount(bits) & 1) {
+      bits ^= 1 << smallest;
+      g->t[8 * l + smallest] = -g->t[8 * l + smallest];
+    }
+    g->signs[l] = static_cast<uint8_t>(bits & 127);
+  }
+}
+
+// Entries for `scale`, then the least-squares scale for those entries (kept if positive).
+float iq2_fit(Iq2Group* g, float scale, bool refit) {
+  const GridSearch& s = iq2xxs_search();
+  float err_sum = 0.0f, tg = 0.0f, gg = 0.0f;
+  for (int l = 0; l < 4; ++l) {
+    float err;
+    g->idx[l] = s.nearest(g->t + 8 * l, scale, &err);
+    err_sum += err;
+    for (int j = 0; j < 8; ++j) {
+      const float lv = s.level(g->idx[l], j);
+      tg += g->t[8 * l + j] * lv;
+      gg += lv * lv;
+    }
+  }
+  if (refit && tg > 0.0f) g->scale = tg / gg;
+  return err_sum;
+}
+
+void quantize_block_iq2_xxs(const float* x, BlockIQ2_XXS* y) {
+  Iq2Group g[8];
+  float max_scale = 0.0f;
+  for (int k = 0; k < 8; ++k) {
+    iq2_signs(x + 32 * k, &g[k]);
+    float amax = 0.0f;
+    for (float t : g[k].t) amax = std::max(amax, t);
+    g[k].scale = amax / 43.0f;
+    if (g[k].scale > 0.0f) {
+      for (int it = 0; it < 2; ++it) iq2_fit(&g[k], g[k].scale, true);
+    }
+    max_scale = std::max(max_scale, g[k].scale);
+  }
+  std::memset(y, 0, sizeof(*y));
+  // group scale = d * (2s + 1) / 8 with s in 0..15
+  y->d = f32_to_f16(max_scale * 8.0f / 31.0f);
+  const float d = f16_to_f32(y->d);
+  if (d == 0.0f) return;
+  for (int k = 0; k < 8; ++k) {
+    const int s = std::clamp(nearest_int((g[k].scale * 8.0f / d - 1.0f) / 2.0f), 0, 15);
+    iq2_fit(&g[k], d * static_cast<float>(2 * s + 1) / 8.0f, false);
+    uint32_t aux[2] = {0, static_cast<uint32_t>(s) << 28};
+    for (int l = 0; l < 4; ++l) {
+      aux[0] |= static_cast<uint32_t>(g[k].idx[l]) << (8 * l);
+      aux[1] |= static_cast<uint32_t>(g[k].signs[l]) << (7 * l);
+    }
+    std::memcpy(y->qs + 4 * k, aux, 8);
+  }
+}
+
+// ---- IQ1_S / IQ1_M. Values are scale * (grid + shift), shift = +-1/8: for a fixed shift the
+// targets are x - scale * shift on the grid's levels -1, 0, 1.
+struct Iq1Sub {
+  int idx = 0;
+  bool negative_shift = false;
+};
+
+// Sub-group of 8 at `scale`: the best entry for the given shift sign, or for either sign
+// (free_shift). Returns the squared error.
+float iq1_pick(const float* x, float scale, bool free_shift, bool negative_shift, Iq1Sub* sub) {
+  const GridSearch& s = iq1s_search();
+  float best_err = 0.0f;
+  for (int sign = 0; sign < 2; ++sign) {
+    const bool neg = free_shift ? sign == 1 : negative_shift;
+    if (!free_shift && sign == 1) break;
+    float t[8];
+    const float shift = scale * (neg ? -0.125f : 0.125f);
+    for (int j = 0; j < 8; ++j) t[j] = x[j] - shift;
+    float err;
+    const int k = s.nearest(t, scale, &err);
+    if (sign == 0 || err < best_err) {
+      best_err = err;
+      sub->idx = k;
+      sub->negative_shift = neg;
+    }
+  }
+  return best_err;
+}
+
+// Least-squares scale of n_sub sub-groups of 8 for their chosen entries and shifts.
+float iq1_refit(const float* x, const Iq1Sub* subs, int n_sub, float scale) {
+  const GridSearch& s = iq1s_search();
+  float xv = 0.0f, vv = 0.0f;
+  for (int l = 0; l < n_sub; ++l) {
+    for (int j = 0; j < 8; ++j) {
+      const float v = s.level(subs[l].idx, j) + (subs[l].negative_shift ? -0.125f : 0.125f);
+      xv += x[8 * l + j] * v;
+      vv += v * v;
+    }
+  }
+  return xv > 0.0f ? xv / vv : scale;
+}
+
+// One scale for n_sub sub-groups: per-sub-group shifts (IQ1_M) or one shared shift (IQ1_S).
+float iq1_fit_scale(const float* x, int n_sub, bool shared_shift, Iq1Sub* subs) {
+  float amax = 0.0f;
+  for (int j = 0; j < 8 * n_sub; ++j) amax = std::max(amax, std::fabs(x[j]));
+  float scale = amax / 1.125f;
+  if (scale == 0.0f) return 0.0f;
+  for (int it = 0; it < 2; ++it) {
+    if (shared_shift) {
+      float err[2] = {0.0f, 0.0f};
+      Iq1Sub cand[2][4];
+      for (int sign = 0; sign < 2; ++sign)
+        for (int l = 0; l < n_sub; ++l) err[sign] += iq1_pick(x + 8 * l, scale, false, sign == 1, &cand[sign][l]);
+      const int best = err[1] < err[0] ? 1 : 0;
+      std::copy(cand[best], cand[best] + n_sub, subs);
+    } else {
+      for (int l = 0; l < n_sub; ++l) iq1_pick(x + 8 * l, scale, true, false, &subs[l]);
+    }
+    scale = iq1_refit(x, subs, n_sub, scale);
+  }
+  return scale;
+}
+
+// Rounds a group scale onto d * (2s + 1), s in 0..7.
+int iq1_scale_code(float scale, float d) { return std::clamp(nearest_int((scale / d - 1.0f) / 2.0f), 0, 7); }
+
+void quantize_block_iq1_s(const float* x, BlockIQ1_S* y) {
+  Iq1Sub subs[8][4];
+  float scales[8], max_scale = 0.0f;
+  for (int k = 0; k < 8; ++k) {
+    scales[k] = iq1_fit_scale(x + 32 * k, 4, true, subs[k]);
+    max_scale = std::max(max_scale, scales[k]);
+  }
+  std::memset(y, 0, sizeof(*y));
+  y->d = f32_to_f16(max_scale / 15.0f);
+  const float d = f16_to_f32(y->d);
+  if (d == 0.0f) return;
+  for (int k = 0; k < 8; ++k) {
+    const int s = iq1_scale_code(scales[k], d);
+    const float scale = d * static_cast<float>(2 * s + 1);
+    float err[2] = {0.0f, 0.0f};
+    Iq1Sub cand[2][4];
+    for (int sign = 0; sign < 2; ++sign)
+      for (int l = 0; l < 4; ++l) err[sign] += iq1_pick(x + 32 * k + 8 * l, scale, false, sign == 1, &cand[sign][l]);
+    const int best = err[1] < err[0] ? 1 : 0;
+    uint16_t qh = static_cast<uint16_t>((s << 12) | (best << 15));
+    for (int l = 0; l < 4; ++l) {
+      y->qs[4 * k + l] = static_cast<uint8_t>(cand[best][l].idx & 0xFF);
+      qh = static_cast<uint16_t>(qh | ((cand[best][l].idx >> 8) << (3 * l)));
+    }
+    y->qh[k] = qh;
+  }
+}
+
+void quantize_block_iq1_m(const float* x, BlockIQ1_M* y) {
+  Iq1Sub subs[16][2];
+  float scales[16], max_scale = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    scales[j] = iq1_fit_scale(x + 16 * j, 2, false, subs[j]);
+    max_scale = std::max(max_scale, scales[j]);
+  }
+  std::memset(y, 0, sizeof(*y));
+  const uint16_t dh = f32_to_f16(max_scale / 15.0f);
+  const float d = f16_to_f32(dh);
+  uint16_t sc[4] = {0, 0, 0, 0};
+  for (int w = 0; w < 4; ++w) sc[w] = static_cast<uint16_t>(((dh >> (4 * w)) & 0xF) << 12);
+  if (d != 0.0f) {
+    for (int j = 0; j < 16; ++j) {
+      const int s = iq1_scale_code(scales[j], d);
+      sc[j / 4] = static_cast<uint16_t>(sc[j / 4] | (s << (3 * (j % 4))));
+      const float scale = d * static_cast<float>(2 * s + 1);
+      for (int h = 0; h < 2; ++h) {
+        const int k = 2 * j + h;  // sub-group of 8
+        Iq1Sub sub;
+        iq1_pick(x + 8 * k, scale, true, false, &sub);
+        y->qs[k] = static_cast<uint8_t>(sub.idx & 0xFF);
+        const int nib = (sub.idx >> 8) | (sub.negative_shift ? 8 : 0);
+        y->qh[k / 2] = static_cast<uint8_t>(y->qh[k / 2] | (nib << (4 * (k % 2))));
+      }
+    }
+  }
+  std::memcpy(y->scales, sc, 8);
+}
+
+template <class Block, void (*kQuantizeBlock)(const float*, Block*)>
+void quantize_blocks(const float* x, void* out, int64_t n) {
+  auto* y = static_cast<Block*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i) kQuantizeBlock(x + i * kQK_K, y + i);
+}
+
+}  // namespace
+
+void quantize_row_iq2_xxs_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ2_XXS, quantize_block_iq2_xxs>(x, out, n);
+}
+void quantize_row_iq1_s_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ1_S, quantize_block_iq1_s>(x, out, n);
+}
+void quantize_row_iq1_m_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ1_M, quantize_block_iq1_m>(x, out, n);
+}
+
+}  // namespace moe

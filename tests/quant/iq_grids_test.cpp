@@ -1,0 +1,84 @@
+// The IQ codebooks against ggml-common.h: entries copied from it by hand (an independent
+// source from the compact table the library expands), and the tables' structure.
+#include "quant/iq_grids.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+namespace moe {
+namespace {
+
+// An entry's 16-bit code in the order ggml lists the tables (value 7 most significant).
+int code_of(uint64_t e, const uint8_t (&levels)[3]) {
+  int code = 0;
+  for (int j = 7; j >= 0; --j) {
+    const uint8_t b = static_cast<uint8_t>(e >> (8 * j));
+    const int c = static_cast<int>(std::find(levels, levels + 3, b) - levels);
+    EXPECT_LT(c, 3) << std::hex << e;
+    code = code * 4 + c;
+  }
+  return code;
+}
+
+TEST(IqGrids, Iq2xxsEntriesAsGgmlListsThem) {
+  EXPECT_EQ(kIq2xxsGrid.v[0], 0x0808080808080808ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[1], 0x080808080808082bULL);
+  EXPECT_EQ(kIq2xxsGrid.v[2], 0x0808080808081919ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[3], 0x0808080808082b08ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[128], 0x082b2b0808082b08ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[131], 0x082b2b2b19081908ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[132], 0x1908080808080819ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[252], 0x2b2b082b08080808ULL);
+  EXPECT_EQ(kIq2xxsGrid.v[255], 0x2b2b2b1908081908ULL);
+}
+
+TEST(IqGrids, Iq1sEntriesAsGgmlListsThem) {
+  EXPECT_EQ(kIq1sGrid.v[0], 0xffffffffffffffffULL);
+  EXPECT_EQ(kIq1sGrid.v[1], 0xffffffffffffff01ULL);
+  EXPECT_EQ(kIq1sGrid.v[2], 0xffffffffffff0000ULL);
+  EXPECT_EQ(kIq1sGrid.v[3], 0xffffffffffff01ffULL);
+  EXPECT_EQ(kIq1sGrid.v[2047], 0x0101010101010101ULL);
+  // Runs of consecutive entries from the middle of ggml's table.
+  const std::vector<std::pair<int, std::vector<uint64_t>>> runs = {
+      {524, {0xff0100ff010000ffULL, 0xff0100ff01000100ULL, 0xff0100ff0101ff00ULL, 0xff0100ff01010000ULL,
+             0xff010000ffff0100ULL, 0xff010000ff000000ULL, 0xff010000ff01ff00ULL, 0xff010000ff010100ULL}},
+      {728, {0x00ff0000ff010000ULL, 0x00ff0000ff010101ULL, 0x00ff000000ffff00ULL, 0x00ff000000ff00ffULL}},
+      {1024, {0x0000000000ff0100ULL, 0x000000000000ffffULL, 0x000000000000ff00ULL, 0x000000000000ff01ULL,
+              0x00000000000000ffULL, 0x0000000000000000ULL, 0x0000000000000001ULL, 0x00000000000001ffULL}},
+      {1188, {0x00000101ff010100ULL, 0x0000010100ff0000ULL, 0x0000010100ff01ffULL, 0x0000010100ff0100ULL}},
+      {1266, {0x0001ff0101010000ULL, 0x000100ffff00ff00ULL, 0x000100ffff00ff01ULL, 0x000100ffff000000ULL}},
+  };
+  for (const auto& [first, entries] : runs) {
+    for (size_t i = 0; i < entries.size(); ++i) EXPECT_EQ(kIq1sGrid.v[first + i], entries[i]) << first + i;
+  }
+}
+
+// ggml lists both tables in ascending order of the entries' codes, each value one of the
+// format's three levels: a corrupted digit in the compact table breaks one or the other.
+TEST(IqGrids, EntriesAreValidAndAscending) {
+  const uint8_t iq2_levels[3] = {0x08, 0x19, 0x2b};
+  const uint8_t iq1_levels[3] = {0xff, 0x00, 0x01};
+  for (int k = 1; k < kIq2xxsGridSize; ++k)
+    EXPECT_LT(code_of(kIq2xxsGrid.v[k - 1], iq2_levels), code_of(kIq2xxsGrid.v[k], iq2_levels)) << k;
+  for (int k = 1; k < kIq1sGridSize; ++k)
+    EXPECT_LT(code_of(kIq1sGrid.v[k - 1], iq1_levels), code_of(kIq1sGrid.v[k], iq1_levels)) << k;
+}
+
+TEST(IqGrids, SignsCompleteAnEvenCount) {
+  // ggml's ksigns_iq2xs starts 0x00, 0x81, 0x82, 0x03, 0x84 and ends 0xff.
+  EXPECT_EQ(kIq2Signs.v[0], 0x00);
+  EXPECT_EQ(kIq2Signs.v[1], 0x81);
+  EXPECT_EQ(kIq2Signs.v[2], 0x82);
+  EXPECT_EQ(kIq2Signs.v[3], 0x03);
+  EXPECT_EQ(kIq2Signs.v[127], 0xff);
+  for (int i = 0; i < 128; ++i) {
+    EXPECT_EQ(kIq2Signs.v[i] & 127, i);
+    EXPECT_EQ(__builtin_popcount(kIq2Signs.v[i]) % 2, 0) << i;
+  }
+}
+
+}  // namespace
+}  // namespace moe
