@@ -45,8 +45,9 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q2_K, GgmlType::Q2_K_R16, packed::repack_q2_K_r16);
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
   pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
-  // Q4_0 / Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16: 1.5-1.9x the
-  // bytes of these small tensors, streamed by the fast kernel instead of the file layout's.
+  // Q4_0 / Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become
+  // Q8_0_R16: 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead
+  // of the file layout's.
   pack(GgmlType::Q4_0, GgmlType::Q8_0_R16, packed::repack_q4_0_to_q8_0_r16);
   pack(GgmlType::Q5_0, GgmlType::Q8_0_R16, packed::repack_q5_0_to_q8_0_r16);
   pack(GgmlType::IQ4_NL, GgmlType::Q8_0_R16, packed::repack_iq4_nl_to_q8_0_r16);
@@ -69,6 +70,9 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q4_K, ref::vec_dot_q4_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q4_K_q8_K>);
   set(&t, GgmlType::Q5_K, ref::vec_dot_q5_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q5_K_q8_K>);
   set(&t, GgmlType::Q6_K, ref::vec_dot_q6_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q6_K_q8_K>);
+  set(&t, GgmlType::IQ2_XXS, ref::vec_dot_iq2_xxs_q8_K, gemm_by_vec_dot<ref::vec_dot_iq2_xxs_q8_K>);
+  set(&t, GgmlType::IQ1_S, ref::vec_dot_iq1_s_q8_K, gemm_by_vec_dot<ref::vec_dot_iq1_s_q8_K>);
+  set(&t, GgmlType::IQ1_M, ref::vec_dot_iq1_m_q8_K, gemm_by_vec_dot<ref::vec_dot_iq1_m_q8_K>);
   t.quantize_q8_0 = quantize_row_q8_0_ref;
   t.quantize_q8_1 = quantize_row_q8_1_ref;
   t.quantize_q8_K = quantize_row_q8_K_ref;
@@ -107,6 +111,9 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::Q4_K, avx2::vec_dot_q4_K_q8_K, avx2::gemm_q4_K_q8_K);
   set(&t, GgmlType::Q5_K, avx2::vec_dot_q5_K_q8_K, avx2::gemm_q5_K_q8_K);
   set(&t, GgmlType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
+  set(&t, GgmlType::IQ2_XXS, avx2::vec_dot_iq2_xxs_q8_K, avx2::gemm_iq2_xxs_q8_K);
+  set(&t, GgmlType::IQ1_S, avx2::vec_dot_iq1_s_q8_K, avx2::gemm_iq1_s_q8_K);
+  set(&t, GgmlType::IQ1_M, avx2::vec_dot_iq1_m_q8_K, avx2::gemm_iq1_m_q8_K);
   t.quantize_q8_0 = avx2::quantize_q8_0;
   t.quantize_q8_1 = avx2::quantize_q8_1;
   t.quantize_q8_K = avx2::quantize_q8_K;
@@ -174,7 +181,7 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q8_0_R16:
       return GgmlType::Q8_0_S;
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
-    case GgmlType::Q5_K_R16:
+    case GgmlType::Q5_K_R16: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");

@@ -40,6 +40,7 @@ inline std::vector<int> f16_fields(GgmlType type) {
     case GgmlType::Q2_K: return {80, 82};
     case GgmlType::Q3_K: return {108};
     case GgmlType::Q6_K: return {208};
+    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: return {0};
     default: return {};
   }
 }
@@ -68,6 +69,13 @@ inline std::vector<uint8_t> random_weights(GgmlType type, int64_t rows, int64_t 
     for (int f : fields) {
       const uint16_t h = random_f16_scale(rng);
       std::memcpy(&w[off + f], &h, 2);
+    }
+    if (type == GgmlType::IQ1_M) {  // its f16 d is the top nibbles of the 4 scale words
+      const uint16_t h = random_f16_scale(rng);
+      for (int k = 0; k < 4; ++k) {
+        uint8_t& hi = w[off + 48 + 2 * k + 1];
+        hi = static_cast<uint8_t>((hi & 0x0F) | (((h >> (4 * k)) & 0xF) << 4));
+      }
     }
     if (type == GgmlType::Q8_0) {
       for (int j = 2; j < tt.type_size; ++j)
@@ -111,7 +119,8 @@ inline std::vector<TypeCase> kernel_types() {
           {GgmlType::Q8_0, 32}, {GgmlType::Q4_0, 32}, {GgmlType::Q5_0, 32},
           {GgmlType::Q4_1, 32}, {GgmlType::Q5_1, 32}, {GgmlType::IQ4_NL, 32}, {GgmlType::Q2_K, 256},
           {GgmlType::Q3_K, 256}, {GgmlType::Q4_K, 256}, {GgmlType::Q5_K, 256},
-          {GgmlType::Q6_K, 256}};
+          {GgmlType::Q6_K, 256}, {GgmlType::IQ2_XXS, 256}, {GgmlType::IQ1_S, 256},
+          {GgmlType::IQ1_M, 256}};
 }
 
 inline std::vector<Isa> all_isas() { return {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}; }

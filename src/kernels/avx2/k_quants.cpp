@@ -1,5 +1,6 @@
-// AVX2 products of the K formats (policies in k_quants.h).
+// AVX2 products of the K formats and the IQ codebook formats (policies in k_quants.h, iq_quants.h).
 #include "kernels/avx2/avx2_kernels.h"
+#include "kernels/avx2/iq_quants.h"
 #include "kernels/avx2/k_quants.h"
 
 namespace moe::avx2 {
@@ -18,6 +19,9 @@ MOE_AVX2_K(q3_K_q8_K, Q3KP<false>, 1, 4)
 MOE_AVX2_K(q4_K_q8_K, Q4KP<false>, 1, 4)
 MOE_AVX2_K(q5_K_q8_K, Q5KP<false>, 1, 4)
 MOE_AVX2_K(q6_K_q8_K, Q6KP<false>, 1, 4)
+MOE_AVX2_K(iq2_xxs_q8_K, Iq2xxsP<false>, 1, 4)
+MOE_AVX2_K(iq1_s_q8_K, Iq1sP<false>, 1, 4)
+MOE_AVX2_K(iq1_m_q8_K, Iq1mP<false>, 1, 4)
 
 #undef MOE_AVX2_K
 

@@ -1,5 +1,6 @@
 // AVX-512 VNNI instantiations of the AVX2 block policies (compiled with AVX-512 flags; the
 // policies and driver have internal linkage, so these copies never replace the AVX2 ones).
+#include "kernels/avx2/iq_quants.h"
 #include "kernels/avx2/k_quants.h"
 #include "kernels/avx2/legacy.h"
 #include "kernels/avx512/avx512_kernels.h"
@@ -26,6 +27,9 @@ MOE_AVX512_TILED(q3_K_q8_K, avx2::Q3KP<true>, 1, 4)
 MOE_AVX512_TILED(q4_K_q8_K, avx2::Q4KP<true>, 1, 4)
 MOE_AVX512_TILED(q5_K_q8_K, avx2::Q5KP<true>, 1, 4)
 MOE_AVX512_TILED(q6_K_q8_K, avx2::Q6KP<true>, 1, 4)
+MOE_AVX512_TILED(iq2_xxs_q8_K, avx2::Iq2xxsP<true>, 1, 4)
+MOE_AVX512_TILED(iq1_s_q8_K, avx2::Iq1sP<true>, 1, 4)
+MOE_AVX512_TILED(iq1_m_q8_K, avx2::Iq1mP<true>, 1, 4)
 
 #undef MOE_AVX512_TILED
 

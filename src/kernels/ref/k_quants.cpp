@@ -2,10 +2,13 @@
 // integer scale and min per group of 16, and the float d / dmin; then
 //   dot = d_a * (d * sum_j scale_j * sum(q * a) - dmin * sum_j min_j * bsums_j)
 // with all sums exact in int32.
+#include <cstring>
+
 #include "base/half.h"
 #include "kernels/ref/ref_kernels.h"
 #include "quant/block_scales.h"
 #include "quant/blocks.h"
+#include "quant/iq_grids.h"
 
 namespace moe::ref {
 namespace {
@@ -103,6 +106,60 @@ void decode(const BlockQ6_K& b, Decoded* o) {
   }
 }
 
+// The IQ formats as integers: x = d / 8 * scale * q, with IQ2_XXS's q = +-magnitude and
+// scale = 2s + 1 (its d * (0.5 + s) / 4), the IQ1 formats' q = 8 grid +- 1 (their shift of
+// 1/8) and scale = 2s + 1. Every such product is exact in float, as ggml's values are.
+int8_t grid_value(uint64_t entry, int j) { return static_cast<int8_t>(entry >> (8 * j)); }
+
+void decode(const BlockIQ2_XXS& b, Decoded* o) {
+  o->d = f16_to_f32(b.d) * 0.125f;
+  o->dmin = 0.0f;
+  for (int g = 0; g < 8; ++g) {
+    uint32_t aux[2];
+    std::memcpy(aux, b.qs + 4 * g, 8);
+    o->scale[2 * g] = o->scale[2 * g + 1] = static_cast<int>(2 * (aux[1] >> 28) + 1);
+    o->min[2 * g] = o->min[2 * g + 1] = 0;
+    for (int l = 0; l < 4; ++l) {
+      const uint64_t e = kIq2xxsGrid.v[(aux[0] >> (8 * l)) & 0xFF];
+      const int signs = kIq2Signs.v[(aux[1] >> (7 * l)) & 127];
+      for (int j = 0; j < 8; ++j) o->q[32 * g + 8 * l + j] = (signs >> j) & 1 ? -grid_value(e, j) : grid_value(e, j);
+    }
+  }
+}
+
+void decode(const BlockIQ1_S& b, Decoded* o) {
+  o->d = f16_to_f32(b.d) * 0.125f;
+  o->dmin = 0.0f;
+  for (int g = 0; g < 8; ++g) {
+    const int qh = b.qh[g];
+    o->scale[2 * g] = o->scale[2 * g + 1] = 2 * ((qh >> 12) & 7) + 1;
+    o->min[2 * g] = o->min[2 * g + 1] = 0;
+    const int shift = qh & 0x8000 ? -1 : 1;
+    for (int l = 0; l < 4; ++l) {
+      const uint64_t e = kIq1sGrid.v[b.qs[4 * g + l] | (((qh >> (3 * l)) & 7) << 8)];
+      for (int j = 0; j < 8; ++j) o->q[32 * g + 8 * l + j] = 8 * grid_value(e, j) + shift;
+    }
+  }
+}
+
+void decode(const BlockIQ1_M& b, Decoded* o) {
+  uint16_t sc[4];
+  std::memcpy(sc, b.scales, 8);
+  const uint16_t dh = static_cast<uint16_t>((sc[0] >> 12) | ((sc[1] >> 8) & 0x00F0) | ((sc[2] >> 4) & 0x0F00) |
+                                            (sc[3] & 0xF000));
+  o->d = f16_to_f32(dh) * 0.125f;
+  o->dmin = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    o->scale[j] = 2 * ((sc[j / 4] >> (3 * (j % 4))) & 7) + 1;
+    o->min[j] = 0;
+  }
+  for (int k = 0; k < 32; ++k) {
+    const int nib = (b.qh[k / 2] >> (4 * (k % 2))) & 0xF;
+    const uint64_t e = kIq1sGrid.v[b.qs[k] | ((nib & 7) << 8)];
+    for (int j = 0; j < 8; ++j) o->q[8 * k + j] = 8 * grid_value(e, j) + (nib & 8 ? -1 : 1);
+  }
+}
+
 template <class W>
 float dot_k(int64_t n, const void* w, const void* a) {
   const auto* x = static_cast<const W*>(w);
@@ -130,5 +187,8 @@ float vec_dot_q3_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<
 float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ4_K>(n, w, a); }
 float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ5_K>(n, w, a); }
 float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ6_K>(n, w, a); }
+float vec_dot_iq2_xxs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ2_XXS>(n, w, a); }
+float vec_dot_iq1_s_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ1_S>(n, w, a); }
+float vec_dot_iq1_m_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ1_M>(n, w, a); }
 
 }  // namespace moe::ref
