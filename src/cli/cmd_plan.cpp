@@ -67,7 +67,7 @@ std::vector<OptionSpec> plan_options() {
       {"--json", "", "", "", "print one JSON object {\"rows\": [...]}"},
       {"--measure", "", "", "", "benchmark an r1-slice here and extrapolate to the full R1"},
       {"--type", "", "TYPE", "Q4_K_M",
-       "--measure: weight type of the slice, as synth's --type (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, Q8_0, Q6_K, BF16, ...)"},
+       "--measure: weight type of the slice, as synth's --type (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, IQ2_XXS, IQ1_M, IQ1_S, Q8_0, Q6_K, BF16, ...)"},
       {"--measure-preset", "", "NAME", "r1-slice",
        "--measure: synth preset (tiny for a quick check)"},
       {"--tmp-dir", "", "DIR", "",

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "gguf/writer.h"
+#include "model/planner.h"
 #include "quant/quantize.h"
 
 namespace moe {
@@ -215,8 +216,11 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "q2_k") return SynthMix::kQ2_K;
   if (n == "q3_k_m") return SynthMix::kQ3_K_M;
   if (n == "q5_k_m") return SynthMix::kQ5_K_M;
+  if (n == "iq2_xxs") return SynthMix::kIQ2_XXS;
+  if (n == "iq1_m") return SynthMix::kIQ1_M;
+  if (n == "iq1_s") return SynthMix::kIQ1_S;
   return Status::error("unknown type '" + std::string(name) +
-                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K)");
+                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, IQ2_XXS, IQ1_M, IQ1_S)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {
@@ -230,6 +234,9 @@ std::string_view synth_mix_name(SynthMix mix) {
     case SynthMix::kQ2_K: return "Q2_K";
     case SynthMix::kQ3_K_M: return "Q3_K_M";
     case SynthMix::kQ5_K_M: return "Q5_K_M";
+    case SynthMix::kIQ2_XXS: return "IQ2_XXS";
+    case SynthMix::kIQ1_M: return "IQ1_M";
+    case SynthMix::kIQ1_S: return "IQ1_S";
   }
   return "?";
 }
@@ -245,6 +252,9 @@ uint32_t synth_file_type(SynthMix mix) {
     case SynthMix::kQ2_K: return 10;
     case SynthMix::kQ3_K_M: return 12;
     case SynthMix::kQ5_K_M: return 17;
+    case SynthMix::kIQ2_XXS: return 19;
+    case SynthMix::kIQ1_M: return 31;
+    case SynthMix::kIQ1_S: return 24;
   }
   return 0;
 }
@@ -301,7 +311,8 @@ uint64_t SynthTensor::n_bytes() const {
 }
 
 GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_length, int64_t layer,
-                           int64_t n_layers) {
+                           const ModelArgs& args) {
+  const int64_t n_layers = args.n_layers;
   const bool output = name == "output.weight";
   GgmlType t = GgmlType::Q8_0;
   switch (mix) {
@@ -330,6 +341,16 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
         t = GgmlType::Q3_K;
       }
       break;
+    case SynthMix::kIQ2_XXS:
+    case SynthMix::kIQ1_M:
+    case SynthMix::kIQ1_S: {  // the planner's rule, fallback included
+      PlanTensor pt;
+      pt.name = std::string(name);
+      pt.layer = layer;
+      pt.row_length = row_length;
+      pt.routed_expert = contains(name, "_exps");
+      return preset_tensor_type(synth_mix_name(mix), pt, args);
+    }
   }
   if (row_length % type_traits(t).block_size != 0) {  // llama.cpp's fallback
     if (t == GgmlType::Q4_K) t = GgmlType::Q5_0;
@@ -345,7 +366,7 @@ std::vector<SynthTensor> synth_tensor_plan(const ModelArgs& a, SynthMix mix) {
   std::vector<SynthTensor> plan;
   auto matrix = [&](std::string name, std::vector<int64_t> ne, int64_t layer, float stddev = 0.0f) {
     SynthTensor t;
-    t.type = synth_tensor_type(mix, name, ne[0], layer, a.n_layers);
+    t.type = synth_tensor_type(mix, name, ne[0], layer, a);
     t.stddev = stddev > 0.0f ? stddev : 1.0f / std::sqrt(static_cast<float>(ne[0]));
     t.name = std::move(name);
     t.ne = std::move(ne);

@@ -17,7 +17,10 @@
 // n_layers / 16 layers), output Q6_K; Q5_K falls back to Q5_1. Q2_K is simpler than
 // llama.cpp's Q2_K mix (which puts attn_output and ffn_down* in Q3_K): every matrix Q2_K
 // except `output` (Q6_K); it measures the Q2_K kernels, not a published file's exact size.
-// Q2_K and Q3_K fall back to IQ4_NL, as llama.cpp does.
+// Q2_K and Q3_K fall back to IQ4_NL, as llama.cpp does. IQ1_S, IQ1_M and IQ2_XXS are the
+// dynamic 1-2 bit mixes of the published R1 files, by the planner's rules
+// (model/planner.cpp, preset_tensor_type): routed experts in the IQ types, the rest Q4_K /
+// Q6_K.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +36,7 @@
 namespace moe {
 
 // The `--type` of a synthetic file: one ggml type for every matrix, or a llama.cpp mix.
-enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ5_K_M, kQ4_K_M, kQ3_K_M, kQ2_K };
+enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ5_K_M, kQ4_K_M, kQ3_K_M, kQ2_K, kIQ2_XXS, kIQ1_M, kIQ1_S };
 
 Result<SynthMix> parse_synth_mix(std::string_view name);  // "Q8_0", "q4_k_m", "bf16", ...
 std::string_view synth_mix_name(SynthMix mix);
@@ -60,7 +63,7 @@ struct SynthTensor {
 
 // Ggml type of one weight matrix under `mix` (llama.cpp's rules, fallback included).
 GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_length, int64_t layer,
-                           int64_t n_layers);
+                           const ModelArgs& args);
 // Every tensor the model needs (split MLA layout), with the types of `mix`.
 std::vector<SynthTensor> synth_tensor_plan(const ModelArgs& args, SynthMix mix);
 

@@ -189,6 +189,36 @@ TEST(SynthPlan, Q3KMMixFollowsLlamaCpp) {
 }
 
 // Q5_K_M: Q4_K_M's rule with Q5_K (rows of 128 fall back to Q5_1).
+// The dynamic mixes: the planner's rule for the published 1-2 bit files (routed experts in
+// the IQ types, down projections of the first 3 MoE layers one step up; the rest Q4_K,
+// shared experts and output Q6_K), with llama.cpp's fallbacks.
+TEST(SynthPlan, DynamicMixesFollowThePlanner) {
+  auto a = synth_preset("r1-bench");  // 1 dense layer, then MoE layers 1..7
+  ASSERT_TRUE(a.is_ok());
+  auto s = by_name(synth_tensor_plan(*a, SynthMix::kIQ1_S));
+  EXPECT_EQ(s.at("blk.1.ffn_gate_exps.weight").type, GgmlType::IQ1_S);
+  EXPECT_EQ(s.at("blk.1.ffn_up_exps.weight").type, GgmlType::IQ1_S);
+  EXPECT_EQ(s.at("blk.3.ffn_down_exps.weight").type, GgmlType::IQ2_XXS);  // MoE layers 1-3
+  EXPECT_EQ(s.at("blk.4.ffn_down_exps.weight").type, GgmlType::IQ1_S);
+  EXPECT_EQ(s.at("blk.4.ffn_gate_shexp.weight").type, GgmlType::Q6_K);
+  EXPECT_EQ(s.at("blk.0.ffn_down.weight").type, GgmlType::Q4_K);
+  EXPECT_EQ(s.at("blk.0.attn_q_b.weight").type, GgmlType::Q4_K);
+  EXPECT_EQ(s.at("output.weight").type, GgmlType::Q6_K);
+  EXPECT_EQ(s.at("blk.1.ffn_gate_inp.weight").type, GgmlType::F32);
+  auto m = by_name(synth_tensor_plan(*a, SynthMix::kIQ1_M));
+  EXPECT_EQ(m.at("blk.5.ffn_up_exps.weight").type, GgmlType::IQ1_M);
+  EXPECT_EQ(m.at("blk.5.ffn_down_exps.weight").type, GgmlType::IQ2_XXS);
+  auto x = by_name(synth_tensor_plan(*a, SynthMix::kIQ2_XXS));
+  EXPECT_EQ(x.at("blk.5.ffn_gate_exps.weight").type, GgmlType::IQ2_XXS);
+  EXPECT_EQ(x.at("blk.2.ffn_down_exps.weight").type, GgmlType::Q2_K);
+  EXPECT_EQ(x.at("blk.5.ffn_down_exps.weight").type, GgmlType::IQ2_XXS);
+  auto lite = synth_preset("v2-lite");  // experts of 1408: not a multiple of 256
+  ASSERT_TRUE(lite.is_ok());
+  auto l = by_name(synth_tensor_plan(*lite, SynthMix::kIQ1_S));
+  EXPECT_EQ(l.at("blk.1.ffn_gate_exps.weight").type, GgmlType::IQ1_S);  // rows of 2048
+  EXPECT_EQ(l.at("blk.1.ffn_down_exps.weight").type, GgmlType::IQ4_NL);  // rows of 1408
+}
+
 TEST(SynthPlan, Q5KMMixFollowsLlamaCpp) {
   auto a = synth_preset("r1-bench");
   ASSERT_TRUE(a.is_ok());
@@ -414,9 +444,73 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
                            return std::string(type_name(info.param.file)) + "_" + std::string(isa_name(info.param.isa));
                          });
 
+// The codebook formats (IQ2_XXS, IQ1_S, IQ1_M) are multiplied in their file layout by every
+// table: a SIMD table's model against the same table with the scalar reference products for
+// these types (everything else alike), and a prompt at once against token by token.
+struct CodebookModelCase {
+  Isa isa;
+  SynthMix mix;
+  GgmlType gate_up;  // the routed experts' type under the mix
+};
+void PrintTo(const CodebookModelCase& p, std::ostream* os) { *os << synth_mix_name(p.mix) << " on " << isa_name(p.isa); }
+
+class SynthCodebook : public ::testing::TestWithParam<CodebookModelCase> {};
+
+TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
+  const CodebookModelCase& p = GetParam();
+  if (!isa_supported(p.isa)) GTEST_SKIP() << isa_name(p.isa) << " is not supported by this CPU";
+  auto vocab = GgufModel::open(fixture("r1-mini-q8_0"));
+  ASSERT_TRUE(vocab.is_ok()) << vocab.status().message();
+  SynthOptions o;
+  o.args = *synth_preset("tiny");
+  o.args.n_activated_experts = o.args.n_routed_experts;  // every expert used (see SynthPacked)
+  o.args.n_limited_groups = o.args.n_expert_groups;
+  o.mix = p.mix;
+  o.seed = 13;
+  const auto dir = temp_dir();
+  const std::string path = (dir / "codebook.gguf").string();
+  ThreadPool pool(2);
+  ASSERT_TRUE(write_synth_gguf(o, vocab->metadata(), pool, path).is_ok());
+  auto simd = Model::load(path, kernel_table(p.isa));
+  KernelTable with_ref = kernel_table(p.isa);
+  for (GgmlType t : {GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+    with_ref.weights[static_cast<uint32_t>(t)] = kernel_table(Isa::kScalar).for_type(t);
+  }
+  auto ref = Model::load(path, with_ref);
+  ASSERT_TRUE(simd.is_ok() && ref.is_ok());
+  int n_codebook = 0;
+  for (const LayerWeights& l : (*simd)->weights().layers) n_codebook += l.moe.w1.type == p.gate_up;
+  EXPECT_EQ(n_codebook, 1);
+  const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
+  const std::vector<float> a = logits_of(**simd, pool, prompt, false), b = logits_of(**ref, pool, prompt, false);
+  ASSERT_EQ(a.size(), b.size());
+  double max_diff = 0, max_abs = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
+  }
+  EXPECT_GT(max_abs, 0.0);
+  EXPECT_LT(max_diff, 1e-3 * max_abs);  // the same integers in another float order
+  const std::vector<float> c = logits_of(**simd, pool, prompt, true);
+  EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0) << "prompt at once vs token by token";
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
+                         ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
+                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
+                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M},
+                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_M, GgmlType::IQ1_M},
+                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_S, GgmlType::IQ1_S},
+                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_S, GgmlType::IQ1_S}),
+                         [](const auto& info) {
+                           return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
+                         });
+
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
                          ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0,
-                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M),
+                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ2_XXS,
+                                           SynthMix::kIQ1_M, SynthMix::kIQ1_S),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 
 }  // namespace
