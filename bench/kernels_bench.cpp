@@ -69,6 +69,13 @@ const Matrix& matrix(GgmlType type) {
   static const Matrix q8_0 = make(GgmlType::Q8_0), q4_K = make(GgmlType::Q4_K),
                       q6_K = make(GgmlType::Q6_K), bf16 = make(GgmlType::BF16), q2_K = make(GgmlType::Q2_K),
                       q3_K = make(GgmlType::Q3_K), q5_K = make(GgmlType::Q5_K);
+  // the codebook formats' quantizers are slow: built on first use only
+  static const auto iq = [](GgmlType t) -> const Matrix& {
+    static const Matrix iq2_xxs = make(GgmlType::IQ2_XXS);
+    static const Matrix iq1_s = make(GgmlType::IQ1_S);
+    static const Matrix iq1_m = make(GgmlType::IQ1_M);
+    return t == GgmlType::IQ2_XXS ? iq2_xxs : t == GgmlType::IQ1_S ? iq1_s : iq1_m;
+  };
   switch (type) {
     case GgmlType::Q8_0: return q8_0;
     case GgmlType::Q4_K: return q4_K;
@@ -76,6 +83,7 @@ const Matrix& matrix(GgmlType type) {
     case GgmlType::Q2_K: return q2_K;
     case GgmlType::Q3_K: return q3_K;
     case GgmlType::Q5_K: return q5_K;
+    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: return iq(type);
     default: return bf16;
   }
 }
@@ -353,6 +361,19 @@ MOE_BENCH(Q2_K, kAvx2, 8);
 MOE_BENCH(Q3_K, kAvx2, 8);
 MOE_BENCH(Q5_K, kAvx2, 8);
 MOE_BENCH(Q5_K, kAvx512, 8);
+// The codebook formats of the dynamic 1-2 bit files (file layout, expanded per tile).
+MOE_BENCH(IQ2_XXS, kAvx2, 1);
+MOE_BENCH(IQ2_XXS, kAvx512, 1);
+MOE_BENCH(IQ1_S, kAvx2, 1);
+MOE_BENCH(IQ1_S, kAvx512, 1);
+MOE_BENCH(IQ1_M, kAvx2, 1);
+MOE_BENCH(IQ1_M, kAvx512, 1);
+MOE_BENCH(IQ2_XXS, kAvx2, 8);
+MOE_BENCH(IQ2_XXS, kAvx512, 8);
+MOE_BENCH(IQ1_S, kAvx2, 8);
+MOE_BENCH(IQ1_S, kAvx512, 8);
+MOE_BENCH(IQ1_M, kAvx2, 8);
+MOE_BENCH(IQ1_M, kAvx512, 8);
 
 }  // namespace
 }  // namespace moe

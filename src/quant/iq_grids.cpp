@@ -183,6 +183,13 @@ constexpr Iq2Signs make_signs() {
   return s;
 }
 
+constexpr Iq2SignMasks make_sign_masks(const Iq2Signs& s) {
+  Iq2SignMasks m{};
+  for (int i = 0; i < 128; ++i)
+    for (int j = 0; j < 8; ++j) m.v[i] |= static_cast<uint64_t>((s.v[i] >> j) & 1 ? 0xFF : 0) << (8 * j);
+  return m;
+}
+
 constexpr uint8_t kIq2Levels[3] = {8, 25, 43};
 constexpr uint8_t kIq1Levels[3] = {0xff, 0x00, 0x01};  // -1, 0, +1 as int8
 
@@ -194,5 +201,6 @@ static_assert(kIq1sHex.size() == 4 * kIq1sGridSize);
 constexpr Iq2xxsGrid kIq2xxsGrid = expand<Iq2xxsGrid, kIq2xxsGridSize>(kIq2xxsHex, kIq2Levels);
 constexpr Iq1sGrid kIq1sGrid = expand<Iq1sGrid, kIq1sGridSize>(kIq1sHex, kIq1Levels);
 constexpr Iq2Signs kIq2Signs = make_signs();
+constexpr Iq2SignMasks kIq2SignMasks = make_sign_masks(kIq2Signs);
 
 }  // namespace moe

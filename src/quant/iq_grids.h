@@ -23,8 +23,14 @@ struct Iq2Signs {
   uint8_t v[128];
 };
 
+// The same signs as 8 byte masks: byte j is 0xFF where value j is negative (for SIMD).
+struct Iq2SignMasks {
+  uint64_t v[128];
+};
+
 extern const Iq2xxsGrid kIq2xxsGrid;
 extern const Iq1sGrid kIq1sGrid;
 extern const Iq2Signs kIq2Signs;
+extern const Iq2SignMasks kIq2SignMasks;
 
 }  // namespace moe

@@ -56,25 +56,25 @@ class GridSearch {
       extra[j] = c[s] - c[b];
     }
     float base = 0.0f;
-    for (float c : cost0) base += c;
-    const auto pattern = [&](int moved_a, int moved_b) {
-      int p = 0;
-      for (int j = 7; j >= 0; --j) p = 3 * p + (j == moved_a || j == moved_b ? second[j] : best_code[j]);
-      return p;
-    };
+    int base_pattern = 0, move[8];  // moving position j changes the pattern by move[j]
+    for (int j = 7; j >= 0; --j) base_pattern = 3 * base_pattern + best_code[j];
+    for (int j = 0, p3 = 1; j < 8; ++j, p3 *= 3) {
+      base += cost0[j];
+      move[j] = (second[j] - best_code[j]) * p3;
+    }
     int best = -1;
     float best_err = 0.0f;
-    const auto consider = [&](int moved_a, int moved_b, float e) {
-      const int k = index_[pattern(moved_a, moved_b)];
+    const auto consider = [&](int pattern, float e) {
+      const int k = index_[pattern];
       if (k >= 0 && (best < 0 || e < best_err)) {
         best = k;
         best_err = e;
       }
     };
-    consider(-1, -1, base);
+    consider(base_pattern, base);
     for (int a = 0; a < 8; ++a) {
-      consider(a, -1, base + extra[a]);
-      for (int b = a + 1; b < 8; ++b) consider(a, b, base + extra[a] + extra[b]);
+      consider(base_pattern + move[a], base + extra[a]);
+      for (int b = a + 1; b < 8; ++b) consider(base_pattern + move[a] + move[b], base + extra[a] + extra[b]);
     }
     if (best < 0) {
       for (int k = 0; k < static_cast<int>(codes_.size()); ++k) {

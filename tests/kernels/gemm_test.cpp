@@ -39,7 +39,7 @@ TEST_P(Gemm, BitwiseEqualToVecDot) {
   for (const auto& c : test::kernel_types()) {
     for (int64_t n : {c.block, 3 * c.block}) {
       for (int64_t rows : {1, 3, 7}) {
-        for (int64_t tokens : {1, 2, 3, 5, 8, 17}) check_gemm(k, c.type, n, rows, tokens, rng);
+        for (int64_t tokens : {1, 2, 3, 5, 7, 8, 10, 17}) check_gemm(k, c.type, n, rows, tokens, rng);
       }
     }
     if (c.block == 16) check_gemm(k, c.type, 16 * 5 + 9, 5, 7, rng);  // float tail

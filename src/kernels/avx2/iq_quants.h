@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstring>
+#include <vector>
 
 #include "kernels/avx2/k_quants.h"
 #include "quant/iq_grids.h"
@@ -28,17 +29,23 @@ inline __m256i chunk_scales(int lo, int hi) {
   return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
 }
 
-// 16 int16 scales (one per 16 values) times the offset.
-inline __m256i offset_scales(const int16_t (&sc)[16], int offset) {
-  __m256i v;
-  std::memcpy(&v, sc, 32);
-  return _mm256_mullo_epi16(v, _mm256_set1_epi16(static_cast<int16_t>(offset)));
+// One int16 scale per 32 values (8 of them in int32 lanes) -> offset * scale per 16 values,
+// lanes (s0, s0, s1, s1, ...). Built in registers: assembling it in memory from scalar
+// stores cost a store-forwarding stall per block.
+inline __m256i offset_scales_32(__m256i s32, int offset) {
+  const __m256i v = _mm256_mullo_epi32(s32, _mm256_set1_epi32(offset));
+  return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
 }
 
 // Byte-wise 8 g + add for bytes g in {-1, 0, 1}: the 16-bit shift's spill into the next byte
 // is masked off.
 inline __m256i times8_plus(__m256i g, __m256i add) {
   return _mm256_add_epi8(_mm256_and_si256(_mm256_slli_epi16(g, 3), _mm256_set1_epi8(static_cast<char>(0xF8))), add);
+}
+
+inline __m256i four_entries(uint64_t e0, uint64_t e1, uint64_t e2, uint64_t e3) {
+  return _mm256_set_epi64x(static_cast<int64_t>(e3), static_cast<int64_t>(e2), static_cast<int64_t>(e1),
+                           static_cast<int64_t>(e0));
 }
 
 template <bool kVnni, class Expand>
@@ -61,32 +68,29 @@ struct IqP : NoTail {
   }
 };
 
-// IQ2_XXS: magnitudes from the grid, signs from the sign table, one scale 2s + 1 per 32.
+// IQ2_XXS: magnitudes from the grid, signs as byte masks, one scale 2s + 1 per 32.
 struct ExpandIq2xxs {
   using W = BlockIQ2_XXS;
   static constexpr int kOffset = 43;
   static void expand(const W& b, IqDec* o) {
-    int16_t sc[16];
     const __m256i off = _mm256_set1_epi8(kOffset);
     for (int g = 0; g < 8; ++g) {
       uint32_t aux[2];
       std::memcpy(aux, b.qs + 4 * g, 8);
-      const __m256i mag = _mm256_set_epi64x(static_cast<int64_t>(kIq2xxsGrid.v[aux[0] >> 24]),
-                                            static_cast<int64_t>(kIq2xxsGrid.v[(aux[0] >> 16) & 0xFF]),
-                                            static_cast<int64_t>(kIq2xxsGrid.v[(aux[0] >> 8) & 0xFF]),
-                                            static_cast<int64_t>(kIq2xxsGrid.v[aux[0] & 0xFF]));
-      const uint32_t signs = static_cast<uint32_t>(kIq2Signs.v[aux[1] & 127]) |
-                             static_cast<uint32_t>(kIq2Signs.v[(aux[1] >> 7) & 127]) << 8 |
-                             static_cast<uint32_t>(kIq2Signs.v[(aux[1] >> 14) & 127]) << 16 |
-                             static_cast<uint32_t>(kIq2Signs.v[(aux[1] >> 21) & 127]) << 24;
-      const __m256i neg = bytes_from_bits_32(reinterpret_cast<const uint8_t*>(&signs));
+      const __m256i mag = four_entries(kIq2xxsGrid.v[aux[0] & 0xFF], kIq2xxsGrid.v[(aux[0] >> 8) & 0xFF],
+                                       kIq2xxsGrid.v[(aux[0] >> 16) & 0xFF], kIq2xxsGrid.v[aux[0] >> 24]);
+      const __m256i neg = four_entries(kIq2SignMasks.v[aux[1] & 127], kIq2SignMasks.v[(aux[1] >> 7) & 127],
+                                       kIq2SignMasks.v[(aux[1] >> 14) & 127], kIq2SignMasks.v[(aux[1] >> 21) & 127]);
       // (m ^ neg) - neg negates where neg is all ones
       o->q[g] = _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(mag, neg), neg), off);
-      const int s = static_cast<int>(2 * (aux[1] >> 28) + 1);
-      o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(s));
-      sc[2 * g] = sc[2 * g + 1] = static_cast<int16_t>(s);
+      o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(2 * (aux[1] >> 28) + 1));
     }
-    o->off_scales = offset_scales(sc, kOffset);
+    // the scales are the top nibbles of the odd 32-bit words: one per 64-bit lane
+    const __m256i idx = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+    const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_srli_epi64(load256(b.qs), 60), idx);
+    const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_srli_epi64(load256(b.qs + 16), 60), idx);
+    const __m256i s = _mm256_permute2x128_si256(lo, hi, 0x20);
+    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
     o->d = f16(b.d) * 0.125f;
   }
 };
@@ -96,21 +100,21 @@ struct ExpandIq1s {
   using W = BlockIQ1_S;
   static constexpr int kOffset = 9;
   static void expand(const W& b, IqDec* o) {
-    int16_t sc[16];
     for (int g = 0; g < 8; ++g) {
-      const int qh = b.qh[g];
-      const uint8_t* qs = b.qs + 4 * g;
-      const __m256i grid = _mm256_set_epi64x(static_cast<int64_t>(kIq1sGrid.v[qs[3] | (((qh >> 9) & 7) << 8)]),
-                                             static_cast<int64_t>(kIq1sGrid.v[qs[2] | (((qh >> 6) & 7) << 8)]),
-                                             static_cast<int64_t>(kIq1sGrid.v[qs[1] | (((qh >> 3) & 7) << 8)]),
-                                             static_cast<int64_t>(kIq1sGrid.v[qs[0] | ((qh & 7) << 8)]));
+      const uint32_t qh = b.qh[g];  // index bits 8-10 of sub-group l at bits 3l
+      uint32_t q;
+      std::memcpy(&q, b.qs + 4 * g, 4);
+      const __m256i grid = four_entries(kIq1sGrid.v[(q & 0xFF) | ((qh << 8) & 0x700)],
+                                        kIq1sGrid.v[((q >> 8) & 0xFF) | ((qh << 5) & 0x700)],
+                                        kIq1sGrid.v[((q >> 16) & 0xFF) | ((qh << 2) & 0x700)],
+                                        kIq1sGrid.v[(q >> 24) | ((qh >> 1) & 0x700)]);
       const int shift = qh & 0x8000 ? -1 : 1;
       o->q[g] = times8_plus(grid, _mm256_set1_epi8(static_cast<char>(kOffset + shift)));
-      const int s = 2 * ((qh >> 12) & 7) + 1;
-      o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(s));
-      sc[2 * g] = sc[2 * g + 1] = static_cast<int16_t>(s);
+      o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(2 * ((qh >> 12) & 7) + 1));
     }
-    o->off_scales = offset_scales(sc, kOffset);
+    const __m256i qh32 = _mm256_cvtepu16_epi32(load128(b.qh));
+    const __m256i s = _mm256_and_si256(_mm256_srli_epi32(qh32, 12), _mm256_set1_epi32(7));
+    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
     o->d = f16(b.d) * 0.125f;
   }
 };
@@ -120,29 +124,93 @@ struct ExpandIq1s {
 struct ExpandIq1m {
   using W = BlockIQ1_M;
   static constexpr int kOffset = 9;
-  static int64_t sub_group(const W& b, int k, int64_t* add) {
-    const int nib = (b.qh[k / 2] >> (4 * (k % 2))) & 0xF;
-    *add = static_cast<int64_t>(0x0101010101010101ULL * static_cast<uint64_t>(kOffset + (nib & 8 ? -1 : 1)));
-    return static_cast<int64_t>(kIq1sGrid.v[b.qs[k] | ((nib & 7) << 8)]);
-  }
   static void expand(const W& b, IqDec* o) {
     uint16_t w[4];
     std::memcpy(w, b.scales, 8);
-    int16_t sc[16];
-    for (int j = 0; j < 16; ++j) sc[j] = static_cast<int16_t>(2 * ((w[j / 4] >> (3 * (j % 4))) & 7) + 1);
+    // bytes 0..15 look at qh byte 2g, 16..31 at byte 2g + 1; the shift sign of sub-group l is
+    // bit 3 or 7 of its byte
+    const __m256i pick = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+                                          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1);
+    const __m256i flag = _mm256_setr_epi8(8, 8, 8, 8, 8, 8, 8, 8, -128, -128, -128, -128, -128, -128, -128, -128,
+                                          8, 8, 8, 8, 8, 8, 8, 8, -128, -128, -128, -128, -128, -128, -128, -128);
     for (int g = 0; g < 8; ++g) {
-      int64_t add[4];
-      const int64_t e0 = sub_group(b, 4 * g, &add[0]), e1 = sub_group(b, 4 * g + 1, &add[1]);
-      const int64_t e2 = sub_group(b, 4 * g + 2, &add[2]), e3 = sub_group(b, 4 * g + 3, &add[3]);
-      o->q[g] = times8_plus(_mm256_set_epi64x(e3, e2, e1, e0), _mm256_set_epi64x(add[3], add[2], add[1], add[0]));
-      o->scales[g] = chunk_scales(sc[2 * g], sc[2 * g + 1]);
+      uint16_t h;  // sub-groups 4g..4g+3: index bits 8-10 at bits 0, 4, 8, 12; shift signs at 3, 7, 11, 15
+      std::memcpy(&h, b.qh + 2 * g, 2);
+      uint32_t q;
+      std::memcpy(&q, b.qs + 4 * g, 4);
+      const uint32_t hw = h;
+      const __m256i grid = four_entries(kIq1sGrid.v[(q & 0xFF) | ((hw << 8) & 0x700)],
+                                        kIq1sGrid.v[((q >> 8) & 0xFF) | ((hw << 4) & 0x700)],
+                                        kIq1sGrid.v[((q >> 16) & 0xFF) | (hw & 0x700)],
+                                        kIq1sGrid.v[(q >> 24) | ((hw >> 4) & 0x700)]);
+      const __m256i neg = _mm256_cmpeq_epi8(
+          _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi16(static_cast<int16_t>(h)), pick), flag), flag);
+      // kOffset + 1, or kOffset - 1 where the shift is negative
+      const __m256i add = _mm256_sub_epi8(_mm256_set1_epi8(kOffset + 1), _mm256_and_si256(neg, _mm256_set1_epi8(2)));
+      o->q[g] = times8_plus(grid, add);
+      // scales 2g and 2g + 1: word g / 2, fields 2 (g % 2) and 2 (g % 2) + 1
+      const int sw = w[g / 2] >> (6 * (g % 2));
+      o->scales[g] = chunk_scales(2 * (sw & 7) + 1, 2 * ((sw >> 3) & 7) + 1);
     }
-    o->off_scales = offset_scales(sc, kOffset);
+    // scale j (one per 16 values) is bits 3 (j % 4) of word j / 4: each int16 lane takes its
+    // word, a multiply moves the field to bits 9-11
+    const __m256i words = _mm256_shuffle_epi8(
+        _mm256_set1_epi64x(static_cast<int64_t>(w[0] | static_cast<uint64_t>(w[1]) << 16 | static_cast<uint64_t>(w[2]) << 32 |
+                                                static_cast<uint64_t>(w[3]) << 48)),
+        _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7));
+    const __m256i at9 = _mm256_mullo_epi16(words, _mm256_setr_epi16(512, 64, 8, 1, 512, 64, 8, 1, 512, 64, 8, 1, 512, 64, 8, 1));
+    const __m256i s = _mm256_and_si256(_mm256_srli_epi16(at9, 9), _mm256_set1_epi16(7));
+    o->off_scales = _mm256_mullo_epi16(_mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1)),
+                                       _mm256_set1_epi16(kOffset));
     const uint16_t dh = static_cast<uint16_t>((w[0] >> 12) | ((w[1] >> 8) & 0x00F0) | ((w[2] >> 4) & 0x0F00) |
                                               (w[3] & 0xF000));
     o->d = f16(dh) * 0.125f;
   }
 };
+
+// Prompts: each row's blocks are expanded once for all its tokens. The tiles would expand
+// them again for every 4 tokens, and an expansion costs several times one token's products.
+// Every output is still tile<P, 1, 1>'s sum (blocks in pairs, then hsum): bitwise vec_dot.
+template <class P, int T>
+inline void expanded_row_tokens(const typename P::Dec* dec, int64_t nb, const uint8_t* a, size_t a_row_bytes,
+                                float* y, int64_t y_stride) {
+  using A = typename P::A;
+  const A* ar[T];
+  for (int t = 0; t < T; ++t) ar[t] = reinterpret_cast<const A*>(a + t * a_row_bytes);
+  __m256 acc[T];
+  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 2 <= nb; i += 2) {
+    for (int t = 0; t < T; ++t)
+      acc[t] = _mm256_add_ps(acc[t], _mm256_add_ps(P::contrib(dec[i], ar[t][i]), P::contrib(dec[i + 1], ar[t][i + 1])));
+  }
+  if (i < nb) {
+    for (int t = 0; t < T; ++t) acc[t] = _mm256_add_ps(acc[t], P::contrib(dec[i], ar[t][i]));
+  }
+  for (int t = 0; t < T; ++t) y[t * y_stride] = hsum(acc[t]);
+}
+
+template <class P>
+void gemm_expanded_rows(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                        size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  if (tokens <= 4) return gemm_tiled<P, 1, 4>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+  const int64_t nb = n / P::kBlockValues;
+  std::vector<typename P::Dec> dec(static_cast<size_t>(nb));
+  const auto* ab = static_cast<const uint8_t*>(a);
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto* wr = reinterpret_cast<const typename P::W*>(static_cast<const uint8_t*>(w) + r * w_row_bytes);
+    for (int64_t i = 0; i < nb; ++i) dec[i] = P::decode(wr[i]);
+    int64_t t0 = 0;
+    for (; t0 + 4 <= tokens; t0 += 4)
+      expanded_row_tokens<P, 4>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride);
+    switch (tokens - t0) {
+      case 3: expanded_row_tokens<P, 3>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride); break;
+      case 2: expanded_row_tokens<P, 2>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride); break;
+      case 1: expanded_row_tokens<P, 1>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride); break;
+      default: break;
+    }
+  }
+}
 
 template <bool kVnni>
 using Iq2xxsP = IqP<kVnni, ExpandIq2xxs>;

@@ -19,10 +19,22 @@ MOE_AVX2_K(q3_K_q8_K, Q3KP<false>, 1, 4)
 MOE_AVX2_K(q4_K_q8_K, Q4KP<false>, 1, 4)
 MOE_AVX2_K(q5_K_q8_K, Q5KP<false>, 1, 4)
 MOE_AVX2_K(q6_K_q8_K, Q6KP<false>, 1, 4)
-MOE_AVX2_K(iq2_xxs_q8_K, Iq2xxsP<false>, 1, 4)
-MOE_AVX2_K(iq1_s_q8_K, Iq1sP<false>, 1, 4)
-MOE_AVX2_K(iq1_m_q8_K, Iq1mP<false>, 1, 4)
 
 #undef MOE_AVX2_K
+
+#define MOE_AVX2_IQ(name, P)                                                                   \
+  float vec_dot_##name(int64_t n, const void* w, const void* a) {                             \
+    return vec_dot_tiled<P>(n, w, a);                                                         \
+  }                                                                                           \
+  void gemm_##name(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a,         \
+                   size_t arb, int64_t tokens, float* y, int64_t ys) {                        \
+    gemm_expanded_rows<P>(n, w, wrb, rows, a, arb, tokens, y, ys);                            \
+  }
+
+MOE_AVX2_IQ(iq2_xxs_q8_K, Iq2xxsP<false>)
+MOE_AVX2_IQ(iq1_s_q8_K, Iq1sP<false>)
+MOE_AVX2_IQ(iq1_m_q8_K, Iq1mP<false>)
+
+#undef MOE_AVX2_IQ
 
 }  // namespace moe::avx2

@@ -27,10 +27,22 @@ MOE_AVX512_TILED(q3_K_q8_K, avx2::Q3KP<true>, 1, 4)
 MOE_AVX512_TILED(q4_K_q8_K, avx2::Q4KP<true>, 1, 4)
 MOE_AVX512_TILED(q5_K_q8_K, avx2::Q5KP<true>, 1, 4)
 MOE_AVX512_TILED(q6_K_q8_K, avx2::Q6KP<true>, 1, 4)
-MOE_AVX512_TILED(iq2_xxs_q8_K, avx2::Iq2xxsP<true>, 1, 4)
-MOE_AVX512_TILED(iq1_s_q8_K, avx2::Iq1sP<true>, 1, 4)
-MOE_AVX512_TILED(iq1_m_q8_K, avx2::Iq1mP<true>, 1, 4)
 
 #undef MOE_AVX512_TILED
+
+#define MOE_AVX512_IQ(name, P)                                                                 \
+  float vec_dot_##name(int64_t n, const void* w, const void* a) {                             \
+    return avx2::vec_dot_tiled<P>(n, w, a);                                                   \
+  }                                                                                           \
+  void gemm_##name(int64_t n, const void* w, size_t wrb, int64_t rows, const void* a,         \
+                   size_t arb, int64_t tokens, float* y, int64_t ys) {                        \
+    avx2::gemm_expanded_rows<P>(n, w, wrb, rows, a, arb, tokens, y, ys);                      \
+  }
+
+MOE_AVX512_IQ(iq2_xxs_q8_K, avx2::Iq2xxsP<true>)
+MOE_AVX512_IQ(iq1_s_q8_K, avx2::Iq1sP<true>)
+MOE_AVX512_IQ(iq1_m_q8_K, avx2::Iq1mP<true>)
+
+#undef MOE_AVX512_IQ
 
 }  // namespace moe::avx512
