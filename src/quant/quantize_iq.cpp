@@ -216,6 +216,18 @@ float iq1_pick(const float* x, float scale, bool free_shift, bool negative_shift
   return best_err;
 }
 
+// n_sub sub-groups of 8 sharing one shift (IQ1_S): the entries for the better shift sign,
+// which is returned (true: negative).
+bool iq1_pick_shared(const float* x, float scale, int n_sub, Iq1Sub* subs) {
+  float err[2] = {0.0f, 0.0f};
+  Iq1Sub cand[2][4];
+  for (int sign = 0; sign < 2; ++sign)
+    for (int l = 0; l < n_sub; ++l) err[sign] += iq1_pick(x + 8 * l, scale, false, sign == 1, &cand[sign][l]);
+  const int best = err[1] < err[0] ? 1 : 0;
+  std::copy(cand[best], cand[best] + n_sub, subs);
+  return best == 1;
+}
+
 // Least-squares scale of n_sub sub-groups of 8 for their chosen entries and shifts.
 float iq1_refit(const float* x, const Iq1Sub* subs, int n_sub, float scale) {
   const GridSearch& s = iq1s_search();
@@ -238,12 +250,7 @@ float iq1_fit_scale(const float* x, int n_sub, bool shared_shift, Iq1Sub* subs) 
   if (scale == 0.0f) return 0.0f;
   for (int it = 0; it < 2; ++it) {
     if (shared_shift) {
-      float err[2] = {0.0f, 0.0f};
-      Iq1Sub cand[2][4];
-      for (int sign = 0; sign < 2; ++sign)
-        for (int l = 0; l < n_sub; ++l) err[sign] += iq1_pick(x + 8 * l, scale, false, sign == 1, &cand[sign][l]);
-      const int best = err[1] < err[0] ? 1 : 0;
-      std::copy(cand[best], cand[best] + n_sub, subs);
+      iq1_pick_shared(x, scale, n_sub, subs);
     } else {
       for (int l = 0; l < n_sub; ++l) iq1_pick(x + 8 * l, scale, true, false, &subs[l]);
     }
@@ -269,15 +276,12 @@ void quantize_block_iq1_s(const float* x, BlockIQ1_S* y) {
   for (int k = 0; k < 8; ++k) {
     const int s = iq1_scale_code(scales[k], d);
     const float scale = d * static_cast<float>(2 * s + 1);
-    float err[2] = {0.0f, 0.0f};
-    Iq1Sub cand[2][4];
-    for (int sign = 0; sign < 2; ++sign)
-      for (int l = 0; l < 4; ++l) err[sign] += iq1_pick(x + 32 * k + 8 * l, scale, false, sign == 1, &cand[sign][l]);
-    const int best = err[1] < err[0] ? 1 : 0;
-    uint16_t qh = static_cast<uint16_t>((s << 12) | (best << 15));
+    Iq1Sub sub[4];
+    const bool negative = iq1_pick_shared(x + 32 * k, scale, 4, sub);
+    uint16_t qh = static_cast<uint16_t>((s << 12) | (negative ? 0x8000 : 0));
     for (int l = 0; l < 4; ++l) {
-      y->qs[4 * k + l] = static_cast<uint8_t>(cand[best][l].idx & 0xFF);
-      qh = static_cast<uint16_t>(qh | ((cand[best][l].idx >> 8) << (3 * l)));
+      y->qs[4 * k + l] = static_cast<uint8_t>(sub[l].idx & 0xFF);
+      qh = static_cast<uint16_t>(qh | ((sub[l].idx >> 8) << (3 * l)));
     }
     y->qh[k] = qh;
   }

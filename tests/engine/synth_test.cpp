@@ -390,22 +390,38 @@ void PrintTo(const PackedModelCase& p, std::ostream* os) { *os << type_name(p.fi
 
 class SynthPacked : public ::testing::TestWithParam<PackedModelCase> {};
 
+// A tiny model of `mix` in dir with every expert used: no top-k choice for a last-bit
+// difference to flip. Returns its path ("" if writing failed).
+std::string write_tiny_every_expert(SynthMix mix, uint64_t seed, const std::filesystem::path& dir, ThreadPool& pool) {
+  auto vocab = GgufModel::open(fixture("r1-mini-q8_0"));
+  if (!vocab.is_ok()) return "";
+  SynthOptions o;
+  o.args = *synth_preset("tiny");
+  o.args.n_activated_experts = o.args.n_routed_experts;
+  o.args.n_limited_groups = o.args.n_expert_groups;
+  o.mix = mix;
+  o.seed = seed;
+  const std::string path = (dir / "model.gguf").string();
+  return write_synth_gguf(o, vocab->metadata(), pool, path).is_ok() ? path : "";
+}
+
+// max |a - b| and max |b| over two logit vectors of the same length.
+std::pair<double, double> max_diff_and_abs(const std::vector<float>& a, const std::vector<float>& b) {
+  double max_diff = 0, max_abs = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    max_diff = std::max(max_diff, static_cast<double>(std::fabs(a[i] - b[i])));
+    max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
+  }
+  return {max_diff, max_abs};
+}
+
 TEST_P(SynthPacked, RunsCloseToTheFileLayoutAndBatchInvariant) {
   const PackedModelCase& p = GetParam();
   if (!isa_supported(p.isa)) GTEST_SKIP() << isa_name(p.isa) << " is not supported by this CPU";
-  auto vocab = GgufModel::open(fixture("r1-mini-q8_0"));
-  ASSERT_TRUE(vocab.is_ok()) << vocab.status().message();
-  SynthOptions o;
-  o.args = *synth_preset("tiny");
-  // every expert used: no top-k choice for a last-bit difference to flip
-  o.args.n_activated_experts = o.args.n_routed_experts;
-  o.args.n_limited_groups = o.args.n_expert_groups;
-  o.mix = p.mix;
-  o.seed = 9;
   const auto dir = temp_dir();
-  const std::string path = (dir / "packed.gguf").string();
   ThreadPool pool(2);
-  ASSERT_TRUE(write_synth_gguf(o, vocab->metadata(), pool, path).is_ok());
+  const std::string path = write_tiny_every_expert(p.mix, 9, dir, pool);
+  ASSERT_FALSE(path.empty());
   auto packed = Model::load(path, kernel_table(p.isa));
   KernelTable unpacked = kernel_table(p.isa);  // the same table, the type left in the file layout
   unpacked.packing[static_cast<uint32_t>(p.file)] = {};
@@ -419,11 +435,7 @@ TEST_P(SynthPacked, RunsCloseToTheFileLayoutAndBatchInvariant) {
   const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
   const std::vector<float> a = logits_of(**packed, pool, prompt, false), b = logits_of(**plain, pool, prompt, false);
   ASSERT_EQ(a.size(), b.size());
-  double max_diff = 0, max_abs = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    max_diff = std::max(max_diff, static_cast<double>(std::fabs(a[i] - b[i])));
-    max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
-  }
+  const auto [max_diff, max_abs] = max_diff_and_abs(a, b);
   EXPECT_GT(max_abs, 0.0);
   // the same integers in another float order: these random 2- to 5-bit models turn
   // last-bit differences into about 1 % of the largest logit
@@ -459,18 +471,10 @@ class SynthCodebook : public ::testing::TestWithParam<CodebookModelCase> {};
 TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
   const CodebookModelCase& p = GetParam();
   if (!isa_supported(p.isa)) GTEST_SKIP() << isa_name(p.isa) << " is not supported by this CPU";
-  auto vocab = GgufModel::open(fixture("r1-mini-q8_0"));
-  ASSERT_TRUE(vocab.is_ok()) << vocab.status().message();
-  SynthOptions o;
-  o.args = *synth_preset("tiny");
-  o.args.n_activated_experts = o.args.n_routed_experts;  // every expert used (see SynthPacked)
-  o.args.n_limited_groups = o.args.n_expert_groups;
-  o.mix = p.mix;
-  o.seed = 13;
   const auto dir = temp_dir();
-  const std::string path = (dir / "codebook.gguf").string();
   ThreadPool pool(2);
-  ASSERT_TRUE(write_synth_gguf(o, vocab->metadata(), pool, path).is_ok());
+  const std::string path = write_tiny_every_expert(p.mix, 13, dir, pool);
+  ASSERT_FALSE(path.empty());
   auto simd = Model::load(path, kernel_table(p.isa));
   KernelTable with_ref = kernel_table(p.isa);
   for (GgmlType t : {GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
@@ -484,11 +488,7 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
   const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
   const std::vector<float> a = logits_of(**simd, pool, prompt, false), b = logits_of(**ref, pool, prompt, false);
   ASSERT_EQ(a.size(), b.size());
-  double max_diff = 0, max_abs = 0;
-  for (size_t i = 0; i < a.size(); ++i) {
-    max_diff = std::max(max_diff, static_cast<double>(std::fabs(a[i] - b[i])));
-    max_abs = std::max(max_abs, static_cast<double>(std::fabs(b[i])));
-  }
+  const auto [max_diff, max_abs] = max_diff_and_abs(a, b);
   EXPECT_GT(max_abs, 0.0);
   EXPECT_LT(max_diff, 1e-3 * max_abs);  // the same integers in another float order
   const std::vector<float> c = logits_of(**simd, pool, prompt, true);
