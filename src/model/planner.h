@@ -33,7 +33,9 @@
 // This assumes bandwidth-bound kernels. The packed Q2_K / Q3_K / Q5_K products reach 12-20
 // GB/s a core from L3 on the 2-core VM (PERFORMANCE.md, "Q3_K and Q5_K packed"), below the
 // Q4_K / Q8_0 ones, so the Q2_K / Q3_K_M rows can overestimate decode where a core's share of
-// the bandwidth is larger than that.
+// the bandwidth is larger than that. The IQ1_S / IQ1_M / IQ2_XXS products (the dynamic
+// rows) are compute bound at 0.6-2 GB/s a core (PERFORMANCE.md, "The IQ codebook formats"):
+// those rows overestimate decode several times on any machine.
 //
 // Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
 // (only the last prompt token needs logits) + attention over the latent cache at half the
