@@ -234,6 +234,10 @@ Result<PlanRow> model_row(const std::string& path, const Hardware& hw, const Pla
     }
     if (t.name.find("_exps.") != std::string::npos) {
       split.expert_bytes_per_token += t.n_bytes * used / total;
+      if (is_codebook_type(t.type)) {
+        w.codebook_bytes_per_token += t.n_bytes * used / total;
+        w.codebook_params_per_token += static_cast<int64_t>(static_cast<uint64_t>(t.n_elements()) * used / total);
+      }
     } else {
       split.non_expert_bytes += t.n_bytes;
     }
@@ -309,6 +313,10 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
                 static_cast<long long>(o.n_ctx / std::max(1, o.n_slots)),
                 o.n_slots > 1 ? "; decode_tps_total (all slots together) in --json" : "");
   s += buf;
+  if (std::any_of(rows.begin(), rows.end(), [](const PlanRow& r) { return r.codebook_params_per_token > 0; })) {
+    s += "IQ1_S / IQ1_M / IQ2_XXS experts: decode bound by their codebook products (default 2 values a "
+         "cycle a core; docs/PERFORMANCE.md, \"The IQ codebook formats\"), not by the bandwidth\n";
+  }
   return s;
 }
 
@@ -419,6 +427,7 @@ Result<Measured> measure(const Args& args, const Hardware& hw, const PlanOptions
   const ModelArgs r1 = deepseek_r1_args();
   Hardware measured_hw = hw;
   measured_hw.bandwidth_gbps = m.membw_gbps;
+  measured_hw.codebook_values_per_cycle = 0;  // the measured efficiency already includes it
   PlanOptions po = plan;
   po.efficiency = std::clamp(m.efficiency, 1e-4, 1.0);
   po.compute_efficiency = std::clamp(m.compute_efficiency, 1e-4, 1.0);

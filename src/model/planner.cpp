@@ -211,6 +211,10 @@ GgmlType preset_tensor_type(std::string_view preset, const PlanTensor& t, const 
   return type;
 }
 
+bool is_codebook_type(GgmlType type) {
+  return type == GgmlType::IQ1_S || type == GgmlType::IQ1_M || type == GgmlType::IQ2_XXS;
+}
+
 WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {
   WeightsFootprint f;
   const uint64_t used = static_cast<uint64_t>(a.n_activated_experts);
@@ -224,6 +228,10 @@ WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {
       f.bytes_per_token += bytes * used / total;
       f.params_per_token +=
           static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
+      if (is_codebook_type(type)) {
+        f.codebook_bytes_per_token += bytes * used / total;
+        f.codebook_params_per_token += static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
+      }
     } else if (t.name == "token_embd.weight") {
       f.bytes_per_token += row_bytes(type, t.row_length);
       f.params_per_token += t.row_length;
@@ -298,6 +306,7 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   r.weights_bytes = w.weights_bytes;
   r.bytes_per_token = w.bytes_per_token;
   r.params_per_token = w.params_per_token;
+  r.codebook_params_per_token = w.codebook_params_per_token;
   const int64_t slots = std::max(1, o.n_slots);
   const int64_t ctx_per_slot = std::max<int64_t>(1, o.n_ctx / slots);
   r.kv_bytes_per_token = kv_bytes_per_token(a, o.cache_type);
@@ -337,7 +346,16 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   const double bw = hw.bandwidth_gbps * 1e9 * o.efficiency;
   const double kv_read =
       static_cast<double>(r.kv_bytes_per_token) * static_cast<double>(ctx_per_slot);
-  r.decode_tps = bw / (static_cast<double>(r.bytes_per_token) + kv_read);
+  // Codebook weights: their bytes stream while the cores decode them; the slower of the two.
+  const double codebook_rate =
+      static_cast<double>(hw.cores) * hw.ghz * 1e9 * hw.codebook_values_per_cycle;
+  const auto codebook_seconds = [&](double bytes, double values) {
+    return std::max(bytes / bw, codebook_rate > 0 ? values / codebook_rate : 0.0);
+  };
+  const double cb_bytes = static_cast<double>(w.codebook_bytes_per_token);
+  const double cb_values = static_cast<double>(w.codebook_params_per_token);
+  r.decode_tps = 1.0 / ((static_cast<double>(r.bytes_per_token) - cb_bytes + kv_read) / bw +
+                        codebook_seconds(cb_bytes, cb_values));
   // All slots decoding at once: the non-expert weights once, the union of the routed experts.
   const double per_token_experts = static_cast<double>(split.expert_bytes_per_token);
   const double distinct =
@@ -348,7 +366,12 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
           : 0.0;
   const double step_bytes = static_cast<double>(r.bytes_per_token) - per_token_experts +
                             expert_step + kv_read * static_cast<double>(slots);
-  r.decode_tps_total = static_cast<double>(slots) * bw / step_bytes;
+  // codebook weights are routed experts: the step reads and decodes their union likewise
+  const double union_share =
+      a.n_activated_experts > 0 ? distinct / static_cast<double>(a.n_activated_experts) : 0.0;
+  r.decode_tps_total = static_cast<double>(slots) /
+                       ((step_bytes - cb_bytes * union_share) / bw +
+                        codebook_seconds(cb_bytes * union_share, cb_values * union_share));
 
   r.prefill_macs_per_token = prefill_macs_per_token(a, w.params_per_token, ctx_per_slot);
   const double macs =

@@ -34,8 +34,11 @@
 // GB/s a core from L3 on the 2-core VM (PERFORMANCE.md, "Q3_K and Q5_K packed"), below the
 // Q4_K / Q8_0 ones, so the Q2_K / Q3_K_M rows can overestimate decode where a core's share of
 // the bandwidth is larger than that. The IQ1_S / IQ1_M / IQ2_XXS products (the dynamic
-// rows) are compute bound at 0.6-2 GB/s a core (PERFORMANCE.md, "The IQ codebook formats"):
-// those rows overestimate decode several times on any machine.
+// rows) are compute bound (PERFORMANCE.md, "The IQ codebook formats": 2.8-7.7 G values/s a
+// core at 2.1 GHz, 1.3-3.7 values a cycle), so their time is modeled apart: a token takes
+// (other bytes + KV) / bandwidth + max(codebook bytes / bandwidth, codebook values /
+// (cores x GHz x codebook_values_per_cycle)), default 2 values a cycle a core (the codebook
+// figures count routed experts, the dynamic files' only codebook tensors).
 //
 // Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
 // (only the last prompt token needs logits) + attention over the latent cache at half the
@@ -86,7 +89,12 @@ struct WeightsFootprint {
   uint64_t bytes_per_token = 0;
   int64_t params_total = 0;
   int64_t params_per_token = 0;
+  // The routed experts' part of the per-token figures in codebook types (is_codebook_type).
+  uint64_t codebook_bytes_per_token = 0;
+  int64_t codebook_params_per_token = 0;
 };
+// IQ1_S, IQ1_M, IQ2_XXS: decoding them is compute bound (see "Decode" above).
+bool is_codebook_type(GgmlType type);
 // Sizes when every tensor of `args` gets its preset type.
 WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& args);
 
@@ -100,6 +108,7 @@ struct Hardware {
   int cores = 1;              // physical
   double ghz = 3.0;
   int int8_macs_per_cycle = 64;  // per core
+  double codebook_values_per_cycle = 2.0;  // per core, codebook-type weights in decode (0: not modeled)
 };
 
 struct PlanOptions {
@@ -129,6 +138,7 @@ struct PlanRow {
   int64_t max_context = 0;         // 0: the weights alone do not fit
   uint64_t vram_bytes_needed = 0;  // non-expert weights + KV + compute (GPU offload recipes)
   bool vram_fits = false;
+  int64_t codebook_params_per_token = 0;  // routed-expert values in codebook types
   double decode_tps = 0;        // one sequence at the end of its per-slot context
   double decode_tps_total = 0;  // all slots decoding together
   double prefill_macs_per_token = 0;

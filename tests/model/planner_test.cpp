@@ -131,6 +131,55 @@ Hardware box_768g() {
   return hw;
 }
 
+// Codebook weights (IQ1_S, IQ1_M, IQ2_XXS) decode at a compute rate: their time is the
+// slower of their bytes and their values.
+TEST(Planner, CodebookWeightsAreBoundByTheirDecodeRate) {
+  const ModelArgs a = deepseek_r1_args();
+  WeightsFootprint w;
+  w.bytes_per_token = 10'000'000'000;
+  w.codebook_bytes_per_token = 2'000'000'000;
+  w.codebook_params_per_token = 10'000'000'000;
+  Hardware hw;
+  hw.ram_bytes = 768ull << 30;
+  hw.bandwidth_gbps = 100;
+  hw.cores = 10;
+  hw.ghz = 2.0;
+  hw.codebook_values_per_cycle = 2.0;  // 40e9 values / s
+  PlanOptions o;
+  o.n_ctx = 1;  // KV: 70,272 bytes read
+  o.efficiency = 1.0;
+  // (10e9 - 2e9 + 70,272) / 100e9 + max(2e9 / 100e9, 10e9 / 40e9) = 0.0800007027 + 0.25 s
+  EXPECT_NEAR(plan_row("x", a, w, FootprintSplit{}, hw, o).decode_tps, 1.0 / (0.08000070272 + 0.25), 1e-9);
+  // a fast enough core leaves the bytes: 10e9 / 400e9 = 0.025 s > 0.02 s
+  hw.codebook_values_per_cycle = 20.0;
+  EXPECT_NEAR(plan_row("x", a, w, FootprintSplit{}, hw, o).decode_tps, 1.0 / (0.08000070272 + 0.025), 1e-9);
+  // not modeled: bandwidth only
+  hw.codebook_values_per_cycle = 0.0;
+  EXPECT_NEAR(plan_row("x", a, w, FootprintSplit{}, hw, o).decode_tps, 100e9 / (10e9 + 70272.0), 1e-9);
+}
+
+// R1's routed experts: 58 MoE layers x 3 matrices x 8 of 256 experts of 7168 x 2048 values
+// = 58 x 3 x 117,440,512 = 20,434,649,088 values a token. IQ1_S: all of them codebook
+// (gate/up IQ1_S; down IQ2_XXS in 3 layers, IQ1_S in 55), bytes a token
+// 171 x 117,440,512 x 50 / 256 + 3 x 117,440,512 x 66 / 256 = 3,922,329,600 + 90,832,896.
+// IQ2_XXS: the first 3 MoE layers' down projections are Q2_K, the rest codebook.
+TEST(Planner, DynamicPresetsCountTheirCodebookExperts) {
+  const ModelArgs a = deepseek_r1_args();
+  const WeightsFootprint s = preset_footprint("IQ1_S", a);
+  EXPECT_EQ(s.codebook_params_per_token, 20434649088);
+  EXPECT_EQ(s.codebook_bytes_per_token, 3922329600u + 90832896u);
+  EXPECT_EQ(preset_footprint("IQ2_XXS", a).codebook_params_per_token, 171 * 117440512LL);
+  EXPECT_EQ(preset_footprint("Q2_K_XL", a).codebook_params_per_token, 0);
+  EXPECT_EQ(preset_footprint("Q4_K_M", a).codebook_bytes_per_token, 0u);
+  // On the 16-core box the codebook values take 20.43e9 / (16 x 3e9 x 2) = 0.213 s a token,
+  // several times what all the bytes a token reads take at 414 GB/s (about 13 GB: 0.03 s).
+  PlanOptions o;
+  o.efficiency = 0.9;
+  const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), box_768g(), o);
+  EXPECT_LT(r.decode_tps, 1.0 / 0.213);
+  EXPECT_GT(r.decode_tps, 1.0 / (0.213 + static_cast<double>(s.bytes_per_token) / 414e9 + 0.01));
+}
+
 TEST(Planner, DecodeAndPrefillFollowTheDocumentedFormulas) {
   const ModelArgs a = deepseek_r1_args();
   const WeightsFootprint w = preset_footprint("Q8_0", a);
