@@ -20,7 +20,8 @@
 // Q2_K and Q3_K fall back to IQ4_NL, as llama.cpp does. IQ1_S, IQ1_M and IQ2_XXS are the
 // dynamic 1-2 bit mixes of the published R1 files, by the planner's rules
 // (model/planner.cpp, preset_tensor_type): routed experts in the IQ types, the rest Q4_K /
-// Q6_K.
+// Q6_K. IQ4_XS, like Q2_K, is every matrix IQ4_XS except `output` (Q6_K), rows not a
+// multiple of 256 in IQ4_NL: simpler than llama.cpp's IQ4_XS mix.
 #pragma once
 
 #include <cstdint>
@@ -36,7 +37,7 @@
 namespace moe {
 
 // The `--type` of a synthetic file: one ggml type for every matrix, or a llama.cpp mix.
-enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ5_K_M, kQ4_K_M, kQ3_K_M, kQ2_K, kIQ2_XXS, kIQ1_M, kIQ1_S };
+enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ5_K_M, kQ4_K_M, kQ3_K_M, kQ2_K, kIQ4_XS, kIQ2_XXS, kIQ1_M, kIQ1_S };
 
 Result<SynthMix> parse_synth_mix(std::string_view name);  // "Q8_0", "q4_k_m", "bf16", ...
 std::string_view synth_mix_name(SynthMix mix);

@@ -70,6 +70,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q4_K, ref::vec_dot_q4_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q4_K_q8_K>);
   set(&t, GgmlType::Q5_K, ref::vec_dot_q5_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q5_K_q8_K>);
   set(&t, GgmlType::Q6_K, ref::vec_dot_q6_K_q8_K, gemm_by_vec_dot<ref::vec_dot_q6_K_q8_K>);
+  set(&t, GgmlType::IQ4_XS, ref::vec_dot_iq4_xs_q8_K, gemm_by_vec_dot<ref::vec_dot_iq4_xs_q8_K>);
   set(&t, GgmlType::IQ2_XXS, ref::vec_dot_iq2_xxs_q8_K, gemm_by_vec_dot<ref::vec_dot_iq2_xxs_q8_K>);
   set(&t, GgmlType::IQ1_S, ref::vec_dot_iq1_s_q8_K, gemm_by_vec_dot<ref::vec_dot_iq1_s_q8_K>);
   set(&t, GgmlType::IQ1_M, ref::vec_dot_iq1_m_q8_K, gemm_by_vec_dot<ref::vec_dot_iq1_m_q8_K>);
@@ -111,6 +112,7 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::Q4_K, avx2::vec_dot_q4_K_q8_K, avx2::gemm_q4_K_q8_K);
   set(&t, GgmlType::Q5_K, avx2::vec_dot_q5_K_q8_K, avx2::gemm_q5_K_q8_K);
   set(&t, GgmlType::Q6_K, avx2::vec_dot_q6_K_q8_K, avx2::gemm_q6_K_q8_K);
+  set(&t, GgmlType::IQ4_XS, avx2::vec_dot_iq4_xs_q8_K, avx2::gemm_iq4_xs_q8_K);
   set(&t, GgmlType::IQ2_XXS, avx2::vec_dot_iq2_xxs_q8_K, avx2::gemm_iq2_xxs_q8_K);
   set(&t, GgmlType::IQ1_S, avx2::vec_dot_iq1_s_q8_K, avx2::gemm_iq1_s_q8_K);
   set(&t, GgmlType::IQ1_M, avx2::vec_dot_iq1_m_q8_K, avx2::gemm_iq1_m_q8_K);
@@ -181,7 +183,8 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q8_0_R16:
       return GgmlType::Q8_0_S;
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
-    case GgmlType::Q5_K_R16: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
+    case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
+    case GgmlType::IQ1_M:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");

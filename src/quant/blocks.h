@@ -114,6 +114,17 @@ struct BlockQ6_K {
 };
 static_assert(sizeof(BlockQ6_K) == 210);
 
+// IQ4_XS: IQ4_NL's levels under K-style scales. 8 groups of 32; group g's 6-bit scale ls is
+// ((scales_l[g / 2] >> 4 (g % 2)) & 15) | ((scales_h >> 2g) & 3) << 4; its nibbles are
+// qs[16g .. 16g+15] (value l low, l + 16 high): x = d * (ls - 32) * kIq4nlValues[nibble].
+struct BlockIQ4_XS {
+  uint16_t d;
+  uint16_t scales_h;
+  uint8_t scales_l[kQK_K / 64];
+  uint8_t qs[kQK_K / 2];
+};
+static_assert(sizeof(BlockIQ4_XS) == 136);
+
 // The IQ formats of the dynamic 1-2 bit files (codebooks in quant/iq_grids.h).
 // IQ2_XXS: 8 groups of 32; group g is qs[4g .. 4g+3] read as two little-endian uint32,
 // aux0 and aux1. Byte l of aux0 indexes kIq2xxsGrid for values 8l .. 8l+7 (magnitudes 8, 25,

@@ -221,6 +221,20 @@ void dequant_q6_K(const BlockQ6_K* b, float* y, int64_t nb) {
 // group times the codebook's value (plus the IQ1 shift of +-1/8).
 inline float grid_byte(uint64_t entry, int j) { return static_cast<float>(static_cast<int8_t>(entry >> (8 * j))); }
 
+void dequant_iq4_xs(const BlockIQ4_XS* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int g = 0; g < 8; ++g, y += 32) {
+      const int ls = ((b[i].scales_l[g / 2] >> (4 * (g % 2))) & 0xF) | (((b[i].scales_h >> (2 * g)) & 3) << 4);
+      const float dl = d * static_cast<float>(ls - 32);
+      for (int l = 0; l < 16; ++l) {
+        y[l] = dl * static_cast<float>(kIq4nlValues[b[i].qs[16 * g + l] & 0xF]);
+        y[l + 16] = dl * static_cast<float>(kIq4nlValues[b[i].qs[16 * g + l] >> 4]);
+      }
+    }
+  }
+}
+
 void dequant_iq2_xxs(const BlockIQ2_XXS* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = f16_to_f32(b[i].d);
@@ -286,7 +300,7 @@ bool can_dequantize(GgmlType type) {
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::IQ4_NL:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K:
     case GgmlType::Q6_K: case GgmlType::Q8_K: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
-    case GgmlType::IQ1_M:
+    case GgmlType::IQ1_M: case GgmlType::IQ4_XS:
       return true;
     default:
       return false;
@@ -325,6 +339,7 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::Q5_K: return dequant_q5_K(static_cast<const BlockQ5_K*>(src), dst, nb);
     case GgmlType::Q6_K: return dequant_q6_K(static_cast<const BlockQ6_K*>(src), dst, nb);
     case GgmlType::Q8_K: return dequant_q8_K(static_cast<const BlockQ8_K*>(src), dst, nb);
+    case GgmlType::IQ4_XS: return dequant_iq4_xs(static_cast<const BlockIQ4_XS*>(src), dst, nb);
     case GgmlType::IQ2_XXS: return dequant_iq2_xxs(static_cast<const BlockIQ2_XXS*>(src), dst, nb);
     case GgmlType::IQ1_S: return dequant_iq1_s(static_cast<const BlockIQ1_S*>(src), dst, nb);
     case GgmlType::IQ1_M: return dequant_iq1_m(static_cast<const BlockIQ1_M*>(src), dst, nb);

@@ -97,6 +97,23 @@ void quantize_row_q4_0_ref(const float* x, void* out, int64_t n) {
   }
 }
 
+namespace {
+
+// 32 values onto the IQ4_NL levels at scale d: nibbles as Q4_0 (value l low, l + 16 high),
+// each value's nearest level (first on ties).
+void iq4_nibbles(const float* x, float d, uint8_t qs[kQK / 2]) {
+  int q[kQK];
+  for (int j = 0; j < kQK; ++j) {
+    q[j] = 0;
+    for (int k = 1; k < 16; ++k) {
+      if (std::fabs(x[j] - d * kIq4nlValues[k]) < std::fabs(x[j] - d * kIq4nlValues[q[j]])) q[j] = k;
+    }
+  }
+  for (int j = 0; j < kQK / 2; ++j) qs[j] = static_cast<uint8_t>(q[j] | q[j + 16] << 4);
+}
+
+}  // namespace
+
 // The largest magnitude maps to the first level (-127, the widest); every value then takes
 // the nearest level (first on ties). llama.cpp searches for a better scale.
 void quantize_row_iq4_nl_ref(const float* x, void* out, int64_t n) {
@@ -106,15 +123,31 @@ void quantize_row_iq4_nl_ref(const float* x, void* out, int64_t n) {
     float amax;
     const float max = signed_absmax(x, kQK, &amax);
     y[i].d = f32_to_f16(max / static_cast<float>(kIq4nlValues[0]));
-    const float d = f16_to_f32(y[i].d);
-    int q[kQK];
-    for (int j = 0; j < kQK; ++j) {
-      q[j] = 0;
-      for (int k = 1; k < 16; ++k) {
-        if (std::fabs(x[j] - d * kIq4nlValues[k]) < std::fabs(x[j] - d * kIq4nlValues[q[j]])) q[j] = k;
-      }
+    iq4_nibbles(x, f16_to_f32(y[i].d), y[i].qs);
+  }
+}
+
+// Each group of 32 gets IQ4_NL's scale s_g (its largest magnitude on level -127); d puts the
+// largest |s_g| on ls - 32 = -32, and each s_g rounds to d (ls - 32), ls in 0..63.
+void quantize_row_iq4_xs_ref(const float* x, void* out, int64_t n) {
+  MOE_CHECK(n % kQK_K == 0);
+  auto* y = static_cast<BlockIQ4_XS*>(out);
+  for (int64_t i = 0; i < n / kQK_K; ++i, x += kQK_K) {
+    float s[8], s_max = 0.0f;
+    for (int g = 0; g < 8; ++g) {
+      float amax;
+      s[g] = signed_absmax(x + 32 * g, kQK, &amax) / static_cast<float>(kIq4nlValues[0]);
+      if (std::fabs(s[g]) > std::fabs(s_max)) s_max = s[g];
     }
-    for (int j = 0; j < kQK / 2; ++j) y[i].qs[j] = static_cast<uint8_t>(q[j] | q[j + 16] << 4);
+    std::memset(&y[i], 0, sizeof(y[i]));
+    y[i].d = f32_to_f16(s_max / -32.0f);
+    const float d = f16_to_f32(y[i].d);
+    for (int g = 0; g < 8; ++g) {
+      const int ls = d == 0.0f ? 32 : std::clamp(nearest_int(s[g] / d), -32, 31) + 32;
+      y[i].scales_l[g / 2] = static_cast<uint8_t>(y[i].scales_l[g / 2] | (ls & 0xF) << (4 * (g % 2)));
+      y[i].scales_h = static_cast<uint16_t>(y[i].scales_h | (ls >> 4) << (2 * g));
+      iq4_nibbles(x + 32 * g, d * static_cast<float>(ls - 32), y[i].qs + 16 * g);
+    }
   }
 }
 
@@ -377,7 +410,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::Q8_K:
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q5_K: case GgmlType::Q5_1:
-    case GgmlType::IQ4_NL: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
+    case GgmlType::IQ4_NL: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
       return true;
     default:
       return false;
@@ -403,6 +436,7 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::Q5_0: return quantize_row_q5_0_ref(x, out, n);
     case GgmlType::Q5_1: return quantize_row_q5_1_ref(x, out, n);
     case GgmlType::IQ4_NL: return quantize_row_iq4_nl_ref(x, out, n);
+    case GgmlType::IQ4_XS: return quantize_row_iq4_xs_ref(x, out, n);
     case GgmlType::Q4_K: return quantize_row_q4_K_ref(x, out, n);
     case GgmlType::Q6_K: return quantize_row_q6_K_ref(x, out, n);
     case GgmlType::Q2_K: return quantize_row_q2_K_ref(x, out, n);

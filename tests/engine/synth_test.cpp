@@ -456,7 +456,7 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
                            return std::string(type_name(info.param.file)) + "_" + std::string(isa_name(info.param.isa));
                          });
 
-// The codebook formats (IQ2_XXS, IQ1_S, IQ1_M) are multiplied in their file layout by every
+// The IQ formats with K-style super-blocks (IQ4_XS, IQ2_XXS, IQ1_S, IQ1_M) are multiplied in their file layout by every
 // table: a SIMD table's model against the same table with the scalar reference products for
 // these types (everything else alike), and a prompt at once against token by token.
 struct CodebookModelCase {
@@ -477,7 +477,7 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
   ASSERT_FALSE(path.empty());
   auto simd = Model::load(path, kernel_table(p.isa));
   KernelTable with_ref = kernel_table(p.isa);
-  for (GgmlType t : {GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+  for (GgmlType t : {GgmlType::IQ4_XS, GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
     with_ref.weights[static_cast<uint32_t>(t)] = kernel_table(Isa::kScalar).for_type(t);
   }
   auto ref = Model::load(path, with_ref);
@@ -497,7 +497,9 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
-                         ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
+                         ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
+                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
+                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
                                            CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
                                            CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M},
                                            CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_M, GgmlType::IQ1_M},
@@ -509,7 +511,8 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
 
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
                          ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0,
-                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ2_XXS,
+                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ4_XS,
+                                           SynthMix::kIQ2_XXS,
                                            SynthMix::kIQ1_M, SynthMix::kIQ1_S),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 

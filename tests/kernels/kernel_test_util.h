@@ -40,7 +40,7 @@ inline std::vector<int> f16_fields(GgmlType type) {
     case GgmlType::Q2_K: return {80, 82};
     case GgmlType::Q3_K: return {108};
     case GgmlType::Q6_K: return {208};
-    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: return {0};
+    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ4_XS: return {0};
     default: return {};
   }
 }
@@ -119,7 +119,7 @@ inline std::vector<TypeCase> kernel_types() {
           {GgmlType::Q8_0, 32}, {GgmlType::Q4_0, 32}, {GgmlType::Q5_0, 32},
           {GgmlType::Q4_1, 32}, {GgmlType::Q5_1, 32}, {GgmlType::IQ4_NL, 32}, {GgmlType::Q2_K, 256},
           {GgmlType::Q3_K, 256}, {GgmlType::Q4_K, 256}, {GgmlType::Q5_K, 256},
-          {GgmlType::Q6_K, 256}, {GgmlType::IQ2_XXS, 256}, {GgmlType::IQ1_S, 256},
+          {GgmlType::Q6_K, 256}, {GgmlType::IQ4_XS, 256}, {GgmlType::IQ2_XXS, 256}, {GgmlType::IQ1_S, 256},
           {GgmlType::IQ1_M, 256}};
 }
 

@@ -211,6 +211,24 @@ TEST(Dequantize, IQ1_M) {
   EXPECT_EQ(y[32], 0.5f * -0.875f);  // scale 2 = 0
 }
 
+TEST(Dequantize, IQ4_XS) {
+  BlockIQ4_XS b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Half;
+  // group 0: ls = 0x5 | 2 << 4 = 37 (scale 5); group 1: ls = 0xA | 0 = 10 (scale -22)
+  b.scales_l[0] = 0xA5;
+  b.scales_h = 2;
+  b.qs[0] = 0xF0;   // value 0: level 0 (-127), value 16: level 15 (113)
+  b.qs[16] = 0x87;  // group 1, value 0: level 7 (-10), value 16: level 8 (1)
+  const auto y = decode(GgmlType::IQ4_XS, b, 256);
+  EXPECT_EQ(y[0], 0.5f * 5 * -127);
+  EXPECT_EQ(y[16], 0.5f * 5 * 113);
+  EXPECT_EQ(y[1], 0.5f * 5 * -127);  // nibble 0
+  EXPECT_EQ(y[32], 0.5f * -22 * -10);
+  EXPECT_EQ(y[48], 0.5f * -22 * 1);
+  EXPECT_EQ(y[64], 0.5f * -32 * -127);  // group 2: ls = 0
+}
+
 TEST(Dequantize, Q3_K) {
   BlockQ3_K b;
   std::memset(&b, 0, sizeof(b));

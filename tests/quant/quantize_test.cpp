@@ -76,7 +76,7 @@ TEST(Quantize, ZeroBlocks) {
   for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::Q4_0,
                      GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q2_K,
                      GgmlType::Q3_K, GgmlType::Q5_K, GgmlType::Q5_1, GgmlType::IQ4_NL,
-                     GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+                     GgmlType::IQ4_XS, GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
     std::vector<uint8_t> q(row_bytes(t, 256), 0xAB);
     quantize_row(t, x.data(), q.data(), 256);
     std::vector<float> y(256, 1.0f);
@@ -107,12 +107,16 @@ TEST(Quantize, RoundTripErrorBounds) {
   // f16 roundings of d and m, each below 2^-10 of the range: 0.036 (these reach 0.032).
   // IQ4_NL maps -max to its widest level, -127: +max clamps at 113 (14 / 127), and the
   // levels are at most 24 / 127 apart (half: 12 / 127): 0.12 (these normals reach 0.10).
+  // IQ4_XS is IQ4_NL per 32 with the scale rounded to d (ls - 32), d putting the largest
+  // scale on -32: a scale of the other sign clamps at 31 of 32 (+1 / 32 of the block max)
+  // and the others round by up to 1 / 64 of it: 0.16 (these normals reach 0.10).
   // (Scales stay where the f16 block scale is a normal number; subnormal d loses bits.)
   const RoundTrip cases[] = {
       {GgmlType::Q8_0, 0.0045}, {GgmlType::Q8_1, 0.0045}, {GgmlType::Q8_K, 0.0045},
       {GgmlType::Q5_0, 0.0626}, {GgmlType::Q4_0, 0.1251},   {GgmlType::Q4_K, 0.12},
       {GgmlType::Q6_K, 0.025},  {GgmlType::Q2_K, 0.4},     {GgmlType::Q3_K, 0.28},
       {GgmlType::Q5_K, 0.06},   {GgmlType::Q5_1, 0.036},  {GgmlType::IQ4_NL, 0.12},
+      {GgmlType::IQ4_XS, 0.16},
   };
   std::mt19937 rng(7);
   std::normal_distribution<float> g(0.0f, 1.0f);

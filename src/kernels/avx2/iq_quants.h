@@ -212,6 +212,45 @@ void gemm_expanded_rows(int64_t n, const void* w, size_t w_row_bytes, int64_t ro
   }
 }
 
+// IQ4_XS: signed IQ4_NL levels (one vpshufb per 32 values), one scale ls - 32 per 32, and the
+// sign trick: |q| times the activation with q's sign (pairs below 2^15: 2 x 127 x 127).
+template <bool kVnni>
+struct Iq4xsP : NoTail {
+  using W = BlockIQ4_XS;
+  using A = BlockQ8_K;
+  static constexpr int kBlockValues = kQK_K;
+  struct Dec {
+    __m256i q[8];       // signed levels
+    __m256i aq[8];      // |q|
+    __m256i scales[8];  // int16 ls - 32
+    float d;
+  };
+  static Dec decode(const W& b) {
+    const __m256i levels = _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kIq4nlValues)));
+    Dec o;
+    for (int g = 0; g < 8; ++g) {
+      o.q[g] = _mm256_shuffle_epi8(levels, nibbles_32(b.qs + 16 * g));
+      o.aq[g] = _mm256_abs_epi8(o.q[g]);
+      const int ls = ((b.scales_l[g / 2] >> (4 * (g % 2))) & 0xF) | (((b.scales_h >> (2 * g)) & 3) << 4);
+      o.scales[g] = _mm256_set1_epi16(static_cast<int16_t>(ls - 32));
+    }
+    o.d = f16(b.d);
+    return o;
+  }
+  static __m256 contrib(const Dec& w, const A& a) {
+    __m256i sums[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+    for (int k = 0; k < 8; ++k) {
+      const __m256i p = _mm256_maddubs_epi16(w.aq[k], _mm256_sign_epi8(load256(a.qs + 32 * k), w.q[k]));
+      if constexpr (kVnni) {
+        sums[k & 1] = _mm256_dpwssd_epi32(sums[k & 1], p, w.scales[k]);
+      } else {
+        sums[k & 1] = _mm256_add_epi32(sums[k & 1], _mm256_madd_epi16(p, w.scales[k]));
+      }
+    }
+    return _mm256_mul_ps(_mm256_set1_ps(a.d * w.d), _mm256_cvtepi32_ps(_mm256_add_epi32(sums[0], sums[1])));
+  }
+};
+
 template <bool kVnni>
 using Iq2xxsP = IqP<kVnni, ExpandIq2xxs>;
 template <bool kVnni>

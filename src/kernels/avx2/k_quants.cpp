@@ -19,6 +19,7 @@ MOE_AVX2_K(q3_K_q8_K, Q3KP<false>, 1, 4)
 MOE_AVX2_K(q4_K_q8_K, Q4KP<false>, 1, 4)
 MOE_AVX2_K(q5_K_q8_K, Q5KP<false>, 1, 4)
 MOE_AVX2_K(q6_K_q8_K, Q6KP<false>, 1, 4)
+MOE_AVX2_K(iq4_xs_q8_K, Iq4xsP<false>, 1, 4)
 
 #undef MOE_AVX2_K
 

@@ -27,6 +27,7 @@ MOE_AVX512_TILED(q3_K_q8_K, avx2::Q3KP<true>, 1, 4)
 MOE_AVX512_TILED(q4_K_q8_K, avx2::Q4KP<true>, 1, 4)
 MOE_AVX512_TILED(q5_K_q8_K, avx2::Q5KP<true>, 1, 4)
 MOE_AVX512_TILED(q6_K_q8_K, avx2::Q6KP<true>, 1, 4)
+MOE_AVX512_TILED(iq4_xs_q8_K, avx2::Iq4xsP<true>, 1, 4)
 
 #undef MOE_AVX512_TILED
 

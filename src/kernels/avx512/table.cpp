@@ -23,6 +23,7 @@ void override_kernels(KernelTable* t) {
   set(GgmlType::Q4_K, vec_dot_q4_K_q8_K, gemm_q4_K_q8_K);
   set(GgmlType::Q5_K, vec_dot_q5_K_q8_K, gemm_q5_K_q8_K);
   set(GgmlType::Q6_K, vec_dot_q6_K_q8_K, gemm_q6_K_q8_K);
+  set(GgmlType::IQ4_XS, vec_dot_iq4_xs_q8_K, gemm_iq4_xs_q8_K);
   set(GgmlType::IQ2_XXS, vec_dot_iq2_xxs_q8_K, gemm_iq2_xxs_q8_K);
   set(GgmlType::IQ1_S, vec_dot_iq1_s_q8_K, gemm_iq1_s_q8_K);
   set(GgmlType::IQ1_M, vec_dot_iq1_m_q8_K, gemm_iq1_m_q8_K);

@@ -106,6 +106,21 @@ void decode(const BlockQ6_K& b, Decoded* o) {
   }
 }
 
+// IQ4_XS: the IQ4_NL levels as q, ls - 32 as the scale (one per 32 values).
+void decode(const BlockIQ4_XS& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = 0.0f;
+  for (int g = 0; g < 8; ++g) {
+    const int ls = ((b.scales_l[g / 2] >> (4 * (g % 2))) & 0xF) | (((b.scales_h >> (2 * g)) & 3) << 4);
+    o->scale[2 * g] = o->scale[2 * g + 1] = ls - 32;
+    o->min[2 * g] = o->min[2 * g + 1] = 0;
+    for (int l = 0; l < 16; ++l) {
+      o->q[32 * g + l] = kIq4nlValues[b.qs[16 * g + l] & 0xF];
+      o->q[32 * g + 16 + l] = kIq4nlValues[b.qs[16 * g + l] >> 4];
+    }
+  }
+}
+
 // The IQ formats as integers: x = d / 8 * scale * q, with IQ2_XXS's q = +-magnitude and
 // scale = 2s + 1 (its d * (0.5 + s) / 4), the IQ1 formats' q = 8 grid +- 1 (their shift of
 // 1/8) and scale = 2s + 1. Every such product is exact in float, as ggml's values are.
@@ -187,6 +202,7 @@ float vec_dot_q3_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<
 float vec_dot_q4_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ4_K>(n, w, a); }
 float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ5_K>(n, w, a); }
 float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ6_K>(n, w, a); }
+float vec_dot_iq4_xs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ4_XS>(n, w, a); }
 float vec_dot_iq2_xxs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ2_XXS>(n, w, a); }
 float vec_dot_iq1_s_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ1_S>(n, w, a); }
 float vec_dot_iq1_m_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ1_M>(n, w, a); }

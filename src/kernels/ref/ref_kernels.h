@@ -23,6 +23,7 @@ void f16_to_f32_row(const uint16_t* in, float* out, int64_t n);
 
 // K formats against Q8_K.
 float vec_dot_q2_K_q8_K(int64_t n, const void* w, const void* a);
+float vec_dot_iq4_xs_q8_K(int64_t n, const void* w, const void* a);
 float vec_dot_iq2_xxs_q8_K(int64_t n, const void* w, const void* a);
 float vec_dot_iq1_s_q8_K(int64_t n, const void* w, const void* a);
 float vec_dot_iq1_m_q8_K(int64_t n, const void* w, const void* a);
