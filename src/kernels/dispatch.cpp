@@ -74,6 +74,10 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::IQ2_XXS, ref::vec_dot_iq2_xxs_q8_K, gemm_by_vec_dot<ref::vec_dot_iq2_xxs_q8_K>);
   set(&t, GgmlType::IQ1_S, ref::vec_dot_iq1_s_q8_K, gemm_by_vec_dot<ref::vec_dot_iq1_s_q8_K>);
   set(&t, GgmlType::IQ1_M, ref::vec_dot_iq1_m_q8_K, gemm_by_vec_dot<ref::vec_dot_iq1_m_q8_K>);
+  set(&t, GgmlType::IQ2_XS, ref::vec_dot_iq2_xs_q8_K, gemm_by_vec_dot<ref::vec_dot_iq2_xs_q8_K>);
+  set(&t, GgmlType::IQ2_S, ref::vec_dot_iq2_s_q8_K, gemm_by_vec_dot<ref::vec_dot_iq2_s_q8_K>);
+  set(&t, GgmlType::IQ3_XXS, ref::vec_dot_iq3_xxs_q8_K, gemm_by_vec_dot<ref::vec_dot_iq3_xxs_q8_K>);
+  set(&t, GgmlType::IQ3_S, ref::vec_dot_iq3_s_q8_K, gemm_by_vec_dot<ref::vec_dot_iq3_s_q8_K>);
   t.quantize_q8_0 = quantize_row_q8_0_ref;
   t.quantize_q8_1 = quantize_row_q8_1_ref;
   t.quantize_q8_K = quantize_row_q8_K_ref;
@@ -116,6 +120,10 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::IQ2_XXS, avx2::vec_dot_iq2_xxs_q8_K, avx2::gemm_iq2_xxs_q8_K);
   set(&t, GgmlType::IQ1_S, avx2::vec_dot_iq1_s_q8_K, avx2::gemm_iq1_s_q8_K);
   set(&t, GgmlType::IQ1_M, avx2::vec_dot_iq1_m_q8_K, avx2::gemm_iq1_m_q8_K);
+  set(&t, GgmlType::IQ2_XS, avx2::vec_dot_iq2_xs_q8_K, avx2::gemm_iq2_xs_q8_K);
+  set(&t, GgmlType::IQ2_S, avx2::vec_dot_iq2_s_q8_K, avx2::gemm_iq2_s_q8_K);
+  set(&t, GgmlType::IQ3_XXS, avx2::vec_dot_iq3_xxs_q8_K, avx2::gemm_iq3_xxs_q8_K);
+  set(&t, GgmlType::IQ3_S, avx2::vec_dot_iq3_s_q8_K, avx2::gemm_iq3_s_q8_K);
   t.quantize_q8_0 = avx2::quantize_q8_0;
   t.quantize_q8_1 = avx2::quantize_q8_1;
   t.quantize_q8_K = avx2::quantize_q8_K;
@@ -184,7 +192,7 @@ GgmlType activation_type(GgmlType w) {
       return GgmlType::Q8_0_S;
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
     case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
-    case GgmlType::IQ1_M:
+    case GgmlType::IQ1_M: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");

@@ -5,7 +5,7 @@
 // A weight matrix is `rows` rows of `n` values in its GGUF type. Its products consume the
 // activation in the format `activation_type(weight)` says: f32 for float weights, Q8_0
 // blocks for Q8_0/Q4_0/Q5_0, Q8_1 for Q4_1/Q5_1, Q8_K super-blocks for the K and IQ
-// codebook formats (IQ4_XS, IQ2_XXS, IQ1_S, IQ1_M).
+// formats.
 // Activations are quantized once per layer input with `quantize_activation`.
 //
 // Batch invariance: `gemm` computes every output element with exactly the arithmetic (and

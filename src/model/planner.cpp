@@ -212,7 +212,13 @@ GgmlType preset_tensor_type(std::string_view preset, const PlanTensor& t, const 
 }
 
 bool is_codebook_type(GgmlType type) {
-  return type == GgmlType::IQ1_S || type == GgmlType::IQ1_M || type == GgmlType::IQ2_XXS;
+  switch (type) {
+    case GgmlType::IQ1_S: case GgmlType::IQ1_M: case GgmlType::IQ2_XXS: case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
+      return true;
+    default:
+      return false;
+  }
 }
 
 WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {

@@ -93,7 +93,8 @@ struct WeightsFootprint {
   uint64_t codebook_bytes_per_token = 0;
   int64_t codebook_params_per_token = 0;
 };
-// IQ1_S, IQ1_M, IQ2_XXS: decoding them is compute bound (see "Decode" above).
+// IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S: the codebook types, whose decoding is
+// compute bound (see "Decode" above).
 bool is_codebook_type(GgmlType type);
 // Sizes when every tensor of `args` gets its preset type.
 WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& args);

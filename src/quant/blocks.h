@@ -157,6 +157,49 @@ struct BlockIQ1_M {
 };
 static_assert(sizeof(BlockIQ1_M) == 56);
 
+// IQ2_XS: qs[k] (8 values) holds a 9-bit index into kIq2xsGrid (bits 0-8) and 7 sign bits
+// (bits 9-15, kIq2Signs); scales: 4 bits per 16 values (group j: nibble j % 2 of scales[j / 2]):
+// x = d * (0.5 + s) / 4 * sign * magnitude.
+struct BlockIQ2_XS {
+  uint16_t d;
+  uint16_t qs[kQK_K / 8];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ2_XS) == 74);
+
+// IQ2_S: sub-group k of 8 indexes kIq2sGrid with qs[k] | ((qh[k / 4] >> 2 (k % 4)) & 3) << 8;
+// its signs are the bits of signs[k]; scales as IQ2_XS.
+struct BlockIQ2_S {
+  uint16_t d;
+  uint8_t qs[kQK_K / 8];
+  uint8_t signs[kQK_K / 8];
+  uint8_t qh[kQK_K / 32];
+  uint8_t scales[kQK_K / 32];
+};
+static_assert(sizeof(BlockIQ2_S) == 82);
+
+// IQ3_XXS: qs[e] indexes kIq3xxsGrid for values 4e .. 4e+3; group g of 32 has the
+// little-endian uint32 aux at sas[4g]: 7 sign bits per 8 values (bits 7l, kIq2Signs) and the
+// scale s in bits 28-31: x = d * (0.5 + s) / 2 * sign * magnitude.
+struct BlockIQ3_XXS {
+  uint16_t d;
+  uint8_t qs[kQK_K / 4];
+  uint8_t sas[kQK_K / 8];
+};
+static_assert(sizeof(BlockIQ3_XXS) == 98);
+
+// IQ3_S: entry e (4 values) indexes kIq3sGrid with qs[e] | ((qh[e / 8] >> (e % 8)) & 1) << 8;
+// signs are bits (value 8k + j: bit j of signs[k]); group g of 32 has the scale nibble g % 2
+// of scales[g / 2]: x = d * (1 + 2s) * sign * magnitude.
+struct BlockIQ3_S {
+  uint16_t d;
+  uint8_t qs[kQK_K / 4];
+  uint8_t qh[kQK_K / 32];
+  uint8_t signs[kQK_K / 8];
+  uint8_t scales[kQK_K / 64];
+};
+static_assert(sizeof(BlockIQ3_S) == 110);
+
 // Activation format for K-quant dot products: float scale, int8 values, and the sums of
 // each group of 16 values (the K formats' min terms use them).
 struct BlockQ8_K {

@@ -251,6 +251,66 @@ void dequant_iq2_xxs(const BlockIQ2_XXS* b, float* y, int64_t nb) {
   }
 }
 
+inline float sign_of(uint32_t bits, int j) { return (bits >> j) & 1 ? -1.0f : 1.0f; }
+
+void dequant_iq2_xs(const BlockIQ2_XS* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int k = 0; k < 32; ++k) {
+      const int j = k / 2;  // the scale's group of 16
+      const float db = d * (0.5f + static_cast<float>((b[i].scales[j / 2] >> (4 * (j % 2))) & 0xF)) * 0.25f;
+      const uint64_t e = kIq2xsGrid.v[b[i].qs[k] & 511];
+      const uint32_t signs = kIq2Signs.v[b[i].qs[k] >> 9];
+      for (int l = 0; l < 8; ++l) *y++ = db * grid_byte(e, l) * sign_of(signs, l);
+    }
+  }
+}
+
+void dequant_iq2_s(const BlockIQ2_S* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int k = 0; k < 32; ++k) {
+      const int j = k / 2;
+      const float db = d * (0.5f + static_cast<float>((b[i].scales[j / 2] >> (4 * (j % 2))) & 0xF)) * 0.25f;
+      const uint64_t e = kIq2sGrid.v[b[i].qs[k] | (((b[i].qh[k / 4] >> (2 * (k % 4))) & 3) << 8)];
+      for (int l = 0; l < 8; ++l) *y++ = db * grid_byte(e, l) * sign_of(b[i].signs[k], l);
+    }
+  }
+}
+
+void dequant_iq3_xxs(const BlockIQ3_XXS* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int g = 0; g < 8; ++g) {
+      uint32_t aux;
+      std::memcpy(&aux, b[i].sas + 4 * g, 4);
+      const float db = d * (0.5f + static_cast<float>(aux >> 28)) * 0.5f;
+      for (int l = 0; l < 4; ++l) {
+        const uint32_t signs = kIq2Signs.v[(aux >> (7 * l)) & 127];
+        for (int h = 0; h < 2; ++h) {
+          const uint32_t e = kIq3xxsGrid.v[b[i].qs[8 * g + 2 * l + h]];
+          for (int m = 0; m < 4; ++m) *y++ = db * grid_byte(e, m) * sign_of(signs, 4 * h + m);
+        }
+      }
+    }
+  }
+}
+
+void dequant_iq3_s(const BlockIQ3_S* b, float* y, int64_t nb) {
+  for (int64_t i = 0; i < nb; ++i) {
+    const float d = f16_to_f32(b[i].d);
+    for (int e = 0; e < 64; ++e) {
+      const int g = e / 8;  // group of 32
+      const float db = d * static_cast<float>(1 + 2 * ((b[i].scales[g / 2] >> (4 * (g % 2))) & 0xF));
+      const uint32_t entry = kIq3sGrid.v[b[i].qs[e] | (((b[i].qh[g] >> (e % 8)) & 1) << 8)];
+      for (int m = 0; m < 4; ++m) {
+        const int v = 4 * e + m;
+        *y++ = db * grid_byte(entry, m) * sign_of(b[i].signs[v / 8], v % 8);
+      }
+    }
+  }
+}
+
 void dequant_iq1_s(const BlockIQ1_S* b, float* y, int64_t nb) {
   for (int64_t i = 0; i < nb; ++i) {
     const float d = f16_to_f32(b[i].d);
@@ -300,7 +360,8 @@ bool can_dequantize(GgmlType type) {
     case GgmlType::Q8_0: case GgmlType::Q8_1: case GgmlType::IQ4_NL:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q4_K: case GgmlType::Q5_K:
     case GgmlType::Q6_K: case GgmlType::Q8_K: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
-    case GgmlType::IQ1_M: case GgmlType::IQ4_XS:
+    case GgmlType::IQ1_M: case GgmlType::IQ4_XS: case GgmlType::IQ2_XS: case GgmlType::IQ2_S:
+    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
       return true;
     default:
       return false;
@@ -341,6 +402,10 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
     case GgmlType::Q8_K: return dequant_q8_K(static_cast<const BlockQ8_K*>(src), dst, nb);
     case GgmlType::IQ4_XS: return dequant_iq4_xs(static_cast<const BlockIQ4_XS*>(src), dst, nb);
     case GgmlType::IQ2_XXS: return dequant_iq2_xxs(static_cast<const BlockIQ2_XXS*>(src), dst, nb);
+    case GgmlType::IQ2_XS: return dequant_iq2_xs(static_cast<const BlockIQ2_XS*>(src), dst, nb);
+    case GgmlType::IQ2_S: return dequant_iq2_s(static_cast<const BlockIQ2_S*>(src), dst, nb);
+    case GgmlType::IQ3_XXS: return dequant_iq3_xxs(static_cast<const BlockIQ3_XXS*>(src), dst, nb);
+    case GgmlType::IQ3_S: return dequant_iq3_s(static_cast<const BlockIQ3_S*>(src), dst, nb);
     case GgmlType::IQ1_S: return dequant_iq1_s(static_cast<const BlockIQ1_S*>(src), dst, nb);
     case GgmlType::IQ1_M: return dequant_iq1_m(static_cast<const BlockIQ1_M*>(src), dst, nb);
     default: break;

@@ -25,7 +25,7 @@ TEST(Dispatch, TablesCoverTheSameTypes) {
   EXPECT_TRUE(isa_supported(Isa::kScalar));
   const KernelTable& ref = kernel_table(Isa::kScalar);
   for (const auto& c : test::kernel_types()) EXPECT_TRUE(has_kernel(ref, c.type)) << type_name(c.type);
-  EXPECT_FALSE(has_kernel(ref, GgmlType::IQ2_XS));
+  EXPECT_FALSE(has_kernel(ref, GgmlType::TQ1_0));
   EXPECT_FALSE(has_kernel(ref, GgmlType::Q8_K));
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
     if (!isa_supported(isa)) continue;

@@ -40,7 +40,9 @@ inline std::vector<int> f16_fields(GgmlType type) {
     case GgmlType::Q2_K: return {80, 82};
     case GgmlType::Q3_K: return {108};
     case GgmlType::Q6_K: return {208};
-    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ4_XS: return {0};
+    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ4_XS: case GgmlType::IQ2_XS:
+    case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
+      return {0};
     default: return {};
   }
 }
@@ -120,7 +122,8 @@ inline std::vector<TypeCase> kernel_types() {
           {GgmlType::Q4_1, 32}, {GgmlType::Q5_1, 32}, {GgmlType::IQ4_NL, 32}, {GgmlType::Q2_K, 256},
           {GgmlType::Q3_K, 256}, {GgmlType::Q4_K, 256}, {GgmlType::Q5_K, 256},
           {GgmlType::Q6_K, 256}, {GgmlType::IQ4_XS, 256}, {GgmlType::IQ2_XXS, 256}, {GgmlType::IQ1_S, 256},
-          {GgmlType::IQ1_M, 256}};
+          {GgmlType::IQ1_M, 256}, {GgmlType::IQ2_XS, 256}, {GgmlType::IQ2_S, 256},
+          {GgmlType::IQ3_XXS, 256}, {GgmlType::IQ3_S, 256}};
 }
 
 inline std::vector<Isa> all_isas() { return {Isa::kScalar, Isa::kAvx2, Isa::kAvx512}; }

@@ -26,7 +26,8 @@ TEST(Dequantize, SupportedTypes) {
   EXPECT_TRUE(can_dequantize(GgmlType::Q4_K));
   EXPECT_TRUE(can_dequantize(GgmlType::BF16));
   EXPECT_TRUE(can_dequantize(GgmlType::IQ1_M));
-  EXPECT_FALSE(can_dequantize(GgmlType::IQ2_XS));
+  EXPECT_TRUE(can_dequantize(GgmlType::IQ3_S));
+  EXPECT_FALSE(can_dequantize(GgmlType::TQ1_0));
   EXPECT_FALSE(can_dequantize(GgmlType::I32));
 }
 
@@ -227,6 +228,82 @@ TEST(Dequantize, IQ4_XS) {
   EXPECT_EQ(y[32], 0.5f * -22 * -10);
   EXPECT_EQ(y[48], 0.5f * -22 * 1);
   EXPECT_EQ(y[64], 0.5f * -32 * -127);  // group 2: ls = 0
+}
+
+// More entries (ggml-common.h): iq2xs_grid[1] = 0x080808080808082b, iq2xs_grid[511] and
+// iq2s_grid[1023] all 0x2b; iq3xxs_grid[1] = 0x04040414, [5] = 0x04040c3e, [0] all 4;
+// iq3s_grid[1] = 0x01010103, [511] = 0x0f0f0101. ksigns: [1] = 0x81, [3] = 0x03.
+TEST(Dequantize, IQ2_XS) {
+  BlockIQ2_XS b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Two;
+  b.qs[0] = 1 | (1 << 9);      // entry 1, signs 0x81: values 0 and 7 negative
+  b.qs[2] = 511 | (3 << 9);    // entry 511, signs 0x03: values 16 and 17 negative
+  b.scales[0] = 0x53;          // values 0-15: s = 3, db = 2 x 3.5 / 4; 16-31: s = 5
+  const auto y = decode(GgmlType::IQ2_XS, b, 256);
+  EXPECT_EQ(y[0], -1.75f * 43);
+  EXPECT_EQ(y[1], 1.75f * 8);
+  EXPECT_EQ(y[7], -1.75f * 8);
+  EXPECT_EQ(y[8], 1.75f * 8);  // entry 0
+  EXPECT_EQ(y[16], -2.75f * 43);
+  EXPECT_EQ(y[17], -2.75f * 43);
+  EXPECT_EQ(y[18], 2.75f * 43);
+  EXPECT_EQ(y[32], 0.25f * 8);  // scale 0: db = 2 x 0.5 / 4
+}
+
+TEST(Dequantize, IQ2_S) {
+  BlockIQ2_S b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Two;
+  b.qs[0] = 1;
+  b.signs[0] = 0x81;
+  b.qs[2] = 0xFF;
+  b.qh[0] = 3 << 4;  // sub-group 2: index 0xFF | 3 << 8 = 1023
+  b.signs[2] = 0x02;
+  b.scales[0] = 0x53;
+  const auto y = decode(GgmlType::IQ2_S, b, 256);
+  EXPECT_EQ(y[0], -1.75f * 43);
+  EXPECT_EQ(y[1], 1.75f * 8);
+  EXPECT_EQ(y[7], -1.75f * 8);
+  EXPECT_EQ(y[16], 2.75f * 43);
+  EXPECT_EQ(y[17], -2.75f * 43);
+}
+
+TEST(Dequantize, IQ3_XXS) {
+  BlockIQ3_XXS b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Two;
+  b.qs[0] = 1;  // values 0-3: 20, 4, 4, 4
+  b.qs[1] = 5;  // values 4-7: 62, 12, 4, 4
+  const uint32_t aux = 1u | (2u << 28);  // signs 0x81 for values 0-7; s = 2: db = 2 x 2.5 / 2
+  std::memcpy(b.sas, &aux, 4);
+  const auto y = decode(GgmlType::IQ3_XXS, b, 256);
+  EXPECT_EQ(y[0], -2.5f * 20);
+  EXPECT_EQ(y[1], 2.5f * 4);
+  EXPECT_EQ(y[4], 2.5f * 62);
+  EXPECT_EQ(y[5], 2.5f * 12);
+  EXPECT_EQ(y[7], -2.5f * 4);
+  EXPECT_EQ(y[8], 2.5f * 4);    // entry 0, no signs
+  EXPECT_EQ(y[32], 0.5f * 4);   // group 1: s = 0, db = 2 x 0.5 / 2
+}
+
+TEST(Dequantize, IQ3_S) {
+  BlockIQ3_S b;
+  std::memset(&b, 0, sizeof(b));
+  b.d = kF16Half;
+  b.scales[0] = 0x21;  // group 0: s = 1, db = 0.5 x 3; group 1: s = 2, db = 0.5 x 5
+  b.qs[0] = 1;         // values 0-3: 3, 1, 1, 1
+  b.qs[1] = 0xFF;      // values 4-7: entry 0xFF | 1 << 8 = 511: 1, 1, 15, 15
+  b.qh[0] = 0x02;
+  b.signs[0] = 0x41;   // values 0 and 6 negative
+  b.qs[8] = 1;         // group 1's first entry
+  const auto y = decode(GgmlType::IQ3_S, b, 256);
+  EXPECT_EQ(y[0], -1.5f * 3);
+  EXPECT_EQ(y[1], 1.5f * 1);
+  EXPECT_EQ(y[4], 1.5f * 1);
+  EXPECT_EQ(y[6], -1.5f * 15);
+  EXPECT_EQ(y[7], 1.5f * 15);
+  EXPECT_EQ(y[32], 2.5f * 3);
 }
 
 TEST(Dequantize, Q3_K) {

@@ -5,7 +5,8 @@
 // contrib is then Q3_K's arithmetic: vpmaddubsw, vpmaddwd with the scales (or
 // AVX512-VNNI's vpdpwssd), and the offset taken back through the activation's bsums:
 //   sum_j sc_j (q + off) . a_j - sum_j (off sc_j) bsums_j
-// all exact in int32 (|q| + off <= 86: a pair of products stays below 2^15).
+// all exact in int32 (|q| + off <= 124 (IQ3_XXS: 62 + 62): a pair of products, at most
+// 2 x 124 x 127 = 31,496, stays below 2^15).
 #pragma once
 
 #include <cstring>
@@ -168,6 +169,112 @@ struct ExpandIq1m {
   }
 };
 
+// The IQ2_XS / IQ2_S scales: nibble j of the 8 bytes is the scale of values 16j .. 16j+15;
+// 2s + 1 per 16 values as int16 lanes, and the chunk (32 values) g's lane pair.
+inline __m256i iq2_scales_16(const uint8_t* scales) {
+  const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales));
+  const __m128i m = _mm_set1_epi8(0x0F);
+  const __m128i s = _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
+  const __m256i s16 = _mm256_cvtepu8_epi16(s);
+  return _mm256_add_epi16(_mm256_add_epi16(s16, s16), _mm256_set1_epi16(1));
+}
+inline __m256i iq2_chunk_scales(const uint8_t* scales, int g) {
+  return chunk_scales(2 * (scales[g] & 0xF) + 1, 2 * (scales[g] >> 4) + 1);
+}
+
+// Two 4-value IQ3 entries side by side.
+inline uint64_t entry_pair(uint32_t lo, uint32_t hi) { return lo | static_cast<uint64_t>(hi) << 32; }
+
+// (m ^ neg) - neg + offset: the magnitudes m negated where neg is all ones, then offset.
+inline __m256i signed_plus(__m256i m, __m256i neg, int offset) {
+  return _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(m, neg), neg), _mm256_set1_epi8(static_cast<char>(offset)));
+}
+
+// IQ2_XS: 9-bit indices and 7 sign bits per 8 values, scales per 16.
+struct ExpandIq2xs {
+  using W = BlockIQ2_XS;
+  static constexpr int kOffset = 43;
+  static void expand(const W& b, IqDec* o) {
+    for (int g = 0; g < 8; ++g) {
+      const uint16_t* q = b.qs + 4 * g;
+      const __m256i mag = four_entries(kIq2xsGrid.v[q[0] & 511], kIq2xsGrid.v[q[1] & 511], kIq2xsGrid.v[q[2] & 511],
+                                       kIq2xsGrid.v[q[3] & 511]);
+      const __m256i neg = four_entries(kIq2SignMasks.v[q[0] >> 9], kIq2SignMasks.v[q[1] >> 9],
+                                       kIq2SignMasks.v[q[2] >> 9], kIq2SignMasks.v[q[3] >> 9]);
+      o->q[g] = signed_plus(mag, neg, kOffset);
+      o->scales[g] = iq2_chunk_scales(b.scales, g);
+    }
+    o->off_scales = _mm256_mullo_epi16(iq2_scales_16(b.scales), _mm256_set1_epi16(kOffset));
+    o->d = f16(b.d) * 0.125f;
+  }
+};
+
+// IQ2_S: 10-bit indices (2 high bits per index in qh), sign bits, scales per 16.
+struct ExpandIq2s {
+  using W = BlockIQ2_S;
+  static constexpr int kOffset = 43;
+  static void expand(const W& b, IqDec* o) {
+    for (int g = 0; g < 8; ++g) {
+      const uint32_t h = b.qh[g];
+      const uint8_t* q = b.qs + 4 * g;
+      const __m256i mag = four_entries(kIq2sGrid.v[q[0] | ((h << 8) & 0x300)], kIq2sGrid.v[q[1] | ((h << 6) & 0x300)],
+                                       kIq2sGrid.v[q[2] | ((h << 4) & 0x300)], kIq2sGrid.v[q[3] | ((h << 2) & 0x300)]);
+      o->q[g] = signed_plus(mag, bytes_from_bits_32(b.signs + 4 * g), kOffset);
+      o->scales[g] = iq2_chunk_scales(b.scales, g);
+    }
+    o->off_scales = _mm256_mullo_epi16(iq2_scales_16(b.scales), _mm256_set1_epi16(kOffset));
+    o->d = f16(b.d) * 0.125f;
+  }
+};
+
+// IQ3_XXS: 8 entries of 4 per 32 values, 7 sign bits per 8, one scale per 32.
+struct ExpandIq3xxs {
+  using W = BlockIQ3_XXS;
+  static constexpr int kOffset = 62;
+  static void expand(const W& b, IqDec* o) {
+    for (int g = 0; g < 8; ++g) {
+      uint32_t aux;
+      std::memcpy(&aux, b.sas + 4 * g, 4);
+      const uint8_t* q = b.qs + 8 * g;
+      const __m256i mag = four_entries(entry_pair(kIq3xxsGrid.v[q[0]], kIq3xxsGrid.v[q[1]]),
+                                       entry_pair(kIq3xxsGrid.v[q[2]], kIq3xxsGrid.v[q[3]]),
+                                       entry_pair(kIq3xxsGrid.v[q[4]], kIq3xxsGrid.v[q[5]]),
+                                       entry_pair(kIq3xxsGrid.v[q[6]], kIq3xxsGrid.v[q[7]]));
+      const __m256i neg = four_entries(kIq2SignMasks.v[aux & 127], kIq2SignMasks.v[(aux >> 7) & 127],
+                                       kIq2SignMasks.v[(aux >> 14) & 127], kIq2SignMasks.v[(aux >> 21) & 127]);
+      o->q[g] = signed_plus(mag, neg, kOffset);
+      o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(2 * (aux >> 28) + 1));
+    }
+    const __m256i s = _mm256_srli_epi32(load256(b.sas), 28);
+    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
+    o->d = f16(b.d) * 0.25f;
+  }
+};
+
+// IQ3_S: 9-bit indices (the 9th bit in qh), sign bits, scale 1 + 2s per 32.
+struct ExpandIq3s {
+  using W = BlockIQ3_S;
+  static constexpr int kOffset = 15;
+  static uint32_t entry(const W& b, int g, int m) {
+    return kIq3sGrid.v[b.qs[8 * g + m] | (((static_cast<uint32_t>(b.qh[g]) >> m) & 1) << 8)];
+  }
+  static void expand(const W& b, IqDec* o) {
+    uint32_t sc;
+    std::memcpy(&sc, b.scales, 4);
+    for (int g = 0; g < 8; ++g) {
+      const __m256i mag = four_entries(entry_pair(entry(b, g, 0), entry(b, g, 1)), entry_pair(entry(b, g, 2), entry(b, g, 3)),
+                                       entry_pair(entry(b, g, 4), entry(b, g, 5)), entry_pair(entry(b, g, 6), entry(b, g, 7)));
+      o->q[g] = signed_plus(mag, bytes_from_bits_32(b.signs + 4 * g), kOffset);
+      o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(1 + 2 * ((sc >> (4 * g)) & 0xF)));
+    }
+    const __m256i s = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(sc)),
+                                                         _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
+                                       _mm256_set1_epi32(0xF));
+    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
+    o->d = f16(b.d);
+  }
+};
+
 // Prompts: each row's blocks are expanded once for all its tokens. The tiles would expand
 // them again for every 4 tokens, and an expansion costs several times one token's products.
 // Every output is still tile<P, 1, 1>'s sum (blocks in pairs, then hsum): bitwise vec_dot.
@@ -255,6 +362,14 @@ template <bool kVnni>
 using Iq2xxsP = IqP<kVnni, ExpandIq2xxs>;
 template <bool kVnni>
 using Iq1sP = IqP<kVnni, ExpandIq1s>;
+template <bool kVnni>
+using Iq2xsP = IqP<kVnni, ExpandIq2xs>;
+template <bool kVnni>
+using Iq2sP = IqP<kVnni, ExpandIq2s>;
+template <bool kVnni>
+using Iq3xxsP = IqP<kVnni, ExpandIq3xxs>;
+template <bool kVnni>
+using Iq3sP = IqP<kVnni, ExpandIq3s>;
 template <bool kVnni>
 using Iq1mP = IqP<kVnni, ExpandIq1m>;
 

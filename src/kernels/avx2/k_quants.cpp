@@ -35,6 +35,10 @@ MOE_AVX2_K(iq4_xs_q8_K, Iq4xsP<false>, 1, 4)
 MOE_AVX2_IQ(iq2_xxs_q8_K, Iq2xxsP<false>)
 MOE_AVX2_IQ(iq1_s_q8_K, Iq1sP<false>)
 MOE_AVX2_IQ(iq1_m_q8_K, Iq1mP<false>)
+MOE_AVX2_IQ(iq2_xs_q8_K, Iq2xsP<false>)
+MOE_AVX2_IQ(iq2_s_q8_K, Iq2sP<false>)
+MOE_AVX2_IQ(iq3_xxs_q8_K, Iq3xxsP<false>)
+MOE_AVX2_IQ(iq3_s_q8_K, Iq3sP<false>)
 
 #undef MOE_AVX2_IQ
 

@@ -43,6 +43,10 @@ MOE_AVX512_TILED(iq4_xs_q8_K, avx2::Iq4xsP<true>, 1, 4)
 MOE_AVX512_IQ(iq2_xxs_q8_K, avx2::Iq2xxsP<true>)
 MOE_AVX512_IQ(iq1_s_q8_K, avx2::Iq1sP<true>)
 MOE_AVX512_IQ(iq1_m_q8_K, avx2::Iq1mP<true>)
+MOE_AVX512_IQ(iq2_xs_q8_K, avx2::Iq2xsP<true>)
+MOE_AVX512_IQ(iq2_s_q8_K, avx2::Iq2sP<true>)
+MOE_AVX512_IQ(iq3_xxs_q8_K, avx2::Iq3xxsP<true>)
+MOE_AVX512_IQ(iq3_s_q8_K, avx2::Iq3sP<true>)
 
 #undef MOE_AVX512_IQ
 

@@ -27,6 +27,10 @@ void override_kernels(KernelTable* t) {
   set(GgmlType::IQ2_XXS, vec_dot_iq2_xxs_q8_K, gemm_iq2_xxs_q8_K);
   set(GgmlType::IQ1_S, vec_dot_iq1_s_q8_K, gemm_iq1_s_q8_K);
   set(GgmlType::IQ1_M, vec_dot_iq1_m_q8_K, gemm_iq1_m_q8_K);
+  set(GgmlType::IQ2_XS, vec_dot_iq2_xs_q8_K, gemm_iq2_xs_q8_K);
+  set(GgmlType::IQ2_S, vec_dot_iq2_s_q8_K, gemm_iq2_s_q8_K);
+  set(GgmlType::IQ3_XXS, vec_dot_iq3_xxs_q8_K, gemm_iq3_xxs_q8_K);
+  set(GgmlType::IQ3_S, vec_dot_iq3_s_q8_K, gemm_iq3_s_q8_K);
 }
 
 }  // namespace moe::avx512

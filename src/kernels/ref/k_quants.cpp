@@ -142,6 +142,71 @@ void decode(const BlockIQ2_XXS& b, Decoded* o) {
   }
 }
 
+// IQ2_XS / IQ2_S: d / 8, scale 2s + 1 per 16 values (their d (0.5 + s) / 4), q = +-magnitude.
+int iq2_scale(const uint8_t* scales, int j) { return 2 * ((scales[j / 2] >> (4 * (j % 2))) & 0xF) + 1; }
+
+void decode(const BlockIQ2_XS& b, Decoded* o) {
+  o->d = f16_to_f32(b.d) * 0.125f;
+  o->dmin = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    o->scale[j] = iq2_scale(b.scales, j);
+    o->min[j] = 0;
+  }
+  for (int k = 0; k < 32; ++k) {
+    const uint64_t e = kIq2xsGrid.v[b.qs[k] & 511];
+    const int signs = kIq2Signs.v[b.qs[k] >> 9];
+    for (int l = 0; l < 8; ++l) o->q[8 * k + l] = (signs >> l) & 1 ? -grid_value(e, l) : grid_value(e, l);
+  }
+}
+
+void decode(const BlockIQ2_S& b, Decoded* o) {
+  o->d = f16_to_f32(b.d) * 0.125f;
+  o->dmin = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    o->scale[j] = iq2_scale(b.scales, j);
+    o->min[j] = 0;
+  }
+  for (int k = 0; k < 32; ++k) {
+    const uint64_t e = kIq2sGrid.v[b.qs[k] | (((b.qh[k / 4] >> (2 * (k % 4))) & 3) << 8)];
+    for (int l = 0; l < 8; ++l) o->q[8 * k + l] = (b.signs[k] >> l) & 1 ? -grid_value(e, l) : grid_value(e, l);
+  }
+}
+
+// IQ3_XXS: d / 4, scale 2s + 1 per 32 (its d (0.5 + s) / 2); IQ3_S: d, scale 1 + 2s per 32.
+void decode(const BlockIQ3_XXS& b, Decoded* o) {
+  o->d = f16_to_f32(b.d) * 0.25f;
+  o->dmin = 0.0f;
+  for (int g = 0; g < 8; ++g) {
+    uint32_t aux;
+    std::memcpy(&aux, b.sas + 4 * g, 4);
+    o->scale[2 * g] = o->scale[2 * g + 1] = static_cast<int>(2 * (aux >> 28) + 1);
+    o->min[2 * g] = o->min[2 * g + 1] = 0;
+    for (int l = 0; l < 4; ++l) {
+      const int signs = kIq2Signs.v[(aux >> (7 * l)) & 127];
+      for (int m = 0; m < 8; ++m) {
+        const int v = grid_value(kIq3xxsGrid.v[b.qs[8 * g + 2 * l + m / 4]], m % 4);
+        o->q[32 * g + 8 * l + m] = (signs >> m) & 1 ? -v : v;
+      }
+    }
+  }
+}
+
+void decode(const BlockIQ3_S& b, Decoded* o) {
+  o->d = f16_to_f32(b.d);
+  o->dmin = 0.0f;
+  for (int g = 0; g < 8; ++g) {
+    o->scale[2 * g] = o->scale[2 * g + 1] = 1 + 2 * ((b.scales[g / 2] >> (4 * (g % 2))) & 0xF);
+    o->min[2 * g] = o->min[2 * g + 1] = 0;
+  }
+  for (int e = 0; e < 64; ++e) {
+    const uint32_t entry = kIq3sGrid.v[b.qs[e] | (((b.qh[e / 8] >> (e % 8)) & 1) << 8)];
+    for (int m = 0; m < 4; ++m) {
+      const int v = 4 * e + m;
+      o->q[v] = (b.signs[v / 8] >> (v % 8)) & 1 ? -grid_value(entry, m) : grid_value(entry, m);
+    }
+  }
+}
+
 void decode(const BlockIQ1_S& b, Decoded* o) {
   o->d = f16_to_f32(b.d) * 0.125f;
   o->dmin = 0.0f;
@@ -204,6 +269,10 @@ float vec_dot_q5_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<
 float vec_dot_q6_K_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockQ6_K>(n, w, a); }
 float vec_dot_iq4_xs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ4_XS>(n, w, a); }
 float vec_dot_iq2_xxs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ2_XXS>(n, w, a); }
+float vec_dot_iq2_xs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ2_XS>(n, w, a); }
+float vec_dot_iq2_s_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ2_S>(n, w, a); }
+float vec_dot_iq3_xxs_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ3_XXS>(n, w, a); }
+float vec_dot_iq3_s_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ3_S>(n, w, a); }
 float vec_dot_iq1_s_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ1_S>(n, w, a); }
 float vec_dot_iq1_m_q8_K(int64_t n, const void* w, const void* a) { return dot_k<BlockIQ1_M>(n, w, a); }
 
