@@ -74,7 +74,13 @@ const Matrix& matrix(GgmlType type) {
     static const Matrix iq2_xxs = make(GgmlType::IQ2_XXS);
     static const Matrix iq1_s = make(GgmlType::IQ1_S);
     static const Matrix iq1_m = make(GgmlType::IQ1_M);
-    return t == GgmlType::IQ2_XXS ? iq2_xxs : t == GgmlType::IQ1_S ? iq1_s : iq1_m;
+    static const Matrix iq4_xs = make(GgmlType::IQ4_XS);
+    switch (t) {
+      case GgmlType::IQ2_XXS: return iq2_xxs;
+      case GgmlType::IQ1_S: return iq1_s;
+      case GgmlType::IQ4_XS: return iq4_xs;
+      default: return iq1_m;
+    }
   };
   switch (type) {
     case GgmlType::Q8_0: return q8_0;
@@ -83,7 +89,7 @@ const Matrix& matrix(GgmlType type) {
     case GgmlType::Q2_K: return q2_K;
     case GgmlType::Q3_K: return q3_K;
     case GgmlType::Q5_K: return q5_K;
-    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: return iq(type);
+    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: case GgmlType::IQ4_XS: return iq(type);
     default: return bf16;
   }
 }
@@ -374,6 +380,9 @@ MOE_BENCH(IQ1_S, kAvx2, 8);
 MOE_BENCH(IQ1_S, kAvx512, 8);
 MOE_BENCH(IQ1_M, kAvx2, 8);
 MOE_BENCH(IQ1_M, kAvx512, 8);
+MOE_BENCH(IQ4_XS, kAvx2, 1);
+MOE_BENCH(IQ4_XS, kAvx512, 1);
+MOE_BENCH(IQ4_XS, kAvx2, 8);
 
 }  // namespace
 }  // namespace moe

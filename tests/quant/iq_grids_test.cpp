@@ -11,14 +11,17 @@
 namespace moe {
 namespace {
 
-// An entry's 16-bit code in the order ggml lists the tables (value 7 most significant).
-int code_of(uint64_t e, const uint8_t (&levels)[3]) {
+// An entry's code in the order ggml lists the tables (the last value most significant): the
+// IQ1 / IQ2 entries' 8 values in 2 bits each, the IQ3 entries' 4 values in 3 bits.
+template <int kLevels>
+int code_of(uint64_t e, const uint8_t (&levels)[kLevels]) {
+  const int values = kLevels == 3 ? 8 : 4, radix = kLevels == 3 ? 4 : 8;
   int code = 0;
-  for (int j = 7; j >= 0; --j) {
+  for (int j = values - 1; j >= 0; --j) {
     const uint8_t b = static_cast<uint8_t>(e >> (8 * j));
-    const int c = static_cast<int>(std::find(levels, levels + 3, b) - levels);
-    EXPECT_LT(c, 3) << std::hex << e;
-    code = code * 4 + c;
+    const int c = static_cast<int>(std::find(levels, levels + kLevels, b) - levels);
+    EXPECT_LT(c, kLevels) << std::hex << e;
+    code = code * radix + c;
   }
   return code;
 }
@@ -88,18 +91,6 @@ TEST(IqGrids, Iq3EntriesAsGgmlListsThem) {
   for (int k = 0; k < 8; ++k) EXPECT_EQ(kIq3sGrid.v[504 + k], s_tail[k]) << 504 + k;
 }
 
-// An IQ3 entry's 12-bit code in ggml's order (value 3 most significant).
-int code3_of(uint32_t e, const uint8_t (&levels)[8]) {
-  int code = 0;
-  for (int j = 3; j >= 0; --j) {
-    const uint8_t b = static_cast<uint8_t>(e >> (8 * j));
-    const int c = static_cast<int>(std::find(levels, levels + 8, b) - levels);
-    EXPECT_LT(c, 8) << std::hex << e;
-    code = code * 8 + c;
-  }
-  return code;
-}
-
 // ggml lists every table in ascending order of the entries' codes, each value one of the
 // format's levels: a corrupted digit in the compact table breaks one or the other.
 TEST(IqGrids, EntriesAreValidAndAscending) {
@@ -116,9 +107,9 @@ TEST(IqGrids, EntriesAreValidAndAscending) {
   const uint8_t xxs_levels[8] = {0x04, 0x0c, 0x14, 0x1c, 0x24, 0x2c, 0x34, 0x3e};
   const uint8_t s_levels[8] = {1, 3, 5, 7, 9, 11, 13, 15};
   for (int k = 1; k < kIq3xxsGridSize; ++k)
-    EXPECT_LT(code3_of(kIq3xxsGrid.v[k - 1], xxs_levels), code3_of(kIq3xxsGrid.v[k], xxs_levels)) << k;
+    EXPECT_LT(code_of(kIq3xxsGrid.v[k - 1], xxs_levels), code_of(kIq3xxsGrid.v[k], xxs_levels)) << k;
   for (int k = 1; k < kIq3sGridSize; ++k)
-    EXPECT_LT(code3_of(kIq3sGrid.v[k - 1], s_levels), code3_of(kIq3sGrid.v[k], s_levels)) << k;
+    EXPECT_LT(code_of(kIq3sGrid.v[k - 1], s_levels), code_of(kIq3sGrid.v[k], s_levels)) << k;
 }
 
 TEST(IqGrids, SignsCompleteAnEvenCount) {

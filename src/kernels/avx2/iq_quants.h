@@ -347,12 +347,8 @@ struct Iq4xsP : NoTail {
   static __m256 contrib(const Dec& w, const A& a) {
     __m256i sums[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
     for (int k = 0; k < 8; ++k) {
-      const __m256i p = _mm256_maddubs_epi16(w.aq[k], _mm256_sign_epi8(load256(a.qs + 32 * k), w.q[k]));
-      if constexpr (kVnni) {
-        sums[k & 1] = _mm256_dpwssd_epi32(sums[k & 1], p, w.scales[k]);
-      } else {
-        sums[k & 1] = _mm256_add_epi32(sums[k & 1], _mm256_madd_epi16(p, w.scales[k]));
-      }
+      const __m256i sa = _mm256_sign_epi8(load256(a.qs + 32 * k), w.q[k]);
+      sums[k & 1] = scaled_dot<kVnni>(sums[k & 1], w.aq[k], sa, w.scales[k]);
     }
     return _mm256_mul_ps(_mm256_set1_ps(a.d * w.d), _mm256_cvtepi32_ps(_mm256_add_epi32(sums[0], sums[1])));
   }

@@ -27,13 +27,17 @@ inline __m256i pair_scales(__m128i sc, int j) {
 // sumi + int32 partial sums of scale * (q . a) over 32 values: vpmaddubsw, then
 // vpmaddwd + vpaddd, or AVX512-VNNI's vpdpwssd doing both.
 template <bool kVnni>
-inline __m256i scaled_dot(__m256i sumi, __m256i q, const int8_t* a, __m256i scales16) {
-  const __m256i p = _mm256_maddubs_epi16(q, load256(a));
+inline __m256i scaled_dot(__m256i sumi, __m256i q, __m256i a, __m256i scales16) {
+  const __m256i p = _mm256_maddubs_epi16(q, a);
   if constexpr (kVnni) {
     return _mm256_dpwssd_epi32(sumi, p, scales16);
   } else {
     return _mm256_add_epi32(sumi, _mm256_madd_epi16(p, scales16));
   }
+}
+template <bool kVnni>
+inline __m256i scaled_dot(__m256i sumi, __m256i q, const int8_t* a, __m256i scales16) {
+  return scaled_dot<kVnni>(sumi, q, load256(a), scales16);
 }
 
 struct NoTail {

@@ -143,15 +143,17 @@ void decode(const BlockIQ2_XXS& b, Decoded* o) {
 }
 
 // IQ2_XS / IQ2_S: d / 8, scale 2s + 1 per 16 values (their d (0.5 + s) / 4), q = +-magnitude.
-int iq2_scale(const uint8_t* scales, int j) { return 2 * ((scales[j / 2] >> (4 * (j % 2))) & 0xF) + 1; }
-
-void decode(const BlockIQ2_XS& b, Decoded* o) {
-  o->d = f16_to_f32(b.d) * 0.125f;
+void iq2_scales(uint16_t d, const uint8_t* scales, Decoded* o) {
+  o->d = f16_to_f32(d) * 0.125f;
   o->dmin = 0.0f;
   for (int j = 0; j < 16; ++j) {
-    o->scale[j] = iq2_scale(b.scales, j);
+    o->scale[j] = 2 * ((scales[j / 2] >> (4 * (j % 2))) & 0xF) + 1;
     o->min[j] = 0;
   }
+}
+
+void decode(const BlockIQ2_XS& b, Decoded* o) {
+  iq2_scales(b.d, b.scales, o);
   for (int k = 0; k < 32; ++k) {
     const uint64_t e = kIq2xsGrid.v[b.qs[k] & 511];
     const int signs = kIq2Signs.v[b.qs[k] >> 9];
@@ -160,12 +162,7 @@ void decode(const BlockIQ2_XS& b, Decoded* o) {
 }
 
 void decode(const BlockIQ2_S& b, Decoded* o) {
-  o->d = f16_to_f32(b.d) * 0.125f;
-  o->dmin = 0.0f;
-  for (int j = 0; j < 16; ++j) {
-    o->scale[j] = iq2_scale(b.scales, j);
-    o->min[j] = 0;
-  }
+  iq2_scales(b.d, b.scales, o);
   for (int k = 0; k < 32; ++k) {
     const uint64_t e = kIq2sGrid.v[b.qs[k] | (((b.qh[k / 4] >> (2 * (k % 4))) & 3) << 8)];
     for (int l = 0; l < 8; ++l) o->q[8 * k + l] = (b.signs[k] >> l) & 1 ? -grid_value(e, l) : grid_value(e, l);
