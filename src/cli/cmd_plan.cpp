@@ -67,7 +67,7 @@ std::vector<OptionSpec> plan_options() {
       {"--json", "", "", "", "print one JSON object {\"rows\": [...]}"},
       {"--measure", "", "", "", "benchmark an r1-slice here and extrapolate to the full R1"},
       {"--type", "", "TYPE", "Q4_K_M",
-       "--measure: weight type of the slice, as synth's --type (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, IQ2_XXS, IQ1_M, IQ1_S, Q8_0, Q6_K, BF16, ...)"},
+       "--measure: weight type of the slice, as synth's --type (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S, Q8_0, Q6_K, BF16, ...)"},
       {"--measure-preset", "", "NAME", "r1-slice",
        "--measure: synth preset (tiny for a quick check)"},
       {"--tmp-dir", "", "DIR", "",
@@ -314,7 +314,7 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
                 o.n_slots > 1 ? "; decode_tps_total (all slots together) in --json" : "");
   s += buf;
   if (std::any_of(rows.begin(), rows.end(), [](const PlanRow& r) { return r.codebook_params_per_token > 0; })) {
-    s += "IQ1_S / IQ1_M / IQ2_XXS experts: decode bound by their codebook products (default 2 values a "
+    s += "IQ1 / IQ2 / IQ3 experts: decode bound by their codebook products (default 2 values a "
          "cycle a core; docs/PERFORMANCE.md, \"The IQ codebook formats\"), not by the bandwidth\n";
   }
   return s;

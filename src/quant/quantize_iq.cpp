@@ -139,14 +139,13 @@ void iq2_signs(const float* x, Iq2Group* g) {
   }
 }
 
-// Entries for `scale`, then the least-squares scale for those entries (kept if positive).
-float iq2_fit(Iq2Group* g, float scale, bool refit) {
+// Entries for `scale`, then (refit) the least-squares scale for those entries, kept if positive.
+void iq2_fit(Iq2Group* g, float scale, bool refit) {
   const GridSearch& s = iq2xxs_search();
-  float err_sum = 0.0f, tg = 0.0f, gg = 0.0f;
+  float tg = 0.0f, gg = 0.0f;
   for (int l = 0; l < 4; ++l) {
     float err;
     g->idx[l] = s.nearest(g->t + 8 * l, scale, &err);
-    err_sum += err;
     for (int j = 0; j < 8; ++j) {
       const float lv = s.level(g->idx[l], j);
       tg += g->t[8 * l + j] * lv;
@@ -154,7 +153,6 @@ float iq2_fit(Iq2Group* g, float scale, bool refit) {
     }
   }
   if (refit && tg > 0.0f) g->scale = tg / gg;
-  return err_sum;
 }
 
 void quantize_block_iq2_xxs(const float* x, BlockIQ2_XXS* y) {
@@ -194,26 +192,22 @@ struct Iq1Sub {
   bool negative_shift = false;
 };
 
-// Sub-group of 8 at `scale`: the best entry for the given shift sign, or for either sign
-// (free_shift). Returns the squared error.
-float iq1_pick(const float* x, float scale, bool free_shift, bool negative_shift, Iq1Sub* sub) {
-  const GridSearch& s = iq1s_search();
-  float best_err = 0.0f;
-  for (int sign = 0; sign < 2; ++sign) {
-    const bool neg = free_shift ? sign == 1 : negative_shift;
-    if (!free_shift && sign == 1) break;
-    float t[8];
-    const float shift = scale * (neg ? -0.125f : 0.125f);
-    for (int j = 0; j < 8; ++j) t[j] = x[j] - shift;
-    float err;
-    const int k = s.nearest(t, scale, &err);
-    if (sign == 0 || err < best_err) {
-      best_err = err;
-      sub->idx = k;
-      sub->negative_shift = neg;
-    }
-  }
-  return best_err;
+// Sub-group of 8 at `scale` with the given shift sign: the best entry; returns its squared error.
+float iq1_pick(const float* x, float scale, bool negative_shift, Iq1Sub* sub) {
+  float t[8];
+  const float shift = scale * (negative_shift ? -0.125f : 0.125f);
+  for (int j = 0; j < 8; ++j) t[j] = x[j] - shift;
+  float err;
+  sub->idx = iq1s_search().nearest(t, scale, &err);
+  sub->negative_shift = negative_shift;
+  return err;
+}
+
+// The same with the shift sign free (IQ1_M): the better of the two.
+void iq1_pick_free(const float* x, float scale, Iq1Sub* sub) {
+  Iq1Sub negative;
+  const float err_pos = iq1_pick(x, scale, false, sub);
+  if (iq1_pick(x, scale, true, &negative) < err_pos) *sub = negative;
 }
 
 // n_sub sub-groups of 8 sharing one shift (IQ1_S): the entries for the better shift sign,
@@ -222,7 +216,7 @@ bool iq1_pick_shared(const float* x, float scale, int n_sub, Iq1Sub* subs) {
   float err[2] = {0.0f, 0.0f};
   Iq1Sub cand[2][4];
   for (int sign = 0; sign < 2; ++sign)
-    for (int l = 0; l < n_sub; ++l) err[sign] += iq1_pick(x + 8 * l, scale, false, sign == 1, &cand[sign][l]);
+    for (int l = 0; l < n_sub; ++l) err[sign] += iq1_pick(x + 8 * l, scale, sign == 1, &cand[sign][l]);
   const int best = err[1] < err[0] ? 1 : 0;
   std::copy(cand[best], cand[best] + n_sub, subs);
   return best == 1;
@@ -252,7 +246,7 @@ float iq1_fit_scale(const float* x, int n_sub, bool shared_shift, Iq1Sub* subs) 
     if (shared_shift) {
       iq1_pick_shared(x, scale, n_sub, subs);
     } else {
-      for (int l = 0; l < n_sub; ++l) iq1_pick(x + 8 * l, scale, true, false, &subs[l]);
+      for (int l = 0; l < n_sub; ++l) iq1_pick_free(x + 8 * l, scale, &subs[l]);
     }
     scale = iq1_refit(x, subs, n_sub, scale);
   }
@@ -307,7 +301,7 @@ void quantize_block_iq1_m(const float* x, BlockIQ1_M* y) {
       for (int h = 0; h < 2; ++h) {
         const int k = 2 * j + h;  // sub-group of 8
         Iq1Sub sub;
-        iq1_pick(x + 8 * k, scale, true, false, &sub);
+        iq1_pick_free(x + 8 * k, scale, &sub);
         y->qs[k] = static_cast<uint8_t>(sub.idx & 0xFF);
         const int nib = (sub.idx >> 8) | (sub.negative_shift ? 8 : 0);
         y->qh[k / 2] = static_cast<uint8_t>(y->qh[k / 2] | (nib << (4 * (k % 2))));

@@ -1,7 +1,7 @@
-// Block policies (see tile.h) of the IQ codebook formats against Q8_K: IQ2_XXS, IQ1_S, IQ1_M.
-// decode expands a super-block once per row (so once per tile of tokens) into 256 unsigned
-// bytes q + kOffset, where q is the integer value the reference uses (ref/k_quants.cpp:
-// IQ2_XXS +-8/25/43, the IQ1 formats 8 grid +- 1), one int16 scale per 16 values and d / 8.
+// Block policies (see tile.h) of the IQ formats against Q8_K. For the codebook formats (IQ1_S,
+// IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S) decode expands a super-block into 256 unsigned
+// bytes q + kOffset, where q is the integer value the reference uses (ref/k_quants.cpp: IQ2
+// +-8/25/43, IQ1 8 grid +- 1, IQ3 +-magnitude), one int16 scale per 16 values and the float d'.
 // contrib is then Q3_K's arithmetic: vpmaddubsw, vpmaddwd with the scales (or
 // AVX512-VNNI's vpdpwssd), and the offset taken back through the activation's bsums:
 //   sum_j sc_j (q + off) . a_j - sum_j (off sc_j) bsums_j
@@ -30,12 +30,24 @@ inline __m256i chunk_scales(int lo, int hi) {
   return _mm256_set_m128i(_mm_set1_epi16(static_cast<int16_t>(hi)), _mm_set1_epi16(static_cast<int16_t>(lo)));
 }
 
-// One int16 scale per 32 values (8 of them in int32 lanes) -> offset * scale per 16 values,
-// lanes (s0, s0, s1, s1, ...). Built in registers: assembling it in memory from scalar
-// stores cost a store-forwarding stall per block.
+// The formats' scale fields s (every one stands for the odd scale 2s + 1), one per 32 values
+// in int32 lanes -> offset * (2s + 1) per 16 values as int16 lanes (s0, s0, s1, s1, ...).
+// Built in registers: assembling it in memory from scalar stores cost a store-forwarding stall
+// per block.
 inline __m256i offset_scales_32(__m256i s32, int offset) {
-  const __m256i v = _mm256_mullo_epi32(s32, _mm256_set1_epi32(offset));
+  const __m256i odd = _mm256_add_epi32(_mm256_add_epi32(s32, s32), _mm256_set1_epi32(1));
+  const __m256i v = _mm256_mullo_epi32(odd, _mm256_set1_epi32(offset));
   return _mm256_or_si256(v, _mm256_slli_epi32(v, 16));
+}
+// The same from one field per 16 values in int16 lanes.
+inline __m256i offset_scales_16(__m256i s16, int offset) {
+  const __m256i odd = _mm256_add_epi16(_mm256_add_epi16(s16, s16), _mm256_set1_epi16(1));
+  return _mm256_mullo_epi16(odd, _mm256_set1_epi16(static_cast<int16_t>(offset)));
+}
+
+// (m ^ neg) - neg + offset: the magnitudes m negated where neg is all ones, then offset.
+inline __m256i signed_plus(__m256i m, __m256i neg, int offset) {
+  return _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(m, neg), neg), _mm256_set1_epi8(static_cast<char>(offset)));
 }
 
 // Byte-wise 8 g + add for bytes g in {-1, 0, 1}: the 16-bit shift's spill into the next byte
@@ -74,7 +86,6 @@ struct ExpandIq2xxs {
   using W = BlockIQ2_XXS;
   static constexpr int kOffset = 43;
   static void expand(const W& b, IqDec* o) {
-    const __m256i off = _mm256_set1_epi8(kOffset);
     for (int g = 0; g < 8; ++g) {
       uint32_t aux[2];
       std::memcpy(aux, b.qs + 4 * g, 8);
@@ -82,8 +93,7 @@ struct ExpandIq2xxs {
                                        kIq2xxsGrid.v[(aux[0] >> 16) & 0xFF], kIq2xxsGrid.v[aux[0] >> 24]);
       const __m256i neg = four_entries(kIq2SignMasks.v[aux[1] & 127], kIq2SignMasks.v[(aux[1] >> 7) & 127],
                                        kIq2SignMasks.v[(aux[1] >> 14) & 127], kIq2SignMasks.v[(aux[1] >> 21) & 127]);
-      // (m ^ neg) - neg negates where neg is all ones
-      o->q[g] = _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(mag, neg), neg), off);
+      o->q[g] = signed_plus(mag, neg, kOffset);
       o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(2 * (aux[1] >> 28) + 1));
     }
     // the scales are the top nibbles of the odd 32-bit words: one per 64-bit lane
@@ -91,7 +101,7 @@ struct ExpandIq2xxs {
     const __m256i lo = _mm256_permutevar8x32_epi32(_mm256_srli_epi64(load256(b.qs), 60), idx);
     const __m256i hi = _mm256_permutevar8x32_epi32(_mm256_srli_epi64(load256(b.qs + 16), 60), idx);
     const __m256i s = _mm256_permute2x128_si256(lo, hi, 0x20);
-    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
+    o->off_scales = offset_scales_32(s, kOffset);
     o->d = f16(b.d) * 0.125f;
   }
 };
@@ -115,7 +125,7 @@ struct ExpandIq1s {
     }
     const __m256i qh32 = _mm256_cvtepu16_epi32(load128(b.qh));
     const __m256i s = _mm256_and_si256(_mm256_srli_epi32(qh32, 12), _mm256_set1_epi32(7));
-    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
+    o->off_scales = offset_scales_32(s, kOffset);
     o->d = f16(b.d) * 0.125f;
   }
 };
@@ -160,23 +170,19 @@ struct ExpandIq1m {
                                                 static_cast<uint64_t>(w[3]) << 48)),
         _mm256_setr_epi8(0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7));
     const __m256i at9 = _mm256_mullo_epi16(words, _mm256_setr_epi16(512, 64, 8, 1, 512, 64, 8, 1, 512, 64, 8, 1, 512, 64, 8, 1));
-    const __m256i s = _mm256_and_si256(_mm256_srli_epi16(at9, 9), _mm256_set1_epi16(7));
-    o->off_scales = _mm256_mullo_epi16(_mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1)),
-                                       _mm256_set1_epi16(kOffset));
+    o->off_scales = offset_scales_16(_mm256_and_si256(_mm256_srli_epi16(at9, 9), _mm256_set1_epi16(7)), kOffset);
     const uint16_t dh = static_cast<uint16_t>((w[0] >> 12) | ((w[1] >> 8) & 0x00F0) | ((w[2] >> 4) & 0x0F00) |
                                               (w[3] & 0xF000));
     o->d = f16(dh) * 0.125f;
   }
 };
 
-// The IQ2_XS / IQ2_S scales: nibble j of the 8 bytes is the scale of values 16j .. 16j+15;
-// 2s + 1 per 16 values as int16 lanes, and the chunk (32 values) g's lane pair.
-inline __m256i iq2_scales_16(const uint8_t* scales) {
+// The IQ2_XS / IQ2_S scales: nibble j of the 8 bytes is the scale field of values 16j .. 16j+15
+// (int16 lanes), and the chunk (32 values) g's lane pair of 2s + 1.
+inline __m256i iq2_scale_fields_16(const uint8_t* scales) {
   const __m128i v = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(scales));
   const __m128i m = _mm_set1_epi8(0x0F);
-  const __m128i s = _mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m));
-  const __m256i s16 = _mm256_cvtepu8_epi16(s);
-  return _mm256_add_epi16(_mm256_add_epi16(s16, s16), _mm256_set1_epi16(1));
+  return _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(_mm_and_si128(v, m), _mm_and_si128(_mm_srli_epi16(v, 4), m)));
 }
 inline __m256i iq2_chunk_scales(const uint8_t* scales, int g) {
   return chunk_scales(2 * (scales[g] & 0xF) + 1, 2 * (scales[g] >> 4) + 1);
@@ -184,11 +190,6 @@ inline __m256i iq2_chunk_scales(const uint8_t* scales, int g) {
 
 // Two 4-value IQ3 entries side by side.
 inline uint64_t entry_pair(uint32_t lo, uint32_t hi) { return lo | static_cast<uint64_t>(hi) << 32; }
-
-// (m ^ neg) - neg + offset: the magnitudes m negated where neg is all ones, then offset.
-inline __m256i signed_plus(__m256i m, __m256i neg, int offset) {
-  return _mm256_add_epi8(_mm256_sub_epi8(_mm256_xor_si256(m, neg), neg), _mm256_set1_epi8(static_cast<char>(offset)));
-}
 
 // IQ2_XS: 9-bit indices and 7 sign bits per 8 values, scales per 16.
 struct ExpandIq2xs {
@@ -204,7 +205,7 @@ struct ExpandIq2xs {
       o->q[g] = signed_plus(mag, neg, kOffset);
       o->scales[g] = iq2_chunk_scales(b.scales, g);
     }
-    o->off_scales = _mm256_mullo_epi16(iq2_scales_16(b.scales), _mm256_set1_epi16(kOffset));
+    o->off_scales = offset_scales_16(iq2_scale_fields_16(b.scales), kOffset);
     o->d = f16(b.d) * 0.125f;
   }
 };
@@ -222,7 +223,7 @@ struct ExpandIq2s {
       o->q[g] = signed_plus(mag, bytes_from_bits_32(b.signs + 4 * g), kOffset);
       o->scales[g] = iq2_chunk_scales(b.scales, g);
     }
-    o->off_scales = _mm256_mullo_epi16(iq2_scales_16(b.scales), _mm256_set1_epi16(kOffset));
+    o->off_scales = offset_scales_16(iq2_scale_fields_16(b.scales), kOffset);
     o->d = f16(b.d) * 0.125f;
   }
 };
@@ -246,7 +247,7 @@ struct ExpandIq3xxs {
       o->scales[g] = _mm256_set1_epi16(static_cast<int16_t>(2 * (aux >> 28) + 1));
     }
     const __m256i s = _mm256_srli_epi32(load256(b.sas), 28);
-    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
+    o->off_scales = offset_scales_32(s, kOffset);
     o->d = f16(b.d) * 0.25f;
   }
 };
@@ -270,7 +271,7 @@ struct ExpandIq3s {
     const __m256i s = _mm256_and_si256(_mm256_srlv_epi32(_mm256_set1_epi32(static_cast<int>(sc)),
                                                          _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28)),
                                        _mm256_set1_epi32(0xF));
-    o->off_scales = offset_scales_32(_mm256_add_epi32(_mm256_add_epi32(s, s), _mm256_set1_epi32(1)), kOffset);
+    o->off_scales = offset_scales_32(s, kOffset);
     o->d = f16(b.d);
   }
 };
@@ -307,13 +308,15 @@ void gemm_expanded_rows(int64_t n, const void* w, size_t w_row_bytes, int64_t ro
   for (int64_t r = 0; r < rows; ++r) {
     const auto* wr = reinterpret_cast<const typename P::W*>(static_cast<const uint8_t*>(w) + r * w_row_bytes);
     for (int64_t i = 0; i < nb; ++i) dec[i] = P::decode(wr[i]);
+    const auto tokens_from = [&]<int T>(int64_t t0) {
+      expanded_row_tokens<P, T>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride);
+    };
     int64_t t0 = 0;
-    for (; t0 + 4 <= tokens; t0 += 4)
-      expanded_row_tokens<P, 4>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride);
+    for (; t0 + 4 <= tokens; t0 += 4) tokens_from.template operator()<4>(t0);
     switch (tokens - t0) {
-      case 3: expanded_row_tokens<P, 3>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride); break;
-      case 2: expanded_row_tokens<P, 2>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride); break;
-      case 1: expanded_row_tokens<P, 1>(dec.data(), nb, ab + t0 * a_row_bytes, a_row_bytes, y + t0 * y_stride + r, y_stride); break;
+      case 3: tokens_from.template operator()<3>(t0); break;
+      case 2: tokens_from.template operator()<2>(t0); break;
+      case 1: tokens_from.template operator()<1>(t0); break;
       default: break;
     }
   }
