@@ -11,16 +11,11 @@ namespace {
 // The decoded characters of the text being split.
 struct Chars {
   const uint32_t* cp;
-  const uint8_t* flags;
+  const uint16_t* flags;
 };
 
-constexpr uint8_t kLetterOrMark = kCharLetter | kCharMark;
-constexpr uint8_t kPunctOrSymbol = kCharPunctuation | kCharSymbol;
-
-struct CodePointRange {
-  uint32_t first;
-  uint32_t last;
-};
+constexpr uint16_t kLetterOrMark = kCharLetter | kCharMark;
+constexpr uint16_t kPunctOrSymbol = kCharPunctuation | kCharSymbol;
 
 template <size_t N>
 bool in_ranges(const CodePointRange (&ranges)[N], uint32_t cp) {
@@ -93,9 +88,25 @@ size_t match_v3_cjk(const Chars& c, size_t pos, size_t end) {
   return run_end(c, pos, end, is_v3_cjk);
 }
 
+// \s*[\r\n]+|\s+(?!\S)|\s+ : the whitespace alternatives that end the v3 and kimi-k2
+// patterns, at a character of \s (pos < end).
+size_t match_whitespace_tail(const Chars& c, size_t pos, size_t end) {
+  // They all start inside the run [pos, ws_end).
+  const size_t ws_end = run_end(c, pos, end, is_space);
+  // \s*[\r\n]+ : backtracking ends the match after the run's last \r or \n.
+  for (size_t i = ws_end; i > pos; --i) {
+    if (is_newline(c, i - 1)) return i;
+  }
+  // \s+(?!\S) : the whole run at the end of the piece, else all but its last character.
+  if (ws_end == end) return ws_end;
+  if (ws_end - pos >= 2) return ws_end - 1;
+  // \s+
+  return ws_end;
+}
+
 // The letter / punctuation / whitespace pattern, one alternative at a time (first wins).
 size_t match_v3_main(const Chars& c, size_t pos, size_t end) {
-  const uint8_t f0 = c.flags[pos];
+  const uint16_t f0 = c.flags[pos];
   // [!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+
   if (is_ascii_punct(c, pos) && pos + 1 < end && is_ascii_letter(c, pos + 1)) {
     return run_end(c, pos + 1, end, is_ascii_letter);
@@ -115,17 +126,85 @@ size_t match_v3_main(const Chars& c, size_t pos, size_t end) {
     return run_end(c, p, end, is_newline);
   }
   if (!(f0 & kCharSpace)) return pos;
-  // The whitespace alternatives all start inside the run [pos, ws_end).
-  const size_t ws_end = run_end(c, pos, end, is_space);
-  // \s*[\r\n]+ : backtracking ends the match after the run's last \r or \n.
-  for (size_t i = ws_end; i > pos; --i) {
-    if (is_newline(c, i - 1)) return i;
+  return match_whitespace_tail(c, pos, end);
+}
+
+// ---- kimi-k2 (Kimi-K2, Moonlight: the pat_str of their tokenization_kimi.py) ----
+//
+// U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]] and L = [\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]:
+// Lm, Lo and marks are in both.
+bool is_han(const Chars& c, size_t i) { return (c.flags[i] & kCharHan) != 0; }
+bool is_kimi_upper(const Chars& c, size_t i) {
+  const uint16_t f = c.flags[i];
+  return (f & kLetterOrMark) && !(f & (kCharLower | kCharHan));
+}
+bool is_kimi_lower(const Chars& c, size_t i) {
+  const uint16_t f = c.flags[i];
+  return (f & kLetterOrMark) && !(f & (kCharUpperOrTitle | kCharHan));
+}
+// [^\s\p{L}\p{N}]
+bool is_kimi_other(const Chars& c, size_t i) {
+  return !(c.flags[i] & (kCharSpace | kCharLetter | kCharNumber));
+}
+
+constexpr size_t kNoMatch = static_cast<size_t>(-1);
+
+uint32_t ascii_lower(uint32_t cp) { return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp; }
+
+// (?i:'s|'t|'re|'ve|'m|'ll|'d)? at pos: the end of the contraction, or pos for none. Case
+// folding also makes U+017F (long s) an s.
+size_t kimi_contraction(const Chars& c, size_t pos, size_t end) {
+  if (pos + 1 >= end || c.cp[pos] != '\'') return pos;
+  const uint32_t a = ascii_lower(c.cp[pos + 1]);
+  if (a == 's' || a == 0x17F || a == 't' || a == 'm' || a == 'd') return pos + 2;
+  const uint32_t b = pos + 2 < end ? ascii_lower(c.cp[pos + 2]) : 0;
+  if (((a == 'r' || a == 'v') && b == 'e') || (a == 'l' && b == 'l')) return pos + 3;
+  return pos;
+}
+
+// U*L+C? from s, or kNoMatch. U* takes its longest run; when no L follows it, it gives back
+// characters until it has given one that is also in L, which L+ then takes alone (the
+// characters after it in the run are not in L).
+size_t kimi_lower_word(const Chars& c, size_t s, size_t end) {
+  const size_t u_end = run_end(c, s, end, is_kimi_upper);
+  size_t l_start = u_end;
+  if (u_end == end || !is_kimi_lower(c, u_end)) {
+    while (l_start > s && !is_kimi_lower(c, l_start - 1)) --l_start;
+    if (l_start == s) return kNoMatch;
+    --l_start;
   }
-  // \s+(?!\S) : the whole run at the end of the piece, else all but its last character.
-  if (ws_end == end) return ws_end;
-  if (ws_end - pos >= 2) return ws_end - 1;
-  // \s+
-  return ws_end;
+  return kimi_contraction(c, run_end(c, l_start, end, is_kimi_lower), end);
+}
+
+// U+L*C? from s, or kNoMatch.
+size_t kimi_upper_word(const Chars& c, size_t s, size_t end) {
+  if (!is_kimi_upper(c, s)) return kNoMatch;
+  const size_t u_end = run_end(c, s, end, is_kimi_upper);
+  return kimi_contraction(c, run_end(c, u_end, end, is_kimi_lower), end);
+}
+
+// [^\r\n\p{L}\p{N}]?U*L+C? | [^\r\n\p{L}\p{N}]?U+L*C? : each alternative first with the
+// optional character, then without it.
+size_t match_kimi_word(const Chars& c, size_t pos, size_t end) {
+  const bool prefix = !(c.flags[pos] & (kCharNewline | kCharLetter | kCharNumber)) && pos + 1 < end;
+  for (auto word : {kimi_lower_word, kimi_upper_word}) {
+    if (prefix) {
+      if (const size_t e = word(c, pos + 1, end); e != kNoMatch) return e;
+    }
+    if (const size_t e = word(c, pos, end); e != kNoMatch) return e;
+  }
+  return pos;
+}
+
+// [\p{Han}]+ | the words | \p{N}{1,3} | ` ?[^\s\p{L}\p{N}]+[\r\n]*` | the whitespace tail.
+size_t match_kimi(const Chars& c, size_t pos, size_t end) {
+  if (is_han(c, pos)) return run_end(c, pos, end, is_han);
+  if (const size_t e = match_kimi_word(c, pos, end); e > pos) return e;
+  if (is_number(c, pos)) return match_numbers_1_3(c, pos, end);
+  size_t p = pos;
+  if (c.cp[p] == ' ' && p + 1 < end && is_kimi_other(c, p + 1)) ++p;
+  if (is_kimi_other(c, p)) return run_end(c, run_end(c, p, end, is_kimi_other), end, is_newline);
+  return match_whitespace_tail(c, pos, end);  // every other character is \s
 }
 
 // ---- deepseek-llm and deepseek-coder ----
@@ -237,14 +316,20 @@ void split_deepseek_coder(const Chars& c, PreTokenizerScratch& s) {
   s.pieces.swap(s.next);
 }
 
+void split_kimi_k2(const Chars& c, PreTokenizerScratch& s) {
+  apply_step(c, s.pieces, s.next, match_kimi);
+  s.pieces.swap(s.next);
+}
+
 }  // namespace
 
 Result<PreTokenizerKind> pre_tokenizer_from_name(std::string_view name) {
   if (name == "deepseek-v3") return PreTokenizerKind::kDeepSeekV3;
   if (name == "deepseek-llm") return PreTokenizerKind::kDeepSeekLlm;
   if (name == "deepseek-coder") return PreTokenizerKind::kDeepSeekCoder;
+  if (name == "kimi-k2") return PreTokenizerKind::kKimiK2;
   return Status::error("tokenizer.ggml.pre: unsupported pre-tokenizer '" + std::string(name) +
-                       "' (expected deepseek-v3, deepseek-llm or deepseek-coder)");
+                       "' (expected deepseek-v3, deepseek-llm, deepseek-coder or kimi-k2)");
 }
 
 std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
@@ -252,6 +337,7 @@ std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
     case PreTokenizerKind::kDeepSeekV3: return "deepseek-v3";
     case PreTokenizerKind::kDeepSeekLlm: return "deepseek-llm";
     case PreTokenizerKind::kDeepSeekCoder: return "deepseek-coder";
+    case PreTokenizerKind::kKimiK2: return "kimi-k2";
   }
   return "unknown";
 }
@@ -278,6 +364,7 @@ void pre_tokenize(PreTokenizerKind kind, std::string_view text, PreTokenizerScra
     case PreTokenizerKind::kDeepSeekV3: split_deepseek_v3(chars, s); break;
     case PreTokenizerKind::kDeepSeekLlm: split_deepseek_llm(chars, s); break;
     case PreTokenizerKind::kDeepSeekCoder: split_deepseek_coder(chars, s); break;
+    case PreTokenizerKind::kKimiK2: split_kimi_k2(chars, s); break;
   }
   for (const Span& piece : s.pieces) out.push_back({s.offsets[piece.begin], s.offsets[piece.end]});
 }

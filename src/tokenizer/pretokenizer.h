@@ -16,6 +16,11 @@
 //   4. \s+$     5. [一-龥ࠀ-一가-퟿]+   6. \p{N}+
 // deepseek-coder:
 //   1. [\r\n]   2. \s?\p{L}+   3. \s?\p{P}+   4. [一-龥ࠀ-一가-퟿]+   5. \p{N}
+// kimi-k2 (Kimi-K2 and Moonlight: tiktoken's pat_str in their tokenization_kimi.py, one step;
+// tests/data/kimi-k2-pretokenizer.json), with U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]],
+// L = [\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]] and C = (?i:'s|'t|'re|'ve|'m|'ll|'d):
+//   [\p{Han}]+|[^\r\n\p{L}\p{N}]?U*L+C?|[^\r\n\p{L}\p{N}]?U+L*C?|\p{N}{1,3}
+//   | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
 //
 // Patterns are matched by hand-written matchers (no std::regex); each states the
 // backtracking result of its alternative in closed form. Invalid UTF-8 bytes are single
@@ -36,6 +41,7 @@ enum class PreTokenizerKind : uint8_t {
   kDeepSeekV3,     // "deepseek-v3"
   kDeepSeekLlm,    // "deepseek-llm"
   kDeepSeekCoder,  // "deepseek-coder"
+  kKimiK2,         // "kimi-k2" (Kimi-K2, Moonlight)
 };
 
 // From GGUF `tokenizer.ggml.pre`.
@@ -51,7 +57,7 @@ struct Span {
 // Reusable buffers: splitting allocates nothing once these have grown.
 struct PreTokenizerScratch {
   std::vector<uint32_t> cps;     // code point per character (kInvalidCodePoint for bad bytes)
-  std::vector<uint8_t> flags;    // unicode_flags per character
+  std::vector<uint16_t> flags;   // unicode_flags per character
   std::vector<size_t> offsets;   // byte offset per character, plus the text size
   std::vector<Span> pieces;      // in characters
   std::vector<Span> next;        // in characters

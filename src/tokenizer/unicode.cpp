@@ -6,14 +6,24 @@ namespace moe {
 namespace unicode_detail {
 extern const uint32_t kClassRuns[];
 extern const size_t kClassRunCount;
+extern const CodePointRange kHanRanges[];
+extern const size_t kHanRangeCount;
 }  // namespace unicode_detail
 
 namespace {
 
-constexpr uint8_t ascii_flags(uint32_t c) {
+// A class run entry: (first code point << kClassShift) | the major class in bits 0-2, with
+// kUpperOrTitleBit for Lu/Lt and kLowerBit for Ll (gen_unicode_tables.py).
+constexpr uint32_t kClassShift = 5;
+constexpr uint32_t kMajorMask = 7;
+constexpr uint32_t kUpperOrTitleBit = 8;
+constexpr uint32_t kLowerBit = 16;
+
+constexpr uint16_t ascii_flags(uint32_t c) {
   if (c == '\r' || c == '\n') return kCharSpace | kCharNewline;
   if ((c >= 0x09 && c <= 0x0D) || c == ' ') return kCharSpace;
-  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) return kCharLetter;
+  if (c >= 'a' && c <= 'z') return kCharLetter | kCharLower;
+  if (c >= 'A' && c <= 'Z') return kCharLetter | kCharUpperOrTitle;
   if (c >= '0' && c <= '9') return kCharNumber;
   // ASCII symbols (Sm, Sc, Sk): $ + < = > ^ ` | ~
   if (c == '$' || c == '+' || c == '<' || c == '=' || c == '>' || c == '^' || c == '`' ||
@@ -24,22 +34,36 @@ constexpr uint8_t ascii_flags(uint32_t c) {
 }
 
 struct AsciiTable {
-  uint8_t flags[128];
+  uint16_t flags[128];
   constexpr AsciiTable() : flags() {
     for (uint32_t c = 0; c < 128; ++c) flags[c] = ascii_flags(c);
   }
 };
 constexpr AsciiTable kAscii;
 
+// The class run entry covering cp (cp <= U+10FFFF).
+uint32_t class_code(uint32_t cp) {
+  const uint32_t* runs = unicode_detail::kClassRuns;
+  const uint32_t* end = runs + unicode_detail::kClassRunCount;
+  // The last run whose first code point is <= cp.
+  const uint32_t* it = std::upper_bound(runs, end, (cp << kClassShift) | ((1u << kClassShift) - 1));
+  return it[-1] & ((1u << kClassShift) - 1);
+}
+
+bool is_han(uint32_t cp) {
+  if (cp < 0x2E80) return false;  // the first Han range
+  const CodePointRange* first = unicode_detail::kHanRanges;
+  const CodePointRange* last = first + unicode_detail::kHanRangeCount;
+  const CodePointRange* it =
+      std::upper_bound(first, last, cp, [](uint32_t c, const CodePointRange& r) { return c < r.first; });
+  return it != first && cp <= it[-1].last;
+}
+
 }  // namespace
 
 UnicodeClass unicode_class(uint32_t cp) {
   if (cp > 0x10FFFF) return UnicodeClass::kNone;
-  const uint32_t* runs = unicode_detail::kClassRuns;
-  const uint32_t* end = runs + unicode_detail::kClassRunCount;
-  // The last run whose first code point is <= cp.
-  const uint32_t* it = std::upper_bound(runs, end, (cp << 4) | 0xF);
-  return static_cast<UnicodeClass>(it[-1] & 0xF);
+  return static_cast<UnicodeClass>(class_code(cp) & kMajorMask);
 }
 
 bool unicode_is_space(uint32_t cp) {
@@ -48,10 +72,15 @@ bool unicode_is_space(uint32_t cp) {
          cp == 0x2028 || cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
 }
 
-uint8_t unicode_flags(uint32_t cp) {
+uint16_t unicode_flags(uint32_t cp) {
   if (cp < 0x80) return kAscii.flags[cp];
-  uint8_t flags = unicode_is_space(cp) ? kCharSpace : 0;
-  switch (unicode_class(cp)) {
+  if (cp > 0x10FFFF) return 0;
+  uint16_t flags = unicode_is_space(cp) ? kCharSpace : 0;
+  if (is_han(cp)) flags |= kCharHan;
+  const uint32_t code = class_code(cp);
+  if (code & kUpperOrTitleBit) flags |= kCharUpperOrTitle;
+  if (code & kLowerBit) flags |= kCharLower;
+  switch (static_cast<UnicodeClass>(code & kMajorMask)) {
     case UnicodeClass::kLetter: return flags | kCharLetter;
     case UnicodeClass::kMark: return flags | kCharMark;
     case UnicodeClass::kNumber: return flags | kCharNumber;

@@ -3,6 +3,7 @@
 // picks the pre-tokenizer.
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string_view>
 #include <vector>
 
@@ -11,8 +12,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   constexpr moe::PreTokenizerKind kKinds[] = {moe::PreTokenizerKind::kDeepSeekV3, moe::PreTokenizerKind::kDeepSeekLlm,
-                                              moe::PreTokenizerKind::kDeepSeekCoder};
-  const moe::PreTokenizerKind kind = kKinds[data[0] % 3];
+                                              moe::PreTokenizerKind::kDeepSeekCoder, moe::PreTokenizerKind::kKimiK2};
+  const moe::PreTokenizerKind kind = kKinds[data[0] % std::size(kKinds)];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   moe::PreTokenizerScratch scratch;
   std::vector<moe::Span> pieces;

@@ -95,6 +95,25 @@ TEST(GgufVocab, TinyMetadataLoads) {
   EXPECT_EQ(t->encode("ab", false), std::vector<TokenId>{256});
 }
 
+// Kimi-K2 and Moonlight files name the kimi-k2 pre-tokenizer.
+TEST(GgufVocab, KimiPreTokenizerLoads) {
+  std::vector<std::string> storage;
+  GgufMetadata md = tiny_metadata(storage);
+  md.set("tokenizer.ggml.pre", str("kimi-k2"));
+  Result<Tokenizer> t = load_tokenizer(md);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  EXPECT_EQ(t->pre_tokenizer(), PreTokenizerKind::kKimiK2);
+  // "中" (e4 b8 ad) is a piece of its own; "ab" after it merges
+  EXPECT_EQ(t->encode("\xe4\xb8\xad" "ab", false), (std::vector<TokenId>{0xe4, 0xb8, 0xad, 256}));
+  // " ab" is one piece (the space is the word's optional first character): no merge
+  // crosses into it from the left, and "ab" inside it still merges
+  EXPECT_EQ(t->encode("x ab", false), (std::vector<TokenId>{'x', ' ', 256}));
+  md.set("tokenizer.ggml.pre", str("kimi-k3"));
+  Result<Tokenizer> unknown = load_tokenizer(md);
+  ASSERT_FALSE(unknown.is_ok());
+  EXPECT_NE(unknown.status().message().find("kimi-k3"), std::string::npos);
+}
+
 TEST(GgufVocab, MissingOrMistypedKeysAreErrors) {
   std::vector<std::string> storage;
   auto expect_error = [](const GgufMetadata& md, const std::string& needle) {

@@ -1,10 +1,15 @@
-// Pre-tokenizer splits, each derived by hand from the regex steps in pretokenizer.h.
+// Pre-tokenizer splits, each derived by hand from the regex steps in pretokenizer.h, and
+// kimi-k2's against its pattern run by another regex engine (tests/data).
 #include "tokenizer/pretokenizer.h"
 
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tokenizer_test_util.h"
 
 namespace moe {
 namespace {
@@ -16,11 +21,14 @@ Pieces llm(const std::string& text) { return pre_tokenize(PreTokenizerKind::kDee
 Pieces coder(const std::string& text) {
   return pre_tokenize(PreTokenizerKind::kDeepSeekCoder, text);
 }
+Pieces kimi(const std::string& text) { return pre_tokenize(PreTokenizerKind::kKimiK2, text); }
 
 TEST(PreTokenizerNames, FromGguf) {
   EXPECT_EQ(*pre_tokenizer_from_name("deepseek-v3"), PreTokenizerKind::kDeepSeekV3);
   EXPECT_EQ(*pre_tokenizer_from_name("deepseek-llm"), PreTokenizerKind::kDeepSeekLlm);
   EXPECT_EQ(*pre_tokenizer_from_name("deepseek-coder"), PreTokenizerKind::kDeepSeekCoder);
+  EXPECT_EQ(*pre_tokenizer_from_name("kimi-k2"), PreTokenizerKind::kKimiK2);
+  EXPECT_EQ(pre_tokenizer_name(PreTokenizerKind::kKimiK2), "kimi-k2");
   EXPECT_FALSE(pre_tokenizer_from_name("llama3").is_ok());
   EXPECT_EQ(pre_tokenizer_name(PreTokenizerKind::kDeepSeekLlm), "deepseek-llm");
 }
@@ -114,6 +122,47 @@ TEST(PreTokenizerCoder, Steps) {
             (Pieces{"def", " f", "(", "x", "):", "\n", " ", " return", " ", "1"}));
   EXPECT_EQ(coder("123"), (Pieces{"1", "2", "3"}));
   EXPECT_EQ(coder("a\r\nb"), (Pieces{"a", "\r", "\n", "b"}));
+}
+
+// By hand from the pattern in pretokenizer.h.
+TEST(PreTokenizerKimi, Words) {
+  EXPECT_EQ(kimi(""), Pieces{});
+  EXPECT_EQ(kimi("Hello world's"), (Pieces{"Hello", " world's"}));
+  // U*L+: an upper-case run followed by lower case starts a new word at its last capital
+  EXPECT_EQ(kimi("HTTPRequest"), (Pieces{"HTTPRequest"}));
+  EXPECT_EQ(kimi("parseJSON x"), (Pieces{"parse", "JSON", " x"}));
+  EXPECT_EQ(kimi("I'M don'T"), (Pieces{"I'M", " don'T"}));
+  // Han is split off letters; kana and hangul are letters like any other
+  EXPECT_EQ(kimi("中文abc"), (Pieces{"中文", "abc"}));
+  EXPECT_EQ(kimi("ひらがな中"), (Pieces{"ひらがな", "中"}));
+  EXPECT_EQ(kimi(" 中"), (Pieces{" ", "中"}));
+  EXPECT_EQ(kimi("12345"), (Pieces{"123", "45"}));
+  EXPECT_EQ(kimi("a, b"), (Pieces{"a", ",", " b"}));
+  EXPECT_EQ(kimi("x  \n\n y"), (Pieces{"x", "  \n\n", " y"}));
+}
+
+TEST(PreTokenizerKimi, InvalidUtf8IsKeptByteForByte) {
+  // an invalid byte is a character of no class: the optional leading character of a word
+  EXPECT_EQ(kimi("a\xff" "b"), (Pieces{"a", "\xff" "b"}));
+  EXPECT_EQ(kimi("\xe4\xbd"), (Pieces{"\xe4\xbd"}));
+  const std::string nasty = "\xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
+  std::string joined;
+  for (const std::string& p : kimi(nasty)) joined += p;
+  EXPECT_EQ(joined, nasty);
+}
+
+// 622 texts (hand-picked, and random strings over characters of every class the pattern
+// tells apart) split by the Python regex package running Kimi's pat_str verbatim
+// (tests/data/gen_kimi_k2_pretokenizer.py).
+TEST(PreTokenizerKimi, MatchesTheRegexEngine) {
+  std::ifstream in(testing::test_data_path("kimi-k2-pretokenizer.json"));
+  ASSERT_TRUE(in.good());
+  const nlohmann::json doc = nlohmann::json::parse(in);
+  ASSERT_GE(doc["cases"].size(), 600u);
+  for (const nlohmann::json& c : doc["cases"]) {
+    const std::string text = c["text"];
+    EXPECT_EQ(kimi(text), c["pieces"].get<Pieces>()) << text;
+  }
 }
 
 }  // namespace
