@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <optional>
 #include <cmath>
 #include <cstdlib>
+#include <optional>
+#include <unordered_set>
 
 namespace moe::jinja {
 
@@ -673,9 +674,64 @@ Result<bool> apply_test(std::string_view name, const Value& input, const CallArg
   return Status::error("unknown test '" + std::string(name) + "'");
 }
 
+namespace {
+
+// Whether `v` is or holds (through lists and dicts) the list `target`; every container looked
+// at is charged to the budget. Namespaces are not entered: they print and compare opaquely.
+Result<bool> holds_list(const Value& v, const Array* target, Budget& budget,
+                        std::unordered_set<const void*>& seen) {
+  if (v.is_array()) {
+    if (&v.as_array() == target) return true;
+    if (!seen.insert(&v.as_array()).second) return false;
+    MOE_RETURN_IF_ERROR(budget.charge(1));
+    for (const Value& item : v.as_array()) {
+      MOE_ASSIGN_OR_RETURN(bool held, holds_list(item, target, budget, seen));
+      if (held) return true;
+    }
+  } else if (v.is_object() && !v.is_namespace()) {
+    if (!seen.insert(&v.as_object()).second) return false;
+    MOE_RETURN_IF_ERROR(budget.charge(1));
+    for (const auto& [k, item] : v.as_object().entries()) {
+      MOE_ASSIGN_OR_RETURN(bool held, holds_list(item, target, budget, seen));
+      if (held) return true;
+    }
+  }
+  return false;
+}
+
+// list.append(x) and list.pop([index]), as Python's.
+Result<Value> call_list_method(const Value& list, std::string_view name, const CallArgs& args, Budget& budget,
+                               bool* found) {
+  Array& items = *list.array_ptr();
+  if (name == "append") {
+    if (args.positional.size() != 1 || !args.keyword.empty()) return Status::error("list.append takes one argument");
+    std::unordered_set<const void*> seen;
+    MOE_ASSIGN_OR_RETURN(bool cyclic, holds_list(args.positional[0], &items, budget, seen));
+    if (cyclic) return Status::error("list.append: a list cannot contain itself");
+    MOE_RETURN_IF_ERROR(budget.charge(1));
+    items.push_back(args.positional[0]);
+    return Value::none();
+  }
+  if (name == "pop") {
+    if (items.empty()) return Status::error("pop from empty list");
+    MOE_ASSIGN_OR_RETURN(int64_t i, to_int_arg(arg(args, 0, "index"), -1, "pop index"));
+    const auto n = static_cast<int64_t>(items.size());
+    if (i < 0) i += n;
+    if (i < 0 || i >= n) return Status::error("pop index out of range");
+    Value v = std::move(items[static_cast<size_t>(i)]);
+    items.erase(items.begin() + i);
+    return v;
+  }
+  *found = false;
+  return Value::none();
+}
+
+}  // namespace
+
 Result<Value> call_method(const Value& object, std::string_view name, const CallArgs& args, Budget& budget,
                           bool* found) {
   *found = true;
+  if (object.is_array() && !object.is_tuple()) return call_list_method(object, name, args, budget, found);
   if (object.is_object() && !object.is_namespace()) {
     const Object& o = object.as_object();
     if (name == "items") return apply_filter("items", object, {}, budget);

@@ -21,15 +21,21 @@ class Evaluator {
  public:
   explicit Evaluator(const RenderLimits& limits) : limits_(limits), budget_{limits} {}
 
-  // namespace() objects are the only mutable values, so the only way to build reference
-  // cycles or unbounded chains; emptying them all (while holding every one) frees both
-  // without deep recursion.
+  // namespace() objects and lists that had a method called (append, pop) are the only
+  // mutable values, so the only way to build reference cycles (through a namespace) or
+  // chains deeper than kMaxValueDepth (appends into appended lists); emptying them all
+  // (while holding every one) frees both without deep recursion.
   ~Evaluator() {
     std::vector<std::shared_ptr<Object>> held;
     for (const auto& weak : namespaces_) {
       if (auto ns = weak.lock()) held.push_back(std::move(ns));
     }
+    std::vector<std::shared_ptr<Array>> held_lists;
+    for (const auto& weak : mutated_lists_) {
+      if (auto list = weak.lock()) held_lists.push_back(std::move(list));
+    }
     for (const auto& ns : held) ns->clear();
+    for (const auto& list : held_lists) list->clear();
   }
 
   Result<std::string> run(const Template& tmpl, const Value& context) {
@@ -485,6 +491,9 @@ class Evaluator {
       if (obj.is_undefined()) return undefined_error(obj);
       MOE_ASSIGN_OR_RETURN(CallArgs args, eval_args(e));
       bool found = false;
+      if (obj.is_array() && (mutated_lists_.empty() || mutated_lists_.back().lock() != obj.array_ptr())) {
+        mutated_lists_.push_back(obj.array_ptr());
+      }
       MOE_ASSIGN_OR_RETURN(Value r, call_method(obj, callee_expr.name, args, budget_, &found));
       if (found) return r;
       Value member = get_attr(obj, callee_expr.name);
@@ -622,6 +631,7 @@ class Evaluator {
   std::string* out_ = nullptr;
   int depth_ = 0;
   std::vector<std::weak_ptr<Object>> namespaces_;
+  std::vector<std::weak_ptr<Array>> mutated_lists_;  // lists a method was called on
 };
 
 }  // namespace

@@ -116,7 +116,10 @@ const char* Value::type_name() const {
 
 static bool is_numeric(const Value& v) { return v.is_number() || v.is_bool(); }
 
-bool values_equal(const Value& a, const Value& b) {
+// Lists can grow deeper than the depth recorded when they were made (list.append), so the
+// recursions count their own depth; values nested deeper than kMaxValueDepth compare unequal.
+static bool values_equal_at(const Value& a, const Value& b, int depth) {
+  if (depth > kMaxValueDepth) return false;
   if (is_numeric(a) && is_numeric(b)) {
     if (a.is_float() || b.is_float()) return a.as_double() == b.as_double();
     int64_t x = a.is_bool() ? a.as_bool() : a.as_int();
@@ -134,7 +137,7 @@ bool values_equal(const Value& a, const Value& b) {
       const Array& y = b.as_array();
       if (x.size() != y.size()) return false;
       for (size_t i = 0; i < x.size(); ++i) {
-        if (!values_equal(x[i], y[i])) return false;
+        if (!values_equal_at(x[i], y[i], depth + 1)) return false;
       }
       return true;
     }
@@ -144,7 +147,7 @@ bool values_equal(const Value& a, const Value& b) {
       if (x.size() != y.size()) return false;
       for (const auto& [k, v] : x.entries()) {
         const Value* other = y.find(k);
-        if (!other || !values_equal(v, *other)) return false;
+        if (!other || !values_equal_at(v, *other, depth + 1)) return false;
       }
       return true;
     }
@@ -153,7 +156,10 @@ bool values_equal(const Value& a, const Value& b) {
   }
 }
 
-Result<int> compare_values(const Value& a, const Value& b) {
+bool values_equal(const Value& a, const Value& b) { return values_equal_at(a, b, 0); }
+
+static Result<int> compare_values_at(const Value& a, const Value& b, int depth) {
+  if (depth > kMaxValueDepth) return Status::error("cannot compare values nested this deeply");
   if (is_numeric(a) && is_numeric(b)) {
     if (a.is_int() && b.is_int()) return a.as_int() < b.as_int() ? -1 : (a.as_int() > b.as_int() ? 1 : 0);
     double x = a.as_double(), y = b.as_double();
@@ -167,13 +173,15 @@ Result<int> compare_values(const Value& a, const Value& b) {
     const Array& x = a.as_array();
     const Array& y = b.as_array();
     for (size_t i = 0; i < x.size() && i < y.size(); ++i) {
-      auto c = compare_values(x[i], y[i]);
+      auto c = compare_values_at(x[i], y[i], depth + 1);
       if (!c.is_ok() || *c != 0) return c;
     }
     return x.size() < y.size() ? -1 : (x.size() > y.size() ? 1 : 0);
   }
   return Status::error(std::string("cannot compare ") + a.type_name() + " with " + b.type_name());
 }
+
+Result<int> compare_values(const Value& a, const Value& b) { return compare_values_at(a, b, 0); }
 
 std::string format_float(double d) {
   if (std::isnan(d)) return "nan";

@@ -2,7 +2,9 @@
 // A Value mirrors the Python object a Jinja2 template would see: Undefined, None, bool, int,
 // float, str, list, dict (insertion-ordered, string keys only), and callables (macros and
 // builtins). Lists and dicts are shared by reference like Python objects; only namespace()
-// objects are ever mutated (`set ns.x = ...`).
+// objects (`set ns.x = ...`) and lists (`list.append(x)`, `list.pop()`) are ever mutated.
+// A list never contains itself (append refuses), so no value is cyclic except through a
+// namespace, which prints as <Namespace> and compares by identity.
 #pragma once
 
 #include <cstdint>
@@ -97,7 +99,8 @@ class Value {
 
   bool truthy() const;
   // Nesting of lists/dicts (0 for scalars), computed when the container Value is made;
-  // a namespace's later assignments are not counted.
+  // a namespace's later assignments and a list's later appends are not counted (the
+  // recursions over values count their own depth).
   int depth() const { return depth_; }
   const char* type_name() const;
 

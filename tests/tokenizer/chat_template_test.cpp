@@ -68,6 +68,19 @@ TEST(ChatTemplateOracle, DeepSeekR1SameWithoutTrimBlocks) {
   }
 }
 
+// Kimi-K2-Thinking's template (macros, namespaces, list.append / pop, reversed ranges,
+// slices) against Python Jinja2 (tests/data/gen_kimi_k2_chat_template.py).
+TEST(ChatTemplateOracle, KimiK2ThinkingMatchesJinja2ByteForByte) {
+  json oracle = json::parse(read_file("kimi-k2-chat-template.json"));
+  ChatTemplate t = load_template("kimi-k2-thinking.jinja");
+  ASSERT_GE(oracle["cases"].size(), 6u);
+  for (const json& c : oracle["cases"]) {
+    ChatTemplateOptions opts = options(c["add_generation_prompt"].get<bool>());
+    if (c.contains("tools")) opts.tools = c["tools"];
+    EXPECT_EQ(render_ok(t, c["messages"], opts), c["prompt"].get<std::string>()) << c["messages"].dump();
+  }
+}
+
 TEST(ChatTemplateV3, SystemPromptsJoinAndGenerationPrompt) {
   ChatTemplate t = load_template("deepseek-v3.jinja");
   json messages = json::array({{{"role", "system"}, {"content", "A"}},

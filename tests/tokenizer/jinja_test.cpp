@@ -88,6 +88,12 @@ y)J"},
     {"Namespace", R"J({% set ns = namespace(n=0, s='') %}{% for i in [1,2,3] %}{% set ns.n = ns.n + i %}{% set ns.s = ns.s ~ i %}{% endfor %}{{ ns.n }} {{ ns.s }})J",
      R"J({})J",
      R"J(6 123)J"},
+    {"ListAppendPop", R"J({% set ns = namespace(ids=[]) %}{% set _ = ns.ids.append('a') %}{% set _ = ns.ids.append(1) %}{{ ns.ids }}{{ ns.ids.pop(0) }}{{ ns.ids.pop() }}{{ ns.ids|length }})J",
+     R"J({})J",
+     R"J(['a', 1]a10)J"},
+    {"ListPopIndexAndAppendReturnsNone", R"J({% set l = [1, 2, 3] %}{{ l.pop(-2) }}{{ l }}{{ l.append([4]) }}{{ l }})J",
+     R"J({})J",
+     R"J(2[1, 3]None[1, 3, [4]])J"},
     {"SetTupleAndBlock", R"J({% set a, b = 1, 2 %}{% set blk %}[{{ a + b }}]{% endset %}{{ blk }}{{ blk|length }})J",
      R"J({})J",
      R"J([3]3)J"},
@@ -290,6 +296,11 @@ TEST(JinjaErrors, RuntimeErrors) {
   expect_error("{{ 9223372036854775807 + 1 }}", "integer overflow");
   expect_error("{{ [1, 'a']|sort }}", "cannot compare");
   expect_error("{{ none() }}", "not callable");
+  expect_error("{% set l = [] %}{{ l.pop() }}", "pop from empty list");
+  expect_error("{% set l = [1] %}{{ l.pop(1) }}", "pop index out of range");
+  expect_error("{% set l = [1] %}{{ l.pop(-2) }}", "pop index out of range");
+  expect_error("{% set l = [] %}{{ l.append(1, 2) }}", "takes one argument");
+  expect_error("{{ (1, 2).append(3) }}", "no method 'append'");
 }
 
 TEST(JinjaLimits, InfiniteRecursionIsBounded) {
@@ -357,6 +368,35 @@ TEST(JinjaLimits, NamespaceCyclesAndChainsAreFreed) {
       nlohmann::json::object());
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_EQ(r.value(), "done");
+}
+
+TEST(JinjaLimits, ListsNeverContainThemselves) {
+  expect_error("{% set l = [] %}{% set _ = l.append(l) %}", "cannot contain itself");
+  expect_error("{% set l = [] %}{% set m = {'k': [0, l]} %}{% set _ = l.append(m) %}", "cannot contain itself");
+  // through a namespace a cycle is possible, and harmless: it prints and compares opaquely,
+  // and the render frees it (the sanitizer build checks)
+  auto r = render_string("{% set ns = namespace(l=[]) %}{% set _ = ns.l.append(ns) %}{{ ns.l }}{{ ns.l == ns.l }}",
+                         nlohmann::json::object());
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r.value(), "[<Namespace>]True");
+}
+
+TEST(JinjaLimits, AppendChainsAreBoundedAndFreed) {
+  // appends nest lists 1000 deep, past what literals may build: printing, comparing and
+  // serializing stop at kMaxValueDepth, and the render frees the chain without recursing
+  auto chain_of = [](int n) {
+    return "{% set ns = namespace(l=[]) %}{% for i in range(" + std::to_string(n) +
+           ") %}{% set t = [] %}{% set _ = t.append(ns.l) %}{% set ns.l = t %}{% endfor %}";
+  };
+  const std::string chain = chain_of(1000);
+  auto r = render_string(chain + "{{ (ns.l|string)[-3:] }}|{{ ns.l == ns.l }}|done", nlohmann::json::object());
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r.value(), "]]]|False|done");
+  expect_error(chain + "{{ ns.l|tojson }}", "nested too deeply");
+  expect_error(chain + "{{ [ns.l, 1] < [ns.l, 2] }}", "nested this deeply");
+  // each append looks through the value appended for the list itself: a longer chain costs
+  // quadratic work, which the work limit stops
+  expect_error(chain_of(100000), "work limit");
 }
 
 TEST(JinjaValues, FromJsonRejectsAbsurdNesting) {
