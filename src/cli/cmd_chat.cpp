@@ -133,6 +133,7 @@ int chat_main(int argc, char** argv) {
 
     ReasoningParserOptions popts;
     popts.starts_in_reasoning = prompt_opens_reasoning(*rendered);
+    popts.tool_syntax = text->tool_syntax;
     ReasoningParser parser(popts);
     StreamingDecoder decoder(text->tokenizer);
     ParsedMessage answer;
@@ -164,7 +165,7 @@ int chat_main(int argc, char** argv) {
         break;
       }
       const TokenId id = sampler.sample(session.logits(), session.n_vocab(), cached);
-      if (id == text->tokenizer.eos_id()) break;
+      if (text->tokenizer.ends_generation(id)) break;
       ++generated;
       show(parser.feed(decoder.push(id)));
       if (session.n_past() + 1 > loaded->n_ctx) {

@@ -124,8 +124,11 @@ int run_main(int argc, char** argv) {
   if (!kv) return fail(kv.status());
   Session session(model, *loaded->pool, *kv, 0, loaded->session);
 
+  // Without a usable tokenizer (--prompt-ids on a file whose vocabulary does not load) EOS
+  // alone ends the answer.
   auto eos = model.file().metadata().get_uint("tokenizer.ggml.eos_token_id");
   const int64_t eos_id = eos.is_ok() && eos->has_value() ? static_cast<int64_t>(**eos) : -1;
+  auto ends_generation = [&](int32_t id) { return text ? text->tokenizer.ends_generation(id) : id == eos_id; };
   const bool jsonl = args.flag("--jsonl");
   Sampler sampler(*sampling);
   std::vector<int32_t> history = *prompt;
@@ -158,7 +161,7 @@ int run_main(int argc, char** argv) {
     }
     std::fflush(stdout);
     history.push_back(id);
-    if (id == eos_id && !args.flag("--ignore-eos")) break;
+    if (ends_generation(id) && !args.flag("--ignore-eos")) break;
     if (i + 1 < *n_predict) {
       const int32_t next[1] = {id};
       if (Status s = session.feed(next); !s) return fail(s);

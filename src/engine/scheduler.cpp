@@ -362,7 +362,7 @@ void Scheduler::sample_slot(Slot& s, const float* logits) {
 
   FinishReason reason = FinishReason::kNone;
   bool matched = false;
-  if (tok == tokenizer_.eos_id() && !rq.ignore_eos) {
+  if (tokenizer_.ends_generation(tok) && !rq.ignore_eos) {
     reason = FinishReason::kStop;
   } else {
     std::string piece;

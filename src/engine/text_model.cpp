@@ -19,6 +19,7 @@ Result<TextModel> TextModel::load(const GgufModel& file, const std::string& temp
   if (!tokenizer) return tokenizer.status();
   TextModel tm{std::move(tokenizer).value(), std::nullopt, "", ""};
   const Tokenizer& tok = tm.tokenizer;
+  tm.tool_syntax = tool_call_syntax_of(tok);
   if (tok.is_valid(tok.bos_id())) tm.bos_text = std::string(tok.token_to_piece(tok.bos_id(), true));
   if (tok.is_valid(tok.eos_id())) tm.eos_text = std::string(tok.token_to_piece(tok.eos_id(), true));
 

@@ -11,6 +11,7 @@
 #include "base/status.h"
 #include "gguf/gguf.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/reasoning_parser.h"
 #include "tokenizer/tokenizer.h"
 
 namespace moe {
@@ -20,6 +21,7 @@ struct TextModel {
   std::optional<ChatTemplate> chat_template;  // absent when the file has none
   std::string bos_text;  // the spelling of BOS/EOS the template receives
   std::string eos_text;
+  ToolCallSyntax tool_syntax = ToolCallSyntax::kDeepSeek;  // how its tool calls are written
 
   // Loads the tokenizer; the template from `template_file` when given, else the GGUF's.
   static Result<TextModel> load(const GgufModel& file, const std::string& template_file = "");

@@ -28,6 +28,7 @@ void register_chat_completions(httplib::Server& http, ServerContext& ctx) {
     ro.format = chat.reasoning_format;
     ro.starts_in_reasoning = prompt_opens_reasoning(*rendered);
     ro.parse_tool_calls = !chat.tools.is_null();
+    ro.tool_syntax = model->text.tool_syntax;
     ro.tool_call_id_prefix = random_id("call_", 8) + "_";
     gen.reasoning = ro;
 

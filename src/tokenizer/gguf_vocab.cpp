@@ -63,6 +63,8 @@ Result<VocabData> read_vocab_data(const GgufMetadata& md) {
   MOE_ASSIGN_OR_RETURN(data.bos_id, read_token_id(md, "tokenizer.ggml.bos_token_id"));
   MOE_ASSIGN_OR_RETURN(data.eos_id, read_token_id(md, "tokenizer.ggml.eos_token_id"));
   MOE_ASSIGN_OR_RETURN(data.pad_id, read_token_id(md, "tokenizer.ggml.padding_token_id"));
+  MOE_ASSIGN_OR_RETURN(data.eot_id, read_token_id(md, "tokenizer.ggml.eot_token_id"));
+  MOE_ASSIGN_OR_RETURN(data.eom_id, read_token_id(md, "tokenizer.ggml.eom_token_id"));
   MOE_ASSIGN_OR_RETURN(const std::optional<bool> add_bos,
                        md.get_bool("tokenizer.ggml.add_bos_token"));
   MOE_ASSIGN_OR_RETURN(const std::optional<bool> add_eos,

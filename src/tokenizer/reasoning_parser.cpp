@@ -9,12 +9,32 @@ namespace {
 
 constexpr std::string_view kThinkOpen = "<think>";
 constexpr std::string_view kThinkClose = "</think>";
-constexpr std::string_view kCallsBegin = "<｜tool▁calls▁begin｜>";
-constexpr std::string_view kCallsEnd = "<｜tool▁calls▁end｜>";
-constexpr std::string_view kCallBegin = "<｜tool▁call▁begin｜>";
-constexpr std::string_view kCallEnd = "<｜tool▁call▁end｜>";
-constexpr std::string_view kToolSep = "<｜tool▁sep｜>";
 constexpr std::string_view kFence = "```";
+
+// The markers of one tool-call syntax (reasoning_parser.h).
+struct ToolMarkers {
+  std::string_view calls_begin, calls_end, call_begin, call_end, header_end;
+};
+constexpr ToolMarkers kDeepSeekMarkers{"<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
+                                       "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"};
+constexpr ToolMarkers kKimiMarkers{"<|tool_calls_section_begin|>", "<|tool_calls_section_end|>", "<|tool_call_begin|>",
+                                   "<|tool_call_end|>", "<|tool_call_argument_begin|>"};
+
+const ToolMarkers& markers_of(ToolCallSyntax syntax) {
+  return syntax == ToolCallSyntax::kKimi ? kKimiMarkers : kDeepSeekMarkers;
+}
+
+// A Kimi call header "functions.NAME:INDEX" -> NAME.
+std::string kimi_function_name(std::string_view header) {
+  constexpr std::string_view kPrefix = "functions.";
+  if (header.substr(0, kPrefix.size()) == kPrefix) header.remove_prefix(kPrefix.size());
+  const size_t colon = header.rfind(':');
+  if (colon != std::string_view::npos && colon + 1 < header.size() &&
+      std::all_of(header.begin() + colon + 1, header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    header = header.substr(0, colon);
+  }
+  return std::string(header);
+}
 
 bool is_ws(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
@@ -66,8 +86,8 @@ size_t find_first(std::string_view s, std::initializer_list<std::string_view> ma
   return best;
 }
 
-// Whether s could be the start of the end of a call's arguments: ws* [``` ws*] <｜tool▁call▁end｜>.
-bool is_viable_args_tail(std::string_view s) {
+// Whether s could be the start of the end of a call's arguments: ws* [``` ws*] call_end.
+bool is_viable_args_tail(std::string_view s, std::string_view call_end) {
   size_t i = 0;
   while (i < s.size() && is_ws(s[i])) ++i;
   size_t ticks = 0;
@@ -79,7 +99,7 @@ bool is_viable_args_tail(std::string_view s) {
   if (ticks == 3) {
     while (i < s.size() && is_ws(s[i])) ++i;
   }
-  return is_prefix_of(s.substr(i), kCallEnd);
+  return is_prefix_of(s.substr(i), call_end);
 }
 
 // Strips the closing "\n```" (and whitespace) from a call's complete arguments.
@@ -93,6 +113,10 @@ std::string_view strip_closing_fence(std::string_view args) {
 }
 
 }  // namespace
+
+ToolCallSyntax tool_call_syntax_of(const Tokenizer& tokenizer) {
+  return tokenizer.find_token(kKimiMarkers.calls_begin) ? ToolCallSyntax::kKimi : ToolCallSyntax::kDeepSeek;
+}
 
 ReasoningParser::ReasoningParser(ReasoningParserOptions opts) : opts_(std::move(opts)) {
   if (opts_.format == ReasoningFormat::kNone) {
@@ -145,16 +169,20 @@ bool ReasoningParser::step_start(bool final, ReasoningDelta&) {
 }
 
 bool ReasoningParser::step_reasoning(bool final, ReasoningDelta& d) {
-  size_t p = buf_.find(kThinkClose);
+  // Kimi may open its tool calls inside the reasoning, which ends it.
+  const bool calls_end_it = opts_.parse_tool_calls && opts_.tool_syntax == ToolCallSyntax::kKimi;
+  const std::string_view calls_begin = calls_end_it ? markers_of(opts_.tool_syntax).calls_begin : kThinkClose;
+  std::string_view marker;
+  size_t p = find_first(buf_, {kThinkClose, calls_begin}, &marker);
   if (p != std::string::npos) {
     emit_reasoning(std::string_view(buf_).substr(0, p), d);
     reasoning_ws_.clear();  // trailing whitespace of the reasoning
-    buf_.erase(0, p + kThinkClose.size());
-    state_ = State::kContent;
+    buf_.erase(0, p + marker.size());
+    state_ = marker == kThinkClose ? State::kContent : State::kToolCalls;
     trim_content_ = true;
     return true;
   }
-  size_t keep = final ? 0 : partial_marker_suffix(buf_, {kThinkClose});
+  size_t keep = final ? 0 : partial_marker_suffix(buf_, {kThinkClose, calls_begin});
   if (!final) keep += incomplete_utf8_tail(std::string_view(buf_).substr(0, buf_.size() - keep));
   emit_reasoning(std::string_view(buf_).substr(0, buf_.size() - keep), d);
   buf_.erase(0, buf_.size() - keep);
@@ -163,19 +191,20 @@ bool ReasoningParser::step_reasoning(bool final, ReasoningDelta& d) {
 }
 
 bool ReasoningParser::step_content(bool final, ReasoningDelta& d) {
+  const ToolMarkers& m = markers_of(opts_.tool_syntax);
   if (opts_.parse_tool_calls) {
     std::string_view marker;
-    size_t p = find_first(buf_, {kCallsBegin, kCallBegin}, &marker);
+    size_t p = find_first(buf_, {m.calls_begin, m.call_begin}, &marker);
     if (p != std::string::npos) {
       emit_content(std::string_view(buf_).substr(0, p), d);
       buf_.erase(0, p + marker.size());
-      state_ = marker == kCallsBegin ? State::kToolCalls : State::kToolCallHeader;
+      state_ = marker == m.calls_begin ? State::kToolCalls : State::kToolCallHeader;
       return true;
     }
   }
   size_t keep = 0;
   if (!final) {
-    if (opts_.parse_tool_calls) keep = partial_marker_suffix(buf_, {kCallsBegin, kCallBegin});
+    if (opts_.parse_tool_calls) keep = partial_marker_suffix(buf_, {m.calls_begin, m.call_begin});
     keep += incomplete_utf8_tail(std::string_view(buf_).substr(0, buf_.size() - keep));
   }
   emit_content(std::string_view(buf_).substr(0, buf_.size() - keep), d);
@@ -183,31 +212,34 @@ bool ReasoningParser::step_content(bool final, ReasoningDelta& d) {
   return false;
 }
 
-// Between calls: another <｜tool▁call▁begin｜>, or <｜tool▁calls▁end｜>.
+// Between calls: another call_begin, or calls_end.
 bool ReasoningParser::step_tool_calls(bool final, ReasoningDelta&) {
+  const ToolMarkers& m = markers_of(opts_.tool_syntax);
   size_t i = 0;
   while (i < buf_.size() && is_ws(buf_[i])) ++i;
   std::string_view rest = std::string_view(buf_).substr(i);
-  if (starts_with(rest, kCallBegin)) {
-    buf_.erase(0, i + kCallBegin.size());
+  if (starts_with(rest, m.call_begin)) {
+    buf_.erase(0, i + m.call_begin.size());
     state_ = State::kToolCallHeader;
     return true;
   }
-  if (starts_with(rest, kCallsEnd)) {
-    buf_.erase(0, i + kCallsEnd.size());
+  if (starts_with(rest, m.calls_end)) {
+    buf_.erase(0, i + m.calls_end.size());
     state_ = State::kContent;
     trim_content_ = true;
     return true;
   }
-  if (!final && (is_prefix_of(rest, kCallBegin) || is_prefix_of(rest, kCallsEnd))) return false;
+  if (!final && (is_prefix_of(rest, m.call_begin) || is_prefix_of(rest, m.calls_end))) return false;
   buf_.erase(0, i);  // anything else is content again
   state_ = State::kContent;
   return !buf_.empty();
 }
 
-// "function<｜tool▁sep｜>" (R1) or "NAME<｜tool▁sep｜>" (V3.1).
+// "function<｜tool▁sep｜>" (R1), "NAME<｜tool▁sep｜>" (V3.1) or
+// "functions.NAME:INDEX<|tool_call_argument_begin|>" (Kimi).
 bool ReasoningParser::step_tool_call_header(bool final, ReasoningDelta& d) {
-  size_t p = buf_.find(kToolSep);
+  const std::string_view header_end = markers_of(opts_.tool_syntax).header_end;
+  size_t p = buf_.find(header_end);
   if (p == std::string::npos) {
     if (!final) return false;
     if (!trim(buf_).empty()) start_tool_call(std::string(trim(buf_)), d);  // truncated mid-header
@@ -216,14 +248,14 @@ bool ReasoningParser::step_tool_call_header(bool final, ReasoningDelta& d) {
     return false;
   }
   std::string header(trim(std::string_view(buf_).substr(0, p)));
-  buf_.erase(0, p + kToolSep.size());
-  if (header == "function") {
+  buf_.erase(0, p + header_end.size());
+  if (opts_.tool_syntax == ToolCallSyntax::kDeepSeek && header == "function") {
     state_ = State::kToolCallName;
-  } else {
-    start_tool_call(std::move(header), d);
-    state_ = State::kToolCallArgs;
-    args_start_ = true;
+    return true;
   }
+  start_tool_call(std::move(header), d);
+  state_ = State::kToolCallArgs;
+  args_start_ = true;
   return true;
 }
 
@@ -256,18 +288,19 @@ bool ReasoningParser::step_tool_call_args(bool final, ReasoningDelta& d) {
     buf_.erase(0, i);
     args_start_ = false;
   }
-  size_t p = buf_.find(kCallEnd);
+  const std::string_view call_end = markers_of(opts_.tool_syntax).call_end;
+  size_t p = buf_.find(call_end);
   if (p != std::string::npos || final) {
     std::string_view args = std::string_view(buf_).substr(0, p == std::string::npos ? buf_.size() : p);
     emit_arguments(strip_closing_fence(args), d);
-    buf_.erase(0, p == std::string::npos ? buf_.size() : p + kCallEnd.size());
+    buf_.erase(0, p == std::string::npos ? buf_.size() : p + call_end.size());
     state_ = State::kToolCalls;
     return p != std::string::npos;
   }
   size_t hold = buf_.size();
   for (size_t i = 0; i < buf_.size(); ++i) {
     char c = buf_[i];
-    if ((is_ws(c) || c == '`' || c == kCallEnd[0]) && is_viable_args_tail(std::string_view(buf_).substr(i))) {
+    if ((is_ws(c) || c == '`' || c == call_end[0]) && is_viable_args_tail(std::string_view(buf_).substr(i), call_end)) {
       hold = i;
       break;
     }
@@ -304,12 +337,18 @@ void ReasoningParser::emit_content(std::string_view text, ReasoningDelta& d) {
   d.content.append(text);
 }
 
-void ReasoningParser::start_tool_call(std::string name, ReasoningDelta& d) {
+// `header`: the name (DeepSeek), or Kimi's "functions.NAME:INDEX", which is also the id.
+void ReasoningParser::start_tool_call(std::string header, ReasoningDelta& d) {
   ++tool_index_;
   ToolCallDelta call;
   call.index = tool_index_;
-  call.id = opts_.tool_call_id_prefix + std::to_string(tool_index_);
-  call.name = std::move(name);
+  if (opts_.tool_syntax == ToolCallSyntax::kKimi) {
+    call.name = kimi_function_name(header);
+    call.id = std::move(header);
+  } else {
+    call.id = opts_.tool_call_id_prefix + std::to_string(tool_index_);
+    call.name = std::move(header);
+  }
   d.tool_calls.push_back(std::move(call));
 }
 

@@ -1,12 +1,21 @@
-// Splits DeepSeek-R1 / V3.1 generated text, as it streams, into OpenAI message parts:
-// reasoning_content (between <think> and </think>), content, and tool_calls.
+// Splits DeepSeek-R1 / V3.1 and Kimi-K2 generated text, as it streams, into OpenAI message
+// parts: reasoning_content (between <think> and </think>), content, and tool_calls.
 //
-// Input grammar (R1; V3.1 omits "function", the newline and the ```json fence):
+// Input grammar, ToolCallSyntax::kDeepSeek (R1; V3.1 omits "function", the newline and the
+// ```json fence):
 //   [<think>] reasoning </think> content
 //   <｜tool▁calls▁begin｜>
 //     <｜tool▁call▁begin｜>function<｜tool▁sep｜>NAME\n```json\n{ARGS}\n```<｜tool▁call▁end｜>
 //     ... more calls ...
 //   <｜tool▁calls▁end｜>
+// ToolCallSyntax::kKimi (Kimi-K2, Kimi-K2-Thinking; the call's id is the header as written,
+// e.g. functions.get_weather:0, which Kimi's template expects back):
+//   [<think>] reasoning </think> content
+//   <|tool_calls_section_begin|>
+//     <|tool_call_begin|>functions.NAME:INDEX<|tool_call_argument_begin|>{ARGS}<|tool_call_end|>
+//     ... more calls ...
+//   <|tool_calls_section_end|>
+// where the section may also begin inside the reasoning, which it then ends.
 // The prompt of R1 ends with "<think>\n", so the model starts inside reasoning
 // (starts_in_reasoning); a model that opens <think> itself is recognised at the start.
 //
@@ -22,9 +31,15 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/tokenizer.h"
+
 namespace moe {
 
 enum class ReasoningFormat { kNone, kDeepSeek };
+enum class ToolCallSyntax { kDeepSeek, kKimi };
+
+// The syntax a model's vocabulary speaks: Kimi when it has <|tool_calls_section_begin|>.
+ToolCallSyntax tool_call_syntax_of(const Tokenizer& tokenizer);
 
 struct ToolCallDelta {
   int index = 0;
@@ -44,7 +59,8 @@ struct ReasoningParserOptions {
   ReasoningFormat format = ReasoningFormat::kDeepSeek;
   bool starts_in_reasoning = false;  // the prompt ended with "<think>\n"
   bool parse_tool_calls = true;
-  std::string tool_call_id_prefix = "call_";  // ids are prefix + index; make it unique per request
+  ToolCallSyntax tool_syntax = ToolCallSyntax::kDeepSeek;
+  std::string tool_call_id_prefix = "call_";  // DeepSeek ids are prefix + index; make it unique per request
 };
 
 class ReasoningParser {
@@ -69,7 +85,7 @@ class ReasoningParser {
 
   void emit_reasoning(std::string_view text, ReasoningDelta& d);
   void emit_content(std::string_view text, ReasoningDelta& d);
-  void start_tool_call(std::string name, ReasoningDelta& d);
+  void start_tool_call(std::string header, ReasoningDelta& d);
   void emit_arguments(std::string_view text, ReasoningDelta& d);
 
   ReasoningParserOptions opts_;

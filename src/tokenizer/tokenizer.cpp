@@ -1,5 +1,6 @@
 #include "tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <array>
 #include <functional>
 #include <limits>
@@ -16,6 +17,7 @@ struct Tokenizer::State {
   TokenId pad_id = kNoToken;
   bool add_bos = true;
   bool add_eos = false;
+  std::vector<TokenId> end_ids;  // ends_generation()
 
   // Token texts as spelled in the vocab, and their decoded bytes, in flat buffers.
   std::vector<char> text;
@@ -82,6 +84,8 @@ Result<Tokenizer> Tokenizer::create(const VocabData& data) {
   MOE_RETURN_IF_ERROR(check_id(data.bos_id, n_vocab, "bos_token_id"));
   MOE_RETURN_IF_ERROR(check_id(data.eos_id, n_vocab, "eos_token_id"));
   MOE_RETURN_IF_ERROR(check_id(data.pad_id, n_vocab, "padding_token_id"));
+  MOE_RETURN_IF_ERROR(check_id(data.eot_id, n_vocab, "eot_token_id"));
+  MOE_RETURN_IF_ERROR(check_id(data.eom_id, n_vocab, "eom_token_id"));
   if (data.add_bos && data.bos_id == kNoToken) {
     return Status::error("tokenizer.ggml.add_bos_token is set but there is no bos_token_id");
   }
@@ -184,7 +188,17 @@ Result<Tokenizer> Tokenizer::create(const VocabData& data) {
                     t != TokenType::kUserDefined);
     }
   }
+  for (TokenId id : {data.eos_id, data.eot_id, data.eom_id}) {
+    if (id != kNoToken) s.end_ids.push_back(id);
+  }
+  if (auto it = s.by_text.find("<|im_end|>"); it != s.by_text.end() && s.types[it->second] == TokenType::kControl) {
+    s.end_ids.push_back(it->second);
+  }
   return Tokenizer(std::move(state));
+}
+
+bool Tokenizer::ends_generation(TokenId id) const {
+  return std::find(state_->end_ids.begin(), state_->end_ids.end(), id) != state_->end_ids.end();
 }
 
 size_t Tokenizer::n_vocab() const { return state_->types.size(); }

@@ -49,6 +49,8 @@ struct VocabData {
   TokenId bos_id = kNoToken;
   TokenId eos_id = kNoToken;
   TokenId pad_id = kNoToken;
+  TokenId eot_id = kNoToken;  // tokenizer.ggml.eot_token_id (end of turn), when present
+  TokenId eom_id = kNoToken;  // tokenizer.ggml.eom_token_id (end of message), when present
   bool add_bos = false;  // tokenizer.ggml.add_bos_token
   bool add_eos = false;  // tokenizer.ggml.add_eos_token
 };
@@ -81,6 +83,10 @@ class Tokenizer {
   bool add_bos_token() const;  // what the model's metadata asks for
   bool add_eos_token() const;
   PreTokenizerKind pre_tokenizer() const;
+  // Whether generating `id` ends the answer: EOS, the end-of-turn / end-of-message tokens the
+  // metadata names, and the control token <|im_end|> (Kimi-K2 ends its turns with it; its
+  // files may name [EOS] as EOS).
+  bool ends_generation(TokenId id) const;
 
   bool is_valid(TokenId id) const { return id >= 0 && static_cast<size_t>(id) < n_vocab(); }
   TokenType token_type(TokenId id) const;    // kUndefined for an invalid id

@@ -40,9 +40,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   o.format = (mode & 1) != 0 ? moe::ReasoningFormat::kNone : moe::ReasoningFormat::kDeepSeek;
   o.starts_in_reasoning = (mode & 2) != 0;
   o.parse_tool_calls = (mode & 4) != 0;
+  o.tool_syntax = (mode & 8) != 0 ? moe::ToolCallSyntax::kKimi : moe::ToolCallSyntax::kDeepSeek;
   const moe::ParsedMessage whole = moe::parse_generated_text(text, o);
   if (!same(whole, feed(text, o, 0))) __builtin_trap();
-  if (!same(whole, feed(text, o, 2 + (mode >> 3)))) __builtin_trap();
+  if (!same(whole, feed(text, o, 2 + (mode >> 4)))) __builtin_trap();
   // Without reasoning or tool-call parsing the text is all content, as it came.
   if (o.format == moe::ReasoningFormat::kNone && !o.parse_tool_calls && whole.content != text) __builtin_trap();
   return 0;

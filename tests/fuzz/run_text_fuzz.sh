@@ -24,10 +24,13 @@ printf '{%% for m in messages %%}{{ m.role | upper }}: {{ m.content | trim }}{%%
 printf '{%% macro f(x) %%}{{ x ~ x }}{%% endmacro %%}{%% set ns = namespace(a=0) %%}{{ f(tools | tojson) }}' > "$s/macro.jinja"
 
 s=$(seed_dir reasoning_fuzz)
-# First byte: options (bit 0 no reasoning format, bit 1 starts in reasoning, bit 2 tool calls).
+# First byte: options (bit 0 no reasoning format, bit 1 starts in reasoning, bit 2 tool calls,
+# bit 3 Kimi's syntax).
 printf '\x04<think>\nplan\n</think>\n\nAnswer.' > "$s/think"
 printf '\x06plan\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>function<｜tool▁sep｜>get_weather\n```json\n{"city": "Paris"}\n```<｜tool▁call▁end｜><｜tool▁calls▁end｜>' > "$s/tool_r1"
 printf '\x04<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{"a": [1, "}"]}<｜tool▁call▁end｜><｜tool▁calls▁end｜>' > "$s/tool_v31"
+# Bit 3: Kimi-K2's tool-call syntax.
+printf '\x0c<think>plan<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>done' > "$s/tool_kimi"
 printf '\x01<think>kept</think> \xe4\xb8\xad\xe6' > "$s/none_utf8"
 
 s=$(seed_dir pretokenizer_fuzz)

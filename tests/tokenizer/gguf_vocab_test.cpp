@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "tokenizer/byte_map.h"
+#include "tokenizer/reasoning_parser.h"
 #include "tokenizer_test_util.h"
 
 namespace moe {
@@ -112,6 +113,51 @@ TEST(GgufVocab, KimiPreTokenizerLoads) {
   Result<Tokenizer> unknown = load_tokenizer(md);
   ASSERT_FALSE(unknown.is_ok());
   EXPECT_NE(unknown.status().message().find("kimi-k3"), std::string::npos);
+}
+
+// The tiny vocabulary plus Kimi's control tokens [EOS] (257), <|im_end|> (258) and
+// <|tool_calls_section_begin|> (259), EOS naming [EOS] as Kimi's files may.
+GgufMetadata kimi_like_metadata(std::vector<std::string>& storage) {
+  GgufMetadata md = tiny_metadata(storage);
+  std::vector<GgufValue> tokens = md.find("tokenizer.ggml.tokens")->items;
+  std::vector<GgufValue> types = md.find("tokenizer.ggml.token_type")->items;
+  for (const char* t : {"[EOS]", "<|im_end|>", "<|tool_calls_section_begin|>"}) {
+    tokens.push_back(str(t));  // literals outlive the metadata
+    GgufValue control;
+    control.type = GgufType::INT32;
+    control.i = 3;
+    types.push_back(control);
+  }
+  md.set("tokenizer.ggml.tokens", array(GgufType::STRING, tokens));
+  md.set("tokenizer.ggml.token_type", array(GgufType::INT32, types));
+  md.set("tokenizer.ggml.eos_token_id", u32(257));
+  return md;
+}
+
+TEST(GgufVocab, EndOfGenerationTokens) {
+  std::vector<std::string> storage;
+  GgufMetadata md = kimi_like_metadata(storage);
+  Result<Tokenizer> t = load_tokenizer(md);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  EXPECT_TRUE(t->ends_generation(257));   // EOS
+  EXPECT_TRUE(t->ends_generation(258));   // <|im_end|>, a control token
+  EXPECT_FALSE(t->ends_generation(259));
+  EXPECT_FALSE(t->ends_generation('a'));
+  EXPECT_EQ(tool_call_syntax_of(*t), ToolCallSyntax::kKimi);
+  // the metadata's end-of-turn token counts too; an id outside the vocabulary is an error
+  md.set("tokenizer.ggml.eot_token_id", u32('z'));
+  t = load_tokenizer(md);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  EXPECT_TRUE(t->ends_generation('z'));
+  md.set("tokenizer.ggml.eom_token_id", u32(100000));
+  EXPECT_FALSE(load_tokenizer(md).is_ok());
+  // R1: EOS alone, and DeepSeek's tool-call syntax
+  const Tokenizer& r1 = testing::r1_tokenizer();
+  EXPECT_TRUE(r1.ends_generation(r1.eos_id()));
+  int ends = 0;
+  for (size_t id = 0; id < r1.n_vocab(); ++id) ends += r1.ends_generation(static_cast<TokenId>(id));
+  EXPECT_EQ(ends, 1);
+  EXPECT_EQ(tool_call_syntax_of(r1), ToolCallSyntax::kDeepSeek);
 }
 
 TEST(GgufVocab, MissingOrMistypedKeysAreErrors) {

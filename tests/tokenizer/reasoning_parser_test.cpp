@@ -218,6 +218,78 @@ TEST(ReasoningParser, ContentAfterToolCallsEnd) {
   EXPECT_EQ(m.content, "done");
 }
 
+// ---- Kimi-K2 (reasoning_parser.h, ToolCallSyntax::kKimi)
+
+const std::string kKimiSectionBegin = "<|tool_calls_section_begin|>";
+const std::string kKimiSectionEnd = "<|tool_calls_section_end|>";
+
+std::string kimi_call(const std::string& header, const std::string& args) {
+  return "<|tool_call_begin|>" + header + "<|tool_call_argument_begin|>" + args + "<|tool_call_end|>";
+}
+
+ReasoningParserOptions kimi() {
+  ReasoningParserOptions opts;
+  opts.tool_syntax = ToolCallSyntax::kKimi;
+  return opts;
+}
+
+TEST(ReasoningParser, KimiToolCallsAfterContent) {
+  std::string text = "Let me check both." + kKimiSectionBegin + kimi_call("functions.get_weather:0", "{\"city\": \"Oslo\"}") +
+                     kimi_call("functions.get_time:1", "{\"tz\": \"Europe/Rome\", \"s\": \"<|x|>\"}") + kKimiSectionEnd;
+  ParsedMessage m = parse_all_ways(text, kimi());
+  EXPECT_EQ(m.reasoning_content, "");
+  EXPECT_EQ(m.content, "Let me check both.");
+  ASSERT_EQ(m.tool_calls.size(), 2u);
+  // the id is the header as the model wrote it: Kimi's template matches results by it
+  EXPECT_EQ(m.tool_calls[0].id, "functions.get_weather:0");
+  EXPECT_EQ(m.tool_calls[0].name, "get_weather");
+  EXPECT_EQ(m.tool_calls[0].arguments, "{\"city\": \"Oslo\"}");
+  EXPECT_EQ(m.tool_calls[1].id, "functions.get_time:1");
+  EXPECT_EQ(m.tool_calls[1].name, "get_time");
+  EXPECT_EQ(m.tool_calls[1].arguments, "{\"tz\": \"Europe/Rome\", \"s\": \"<|x|>\"}");
+}
+
+TEST(ReasoningParser, KimiThinkingThenToolCallThenContent) {
+  std::string text = "<think>Need the weather.</think>" + kKimiSectionBegin +
+                     kimi_call("functions.get_weather:0", "{}") + kKimiSectionEnd + "\nWaiting for it.";
+  ParsedMessage m = parse_all_ways(text, kimi());
+  EXPECT_EQ(m.reasoning_content, "Need the weather.");
+  ASSERT_EQ(m.tool_calls.size(), 1u);
+  EXPECT_EQ(m.tool_calls[0].arguments, "{}");
+  EXPECT_EQ(m.content, "Waiting for it.");
+}
+
+TEST(ReasoningParser, KimiToolCallsMayInterruptReasoning) {
+  std::string text = "<think>I will call it now." + kKimiSectionBegin + kimi_call("functions.lookup:0", "{\"q\": 1}");
+  ParsedMessage m = parse_all_ways(text, kimi());
+  EXPECT_EQ(m.reasoning_content, "I will call it now.");
+  ASSERT_EQ(m.tool_calls.size(), 1u);
+  EXPECT_EQ(m.tool_calls[0].name, "lookup");
+  EXPECT_EQ(m.tool_calls[0].arguments, "{\"q\": 1}");
+  // without tool parsing the section stays in the reasoning
+  ReasoningParserOptions plain = kimi();
+  plain.parse_tool_calls = false;
+  ParsedMessage p = parse_all_ways(text, plain);
+  EXPECT_EQ(p.reasoning_content, text.substr(std::string("<think>").size()));
+  EXPECT_TRUE(p.tool_calls.empty());
+}
+
+TEST(ReasoningParser, KimiHeaderWithoutPrefixOrIndexAndTruncation) {
+  ParsedMessage m = parse_all_ways(kKimiSectionBegin + kimi_call("search", "{}") + kimi_call("functions.a:b", "[1]") +
+                                       "<|tool_call_begin|>functions.f:2<|tool_call_argument_begin|>{\"x\": ",
+                                   kimi());
+  ASSERT_EQ(m.tool_calls.size(), 3u);
+  EXPECT_EQ(m.tool_calls[0].name, "search");
+  EXPECT_EQ(m.tool_calls[1].name, "a:b");  // not an index: kept
+  EXPECT_EQ(m.tool_calls[2].id, "functions.f:2");
+  EXPECT_EQ(m.tool_calls[2].arguments, "{\"x\":");
+  // DeepSeek's markers mean nothing to the Kimi syntax, and the reverse
+  EXPECT_EQ(parse_all_ways(kCallsBegin + r1_call("f", "{}") + kCallsEnd, kimi()).content,
+            kCallsBegin + r1_call("f", "{}") + kCallsEnd);
+  EXPECT_EQ(parse_all_ways(kKimiSectionBegin + kimi_call("functions.f:0", "{}"), {}).content,
+            kKimiSectionBegin + kimi_call("functions.f:0", "{}"));
+}
+
 TEST(ReasoningParser, ParseGeneratedTextIsTheWholeFeed) {
   ParsedMessage m = parse_generated_text("a</think>b", in_reasoning());
   EXPECT_EQ(m.reasoning_content, "a");
