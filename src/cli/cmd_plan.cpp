@@ -1,14 +1,15 @@
-// `moeinfer plan [-m MODEL | --quant NAME] [--ram 768G] [--bandwidth 460GB/s] [--cores 16]
-//                [--vram 24G] [-c N] [-np N] [--cache-type f16|bf16|q8_0] [--efficiency 0.8] [--json]`
-// Will it fit and how fast will it run: one row per published DeepSeek-R1/V3 quant (or one
-// row for the GGUF given with -m), with weights, bytes read per token, latent KV cache,
+// `moeinfer plan [-m MODEL | --quant NAME] [--arch deepseek-r1|kimi-k2] [--ram 768G]
+//                [--bandwidth 460GB/s] [--cores 16] [--vram 24G] [-c N] [-np N]
+//                [--cache-type f16|bf16|q8_0] [--efficiency 0.8] [--json]`
+// Will it fit and how fast will it run: one row per published DeepSeek-R1/V3 quant (the same
+// quants of Kimi-K2 with --arch kimi-k2; or one row for the GGUF given with -m), with weights, bytes read per token, latent KV cache,
 // compute buffers, total, fits, largest context, decode and prefill tok/s. The arithmetic and
 // every default is documented in model/planner.h.
 // Hardware not given is detected: RAM from /proc/meminfo, physical cores, the CPU's MHz,
 // int8 MACs per cycle from its ISA, read bandwidth from a quick probe (base/membw.h).
 // `--measure` builds an r1-slice synthetic model (1 dense + 1 MoE layer at R1's true dims,
 // --type Q4_K_M) in a temporary folder, benchmarks it, derives this machine's decode and
-// prefill efficiency and extrapolates to the full 61-layer R1.
+// prefill efficiency and extrapolates to the full 61-layer R1 (or Kimi-K2).
 #include <sys/statvfs.h>
 
 #include <algorithm>
@@ -45,6 +46,8 @@ std::vector<OptionSpec> plan_options() {
   return {
       {"--model", "-m", "FILE", "",
        "plan for this GGUF (default: every published DeepSeek-R1 quant)"},
+      {"--arch", "", "NAME", "deepseek-r1",
+       "without -m: the model the quant rows describe, deepseek-r1 (also V3) or kimi-k2; --measure extrapolates to it"},
       {"--quant", "-q", "NAME", "",
        "only this preset (BF16, Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, IQ1_S, IQ1_M, "
        "IQ2_XXS, Q2_K_XL)"},
@@ -74,6 +77,20 @@ std::vector<OptionSpec> plan_options() {
        "--measure: where the slice is written (default: the system temp dir)"},
       {"--vocab", "", "FILE", "", "--measure: tokenizer source (default: the r1-mini fixture)"},
   };
+}
+
+// The model of the preset rows and of --measure's extrapolation.
+struct PlanArch {
+  std::string label;  // as printed
+  ModelArgs args;
+  bool published;  // the presets' published sizes are this model's
+};
+
+Result<PlanArch> read_arch(const Args& args) {
+  const std::string name = args.get("--arch");
+  if (name == "deepseek-r1") return PlanArch{"DeepSeek-R1", deepseek_r1_args(), true};
+  if (name == "kimi-k2") return PlanArch{"Kimi-K2", kimi_k2_args(), false};
+  return Status::error("--arch: expected deepseek-r1 or kimi-k2, got '" + name + "'");
 }
 
 int fail(const Status& s) {
@@ -352,6 +369,7 @@ struct Measured {
   std::string preset, type;
   uint64_t slice_file_bytes = 0, slice_bytes_per_token = 0;
   double membw_gbps = 0, tg_tps = 0, pp_tps = 0, efficiency = 0, compute_efficiency = 0;
+  std::string arch;  // the model extrapolated to
   PlanRow r1;
 };
 
@@ -423,8 +441,10 @@ Result<Measured> measure(const Args& args, const Hardware& hw, const PlanOptions
   m.compute_efficiency =
       m.pp_tps * prefill_macs_per_token(model->args(), fp.params_per_token, bo.n_prompt) / peak;
 
-  // Extrapolate: R1's bytes and MACs, this machine's bandwidth and measured efficiencies.
-  const ModelArgs r1 = deepseek_r1_args();
+  // Extrapolate: the model's bytes and MACs, this machine's bandwidth and measured efficiencies.
+  MOE_ASSIGN_OR_RETURN(const PlanArch arch, read_arch(args));
+  m.arch = arch.label;
+  const ModelArgs& r1 = arch.args;
   Hardware measured_hw = hw;
   measured_hw.bandwidth_gbps = m.membw_gbps;
   measured_hw.codebook_values_per_cycle = 0;  // the measured efficiency already includes it
@@ -433,7 +453,7 @@ Result<Measured> measure(const Args& args, const Hardware& hw, const PlanOptions
   po.compute_efficiency = std::clamp(m.compute_efficiency, 1e-4, 1.0);
   m.r1 =
       plan_row(m.type, r1, preset_footprint(m.type, r1), preset_split(m.type, r1), measured_hw, po);
-  m.r1.published_bytes = find_quant_preset(m.type)->published_bytes;
+  m.r1.published_bytes = arch.published ? find_quant_preset(m.type)->published_bytes : 0;
   return m;
 }
 
@@ -463,8 +483,8 @@ int run_measure(const Args& args, const Hardware& hw, const PlanOptions& plan) {
       m->tg_tps * gb(m->slice_bytes_per_token), 100.0 * m->efficiency, m->membw_gbps, m->pp_tps,
       100.0 * m->compute_efficiency);
   std::printf("%s", rows_text({m->r1}, plan).c_str());
-  std::printf("this machine would run DeepSeek-R1 %s at %.2f tok/s decode (%.1f tok/s prefill)%s\n",
-              m->type.c_str(), m->r1.decode_tps, m->r1.prefill_tps,
+  std::printf("this machine would run %s %s at %.2f tok/s decode (%.1f tok/s prefill)%s\n",
+              m->arch.c_str(), m->type.c_str(), m->r1.decode_tps, m->r1.prefill_tps,
               m->r1.fits ? "" : " if it had the memory: it needs more RAM than this machine has");
   return 0;
 }
@@ -490,6 +510,7 @@ int plan_main(int argc, char** argv) {
   if (args.flag("--measure")) return run_measure(args, *hw, *options);
 
   std::vector<PlanRow> rows;
+  std::string arch_label;  // the preset rows' model
   std::string model = args.get("--model");
   if (model.empty() && !args.positionals().empty()) model = args.positionals()[0];
   if (!model.empty()) {
@@ -497,7 +518,10 @@ int plan_main(int argc, char** argv) {
     if (!row) return fail(row.status());
     rows.push_back(*row);
   } else {
-    const ModelArgs r1 = deepseek_r1_args();
+    auto arch = read_arch(args);
+    if (!arch) return fail(arch.status());
+    arch_label = arch->label;
+    const ModelArgs& r1 = arch->args;
     const std::string only = args.get("--quant");
     if (!only.empty() && find_quant_preset(only) == nullptr) {
       return fail(Status::error("--quant: unknown preset '" + only + "'"));
@@ -506,7 +530,7 @@ int plan_main(int argc, char** argv) {
       if (!only.empty() && find_quant_preset(only) != &p) continue;
       rows.push_back(plan_row(std::string(p.name), r1, preset_footprint(p.name, r1),
                               preset_split(p.name, r1), *hw, *options));
-      rows.back().published_bytes = p.published_bytes;
+      rows.back().published_bytes = arch->published ? p.published_bytes : 0;
     }
   }
 
@@ -545,10 +569,9 @@ int plan_main(int argc, char** argv) {
       options->compute_efficiency);
   std::printf("%s", rows_text(rows, *options).c_str());
   if (model.empty()) {
-    std::printf(
-        "weights: DeepSeek-R1's real shapes with each quant's per-tensor types (--json "
-        "published_bytes "
-        "gives the published size); rules:\n");
+    std::printf("weights: %s's real shapes with each quant's per-tensor types%s; rules:\n", arch_label.c_str(),
+                arch_label == "DeepSeek-R1" ? " (--json published_bytes gives the published size)"
+                                            : " (the sizes in the rules are DeepSeek-R1's)");
     for (const QuantPreset& p : quant_presets()) {
       std::printf("  %-8s %s\n", std::string(p.name).c_str(), std::string(p.assumption).c_str());
     }

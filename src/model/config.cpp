@@ -186,4 +186,19 @@ ModelArgs deepseek_r1_args() {
   return a;
 }
 
+ModelArgs kimi_k2_args() {
+  ModelArgs a = deepseek_r1_args();
+  a.vocab_size = 163840;
+  a.n_dense_layers = 1;
+  a.n_heads = 64;
+  a.n_routed_experts = 384;
+  a.n_expert_groups = 1;
+  a.n_limited_groups = 1;
+  a.route_scale = 2.827;
+  a.rope_theta = 50000.0;
+  a.rope_factor = 32.0;
+  a.context_length = 131072;
+  return a;
+}
+
 }  // namespace moe

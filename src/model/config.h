@@ -64,5 +64,8 @@ Result<ModelArgs> read_model_args(const GgufMetadata& metadata);
 // The published DeepSeek-R1 / V3 (671B) configuration (DEEPSEEK.md), for the planner and
 // the synthetic-model presets.
 ModelArgs deepseek_r1_args();
+// Kimi-K2 (Moonshot's 1T model on the same architecture: 64 heads, 384 experts in one group,
+// one dense layer, a 163,840-token vocabulary; its config.json), for the planner.
+ModelArgs kimi_k2_args();
 
 }  // namespace moe

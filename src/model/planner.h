@@ -6,7 +6,8 @@
 // DeepSeek-R1/V3 quants (no file at hand) the planner lists R1's tensors from its real
 // shapes (deepseek_tensor_list, split MLA layout, no NextN layer) and gives each one a ggml
 // type by the preset's rule (preset_tensor_type; each rule is written in kPresets in
-// planner.cpp with the size it reproduces). bytes_per_token is DEEPSEEK.md's one definition:
+// planner.cpp with the size it reproduces). The same rules apply to Kimi-K2's shapes
+// (kimi_k2_args, `plan --arch kimi-k2`). bytes_per_token is DEEPSEEK.md's one definition:
 // non-expert tensors in full + n_used/n_expert of each routed-expert tensor + one embedding row.
 //
 // KV cache (latent MLA): (kv_lora + rope) values per token per layer; f16 = 2 bytes per

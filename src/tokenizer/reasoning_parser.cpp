@@ -169,7 +169,8 @@ bool ReasoningParser::step_start(bool final, ReasoningDelta&) {
 }
 
 bool ReasoningParser::step_reasoning(bool final, ReasoningDelta& d) {
-  // Kimi may open its tool calls inside the reasoning, which ends it.
+  // Kimi may open its tool calls inside the reasoning, which ends it. (Other syntaxes look
+  // for </think> twice: the marker lists are fixed.)
   const bool calls_end_it = opts_.parse_tool_calls && opts_.tool_syntax == ToolCallSyntax::kKimi;
   const std::string_view calls_begin = calls_end_it ? markers_of(opts_.tool_syntax).calls_begin : kThinkClose;
   std::string_view marker;

@@ -37,6 +37,19 @@ TEST(PlanCli, PresetTableAsJson) {
   EXPECT_EQ(j["hardware"]["ram_bytes"].get<uint64_t>(), 768ull << 30);
 }
 
+TEST(PlanCli, KimiK2Rows) {
+  const ProcessResult r = run_moeinfer("plan --arch kimi-k2 --ram 768G --bandwidth 460GB/s --cores 16 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["rows"].size(), 11u);
+  EXPECT_EQ(j["rows"][1]["quant"], "Q8_0");
+  EXPECT_EQ(j["rows"][1]["weights_bytes"].get<uint64_t>(), 1091046901760ull);  // planner_test.cpp
+  EXPECT_FALSE(j["rows"][1]["fits"].get<bool>());
+  EXPECT_EQ(j["rows"][1]["published_bytes"], 0);  // the published sizes are R1's
+  EXPECT_TRUE(j["rows"][4]["fits"].get<bool>());  // Q4_K_M, about 621 GB
+  EXPECT_EQ(run_moeinfer("plan --arch llama --ram 768G --bandwidth 400 2>/dev/null").exit_code, 1);
+}
+
 TEST(PlanCli, CacheTypeQ8AndOneQuant) {
   const ProcessResult r = run_moeinfer(
       "plan --ram 512G --bandwidth 200 --cores 8 --quant q4_k_m --cache-type q8_0 --json");

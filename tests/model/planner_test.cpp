@@ -53,6 +53,34 @@ TEST(Planner, Q8_0WeightsAndBytesPerTokenMatchHandComputation) {
   EXPECT_EQ(f.bytes_per_token, 39230367168ull);
 }
 
+// Kimi-K2 (kimi_k2_args: 64 heads, 384 experts, 1 dense layer, vocabulary 163,840), by hand:
+//   attention per layer: q_a 11,010,048; q_b 1536x(64x192) = 18,874,368; kv_a_mqa 4,128,768;
+//     k_b 64x128x512 = 4,194,304; v_b 64x512x128 = 4,194,304; attn_output 8192x7168 = 58,720,256
+//     -> 101,122,048, + norms 16,384 = 101,138,432
+//   dense FFN (1 layer) 396,361,728
+//   MoE layer (60): router 7168x384 = 2,752,512 + bias 384; routed 44,040,192 x 384 =
+//     16,911,433,728; shared 44,040,192 -> 16,958,226,816
+//   token_embd = output = 163840 x 7168 = 1,174,405,120; output_norm 7168
+//   total = 61 x 101,138,432 + 396,361,728 + 60 x 16,958,226,816 + 2 x 1,174,405,120 + 7168
+//         = 1,026,408,232,448                     ("1T")
+//   per token = 61 x 101,138,432 + 396,361,728 + 60 x (2,752,896 + 44,040,192) + 1,174,405,120
+//               + 7168 + 60 x 8 x 44,040,192 + 7168 = 31,687,102,976   ("32B activated")
+//   F32 = 61 x 16,384 + 60 x 2,752,896 + 7168 = 166,180,352
+//   Q8_0 weights = (1,026,408,232,448 - 166,180,352) x 34/32 + 166,180,352 x 4
+//                = 1,090,382,180,352 + 664,721,408 = 1,091,046,901,760 B
+TEST(Planner, KimiK2MatchesHandComputation) {
+  const ModelArgs a = kimi_k2_args();
+  const WeightsFootprint f = preset_footprint("Q8_0", a);
+  EXPECT_EQ(f.params_total, 1026408232448);
+  EXPECT_EQ(f.params_per_token, 31687102976);
+  EXPECT_EQ(f.weights_bytes, 1091046901760ull);
+  int64_t f32 = 0;
+  for (const PlanTensor& t : deepseek_tensor_list(a)) f32 += t.matrix ? 0 : t.n_elements;
+  EXPECT_EQ(f32, 166180352);
+  // the latent cache is R1's: (512 + 64) x 2 B x 61 layers
+  EXPECT_EQ(kv_bytes_per_token(a, KvCacheType::kF16), 70272u);
+}
+
 TEST(Planner, Bf16IsTwoBytesPerMatrixValue) {
   // 670,918,967,296 x 2 + 107,451,904 x 4 = 1,342,267,742,208 B (published ~1.34 TB)
   EXPECT_EQ(preset_footprint("BF16", deepseek_r1_args()).weights_bytes, 1342267742208ull);

@@ -23,6 +23,14 @@ Pieces coder(const std::string& text) {
 }
 Pieces kimi(const std::string& text) { return pre_tokenize(PreTokenizerKind::kKimiK2, text); }
 
+// Overlong, surrogate and out-of-range sequences: the pieces must give back every byte.
+const std::string kNastyUtf8 = "\xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
+std::string joined(const Pieces& pieces) {
+  std::string out;
+  for (const std::string& p : pieces) out += p;
+  return out;
+}
+
 TEST(PreTokenizerNames, FromGguf) {
   EXPECT_EQ(*pre_tokenizer_from_name("deepseek-v3"), PreTokenizerKind::kDeepSeekV3);
   EXPECT_EQ(*pre_tokenizer_from_name("deepseek-llm"), PreTokenizerKind::kDeepSeekLlm);
@@ -100,10 +108,7 @@ TEST(PreTokenizerV3, InvalidUtf8IsKeptByteForByte) {
   EXPECT_EQ(v3("a\xff" "b"), (Pieces{"a", "\xff" "b"}));
   EXPECT_EQ(v3("\xe4\xbd"), (Pieces{"\xe4\xbd"}));
   EXPECT_EQ(v3("\x80"), (Pieces{"\x80"}));
-  const std::string nasty = "\xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
-  std::string joined;
-  for (const std::string& p : v3(nasty)) joined += p;
-  EXPECT_EQ(joined, nasty);
+  EXPECT_EQ(joined(v3(kNastyUtf8)), kNastyUtf8);
 }
 
 TEST(PreTokenizerLlm, Steps) {
@@ -145,10 +150,7 @@ TEST(PreTokenizerKimi, InvalidUtf8IsKeptByteForByte) {
   // an invalid byte is a character of no class: the optional leading character of a word
   EXPECT_EQ(kimi("a\xff" "b"), (Pieces{"a", "\xff" "b"}));
   EXPECT_EQ(kimi("\xe4\xbd"), (Pieces{"\xe4\xbd"}));
-  const std::string nasty = "\xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
-  std::string joined;
-  for (const std::string& p : kimi(nasty)) joined += p;
-  EXPECT_EQ(joined, nasty);
+  EXPECT_EQ(joined(kimi(kNastyUtf8)), kNastyUtf8);
 }
 
 // 622 texts (hand-picked, and random strings over characters of every class the pattern
