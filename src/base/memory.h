@@ -22,6 +22,9 @@ size_t page_policy_bytes(PagePolicy policy);  // the page size: 4 KiB (off), 2 M
 // Whether madvise(MADV_HUGEPAGE) can give transparent huge pages (THP not "never").
 bool transparent_huge_pages_available();
 
+// The machine's physical memory in bytes (0 if the system does not say).
+uint64_t physical_memory_bytes();
+
 // A private anonymous read-write mapping. Move-only; unmaps on destruction.
 class MemoryRegion {
  public:

@@ -69,8 +69,14 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const Kernel
   if (load.repack) {
     const bool in_place = file.load_report().in_memory;
     const int threads = load.io_threads > 0 ? load.io_threads : default_io_threads();
-    MOE_ASSIGN_OR_RETURN(PackReport packed, pack_weights(weights, kernels, in_place, threads));
-    if (packed.tensors > 0) MOE_LOG_INFO("%s: %s", path.c_str(), packed.describe().c_str());
+    const uint64_t limit = load.conversion_memory_limit >= 0
+                               ? static_cast<uint64_t>(load.conversion_memory_limit)
+                               : physical_memory_bytes() / 100 * 85;
+    MOE_ASSIGN_OR_RETURN(PackReport packed,
+                         pack_weights(weights, kernels, in_place, threads, file.load_report().bytes, limit));
+    if (packed.tensors > 0 || packed.kept_tensors > 0) {
+      MOE_LOG_INFO("%s: %s", path.c_str(), packed.describe().c_str());
+    }
   }
   for (const std::string& name : weights.ignored_tensors) {
     MOE_LOG_INFO("%s: ignoring tensor %s (not used by this engine)", path.c_str(), name.c_str());

@@ -19,16 +19,18 @@ namespace {
 struct Multiplied {
   TensorView* view;
   bool tail_ok;
+  bool routed = false;  // a routed-expert tensor: the bulk of the file
 };
 
 std::vector<Multiplied> multiplied_views(ModelWeights& w) {
   std::vector<Multiplied> v;
   for (LayerWeights& l : w.layers) {
     for (TensorView* t : {&l.attn.wq_a, &l.attn.wq_b, &l.attn.wq, &l.attn.wkv_a, &l.attn.wk_b, &l.attn.wv_b,
-                          &l.attn.wo, &l.ffn.w1, &l.ffn.w2, &l.ffn.w3, &l.moe.w1, &l.moe.w2, &l.moe.w3,
-                          &l.moe.shared.w1, &l.moe.shared.w2, &l.moe.shared.w3}) {
+                          &l.attn.wo, &l.ffn.w1, &l.ffn.w2, &l.ffn.w3, &l.moe.shared.w1, &l.moe.shared.w2,
+                          &l.moe.shared.w3}) {
       v.push_back({t, false});
     }
+    for (TensorView* t : {&l.moe.w1, &l.moe.w2, &l.moe.w3}) v.push_back({t, false, true});
   }
   // Tied embeddings: the output view is the embedding table, which is read row by row.
   if (w.output.data != w.token_embd.data) v.push_back({&w.output, true});
@@ -76,22 +78,47 @@ struct Chunk {
 }  // namespace
 
 std::string PackReport::describe() const {
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "packed %d tensors, %s, %s, %.1f s", tensors, format_bytes(bytes).c_str(),
-                in_place ? "in place" : "into anonymous memory", seconds);
+  char buf[320];
+  int n = std::snprintf(buf, sizeof buf, "packed %d tensors, %s, %s, %.1f s", tensors, format_bytes(bytes).c_str(),
+                        in_place ? "in place" : "into anonymous memory", seconds);
+  if (kept_tensors > 0 && n > 0 && static_cast<size_t>(n) < sizeof buf) {
+    std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n),
+                  "; %d routed-expert tensors, %s, kept in the file's layout: converting them would add %s, "
+                  "past the memory limit",
+                  kept_tensors, format_bytes(kept_bytes).c_str(), format_bytes(kept_growth).c_str());
+  }
   return buf;
 }
 
-Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_place, int n_threads) {
+Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_place, int n_threads,
+                                uint64_t loaded_bytes, uint64_t memory_limit) {
   const Timer timer;
   PackReport report;
   report.in_place = in_place;
   std::vector<PackJob> jobs;
   std::vector<TensorView*> aliases;  // a second view of bytes already in a job
   std::unordered_set<const uint8_t*> seen;
-  for (const auto& [t, tail_ok] : multiplied_views(w)) {
+  const std::vector<Multiplied> views = multiplied_views(w);
+  // The routed experts' conversions, all or none (pack_weights.h).
+  uint64_t routed_file = 0, routed_converted = 0;
+  for (const auto& [t, tail_ok, routed] : views) {
+    const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];
+    if (!routed || !packable(*t, layout, tail_ok) || !converts(*t, layout)) continue;
+    const auto rows = static_cast<uint64_t>(t->rows() * t->ne[2]);
+    routed_file += t->row_stride * rows;
+    routed_converted += row_bytes(layout.packed, t->cols()) * rows;
+  }
+  const uint64_t resident = (in_place ? loaded_bytes : loaded_bytes - std::min(loaded_bytes, routed_file)) +
+                            routed_converted;
+  const bool convert_routed = memory_limit == 0 || resident <= memory_limit;
+  for (const auto& [t, tail_ok, routed] : views) {
     const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];
     if (!packable(*t, layout, tail_ok)) continue;
+    if (routed && converts(*t, layout) && !convert_routed) {
+      ++report.kept_tensors;
+      report.kept_bytes += t->row_stride * static_cast<size_t>(t->rows() * t->ne[2]);
+      continue;
+    }
     if (!seen.insert(t->data).second) {
       aliases.push_back(t);
       continue;
@@ -112,6 +139,7 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
       }
     }
   }
+  report.kept_growth = report.kept_tensors > 0 ? routed_converted - routed_file : 0;
   if (jobs.empty()) return report;
 
   size_t copy_bytes = 0;

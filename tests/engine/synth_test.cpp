@@ -456,6 +456,50 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
                            return std::string(type_name(info.param.file)) + "_" + std::string(isa_name(info.param.isa));
                          });
 
+// Q4_0 routed experts (Kimi-K2-Thinking's files are Q4_0 where its weights are int4) are
+// converted to Q8_0_R16 like the small Q4_0 matrices only while the grown weights fit the
+// memory limit; past it they keep the file's layout. Both against the same table with
+// nothing converted, and batch invariant.
+class SynthQ4_0 : public ::testing::TestWithParam<Isa> {};
+
+TEST_P(SynthQ4_0, RoutedExpertsConvertOnlyWithinTheMemoryLimit) {
+  if (!isa_supported(GetParam())) GTEST_SKIP() << isa_name(GetParam()) << " is not supported by this CPU";
+  const auto dir = temp_dir();
+  ThreadPool pool(2);
+  const std::string path = write_tiny_every_expert(SynthMix::kQ4_0, 5, dir, pool);
+  ASSERT_FALSE(path.empty());
+  KernelTable unpacked = kernel_table(GetParam());
+  unpacked.packing[static_cast<uint32_t>(GgmlType::Q4_0)] = {};
+  auto plain = Model::load(path, unpacked);
+  ASSERT_TRUE(plain.is_ok());
+  const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
+  const std::vector<float> b = logits_of(**plain, pool, prompt, false);
+  // the tiny model is about 3 MB: 1 MB is past the limit, none means no limit
+  for (const int64_t limit : {int64_t{1} << 20, int64_t{0}}) {
+    LoadOptions options;
+    options.conversion_memory_limit = limit;
+    options.show_progress = false;
+    auto packed = Model::load(path, kernel_table(GetParam()), options);
+    ASSERT_TRUE(packed.is_ok());
+    const GgmlType experts = limit == 0 ? GgmlType::Q8_0_R16 : GgmlType::Q4_0;
+    const LayerWeights& l = (*packed)->weights().layers.back();
+    for (const TensorView* v : {&l.moe.w1, &l.moe.w2, &l.moe.w3}) EXPECT_EQ(v->type, experts) << limit;
+    EXPECT_EQ(l.moe.shared.w1.type, GgmlType::Q8_0_R16);
+    EXPECT_EQ(l.attn.wq_b.type, GgmlType::Q8_0_R16);
+    const std::vector<float> a = logits_of(**packed, pool, prompt, false);
+    ASSERT_EQ(a.size(), b.size());
+    const auto [max_diff, max_abs] = max_diff_and_abs(a, b);
+    EXPECT_GT(max_abs, 0.0);
+    EXPECT_LT(max_diff, 0.02 * max_abs) << limit;
+    const std::vector<float> c = logits_of(**packed, pool, prompt, true);
+    EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0) << "prompt at once vs token by token";
+  }
+  std::filesystem::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(Tables, SynthQ4_0, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
+                         [](const auto& info) { return std::string(isa_name(info.param)); });
+
 // The IQ formats with K-style super-blocks (IQ4_XS, IQ2_XXS, IQ1_S, IQ1_M) are multiplied in their file layout by every
 // table: a SIMD table's model against the same table with the scalar reference products for
 // these types (everything else alike), and a prompt at once against token by token.
