@@ -67,8 +67,9 @@ const Matrix& matrix(GgmlType type) {
     return m;
   };
   static const Matrix q8_0 = make(GgmlType::Q8_0), q4_K = make(GgmlType::Q4_K),
-                      q6_K = make(GgmlType::Q6_K), bf16 = make(GgmlType::BF16), q2_K = make(GgmlType::Q2_K),
-                      q3_K = make(GgmlType::Q3_K), q5_K = make(GgmlType::Q5_K), q4_0 = make(GgmlType::Q4_0),
+                      q6_K = make(GgmlType::Q6_K), bf16 = make(GgmlType::BF16),
+                      q2_K = make(GgmlType::Q2_K), q3_K = make(GgmlType::Q3_K),
+                      q5_K = make(GgmlType::Q5_K), q4_0 = make(GgmlType::Q4_0),
                       iq4_nl = make(GgmlType::IQ4_NL);
   // the codebook formats' quantizers are slow: built on first use only
   static const auto iq = [](GgmlType t) -> const Matrix& {
@@ -90,8 +91,10 @@ const Matrix& matrix(GgmlType type) {
     case GgmlType::Q2_K: return q2_K;
     case GgmlType::Q3_K: return q3_K;
     case GgmlType::Q5_K: return q5_K;
-    case GgmlType::Q4_0: return q4_0;
-    case GgmlType::IQ4_NL: return iq4_nl;
+    case GgmlType::Q4_0:
+      return q4_0;
+    case GgmlType::IQ4_NL:
+      return iq4_nl;
     case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: case GgmlType::IQ4_XS: return iq(type);
     default: return bf16;
   }

@@ -2,8 +2,9 @@
 //                [--bandwidth 460GB/s] [--cores 16] [--vram 24G] [-c N] [-np N]
 //                [--cache-type f16|bf16|q8_0] [--efficiency 0.8] [--json]`
 // Will it fit and how fast will it run: one row per published DeepSeek-R1/V3 quant (the same
-// quants of Kimi-K2 with --arch kimi-k2; or one row for the GGUF given with -m), with weights, bytes read per token, latent KV cache,
-// compute buffers, total, fits, largest context, decode and prefill tok/s. The arithmetic and
+// quants of Kimi-K2 with --arch kimi-k2; or one row for the GGUF given with -m), with
+// weights, bytes read per token, latent KV cache, compute buffers, total, fits, largest
+// context, decode and prefill tok/s. The arithmetic and
 // every default is documented in model/planner.h.
 // Hardware not given is detected: RAM from /proc/meminfo, physical cores, the CPU's MHz,
 // int8 MACs per cycle from its ISA, read bandwidth from a quick probe (base/membw.h).
@@ -20,13 +21,14 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/cpu_features.h"
+#include "base/format.h"
 #include "base/membw.h"
 #include "base/timer.h"
-#include "base/format.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "engine/bench.h"
@@ -47,7 +49,8 @@ std::vector<OptionSpec> plan_options() {
       {"--model", "-m", "FILE", "",
        "plan for this GGUF (default: every published DeepSeek-R1 quant)"},
       {"--arch", "", "NAME", "deepseek-r1",
-       "without -m: the model the quant rows describe, deepseek-r1 (also V3) or kimi-k2; --measure extrapolates to it"},
+       "without -m: the model the quant rows describe, deepseek-r1 (also V3) or kimi-k2; --measure "
+       "extrapolates to it"},
       {"--quant", "-q", "NAME", "",
        "only this preset (BF16, Q8_0, Q6_K, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, IQ1_S, IQ1_M, "
        "IQ2_XXS, Q2_K_XL)"},
@@ -62,15 +65,19 @@ std::vector<OptionSpec> plan_options() {
       {"--ctx-size", "-c", "N", "4096", "total context in tokens (shared by the slots)"},
       {"--parallel", "-np", "N", "1", "slots (sequences decoded together)"},
       {"--batch-size", "-b", "N", "512", "prefill batch (compute buffers)"},
-      {"--cache-type", "", "TYPE", "f16", "latent KV cache type: f16, bf16 (read in place by AVX512-BF16 kernels; faster only where the CPU issues vdpbf16ps as fast as FMA) or q8_0"},
+      {"--cache-type", "", "TYPE", "f16",
+       "latent KV cache type: f16, bf16 (read in place by AVX512-BF16 kernels; faster only where "
+       "the CPU issues vdpbf16ps as fast as FMA) or q8_0"},
       {"--efficiency", "", "X", "0.8", "decode: fraction of the bandwidth the kernels reach"},
       {"--compute-efficiency", "", "X", "0.3", "prefill: fraction of the int8 MAC peak reached"},
       {"--os-reserve", "", "SIZE", "", "memory left to the OS (default: max(2G, RAM/32))"},
       {"--membw-size", "", "SIZE", "1G", "bandwidth probe buffer"},
       {"--json", "", "", "", "print one JSON object {\"rows\": [...]}"},
-      {"--measure", "", "", "", "benchmark an r1-slice here and extrapolate to the full R1"},
+      {"--measure", "", "", "",
+       "benchmark an r1-slice here and extrapolate to the full R1 (or --arch's model)"},
       {"--type", "", "TYPE", "Q4_K_M",
-       "--measure: weight type of the slice, as synth's --type (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S, Q8_0, Q6_K, BF16, ...)"},
+       "--measure: weight type of the slice, as synth's --type (Q4_K_M, Q5_K_M, Q3_K_M, Q2_K, "
+       "IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S, Q8_0, Q6_K, BF16, ...)"},
       {"--measure-preset", "", "NAME", "r1-slice",
        "--measure: synth preset (tiny for a quick check)"},
       {"--tmp-dir", "", "DIR", "",
@@ -370,7 +377,7 @@ struct Measured {
   uint64_t slice_file_bytes = 0, slice_bytes_per_token = 0;
   double membw_gbps = 0, tg_tps = 0, pp_tps = 0, efficiency = 0, compute_efficiency = 0;
   std::string arch;  // the model extrapolated to
-  PlanRow r1;
+  PlanRow extrapolated;
 };
 
 Result<Measured> measure(const Args& args, const Hardware& hw, const PlanOptions& plan) {
@@ -444,16 +451,16 @@ Result<Measured> measure(const Args& args, const Hardware& hw, const PlanOptions
   // Extrapolate: the model's bytes and MACs, this machine's bandwidth and measured efficiencies.
   MOE_ASSIGN_OR_RETURN(const PlanArch arch, read_arch(args));
   m.arch = arch.label;
-  const ModelArgs& r1 = arch.args;
+  const ModelArgs& target = arch.args;
   Hardware measured_hw = hw;
   measured_hw.bandwidth_gbps = m.membw_gbps;
   measured_hw.codebook_values_per_cycle = 0;  // the measured efficiency already includes it
   PlanOptions po = plan;
   po.efficiency = std::clamp(m.efficiency, 1e-4, 1.0);
   po.compute_efficiency = std::clamp(m.compute_efficiency, 1e-4, 1.0);
-  m.r1 =
-      plan_row(m.type, r1, preset_footprint(m.type, r1), preset_split(m.type, r1), measured_hw, po);
-  m.r1.published_bytes = arch.published ? find_quant_preset(m.type)->published_bytes : 0;
+  m.extrapolated = plan_row(m.type, target, preset_footprint(m.type, target),
+                            preset_split(m.type, target), measured_hw, po);
+  m.extrapolated.published_bytes = arch.published ? find_quant_preset(m.type)->published_bytes : 0;
   return m;
 }
 
@@ -471,7 +478,7 @@ int run_measure(const Args& args, const Hardware& hw, const PlanOptions& plan) {
                     {"pp_tps", m->pp_tps},
                     {"efficiency", m->efficiency},
                     {"compute_efficiency", m->compute_efficiency}};
-    j["rows"] = nlohmann::ordered_json::array({row_json(m->r1)});
+    j["rows"] = nlohmann::ordered_json::array({row_json(m->extrapolated)});
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
@@ -482,10 +489,11 @@ int run_measure(const Args& args, const Hardware& hw, const PlanOptions& plan) {
       m->preset.c_str(), m->type.c_str(), gb(m->slice_bytes_per_token), m->tg_tps,
       m->tg_tps * gb(m->slice_bytes_per_token), 100.0 * m->efficiency, m->membw_gbps, m->pp_tps,
       100.0 * m->compute_efficiency);
-  std::printf("%s", rows_text({m->r1}, plan).c_str());
-  std::printf("this machine would run %s %s at %.2f tok/s decode (%.1f tok/s prefill)%s\n",
-              m->arch.c_str(), m->type.c_str(), m->r1.decode_tps, m->r1.prefill_tps,
-              m->r1.fits ? "" : " if it had the memory: it needs more RAM than this machine has");
+  std::printf("%s", rows_text({m->extrapolated}, plan).c_str());
+  std::printf(
+      "this machine would run %s %s at %.2f tok/s decode (%.1f tok/s prefill)%s\n", m->arch.c_str(),
+      m->type.c_str(), m->extrapolated.decode_tps, m->extrapolated.prefill_tps,
+      m->extrapolated.fits ? "" : " if it had the memory: it needs more RAM than this machine has");
   return 0;
 }
 
@@ -510,7 +518,7 @@ int plan_main(int argc, char** argv) {
   if (args.flag("--measure")) return run_measure(args, *hw, *options);
 
   std::vector<PlanRow> rows;
-  std::string arch_label;  // the preset rows' model
+  std::optional<PlanArch> arch;  // the preset rows' model (none with -m)
   std::string model = args.get("--model");
   if (model.empty() && !args.positionals().empty()) model = args.positionals()[0];
   if (!model.empty()) {
@@ -518,18 +526,18 @@ int plan_main(int argc, char** argv) {
     if (!row) return fail(row.status());
     rows.push_back(*row);
   } else {
-    auto arch = read_arch(args);
-    if (!arch) return fail(arch.status());
-    arch_label = arch->label;
-    const ModelArgs& r1 = arch->args;
+    auto read = read_arch(args);
+    if (!read) return fail(read.status());
+    arch = std::move(read).value();
+    const ModelArgs& target = arch->args;
     const std::string only = args.get("--quant");
     if (!only.empty() && find_quant_preset(only) == nullptr) {
       return fail(Status::error("--quant: unknown preset '" + only + "'"));
     }
     for (const QuantPreset& p : quant_presets()) {
       if (!only.empty() && find_quant_preset(only) != &p) continue;
-      rows.push_back(plan_row(std::string(p.name), r1, preset_footprint(p.name, r1),
-                              preset_split(p.name, r1), *hw, *options));
+      rows.push_back(plan_row(std::string(p.name), target, preset_footprint(p.name, target),
+                              preset_split(p.name, target), *hw, *options));
       rows.back().published_bytes = arch->published ? p.published_bytes : 0;
     }
   }
@@ -568,10 +576,11 @@ int plan_main(int argc, char** argv) {
       kv_cache_type_name(options->cache_type), options->efficiency,
       options->compute_efficiency);
   std::printf("%s", rows_text(rows, *options).c_str());
-  if (model.empty()) {
-    std::printf("weights: %s's real shapes with each quant's per-tensor types%s; rules:\n", arch_label.c_str(),
-                arch_label == "DeepSeek-R1" ? " (--json published_bytes gives the published size)"
-                                            : " (the sizes in the rules are DeepSeek-R1's)");
+  if (arch) {
+    std::printf("weights: %s's real shapes with each quant's per-tensor types%s; rules:\n",
+                arch->label.c_str(),
+                arch->published ? " (--json published_bytes gives the published size)"
+                                : " (the sizes in the rules are DeepSeek-R1's)");
     for (const QuantPreset& p : quant_presets()) {
       std::printf("  %-8s %s\n", std::string(p.name).c_str(), std::string(p.assumption).c_str());
     }

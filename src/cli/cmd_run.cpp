@@ -128,7 +128,9 @@ int run_main(int argc, char** argv) {
   // alone ends the answer.
   auto eos = model.file().metadata().get_uint("tokenizer.ggml.eos_token_id");
   const int64_t eos_id = eos.is_ok() && eos->has_value() ? static_cast<int64_t>(**eos) : -1;
-  auto ends_generation = [&](int32_t id) { return text ? text->tokenizer.ends_generation(id) : id == eos_id; };
+  auto ends_generation = [&](int32_t id) {
+    return text ? text->tokenizer.ends_generation(id) : id == eos_id;
+  };
   const bool jsonl = args.flag("--jsonl");
   Sampler sampler(*sampling);
   std::vector<int32_t> history = *prompt;

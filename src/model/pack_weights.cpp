@@ -25,9 +25,9 @@ struct Multiplied {
 std::vector<Multiplied> multiplied_views(ModelWeights& w) {
   std::vector<Multiplied> v;
   for (LayerWeights& l : w.layers) {
-    for (TensorView* t : {&l.attn.wq_a, &l.attn.wq_b, &l.attn.wq, &l.attn.wkv_a, &l.attn.wk_b, &l.attn.wv_b,
-                          &l.attn.wo, &l.ffn.w1, &l.ffn.w2, &l.ffn.w3, &l.moe.shared.w1, &l.moe.shared.w2,
-                          &l.moe.shared.w3}) {
+    for (TensorView* t : {&l.attn.wq_a, &l.attn.wq_b, &l.attn.wq, &l.attn.wkv_a, &l.attn.wk_b,
+                          &l.attn.wv_b, &l.attn.wo, &l.ffn.w1, &l.ffn.w2, &l.ffn.w3,
+                          &l.moe.shared.w1, &l.moe.shared.w2, &l.moe.shared.w3}) {
       v.push_back({t, false});
     }
     for (TensorView* t : {&l.moe.w1, &l.moe.w2, &l.moe.w3}) v.push_back({t, false, true});
@@ -79,13 +79,15 @@ struct Chunk {
 
 std::string PackReport::describe() const {
   char buf[320];
-  int n = std::snprintf(buf, sizeof buf, "packed %d tensors, %s, %s, %.1f s", tensors, format_bytes(bytes).c_str(),
+  int n = std::snprintf(buf, sizeof buf, "packed %d tensors, %s, %s, %.1f s", tensors,
+                        format_bytes(bytes).c_str(),
                         in_place ? "in place" : "into anonymous memory", seconds);
   if (kept_tensors > 0 && n > 0 && static_cast<size_t>(n) < sizeof buf) {
-    std::snprintf(buf + n, sizeof buf - static_cast<size_t>(n),
-                  "; %d routed-expert tensors, %s, kept in the file's layout: converting them would add %s, "
-                  "past the memory limit",
-                  kept_tensors, format_bytes(kept_bytes).c_str(), format_bytes(kept_growth).c_str());
+    std::snprintf(
+        buf + n, sizeof buf - static_cast<size_t>(n),
+        "; %d routed-expert tensors, %s, kept in the file's layout: converting them would add %s, "
+        "past the memory limit",
+        kept_tensors, format_bytes(kept_bytes).c_str(), format_bytes(kept_growth).c_str());
   }
   return buf;
 }
@@ -108,8 +110,9 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
     routed_file += t->row_stride * rows;
     routed_converted += row_bytes(layout.packed, t->cols()) * rows;
   }
-  const uint64_t resident = (in_place ? loaded_bytes : loaded_bytes - std::min(loaded_bytes, routed_file)) +
-                            routed_converted;
+  const uint64_t resident =
+      (in_place ? loaded_bytes : loaded_bytes - std::min(loaded_bytes, routed_file)) +
+      routed_converted;
   const bool convert_routed = memory_limit == 0 || resident <= memory_limit;
   for (const auto& [t, tail_ok, routed] : views) {
     const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];

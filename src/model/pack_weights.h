@@ -37,7 +37,7 @@ struct PackReport {
   // IQ4_NL -> Q8_0_R16) that did not fit the memory limit: left as the file has them.
   int kept_tensors = 0;
   uint64_t kept_bytes = 0;
-  uint64_t kept_growth = 0;  // the bytes their conversion would have added
+  uint64_t kept_growth = 0;      // the bytes their conversion would have added
   std::string describe() const;  // "packed 61 tensors, 12.9 GB, in place, 3.1 s"
 };
 

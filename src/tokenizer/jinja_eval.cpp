@@ -491,7 +491,8 @@ class Evaluator {
       if (obj.is_undefined()) return undefined_error(obj);
       MOE_ASSIGN_OR_RETURN(CallArgs args, eval_args(e));
       bool found = false;
-      if (obj.is_array() && (mutated_lists_.empty() || mutated_lists_.back().lock() != obj.array_ptr())) {
+      if (obj.is_array() &&
+          (mutated_lists_.empty() || mutated_lists_.back().lock() != obj.array_ptr())) {
         mutated_lists_.push_back(obj.array_ptr());
       }
       MOE_ASSIGN_OR_RETURN(Value r, call_method(obj, callee_expr.name, args, budget_, &found));

@@ -156,7 +156,9 @@ static bool values_equal_at(const Value& a, const Value& b, int depth) {
   }
 }
 
-bool values_equal(const Value& a, const Value& b) { return values_equal_at(a, b, 0); }
+bool values_equal(const Value& a, const Value& b) {
+  return values_equal_at(a, b, 0);
+}
 
 static Result<int> compare_values_at(const Value& a, const Value& b, int depth) {
   if (depth > kMaxValueDepth) return Status::error("cannot compare values nested this deeply");
@@ -181,7 +183,9 @@ static Result<int> compare_values_at(const Value& a, const Value& b, int depth) 
   return Status::error(std::string("cannot compare ") + a.type_name() + " with " + b.type_name());
 }
 
-Result<int> compare_values(const Value& a, const Value& b) { return compare_values_at(a, b, 0); }
+Result<int> compare_values(const Value& a, const Value& b) {
+  return compare_values_at(a, b, 0);
+}
 
 std::string format_float(double d) {
   if (std::isnan(d)) return "nan";

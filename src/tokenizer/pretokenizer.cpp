@@ -133,7 +133,9 @@ size_t match_v3_main(const Chars& c, size_t pos, size_t end) {
 //
 // U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]] and L = [\p{Ll}\p{Lm}\p{Lo}\p{M}&&[^\p{Han}]]:
 // Lm, Lo and marks are in both.
-bool is_han(const Chars& c, size_t i) { return (c.flags[i] & kCharHan) != 0; }
+bool is_han(const Chars& c, size_t i) {
+  return (c.flags[i] & kCharHan) != 0;
+}
 bool is_kimi_upper(const Chars& c, size_t i) {
   const uint16_t f = c.flags[i];
   return (f & kLetterOrMark) && !(f & (kCharLower | kCharHan));
@@ -149,7 +151,9 @@ bool is_kimi_other(const Chars& c, size_t i) {
 
 constexpr size_t kNoMatch = static_cast<size_t>(-1);
 
-uint32_t ascii_lower(uint32_t cp) { return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp; }
+uint32_t ascii_lower(uint32_t cp) {
+  return cp >= 'A' && cp <= 'Z' ? cp + 32 : cp;
+}
 
 // (?i:'s|'t|'re|'ve|'m|'ll|'d)? at pos: the end of the contraction, or pos for none. Case
 // folding also makes U+017F (long s) an s.
@@ -337,7 +341,8 @@ std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
     case PreTokenizerKind::kDeepSeekV3: return "deepseek-v3";
     case PreTokenizerKind::kDeepSeekLlm: return "deepseek-llm";
     case PreTokenizerKind::kDeepSeekCoder: return "deepseek-coder";
-    case PreTokenizerKind::kKimiK2: return "kimi-k2";
+    case PreTokenizerKind::kKimiK2:
+      return "kimi-k2";
   }
   return "unknown";
 }
@@ -364,7 +369,9 @@ void pre_tokenize(PreTokenizerKind kind, std::string_view text, PreTokenizerScra
     case PreTokenizerKind::kDeepSeekV3: split_deepseek_v3(chars, s); break;
     case PreTokenizerKind::kDeepSeekLlm: split_deepseek_llm(chars, s); break;
     case PreTokenizerKind::kDeepSeekCoder: split_deepseek_coder(chars, s); break;
-    case PreTokenizerKind::kKimiK2: split_kimi_k2(chars, s); break;
+    case PreTokenizerKind::kKimiK2:
+      split_kimi_k2(chars, s);
+      break;
   }
   for (const Span& piece : s.pieces) out.push_back({s.offsets[piece.begin], s.offsets[piece.end]});
 }

@@ -15,10 +15,12 @@ constexpr std::string_view kFence = "```";
 struct ToolMarkers {
   std::string_view calls_begin, calls_end, call_begin, call_end, header_end;
 };
-constexpr ToolMarkers kDeepSeekMarkers{"<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>", "<｜tool▁call▁begin｜>",
-                                       "<｜tool▁call▁end｜>", "<｜tool▁sep｜>"};
-constexpr ToolMarkers kKimiMarkers{"<|tool_calls_section_begin|>", "<|tool_calls_section_end|>", "<|tool_call_begin|>",
-                                   "<|tool_call_end|>", "<|tool_call_argument_begin|>"};
+constexpr ToolMarkers kDeepSeekMarkers{"<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>",
+                                       "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>",
+                                       "<｜tool▁sep｜>"};
+constexpr ToolMarkers kKimiMarkers{"<|tool_calls_section_begin|>", "<|tool_calls_section_end|>",
+                                   "<|tool_call_begin|>", "<|tool_call_end|>",
+                                   "<|tool_call_argument_begin|>"};
 
 const ToolMarkers& markers_of(ToolCallSyntax syntax) {
   return syntax == ToolCallSyntax::kKimi ? kKimiMarkers : kDeepSeekMarkers;
@@ -30,7 +32,8 @@ std::string kimi_function_name(std::string_view header) {
   if (header.substr(0, kPrefix.size()) == kPrefix) header.remove_prefix(kPrefix.size());
   const size_t colon = header.rfind(':');
   if (colon != std::string_view::npos && colon + 1 < header.size() &&
-      std::all_of(header.begin() + colon + 1, header.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      std::all_of(header.begin() + colon + 1, header.end(),
+                  [](char c) { return c >= '0' && c <= '9'; })) {
     header = header.substr(0, colon);
   }
   return std::string(header);
@@ -115,7 +118,8 @@ std::string_view strip_closing_fence(std::string_view args) {
 }  // namespace
 
 ToolCallSyntax tool_call_syntax_of(const Tokenizer& tokenizer) {
-  return tokenizer.find_token(kKimiMarkers.calls_begin) ? ToolCallSyntax::kKimi : ToolCallSyntax::kDeepSeek;
+  return tokenizer.find_token(kKimiMarkers.calls_begin) ? ToolCallSyntax::kKimi
+                                                        : ToolCallSyntax::kDeepSeek;
 }
 
 ReasoningParser::ReasoningParser(ReasoningParserOptions opts) : opts_(std::move(opts)) {
@@ -172,7 +176,8 @@ bool ReasoningParser::step_reasoning(bool final, ReasoningDelta& d) {
   // Kimi may open its tool calls inside the reasoning, which ends it. (Other syntaxes look
   // for </think> twice: the marker lists are fixed.)
   const bool calls_end_it = opts_.parse_tool_calls && opts_.tool_syntax == ToolCallSyntax::kKimi;
-  const std::string_view calls_begin = calls_end_it ? markers_of(opts_.tool_syntax).calls_begin : kThinkClose;
+  const std::string_view calls_begin =
+      calls_end_it ? markers_of(opts_.tool_syntax).calls_begin : kThinkClose;
   std::string_view marker;
   size_t p = find_first(buf_, {kThinkClose, calls_begin}, &marker);
   if (p != std::string::npos) {
@@ -301,7 +306,8 @@ bool ReasoningParser::step_tool_call_args(bool final, ReasoningDelta& d) {
   size_t hold = buf_.size();
   for (size_t i = 0; i < buf_.size(); ++i) {
     char c = buf_[i];
-    if ((is_ws(c) || c == '`' || c == call_end[0]) && is_viable_args_tail(std::string_view(buf_).substr(i), call_end)) {
+    if ((is_ws(c) || c == '`' || c == call_end[0]) &&
+        is_viable_args_tail(std::string_view(buf_).substr(i), call_end)) {
       hold = i;
       break;
     }

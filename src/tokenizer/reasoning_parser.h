@@ -60,7 +60,8 @@ struct ReasoningParserOptions {
   bool starts_in_reasoning = false;  // the prompt ended with "<think>\n"
   bool parse_tool_calls = true;
   ToolCallSyntax tool_syntax = ToolCallSyntax::kDeepSeek;
-  std::string tool_call_id_prefix = "call_";  // DeepSeek ids are prefix + index; make it unique per request
+  std::string tool_call_id_prefix =
+      "call_";  // DeepSeek ids are prefix + index; make it unique per request
 };
 
 class ReasoningParser {

@@ -191,7 +191,8 @@ Result<Tokenizer> Tokenizer::create(const VocabData& data) {
   for (TokenId id : {data.eos_id, data.eot_id, data.eom_id}) {
     if (id != kNoToken) s.end_ids.push_back(id);
   }
-  if (auto it = s.by_text.find("<|im_end|>"); it != s.by_text.end() && s.types[it->second] == TokenType::kControl) {
+  if (auto it = s.by_text.find("<|im_end|>");
+      it != s.by_text.end() && s.types[it->second] == TokenType::kControl) {
     s.end_ids.push_back(it->second);
   }
   return Tokenizer(std::move(state));

@@ -54,8 +54,8 @@ bool is_han(uint32_t cp) {
   if (cp < 0x2E80) return false;  // the first Han range
   const CodePointRange* first = unicode_detail::kHanRanges;
   const CodePointRange* last = first + unicode_detail::kHanRangeCount;
-  const CodePointRange* it =
-      std::upper_bound(first, last, cp, [](uint32_t c, const CodePointRange& r) { return c < r.first; });
+  const CodePointRange* it = std::upper_bound(
+      first, last, cp, [](uint32_t c, const CodePointRange& r) { return c < r.first; });
   return it != first && cp <= it[-1].last;
 }
 

@@ -28,16 +28,16 @@ enum class UnicodeClass : uint8_t {
 
 // Bit flags for one character, as the split patterns test them.
 enum : uint16_t {
-  kCharLetter = 1 << 0,       // \p{L}
-  kCharMark = 1 << 1,         // \p{M}
-  kCharNumber = 1 << 2,       // \p{N}
-  kCharPunctuation = 1 << 3,  // \p{P}
-  kCharSymbol = 1 << 4,       // \p{S}
-  kCharSpace = 1 << 5,        // \s (Unicode White_Space)
-  kCharNewline = 1 << 6,      // \r or \n
-  kCharUpperOrTitle = 1 << 7, // \p{Lu} or \p{Lt}
-  kCharLower = 1 << 8,        // \p{Ll}
-  kCharHan = 1 << 9,          // \p{Han} (Script=Han: ideographs, radicals, 〇, 々, ...)
+  kCharLetter = 1 << 0,        // \p{L}
+  kCharMark = 1 << 1,          // \p{M}
+  kCharNumber = 1 << 2,        // \p{N}
+  kCharPunctuation = 1 << 3,   // \p{P}
+  kCharSymbol = 1 << 4,        // \p{S}
+  kCharSpace = 1 << 5,         // \s (Unicode White_Space)
+  kCharNewline = 1 << 6,       // \r or \n
+  kCharUpperOrTitle = 1 << 7,  // \p{Lu} or \p{Lt}
+  kCharLower = 1 << 8,         // \p{Ll}
+  kCharHan = 1 << 9,           // \p{Han} (Script=Han: ideographs, radicals, 〇, 々, ...)
 };
 
 // An inclusive range of code points.

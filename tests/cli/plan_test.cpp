@@ -38,7 +38,8 @@ TEST(PlanCli, PresetTableAsJson) {
 }
 
 TEST(PlanCli, KimiK2Rows) {
-  const ProcessResult r = run_moeinfer("plan --arch kimi-k2 --ram 768G --bandwidth 460GB/s --cores 16 --json");
+  const ProcessResult r =
+      run_moeinfer("plan --arch kimi-k2 --ram 768G --bandwidth 460GB/s --cores 16 --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["rows"].size(), 11u);

@@ -463,7 +463,8 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
 class SynthQ4_0 : public ::testing::TestWithParam<Isa> {};
 
 TEST_P(SynthQ4_0, RoutedExpertsConvertOnlyWithinTheMemoryLimit) {
-  if (!isa_supported(GetParam())) GTEST_SKIP() << isa_name(GetParam()) << " is not supported by this CPU";
+  if (!isa_supported(GetParam()))
+    GTEST_SKIP() << isa_name(GetParam()) << " is not supported by this CPU";
   const auto dir = temp_dir();
   ThreadPool pool(2);
   const std::string path = write_tiny_every_expert(SynthMix::kQ4_0, 5, dir, pool);
@@ -483,7 +484,8 @@ TEST_P(SynthQ4_0, RoutedExpertsConvertOnlyWithinTheMemoryLimit) {
     ASSERT_TRUE(packed.is_ok());
     const GgmlType experts = limit == 0 ? GgmlType::Q8_0_R16 : GgmlType::Q4_0;
     const LayerWeights& l = (*packed)->weights().layers.back();
-    for (const TensorView* v : {&l.moe.w1, &l.moe.w2, &l.moe.w3}) EXPECT_EQ(v->type, experts) << limit;
+    for (const TensorView* v : {&l.moe.w1, &l.moe.w2, &l.moe.w3})
+      EXPECT_EQ(v->type, experts) << limit;
     EXPECT_EQ(l.moe.shared.w1.type, GgmlType::Q8_0_R16);
     EXPECT_EQ(l.attn.wq_b.type, GgmlType::Q8_0_R16);
     const std::vector<float> a = logits_of(**packed, pool, prompt, false);
@@ -492,7 +494,8 @@ TEST_P(SynthQ4_0, RoutedExpertsConvertOnlyWithinTheMemoryLimit) {
     EXPECT_GT(max_abs, 0.0);
     EXPECT_LT(max_diff, 0.02 * max_abs) << limit;
     const std::vector<float> c = logits_of(**packed, pool, prompt, true);
-    EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0) << "prompt at once vs token by token";
+    EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0)
+        << "prompt at once vs token by token";
   }
   std::filesystem::remove_all(dir);
 }

@@ -11,8 +11,9 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
-  constexpr moe::PreTokenizerKind kKinds[] = {moe::PreTokenizerKind::kDeepSeekV3, moe::PreTokenizerKind::kDeepSeekLlm,
-                                              moe::PreTokenizerKind::kDeepSeekCoder, moe::PreTokenizerKind::kKimiK2};
+  constexpr moe::PreTokenizerKind kKinds[] = {
+      moe::PreTokenizerKind::kDeepSeekV3, moe::PreTokenizerKind::kDeepSeekLlm,
+      moe::PreTokenizerKind::kDeepSeekCoder, moe::PreTokenizerKind::kKimiK2};
   const moe::PreTokenizerKind kind = kKinds[data[0] % std::size(kKinds)];
   const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
   moe::PreTokenizerScratch scratch;

@@ -77,7 +77,8 @@ TEST(ChatTemplateOracle, KimiK2ThinkingMatchesJinja2ByteForByte) {
   for (const json& c : oracle["cases"]) {
     ChatTemplateOptions opts = options(c["add_generation_prompt"].get<bool>());
     if (c.contains("tools")) opts.tools = c["tools"];
-    EXPECT_EQ(render_ok(t, c["messages"], opts), c["prompt"].get<std::string>()) << c["messages"].dump();
+    EXPECT_EQ(render_ok(t, c["messages"], opts), c["prompt"].get<std::string>())
+        << c["messages"].dump();
   }
 }
 

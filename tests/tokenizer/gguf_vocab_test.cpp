@@ -1,9 +1,9 @@
 // read_vocab_data / load_tokenizer on GGUF metadata: the real R1 file, and hand-built
 // metadata with missing or mistyped keys.
+#include <gtest/gtest.h>
+
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 #include "tokenizer/byte_map.h"
 #include "tokenizer/reasoning_parser.h"
@@ -105,7 +105,10 @@ TEST(GgufVocab, KimiPreTokenizerLoads) {
   ASSERT_TRUE(t.is_ok()) << t.status().message();
   EXPECT_EQ(t->pre_tokenizer(), PreTokenizerKind::kKimiK2);
   // "中" (e4 b8 ad) is a piece of its own; "ab" after it merges
-  EXPECT_EQ(t->encode("\xe4\xb8\xad" "ab", false), (std::vector<TokenId>{0xe4, 0xb8, 0xad, 256}));
+  EXPECT_EQ(t->encode("\xe4\xb8\xad"
+                      "ab",
+                      false),
+            (std::vector<TokenId>{0xe4, 0xb8, 0xad, 256}));
   // " ab" is one piece (the space is the word's optional first character): no merge
   // crosses into it from the left, and "ab" inside it still merges
   EXPECT_EQ(t->encode("x ab", false), (std::vector<TokenId>{'x', ' ', 256}));
@@ -139,8 +142,8 @@ TEST(GgufVocab, EndOfGenerationTokens) {
   GgufMetadata md = kimi_like_metadata(storage);
   Result<Tokenizer> t = load_tokenizer(md);
   ASSERT_TRUE(t.is_ok()) << t.status().message();
-  EXPECT_TRUE(t->ends_generation(257));   // EOS
-  EXPECT_TRUE(t->ends_generation(258));   // <|im_end|>, a control token
+  EXPECT_TRUE(t->ends_generation(257));  // EOS
+  EXPECT_TRUE(t->ends_generation(258));  // <|im_end|>, a control token
   EXPECT_FALSE(t->ends_generation(259));
   EXPECT_FALSE(t->ends_generation('a'));
   EXPECT_EQ(tool_call_syntax_of(*t), ToolCallSyntax::kKimi);

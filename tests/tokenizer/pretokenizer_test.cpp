@@ -2,12 +2,12 @@
 // kimi-k2's against its pattern run by another regex engine (tests/data).
 #include "tokenizer/pretokenizer.h"
 
+#include <gtest/gtest.h>
+
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tokenizer_test_util.h"
 
@@ -21,7 +21,9 @@ Pieces llm(const std::string& text) { return pre_tokenize(PreTokenizerKind::kDee
 Pieces coder(const std::string& text) {
   return pre_tokenize(PreTokenizerKind::kDeepSeekCoder, text);
 }
-Pieces kimi(const std::string& text) { return pre_tokenize(PreTokenizerKind::kKimiK2, text); }
+Pieces kimi(const std::string& text) {
+  return pre_tokenize(PreTokenizerKind::kKimiK2, text);
+}
 
 // Overlong, surrogate and out-of-range sequences: the pieces must give back every byte.
 const std::string kNastyUtf8 = "\xc0\x80 \xed\xa0\x80 \xf4\x90\x80\x80 ok";
@@ -148,7 +150,11 @@ TEST(PreTokenizerKimi, Words) {
 
 TEST(PreTokenizerKimi, InvalidUtf8IsKeptByteForByte) {
   // an invalid byte is a character of no class: the optional leading character of a word
-  EXPECT_EQ(kimi("a\xff" "b"), (Pieces{"a", "\xff" "b"}));
+  EXPECT_EQ(kimi("a\xff"
+                 "b"),
+            (Pieces{"a",
+                    "\xff"
+                    "b"}));
   EXPECT_EQ(kimi("\xe4\xbd"), (Pieces{"\xe4\xbd"}));
   EXPECT_EQ(joined(kimi(kNastyUtf8)), kNastyUtf8);
 }

@@ -224,7 +224,8 @@ const std::string kKimiSectionBegin = "<|tool_calls_section_begin|>";
 const std::string kKimiSectionEnd = "<|tool_calls_section_end|>";
 
 std::string kimi_call(const std::string& header, const std::string& args) {
-  return "<|tool_call_begin|>" + header + "<|tool_call_argument_begin|>" + args + "<|tool_call_end|>";
+  return "<|tool_call_begin|>" + header + "<|tool_call_argument_begin|>" + args +
+         "<|tool_call_end|>";
 }
 
 ReasoningParserOptions kimi() {
@@ -234,8 +235,11 @@ ReasoningParserOptions kimi() {
 }
 
 TEST(ReasoningParser, KimiToolCallsAfterContent) {
-  std::string text = "Let me check both." + kKimiSectionBegin + kimi_call("functions.get_weather:0", "{\"city\": \"Oslo\"}") +
-                     kimi_call("functions.get_time:1", "{\"tz\": \"Europe/Rome\", \"s\": \"<|x|>\"}") + kKimiSectionEnd;
+  std::string text =
+      "Let me check both." + kKimiSectionBegin +
+      kimi_call("functions.get_weather:0", "{\"city\": \"Oslo\"}") +
+      kimi_call("functions.get_time:1", "{\"tz\": \"Europe/Rome\", \"s\": \"<|x|>\"}") +
+      kKimiSectionEnd;
   ParsedMessage m = parse_all_ways(text, kimi());
   EXPECT_EQ(m.reasoning_content, "");
   EXPECT_EQ(m.content, "Let me check both.");
@@ -251,7 +255,8 @@ TEST(ReasoningParser, KimiToolCallsAfterContent) {
 
 TEST(ReasoningParser, KimiThinkingThenToolCallThenContent) {
   std::string text = "<think>Need the weather.</think>" + kKimiSectionBegin +
-                     kimi_call("functions.get_weather:0", "{}") + kKimiSectionEnd + "\nWaiting for it.";
+                     kimi_call("functions.get_weather:0", "{}") + kKimiSectionEnd +
+                     "\nWaiting for it.";
   ParsedMessage m = parse_all_ways(text, kimi());
   EXPECT_EQ(m.reasoning_content, "Need the weather.");
   ASSERT_EQ(m.tool_calls.size(), 1u);
@@ -260,7 +265,8 @@ TEST(ReasoningParser, KimiThinkingThenToolCallThenContent) {
 }
 
 TEST(ReasoningParser, KimiToolCallsMayInterruptReasoning) {
-  std::string text = "<think>I will call it now." + kKimiSectionBegin + kimi_call("functions.lookup:0", "{\"q\": 1}");
+  std::string text = "<think>I will call it now." + kKimiSectionBegin +
+                     kimi_call("functions.lookup:0", "{\"q\": 1}");
   ParsedMessage m = parse_all_ways(text, kimi());
   EXPECT_EQ(m.reasoning_content, "I will call it now.");
   ASSERT_EQ(m.tool_calls.size(), 1u);
@@ -275,9 +281,10 @@ TEST(ReasoningParser, KimiToolCallsMayInterruptReasoning) {
 }
 
 TEST(ReasoningParser, KimiHeaderWithoutPrefixOrIndexAndTruncation) {
-  ParsedMessage m = parse_all_ways(kKimiSectionBegin + kimi_call("search", "{}") + kimi_call("functions.a:b", "[1]") +
-                                       "<|tool_call_begin|>functions.f:2<|tool_call_argument_begin|>{\"x\": ",
-                                   kimi());
+  ParsedMessage m = parse_all_ways(
+      kKimiSectionBegin + kimi_call("search", "{}") + kimi_call("functions.a:b", "[1]") +
+          "<|tool_call_begin|>functions.f:2<|tool_call_argument_begin|>{\"x\": ",
+      kimi());
   ASSERT_EQ(m.tool_calls.size(), 3u);
   EXPECT_EQ(m.tool_calls[0].name, "search");
   EXPECT_EQ(m.tool_calls[1].name, "a:b");  // not an index: kept
