@@ -87,6 +87,25 @@ TEST(Router, SigmoidWithBiasAndGroups) {
   // e4 (the highest score) is excluded because its group lost.
 }
 
+TEST(Router, SigmoidWithBiasInOneGroup) {
+  // Kimi-K2 and Moonlight: sigmoid scores with the correction bias, one group (no group
+  // limit), scale 2.827. Same logits and bias as above, with no group to lose:
+  // s+b: e0 .73, e1 .5, e2 .88, e3 .12, e4 .95, e5 .27, e6 .85, e7 .9 -> top-2: e4, e7
+  const float logits[8] = {1.0f, 0.0f, 2.0f, -2.0f, 3.0f, -1.0f, 0.0f, 0.0f};
+  const float bias[8] = {0, 0, 0, 0, 0, 0, 0.35f, 0.4f};
+  ModelArgs a = router_args(ScoreFunc::kSigmoid, 1, 1);
+  a.route_scale = 2.827;
+  int32_t ids[2];
+  float w[2], scratch[32];
+  route_token(a, logits, bias, 2, ids, w, scratch);
+  EXPECT_EQ(ids[0], 4);
+  EXPECT_EQ(ids[1], 7);
+  // weights: the unbiased sigmoids s4 = 1/(1+e^-3) and s7 = 0.5, normalized, times 2.827
+  const double s4 = 1.0 / (1.0 + std::exp(-3.0)), s7 = 0.5;
+  EXPECT_NEAR(w[0], 2.827 * s4 / (s4 + s7), 1e-5);
+  EXPECT_NEAR(w[1], 2.827 * s7 / (s4 + s7), 1e-5);
+}
+
 TEST(Router, SoftmaxWithoutGroups) {
   const float logits[8] = {0.0f, std::log(3.0f), 0.0f, 0.0f, std::log(2.0f), 0.0f, 0.0f, 0.0f};
   // softmax: exp = [1,3,1,1,2,1,1,1] / 11
