@@ -122,6 +122,38 @@ TEST(Reasoning, ToolCalls) {
   EXPECT_EQ(json::parse(args), json({{"city", "Paris"}}));
 }
 
+// Kimi-K2's syntax: the call's id is the model's header, which Kimi's template expects back.
+// (The fixture's R1 template opens the reasoning; the tool-call section ends it.)
+TEST(Reasoning, KimiToolCalls) {
+  TestServerConfig cfg;
+  cfg.scripted = true;
+  cfg.script =
+      "Weather needs the tool.<|tool_calls_section_begin|><|tool_call_begin|>"
+      "functions.get_weather:0<|tool_call_argument_begin|>{\"city\": \"Paris\"}<|tool_call_end|>"
+      "<|tool_calls_section_end|>";
+  cfg.tool_syntax = ToolCallSyntax::kKimi;
+  TestServer server(cfg);
+  ASSERT_TRUE(server.ok()) << server.error();
+  auto c = server.client();
+  int status = 0;
+  const json r = post_json(*c, "/v1/chat/completions", {{"messages", kHello}, {"tools", weather_tools()}}, &status);
+  ASSERT_EQ(status, 200) << r.dump();
+  const json& m = r["choices"][0]["message"];
+  EXPECT_EQ(r["choices"][0]["finish_reason"], "tool_calls");
+  EXPECT_EQ(m["reasoning_content"], "Weather needs the tool.");
+  ASSERT_EQ(m["tool_calls"].size(), 1u) << m;
+  EXPECT_EQ(m["tool_calls"][0]["id"], "functions.get_weather:0");
+  EXPECT_EQ(m["tool_calls"][0]["function"]["name"], "get_weather");
+  EXPECT_EQ(json::parse(m["tool_calls"][0]["function"]["arguments"].get<std::string>()), json({{"city", "Paris"}}));
+  auto res = c->Post("/v1/chat/completions",
+                     json({{"messages", kHello}, {"tools", weather_tools()}, {"stream", true}}).dump(), "application/json");
+  ASSERT_TRUE(res);
+  const ChatStreamText t = collect_chat(parse_sse(res->body));
+  EXPECT_EQ(t.finish, "tool_calls");
+  ASSERT_FALSE(t.tool_calls.empty());
+  EXPECT_EQ(t.tool_calls[0]["id"], "functions.get_weather:0");
+}
+
 TEST(Reasoning, StopStrings) {
   auto server = scripted("Hello there STOP and more");
   ASSERT_TRUE(server->ok()) << server->error();

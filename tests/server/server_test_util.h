@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ struct TestServerConfig {
   bool scripted = false;
   std::string script;
   int step_delay_ms = 0;
+  // The tool-call syntax the server parses (the fixtures' vocabulary picks DeepSeek's).
+  std::optional<ToolCallSyntax> tool_syntax;
 };
 
 class TestServer {
@@ -55,6 +58,7 @@ class TestServer {
       error_ = text.status().message();
       return;
     }
+    if (cfg_.tool_syntax) text->tool_syntax = *cfg_.tool_syntax;
     const Tokenizer tokenizer = text->tokenizer;
     pool_ = std::make_unique<ThreadPool>(cfg_.threads);
     if (cfg_.scripted) {
