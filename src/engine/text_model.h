@@ -3,9 +3,10 @@
 // Shared by `run`, `chat`, `tokenize`, `template` and the server.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include <nlohmann/json.hpp>
 
 #include "base/status.h"
 #include "gguf/gguf.h"

@@ -119,7 +119,6 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
     if (!packable(*t, layout, tail_ok)) continue;
     if (routed && converts(*t, layout) && !convert_routed) {
       ++report.kept_tensors;
-      report.kept_bytes += t->row_stride * static_cast<size_t>(t->rows() * t->ne[2]);
       continue;
     }
     if (!seen.insert(t->data).second) {
@@ -142,7 +141,10 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
       }
     }
   }
-  report.kept_growth = report.kept_tensors > 0 ? routed_converted - routed_file : 0;
+  if (report.kept_tensors > 0) {
+    report.kept_bytes = routed_file;
+    report.kept_growth = routed_converted - routed_file;
+  }
   if (jobs.empty()) return report;
 
   size_t copy_bytes = 0;

@@ -8,9 +8,10 @@
 // bytes) are always made for the small matrices, and for the routed experts (the bulk of the
 // file) only when the weights still fit `memory_limit` afterwards: the loaded bytes, less the
 // experts' file bytes when those are page cache the kernel may drop (mmap), plus their
-// converted copies. The converted layout decodes about twice as fast (kernels_bench: Q4_0's
-// file-layout product 5.5 GB/s a core against Q8_0_R16's 23 GB/s); the file layout is what
-// lets Kimi-K2-Thinking's Q4_0 experts (about 0.55 TB) load on a 768 GB machine at all.
+// converted copies. The converted layout decodes about twice as fast per value (one core:
+// the Q4_0 file-layout product 5.0-5.6 GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0 and
+// IQ4_NL experts"); the file layout is what lets Kimi-K2-Thinking's Q4_0 experts (about
+// 0.55 TB) load on a 768 GB machine at all.
 //
 // A matrix whose row count is not a multiple of the group is packed in its whole groups,
 // its last rows (TensorView::tail_rows) left in the source layout at their usual offsets;

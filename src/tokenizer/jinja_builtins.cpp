@@ -704,8 +704,9 @@ Result<Value> call_list_method(const Value& list, std::string_view name, const C
                                Budget& budget, bool* found) {
   Array& items = *list.array_ptr();
   if (name == "append") {
-    if (args.positional.size() != 1 || !args.keyword.empty())
+    if (args.positional.size() != 1 || !args.keyword.empty()) {
       return Status::error("list.append takes one argument");
+    }
     std::unordered_set<const void*> seen;
     MOE_ASSIGN_OR_RETURN(bool cyclic, holds_list(args.positional[0], &items, budget, seen));
     if (cyclic) return Status::error("list.append: a list cannot contain itself");
@@ -732,8 +733,9 @@ Result<Value> call_list_method(const Value& list, std::string_view name, const C
 Result<Value> call_method(const Value& object, std::string_view name, const CallArgs& args, Budget& budget,
                           bool* found) {
   *found = true;
-  if (object.is_array() && !object.is_tuple())
+  if (object.is_array() && !object.is_tuple()) {
     return call_list_method(object, name, args, budget, found);
+  }
   if (object.is_object() && !object.is_namespace()) {
     const Object& o = object.as_object();
     if (name == "items") return apply_filter("items", object, {}, budget);

@@ -17,6 +17,11 @@ struct Chars {
 constexpr uint16_t kLetterOrMark = kCharLetter | kCharMark;
 constexpr uint16_t kPunctOrSymbol = kCharPunctuation | kCharSymbol;
 
+struct CodePointRange {
+  uint32_t first;
+  uint32_t last;
+};
+
 template <size_t N>
 bool in_ranges(const CodePointRange (&ranges)[N], uint32_t cp) {
   // Ranges are sorted by `first` and do not overlap.
@@ -341,8 +346,7 @@ std::string_view pre_tokenizer_name(PreTokenizerKind kind) {
     case PreTokenizerKind::kDeepSeekV3: return "deepseek-v3";
     case PreTokenizerKind::kDeepSeekLlm: return "deepseek-llm";
     case PreTokenizerKind::kDeepSeekCoder: return "deepseek-coder";
-    case PreTokenizerKind::kKimiK2:
-      return "kimi-k2";
+    case PreTokenizerKind::kKimiK2: return "kimi-k2";
   }
   return "unknown";
 }
@@ -369,9 +373,7 @@ void pre_tokenize(PreTokenizerKind kind, std::string_view text, PreTokenizerScra
     case PreTokenizerKind::kDeepSeekV3: split_deepseek_v3(chars, s); break;
     case PreTokenizerKind::kDeepSeekLlm: split_deepseek_llm(chars, s); break;
     case PreTokenizerKind::kDeepSeekCoder: split_deepseek_coder(chars, s); break;
-    case PreTokenizerKind::kKimiK2:
-      split_kimi_k2(chars, s);
-      break;
+    case PreTokenizerKind::kKimiK2: split_kimi_k2(chars, s); break;
   }
   for (const Span& piece : s.pieces) out.push_back({s.offsets[piece.begin], s.offsets[piece.end]});
 }

@@ -6,18 +6,18 @@ namespace moe {
 namespace unicode_detail {
 extern const uint32_t kClassRuns[];
 extern const size_t kClassRunCount;
-extern const CodePointRange kHanRanges[];
-extern const size_t kHanRangeCount;
 }  // namespace unicode_detail
 
 namespace {
 
 // A class run entry: (first code point << kClassShift) | the major class in bits 0-2, with
-// kUpperOrTitleBit for Lu/Lt and kLowerBit for Ll (gen_unicode_tables.py).
-constexpr uint32_t kClassShift = 5;
+// kUpperOrTitleBit for Lu/Lt, kLowerBit for Ll and kHanBit for Script=Han
+// (gen_unicode_tables.py).
+constexpr uint32_t kClassShift = 6;
 constexpr uint32_t kMajorMask = 7;
 constexpr uint32_t kUpperOrTitleBit = 8;
 constexpr uint32_t kLowerBit = 16;
+constexpr uint32_t kHanBit = 32;
 
 constexpr uint16_t ascii_flags(uint32_t c) {
   if (c == '\r' || c == '\n') return kCharSpace | kCharNewline;
@@ -50,15 +50,6 @@ uint32_t class_code(uint32_t cp) {
   return it[-1] & ((1u << kClassShift) - 1);
 }
 
-bool is_han(uint32_t cp) {
-  if (cp < 0x2E80) return false;  // the first Han range
-  const CodePointRange* first = unicode_detail::kHanRanges;
-  const CodePointRange* last = first + unicode_detail::kHanRangeCount;
-  const CodePointRange* it = std::upper_bound(
-      first, last, cp, [](uint32_t c, const CodePointRange& r) { return c < r.first; });
-  return it != first && cp <= it[-1].last;
-}
-
 }  // namespace
 
 UnicodeClass unicode_class(uint32_t cp) {
@@ -76,10 +67,10 @@ uint16_t unicode_flags(uint32_t cp) {
   if (cp < 0x80) return kAscii.flags[cp];
   if (cp > 0x10FFFF) return 0;
   uint16_t flags = unicode_is_space(cp) ? kCharSpace : 0;
-  if (is_han(cp)) flags |= kCharHan;
   const uint32_t code = class_code(cp);
   if (code & kUpperOrTitleBit) flags |= kCharUpperOrTitle;
   if (code & kLowerBit) flags |= kCharLower;
+  if (code & kHanBit) flags |= kCharHan;
   switch (static_cast<UnicodeClass>(code & kMajorMask)) {
     case UnicodeClass::kLetter: return flags | kCharLetter;
     case UnicodeClass::kMark: return flags | kCharMark;
