@@ -212,6 +212,7 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "q8_0") return SynthMix::kQ8_0;
   if (n == "q6_k") return SynthMix::kQ6_K;
   if (n == "q4_0") return SynthMix::kQ4_0;
+  if (n == "q5_0") return SynthMix::kQ5_0;
   if (n == "q4_k_m") return SynthMix::kQ4_K_M;
   if (n == "q2_k") return SynthMix::kQ2_K;
   if (n == "q3_k_m") return SynthMix::kQ3_K_M;
@@ -221,7 +222,7 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "iq1_m") return SynthMix::kIQ1_M;
   if (n == "iq1_s") return SynthMix::kIQ1_S;
   return Status::error("unknown type '" + std::string(name) +
-                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S)");
+                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {
@@ -231,6 +232,7 @@ std::string_view synth_mix_name(SynthMix mix) {
     case SynthMix::kQ8_0: return "Q8_0";
     case SynthMix::kQ6_K: return "Q6_K";
     case SynthMix::kQ4_0: return "Q4_0";
+    case SynthMix::kQ5_0: return "Q5_0";
     case SynthMix::kQ4_K_M: return "Q4_K_M";
     case SynthMix::kQ2_K: return "Q2_K";
     case SynthMix::kQ3_K_M: return "Q3_K_M";
@@ -250,6 +252,7 @@ uint32_t synth_file_type(SynthMix mix) {
     case SynthMix::kQ8_0: return 7;
     case SynthMix::kQ6_K: return 18;
     case SynthMix::kQ4_0: return 2;
+    case SynthMix::kQ5_0: return 8;
     case SynthMix::kQ4_K_M: return 15;
     case SynthMix::kQ2_K: return 10;
     case SynthMix::kQ3_K_M: return 12;
@@ -324,6 +327,7 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
     case SynthMix::kQ8_0: t = GgmlType::Q8_0; break;
     case SynthMix::kQ6_K: t = GgmlType::Q6_K; break;
     case SynthMix::kQ4_0: t = output ? GgmlType::Q6_K : GgmlType::Q4_0; break;
+    case SynthMix::kQ5_0: t = output ? GgmlType::Q6_K : GgmlType::Q5_0; break;
     case SynthMix::kQ2_K: t = output ? GgmlType::Q6_K : GgmlType::Q2_K; break;
     case SynthMix::kIQ4_XS: t = output ? GgmlType::Q6_K : GgmlType::IQ4_XS; break;
     case SynthMix::kQ4_K_M:

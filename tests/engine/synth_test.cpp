@@ -557,7 +557,7 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
                          });
 
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
-                         ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0,
+                         ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0, SynthMix::kQ5_0,
                                            SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ4_XS,
                                            SynthMix::kIQ2_XXS,
                                            SynthMix::kIQ1_M, SynthMix::kIQ1_S),
