@@ -44,7 +44,7 @@ constexpr std::array<TypeTraits, 32> kTypes = {{
 }};
 
 // Same bytes per block as their sources, so a packed tensor keeps its size and row stride.
-constexpr std::array<TypeTraits, 7> kInternalTypes = {{
+constexpr std::array<TypeTraits, 8> kInternalTypes = {{
     {GgmlType::Q8_0_R16, "q8_0_r16", 32, 34},
     {GgmlType::Q4_K_R16, "q4_K_r16", 256, 144},
     {GgmlType::Q6_K_R16, "q6_K_r16", 256, 210},
@@ -52,6 +52,7 @@ constexpr std::array<TypeTraits, 7> kInternalTypes = {{
     {GgmlType::Q2_K_R16, "q2_K_r16", 256, 84},
     {GgmlType::Q3_K_R16, "q3_K_r16", 256, 110},
     {GgmlType::Q5_K_R16, "q5_K_r16", 256, 176},
+    {GgmlType::Q4_0_R16, "q4_0_r16", 32, 18},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -52,6 +52,7 @@ enum class GgmlType : uint32_t {
   Q2_K_R16 = 68,  // Q2_K rows interleaved in groups of 16
   Q3_K_R16 = 69,  // Q3_K rows interleaved in groups of 16
   Q5_K_R16 = 70,  // Q5_K rows interleaved in groups of 16
+  Q4_0_R16 = 71,  // Q4_0 rows interleaved in groups of 16
 };
 
 // Type ids are below this bound (tables indexed by type id use it).

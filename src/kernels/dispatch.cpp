@@ -22,11 +22,12 @@ void set(KernelTable* t, GgmlType type, VecDotFn vec_dot, GemmFn gemm) {
 }
 
 // Tail rows of a packed matrix (still in the source layout) x the packed type's activation:
-// the K layouts take Q8_K like their sources, so their sources' gemms; Q8_0_R16 takes
-// Q8_0_S, which the Q8_0 kernels do not.
+// the K layouts take Q8_K like their sources, so their sources' gemms; Q8_0_R16 and Q4_0_R16
+// take Q8_0_S, which the file-layout kernels do not.
 void set_tail_gemms(KernelTable* t) {
   const auto at = [t](GgmlType type) -> WeightKernels& { return t->weights[static_cast<uint32_t>(type)]; };
   at(GgmlType::Q8_0_R16).tail_gemm = ref::gemm_q8_0_q8_0_s;
+  at(GgmlType::Q4_0_R16).tail_gemm = ref::gemm_q4_0_q8_0_s;
   at(GgmlType::Q4_K_R16).tail_gemm = at(GgmlType::Q4_K).gemm;
   at(GgmlType::Q6_K_R16).tail_gemm = at(GgmlType::Q6_K).gemm;
   at(GgmlType::Q2_K_R16).tail_gemm = at(GgmlType::Q2_K).gemm;
@@ -45,10 +46,10 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q2_K, GgmlType::Q2_K_R16, packed::repack_q2_K_r16);
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
   pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
-  // Q4_0 / Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become
-  // Q8_0_R16: 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead
-  // of the file layout's.
-  pack(GgmlType::Q4_0, GgmlType::Q8_0_R16, packed::repack_q4_0_to_q8_0_r16);
+  pack(GgmlType::Q4_0, GgmlType::Q4_0_R16, packed::repack_q4_0_r16);
+  // Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16:
+  // 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead of the
+  // file layout's (routed experts only within a memory limit: model/pack_weights.h).
   pack(GgmlType::Q5_0, GgmlType::Q8_0_R16, packed::repack_q5_0_to_q8_0_r16);
   pack(GgmlType::IQ4_NL, GgmlType::Q8_0_R16, packed::repack_iq4_nl_to_q8_0_r16);
 }
@@ -83,6 +84,7 @@ KernelTable make_scalar_table() {
   t.quantize_q8_K = quantize_row_q8_K_ref;
   // The packed layouts' definitions (this table never repacks: they are for tests).
   set(&t, GgmlType::Q8_0_R16, nullptr, ref::gemm_q8_0_r16);
+  set(&t, GgmlType::Q4_0_R16, nullptr, ref::gemm_q4_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, ref::gemm_q2_K_r16);
@@ -135,6 +137,7 @@ KernelTable make_avx2_table() {
   t.silu_mul = avx2::silu_mul;
   t.softmax = avx2::softmax;
   set(&t, GgmlType::Q8_0_R16, nullptr, avx2::gemm_q8_0_r16);
+  set(&t, GgmlType::Q4_0_R16, nullptr, avx2::gemm_q4_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx2::gemm_q2_K_r16);
@@ -151,6 +154,7 @@ KernelTable make_avx512_table() {
   t.isa = Isa::kAvx512;
   avx512::override_kernels(&t);
   set(&t, GgmlType::Q8_0_R16, nullptr, avx512::gemm_q8_0_r16);
+  set(&t, GgmlType::Q4_0_R16, nullptr, avx512::gemm_q4_0_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx512::gemm_q2_K_r16);
@@ -188,7 +192,7 @@ GgmlType activation_type(GgmlType w) {
       return GgmlType::Q8_0;
     case GgmlType::Q4_1: case GgmlType::Q5_1:
       return GgmlType::Q8_1;
-    case GgmlType::Q8_0_R16:
+    case GgmlType::Q8_0_R16: case GgmlType::Q4_0_R16:
       return GgmlType::Q8_0_S;
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
     case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
@@ -224,7 +228,7 @@ bool has_kernel(const KernelTable& k, GgmlType w) {
 int gemm_row_grain(GgmlType w) {
   switch (w) {
     case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16:
-    case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16:
+    case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16: case GgmlType::Q4_0_R16:
       return kPackRows;
     default:
       return 4;

@@ -14,6 +14,16 @@
 // Tail rows left in the Q8_0 file layout (a matrix not in whole groups) are multiplied by
 // gemm_q8_0_q8_0_s with the same float arithmetic per element, so they agree bitwise.
 //
+// Q4_0_R16 (per group, per block column of 32 values, 16 x 18 = 288 bytes):
+//   uint16_t d[16]                  f16 scales of rows 0..15
+//   uint8_t  q[4][16][4]            line c, row r: the row's Q4_0 bytes qs[4c..4c+3] as the
+//                                   file has them: values 4c..4c+3 (chunk c) in the low
+//                                   nibbles, 16+4c..19+4c (chunk c + 4) in the high ones
+// The nibbles u = q + 8 in [0, 15] are the unsigned operand of the byte products against
+// Q8_0_S activations: dot = d_w * d_a * (sum(u * a) - 8 * sum(a)), 8 * sum(a) = sum128 / 16.
+// That is the integer Q8_0_R16 gets from the same values, so the two layouts' products agree
+// bitwise; Q4_0_R16 reads half the bytes. Tail rows stay Q4_0 (gemm_q4_0_q8_0_s).
+//
 // Q4_K_R16, Q5_K_R16, Q6_K_R16, Q2_K_R16 and Q3_K_R16: see packed_k.cpp.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
@@ -49,11 +59,11 @@ void read_q8_0_r16_row(const void* group, int64_t nb, int r, BlockQ8_0* row);
 // read_q8_0_r16_row then d * q for each value, in one pass: nb * 32 floats (the cache's
 // decode attention reads its rows this way, many times per token).
 void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out);
-// Lossless conversions (Q4_0 / Q5_0 / IQ4_NL values are small integers times an f16 scale):
-// the packed rows are larger than the source rows (34 bytes per block instead of 18 / 22).
-void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
+// Lossless conversions (Q5_0 / IQ4_NL values are small integers times an f16 scale): the
+// packed rows are larger than the source rows (34 bytes per block instead of 22 / 18).
 void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq4_nl_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_q4_0_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q4_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q5_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
@@ -68,6 +78,7 @@ void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 
 namespace ref {
 MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
@@ -77,10 +88,14 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n);
 // Q8_0 rows in the file layout x Q8_0_S activations: Q8_0_R16's tail_gemm (any row count).
 void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                       size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride);
+// Q4_0 file-layout rows x Q8_0_S: Q4_0_R16's tail_gemm.
+void gemm_q4_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride);
 }  // namespace ref
 
 namespace avx2 {
 MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)
@@ -91,6 +106,7 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::qua
 
 namespace avx512 {
 MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
 MOE_PACKED_GEMM(q6_K_r16)

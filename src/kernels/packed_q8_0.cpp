@@ -1,5 +1,6 @@
 // Q8_0 -> Q8_0_R16 (layout in packed.h), and the lossless conversions of the other
-// symmetric 32-value formats (Q4_0, Q5_0, IQ4_NL: d * small signed integers) into it.
+// symmetric 32-value formats (Q5_0, IQ4_NL: d * small signed integers) into it. (Q4_0 has a
+// packed layout of its own bytes, packed_q4_0.cpp.)
 #include <cstring>
 
 #include "base/check.h"
@@ -33,13 +34,6 @@ void get_block(const uint8_t* col, int r, BlockQ8_0* blk) {
 }
 
 void decode(const BlockQ8_0& b, int8_t* q) { std::memcpy(q, b.qs, kQK); }
-
-void decode(const BlockQ4_0& b, int8_t* q) {
-  for (int i = 0; i < kQK / 2; ++i) {
-    q[i] = static_cast<int8_t>((b.qs[i] & 15) - 8);
-    q[i + kQK / 2] = static_cast<int8_t>((b.qs[i] >> 4) - 8);
-  }
-}
 
 void decode(const BlockQ5_0& b, int8_t* q) {
   uint32_t high;
@@ -111,9 +105,6 @@ void dequantize_q8_0_r16_row(const void* group, int64_t nb, int r, float* out) {
 
 void repack_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack_rows<BlockQ8_0>(src, rows, n, dst);
-}
-void repack_q4_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
-  repack_rows<BlockQ4_0>(src, rows, n, dst);
 }
 void repack_q5_0_to_q8_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack_rows<BlockQ5_0>(src, rows, n, dst);

@@ -4,14 +4,14 @@
 // grow; with mmap the packed copies go to anonymous memory (transparent huge pages where
 // the kernel allows) and the file's pages are no longer read.
 //
-// Conversions into a layout with larger rows (Q4_0 / Q5_0 / IQ4_NL -> Q8_0_R16, up to 1.9x the
-// bytes) are always made for the small matrices, and for the routed experts (the bulk of the
-// file) only when the weights still fit `memory_limit` afterwards: the loaded bytes, less the
+// Conversions into a layout with larger rows (Q5_0 / IQ4_NL -> Q8_0_R16, 1.5-1.9x the bytes)
+// are always made for the small matrices, and for the routed experts (the bulk of the file)
+// only when the weights still fit `memory_limit` afterwards: the loaded bytes, less the
 // experts' file bytes when those are page cache the kernel may drop (mmap), plus their
 // converted copies. The converted layout decodes about twice as fast per value (one core:
-// the Q4_0 file-layout product 5.0-5.6 GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0 and
-// IQ4_NL experts"); the file layout is what lets Kimi-K2-Thinking's Q4_0 experts (about
-// 0.55 TB) load on a 768 GB machine at all.
+// the IQ4_NL file-layout product 5.2-5.4 GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0
+// and IQ4_NL experts"). Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) has a packed
+// layout of its own bytes, Q4_0_R16, so it never grows.
 //
 // A matrix whose row count is not a multiple of the group is packed in its whole groups,
 // its last rows (TensorView::tail_rows) left in the source layout at their usual offsets;
@@ -34,8 +34,8 @@ struct PackReport {
   uint64_t bytes = 0;
   bool in_place = false;
   double seconds = 0;
-  // Routed-expert tensors whose packed layout would be a larger conversion (Q4_0, Q5_0,
-  // IQ4_NL -> Q8_0_R16) that did not fit the memory limit: left as the file has them.
+  // Routed-expert tensors whose packed layout would be a larger conversion (Q5_0, IQ4_NL ->
+  // Q8_0_R16) that did not fit the memory limit: left as the file has them.
   int kept_tensors = 0;
   uint64_t kept_bytes = 0;
   uint64_t kept_growth = 0;      // the bytes their conversion would have added

@@ -456,43 +456,54 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthPacked,
                            return std::string(type_name(info.param.file)) + "_" + std::string(isa_name(info.param.isa));
                          });
 
-// Q4_0 routed experts (Kimi-K2-Thinking's files are Q4_0 where its weights are int4) are
-// converted to Q8_0_R16 like the small Q4_0 matrices only while the grown weights fit the
-// memory limit; past it they keep the file's layout. Both against the same table with
-// nothing converted, and batch invariant.
-class SynthQ4_0 : public ::testing::TestWithParam<Isa> {};
+// Q4_0 matrices (Kimi-K2-Thinking's routed experts are Q4_0 where its weights are int4) are
+// packed into Q4_0_R16, the file's own bytes: whatever the memory limit. Q5_0 matrices are
+// converted into Q8_0_R16 (34 bytes a block instead of 22), the routed experts only while the
+// grown weights fit the limit; past it they keep the file's layout. Each against the same
+// table with nothing packed, and batch invariant.
+struct SymmetricMixCase {
+  Isa isa;
+  SynthMix mix;
+  GgmlType file, packed;
+};
+void PrintTo(const SymmetricMixCase& p, std::ostream* os) { *os << synth_mix_name(p.mix) << " on " << isa_name(p.isa); }
 
-TEST_P(SynthQ4_0, RoutedExpertsConvertOnlyWithinTheMemoryLimit) {
-  if (!isa_supported(GetParam()))
-    GTEST_SKIP() << isa_name(GetParam()) << " is not supported by this CPU";
+class SynthSymmetric : public ::testing::TestWithParam<SymmetricMixCase> {};
+
+TEST_P(SynthSymmetric, RoutedExpertsGrowOnlyWithinTheMemoryLimit) {
+  const SymmetricMixCase& p = GetParam();
+  if (!isa_supported(p.isa)) GTEST_SKIP() << isa_name(p.isa) << " is not supported by this CPU";
   const auto dir = temp_dir();
   ThreadPool pool(2);
-  const std::string path = write_tiny_every_expert(SynthMix::kQ4_0, 5, dir, pool);
+  const std::string path = write_tiny_every_expert(p.mix, 5, dir, pool);
   ASSERT_FALSE(path.empty());
-  KernelTable unpacked = kernel_table(GetParam());
-  unpacked.packing[static_cast<uint32_t>(GgmlType::Q4_0)] = {};
+  KernelTable unpacked = kernel_table(p.isa);
+  unpacked.packing[static_cast<uint32_t>(p.file)] = {};
   auto plain = Model::load(path, unpacked);
   ASSERT_TRUE(plain.is_ok());
   const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
   const std::vector<float> b = logits_of(**plain, pool, prompt, false);
+  const bool grows = row_bytes(p.packed, 256) > row_bytes(p.file, 256);
   // the tiny model is about 3 MB: 1 MB is past the limit, none means no limit
   for (const int64_t limit : {int64_t{1} << 20, int64_t{0}}) {
     LoadOptions options;
     options.conversion_memory_limit = limit;
     options.show_progress = false;
-    auto packed = Model::load(path, kernel_table(GetParam()), options);
+    auto packed = Model::load(path, kernel_table(p.isa), options);
     ASSERT_TRUE(packed.is_ok());
-    const GgmlType experts = limit == 0 ? GgmlType::Q8_0_R16 : GgmlType::Q4_0;
+    const GgmlType experts = limit != 0 && grows ? p.file : p.packed;
     const LayerWeights& l = (*packed)->weights().layers.back();
     for (const TensorView* v : {&l.moe.w1, &l.moe.w2, &l.moe.w3})
       EXPECT_EQ(v->type, experts) << limit;
-    EXPECT_EQ(l.moe.shared.w1.type, GgmlType::Q8_0_R16);
-    EXPECT_EQ(l.attn.wq_b.type, GgmlType::Q8_0_R16);
+    EXPECT_EQ(l.moe.shared.w1.type, p.packed);
+    EXPECT_EQ(l.attn.wq_b.type, p.packed);
     const std::vector<float> a = logits_of(**packed, pool, prompt, false);
     ASSERT_EQ(a.size(), b.size());
     const auto [max_diff, max_abs] = max_diff_and_abs(a, b);
     EXPECT_GT(max_abs, 0.0);
-    EXPECT_LT(max_diff, 0.02 * max_abs) << limit;
+    // the packed layouts take Q8_0_S activations (an f32 scale), the file layout Q8_0 (f16):
+    // these random models turn that rounding into 1.6-2.3 % of the largest logit
+    EXPECT_LT(max_diff, 0.04 * max_abs) << limit;
     const std::vector<float> c = logits_of(**packed, pool, prompt, true);
     EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0)
         << "prompt at once vs token by token";
@@ -500,8 +511,15 @@ TEST_P(SynthQ4_0, RoutedExpertsConvertOnlyWithinTheMemoryLimit) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tables, SynthQ4_0, ::testing::Values(Isa::kAvx2, Isa::kAvx512),
-                         [](const auto& info) { return std::string(isa_name(info.param)); });
+INSTANTIATE_TEST_SUITE_P(
+    Tables, SynthSymmetric,
+    ::testing::Values(SymmetricMixCase{Isa::kAvx2, SynthMix::kQ4_0, GgmlType::Q4_0, GgmlType::Q4_0_R16},
+                      SymmetricMixCase{Isa::kAvx512, SynthMix::kQ4_0, GgmlType::Q4_0, GgmlType::Q4_0_R16},
+                      SymmetricMixCase{Isa::kAvx2, SynthMix::kQ5_0, GgmlType::Q5_0, GgmlType::Q8_0_R16},
+                      SymmetricMixCase{Isa::kAvx512, SynthMix::kQ5_0, GgmlType::Q5_0, GgmlType::Q8_0_R16}),
+    [](const auto& info) {
+      return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
+    });
 
 // The IQ formats with K-style super-blocks (IQ4_XS, IQ2_XXS, IQ1_S, IQ1_M) are multiplied in their file layout by every
 // table: a SIMD table's model against the same table with the scalar reference products for

@@ -280,15 +280,15 @@ TEST(PackedQ8_0, KLayoutTailsAreTheSourceGemms) {
   }
 }
 
-// Q4_0 / Q5_0 / IQ4_NL values are d times small integers: converted into Q8_0_R16 they must
+// Q5_0 / IQ4_NL values are d times small integers: converted into Q8_0_R16 they must
 // be the bytes the Q8_0 repacking makes of the same integers (recovered here from the
 // dequantized values: d * k is exact in f32 for an f16 d and |k| <= 127, so is (d * k) / d).
-TEST(PackedQ8_0, Q4_0Q5_0AndIQ4_NLConvertLosslessly) {
+TEST(PackedQ8_0, Q5_0AndIQ4_NLConvertLosslessly) {
   const int64_t rows = 32, n = 128;
   std::mt19937 rng(11);
   std::normal_distribution<float> g(0.0f, 1.0f);
   std::vector<float> x(n), deq(n);
-  for (GgmlType type : {GgmlType::Q4_0, GgmlType::Q5_0, GgmlType::IQ4_NL}) {
+  for (GgmlType type : {GgmlType::Q5_0, GgmlType::IQ4_NL}) {
     const size_t src_rb = row_bytes(type, n), q8_rb = row_bytes(GgmlType::Q8_0, n);
     std::vector<uint8_t> src(rows * src_rb), q8(rows * q8_rb);
     for (int64_t r = 0; r < rows; ++r) {
@@ -308,7 +308,6 @@ TEST(PackedQ8_0, Q4_0Q5_0AndIQ4_NLConvertLosslessly) {
     }
     std::vector<uint8_t> want(rows * q8_rb), got(rows * q8_rb);
     packed::repack_q8_0_r16(q8.data(), rows, n, want.data());
-    if (type == GgmlType::Q4_0) packed::repack_q4_0_to_q8_0_r16(src.data(), rows, n, got.data());
     if (type == GgmlType::Q5_0) packed::repack_q5_0_to_q8_0_r16(src.data(), rows, n, got.data());
     if (type == GgmlType::IQ4_NL) packed::repack_iq4_nl_to_q8_0_r16(src.data(), rows, n, got.data());
     EXPECT_EQ(want, got) << type_name(type);

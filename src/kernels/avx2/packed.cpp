@@ -1,4 +1,4 @@
-// AVX2 Q8_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise the ref:: definitions, on the same
+// AVX2 Q8_0_R16 / Q4_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise the ref:: definitions, on the same
 // packed layouts as the AVX-512 kernels (kernels/packed.h, packed_k.cpp), so one repacking
 // serves both tables. A 64-byte chunk of 16 rows is two 32-byte halves (rows 0-7, 8-15).
 //
@@ -9,6 +9,8 @@
 //         operand and the activation takes q's sign (|a| <= 127 in Q8_0_S): pairs <= 32512.
 //         One token instead splits its activations into nibbles and multiplies q + 128 as
 //         stored (q8_one_token, bounds there).
+//   Q4_0: nibbles <= 15 x |a| <= 128: pairs <= 3840, a block's 8 chunks <= 30720, then one
+//         vpmaddwd per block.
 //   Q4_K: nibbles <= 15 x |a| <= 128: pairs <= 3840, 8 chunks of a sub-block <= 30720, then
 //         one vpmaddwd per sub-block applies the 6-bit scale.
 //   Q5_K: values <= 31: pairs <= 7936, so a vpmaddwd every 4 chunks (<= 31744).
@@ -29,6 +31,7 @@ namespace moe::avx2 {
 namespace {
 
 constexpr size_t kQ8Column = kPackRows * sizeof(BlockQ8_0);  // 544
+constexpr size_t kQ40Column = kPackRows * sizeof(BlockQ4_0);  // 288
 constexpr size_t kQ4Column = kPackRows * sizeof(BlockQ4_K);  // 2304
 constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);  // 2816
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
@@ -197,6 +200,70 @@ inline void q8_one_token(int64_t nb, const uint8_t* group, const BlockQ8_0S* act
     }
   }
   for (int h = 0; h < 2; ++h) _mm256_storeu_ps(y + 8 * h, acc[h]);
+}
+
+// ---- Q4_0_R16 (column: f16 d[16], then q[4][16][4], line c: chunk c low, c + 4 high)
+
+// Tokens [0, T) x H halves from half h0, as q8_tile (float sums in y past 4 (token, half)
+// pairs). Each 32-byte line half gives both nibbles' values once for all the tokens; the
+// int16 sums take the whole block before one vpmaddwd widens them.
+template <int T, int H>
+inline void q40_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S* const* act,
+                     float* y, int64_t y_stride) {
+  constexpr bool kSumsInY = T * H > 4;
+  const __m256i m0f = _mm256_set1_epi8(0x0F), ones = _mm256_set1_epi16(1);
+  __m256 acc[kSumsInY ? 1 : T][H];
+  for (int t = 0; t < T; ++t) {
+    for (int h = 0; h < H; ++h) {
+      if constexpr (kSumsInY) {
+        _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+      } else {
+        acc[t][h] = _mm256_setzero_ps();
+      }
+    }
+  }
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kQ40Column;
+    prefetch_ahead(col, (kQ40Column + 63) / 64);
+    const uint8_t* q = col + kPackRows * sizeof(uint16_t) + 32 * h0;
+    __m256i s[T][H];
+    for (int t = 0; t < T; ++t) {
+      for (int h = 0; h < H; ++h) s[t][h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      for (int h = 0; h < H; ++h) {
+        const __m256i w = load256(q + 64 * c + 32 * h);
+        const __m256i lo = _mm256_and_si256(w, m0f), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f);
+        for (int t = 0; t < T; ++t) {
+          const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(act[t][b].qs + 4 * c)),
+                                             _mm256_maddubs_epi16(hi, bcast4(act[t][b].qs + 16 + 4 * c)));
+          s[t][h] = _mm256_add_epi16(s[t][h], p);
+          in_order(s[t][h]);
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      for (int t = 0; t < T; ++t) {
+        // sum128 = 128 * sum(a): the shift is exact
+        const __m256i isum =
+            _mm256_sub_epi32(_mm256_madd_epi16(s[t][h], ones), _mm256_set1_epi32(act[t][b].sum128 >> 4));
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
+        if constexpr (kSumsInY) {
+          float* yh = y + t * y_stride + 8 * (h0 + h);
+          _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), _mm256_loadu_ps(yh)));
+        } else {
+          acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc[t][h]);
+        }
+      }
+    }
+  }
+  if constexpr (!kSumsInY) {
+    for (int t = 0; t < T; ++t) {
+      for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
+    }
+  }
 }
 
 // The K tiles' float sums (tokens [0, T) x halves [h0, h0 + H)) start at zero in y.
@@ -665,6 +732,11 @@ constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile
                                            q8_tile<8, 1>};
 constexpr TileFn<BlockQ8_0S> kQ8Pair[kOnePassTokens - 1] = {q8_tile<2, 2>, q8_tile<3, 2>,
                                                             q8_tile<4, 2>};
+constexpr TileFn<BlockQ8_0S> kQ40Multi[] = {q40_tile<2, 1>, q40_tile<3, 1>, q40_tile<4, 1>,
+                                            q40_tile<5, 1>, q40_tile<6, 1>, q40_tile<7, 1>,
+                                            q40_tile<8, 1>};
+constexpr TileFn<BlockQ8_0S> kQ40Pair[kOnePassTokens - 1] = {q40_tile<2, 2>, q40_tile<3, 2>,
+                                                             q40_tile<4, 2>};
 // The K formats' tiles: kQ*Multi (2-8 tokens over a half group), kQ*Pair (2-4 tokens in one
 // pass over both halves).
 #define MOE_K_TILES(Multi, Pair, tile)                                                           \
@@ -697,6 +769,12 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
     return;
   }
   gemm_groups<BlockQ8_0S, kQK, 8, q8_tile<1, 2>, kQ8Multi, kQ8Pair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_q4_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_0S, kQK, 8, q40_tile<1, 2>, kQ40Multi, kQ40Pair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 

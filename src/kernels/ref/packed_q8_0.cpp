@@ -1,5 +1,6 @@
-// Reference Q8_0_R16 x Q8_0_S product and the Q8_0_S quantizer: the definitions the ISA
-// versions match bitwise. Also the tail product: Q8_0 file-layout rows x Q8_0_S.
+// Reference Q8_0_R16 and Q4_0_R16 x Q8_0_S products and the Q8_0_S quantizer: the
+// definitions the ISA versions match bitwise. Also the tail products: Q8_0 and Q4_0
+// file-layout rows x Q8_0_S.
 #include <algorithm>
 #include <cmath>
 
@@ -48,24 +49,81 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
   }
 }
 
-// The packed product's arithmetic on file-layout rows: q is the signed value, so
-// isum = sum(q * a) is the same exact integer without the 128 correction.
-void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+// Per block column: isum = sum(u * a) - sum128 / 16 (u = q + 8, the stored nibble; exact),
+// then acc = fma(d_w * d_a, isum, acc), blocks in order: Q8_0_R16's integer and float steps.
+void gemm_q4_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  const int64_t nb = n / kQK;
+  constexpr size_t kColumnBytes = kPackRows * sizeof(BlockQ4_0);
+  for (int64_t g = 0; g < rows / kPackRows; ++g) {
+    const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
+    for (int64_t t = 0; t < tokens; ++t) {
+      const auto* act = reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + t * a_row_bytes);
+      for (int r = 0; r < kPackRows; ++r) {
+        float acc = 0.0f;
+        for (int64_t b = 0; b < nb; ++b) {
+          const uint8_t* col = group + b * kColumnBytes;
+          const uint8_t* q = col + kPackRows * sizeof(uint16_t) + r * 4;
+          int32_t isum = 0;
+          for (int j = 0; j < kQK / 2; ++j) {
+            const uint8_t byte = q[(j / 4) * kPackRows * 4 + j % 4];
+            isum += (byte & 15) * act[b].qs[j] + (byte >> 4) * act[b].qs[j + kQK / 2];
+          }
+          isum -= act[b].sum128 / 16;
+          uint16_t d;
+          __builtin_memcpy(&d, col + r * sizeof(uint16_t), sizeof(d));
+          acc = std::fmaf(f16_to_f32(d) * act[b].d, static_cast<float>(isum), acc);
+        }
+        y[t * y_stride + g * kPackRows + r] = acc;
+      }
+    }
+  }
+}
+
+namespace {
+
+// sum(q * a) of one block, q the signed values: the packed products' integer without their
+// corrections.
+int32_t signed_dot(const BlockQ8_0& w, const int8_t* a) {
+  int32_t isum = 0;
+  for (int j = 0; j < kQK; ++j) isum += w.qs[j] * a[j];
+  return isum;
+}
+int32_t signed_dot(const BlockQ4_0& w, const int8_t* a) {
+  int32_t isum = 0;
+  for (int j = 0; j < kQK / 2; ++j) isum += ((w.qs[j] & 15) - 8) * a[j] + ((w.qs[j] >> 4) - 8) * a[j + kQK / 2];
+  return isum;
+}
+
+// The packed products' arithmetic on file-layout rows: the same exact integers, the same
+// float steps.
+template <class Block>
+void gemm_file_rows_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                           size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQK;
   for (int64_t r = 0; r < rows; ++r) {
-    const auto* row = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(w) + r * w_row_bytes);
+    const auto* row = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(w) + r * w_row_bytes);
     for (int64_t t = 0; t < tokens; ++t) {
       const auto* act = reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + t * a_row_bytes);
       float acc = 0.0f;
       for (int64_t b = 0; b < nb; ++b) {
-        int32_t isum = 0;
-        for (int j = 0; j < kQK; ++j) isum += row[b].qs[j] * act[b].qs[j];
+        const int32_t isum = signed_dot(row[b], act[b].qs);
         acc = std::fmaf(f16_to_f32(row[b].d) * act[b].d, static_cast<float>(isum), acc);
       }
       y[t * y_stride + r] = acc;
     }
   }
+}
+
+}  // namespace
+
+void gemm_q8_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_file_rows_q8_0_s<BlockQ8_0>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+void gemm_q4_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_file_rows_q8_0_s<BlockQ4_0>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::ref
