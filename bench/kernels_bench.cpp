@@ -389,14 +389,23 @@ MOE_BENCH(IQ1_M, kAvx512, 8);
 MOE_BENCH(IQ4_XS, kAvx2, 1);
 MOE_BENCH(IQ4_XS, kAvx512, 1);
 MOE_BENCH(IQ4_XS, kAvx2, 8);
-// Q4_0 / IQ4_NL in the file layout: what routed experts of these types run on (pack_weights
-// converts only the small matrices of these types into Q8_0_R16).
+// Q4_0 / IQ4_NL in the file layout: Q4_0 before Q4_0_R16 (below); what IQ4_NL routed
+// experts run on past the memory limit (pack_weights converts them into Q8_0_R16 within it).
 MOE_BENCH(Q4_0, kAvx2, 1);
 MOE_BENCH(Q4_0, kAvx512, 1);
 MOE_BENCH(IQ4_NL, kAvx2, 1);
 MOE_BENCH(IQ4_NL, kAvx512, 1);
 MOE_BENCH(Q4_0, kAvx2, 8);
 MOE_BENCH(Q4_0, kAvx512, 8);
+// Q4_0_R16 (the file's bytes, 16 rows interleaved)
+MOE_BENCH_PACKED_DRAM(Q4_0, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(Q4_0, kAvx2, 1);
+MOE_BENCH_PACKED(Q4_0, kAvx512, 1);
+MOE_BENCH_PACKED(Q4_0, kAvx512, 8);
+MOE_BENCH_PACKED(Q4_0, kAvx512, 16);
+MOE_BENCH_PACKED(Q4_0, kAvx2, 1);
+MOE_BENCH_PACKED(Q4_0, kAvx2, 8);
+MOE_BENCH_PACKED(Q4_0, kAvx2, 16);
 
 }  // namespace
 }  // namespace moe
