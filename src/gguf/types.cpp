@@ -43,8 +43,9 @@ constexpr std::array<TypeTraits, 32> kTypes = {{
     {GgmlType::MXFP4, "mxfp4", 32, 17},
 }};
 
-// Same bytes per block as their sources, so a packed tensor keeps its size and row stride.
-constexpr std::array<TypeTraits, 8> kInternalTypes = {{
+// Same bytes per block as their sources, so a packed tensor keeps its size and row stride,
+// but for the conversions (IQ1_S_R16: 70 bytes per 256 values against IQ1_S's 50).
+constexpr std::array<TypeTraits, 9> kInternalTypes = {{
     {GgmlType::Q8_0_R16, "q8_0_r16", 32, 34},
     {GgmlType::Q4_K_R16, "q4_K_r16", 256, 144},
     {GgmlType::Q6_K_R16, "q6_K_r16", 256, 210},
@@ -53,6 +54,7 @@ constexpr std::array<TypeTraits, 8> kInternalTypes = {{
     {GgmlType::Q3_K_R16, "q3_K_r16", 256, 110},
     {GgmlType::Q5_K_R16, "q5_K_r16", 256, 176},
     {GgmlType::Q4_0_R16, "q4_0_r16", 32, 18},
+    {GgmlType::IQ1_S_R16, "iq1_s_r16", 256, 70},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -53,10 +53,11 @@ enum class GgmlType : uint32_t {
   Q3_K_R16 = 69,  // Q3_K rows interleaved in groups of 16
   Q5_K_R16 = 70,  // Q5_K rows interleaved in groups of 16
   Q4_0_R16 = 71,  // Q4_0 rows interleaved in groups of 16
+  IQ1_S_R16 = 72, // IQ1_S rows as 2-bit values, interleaved in groups of 16 (1.4x the bytes)
 };
 
 // Type ids are below this bound (tables indexed by type id use it).
-constexpr uint32_t kMaxTypeId = 72;
+constexpr uint32_t kMaxTypeId = 80;
 
 struct TypeTraits {
   GgmlType type;

@@ -24,7 +24,10 @@
 // That is the integer Q8_0_R16 gets from the same values, so the two layouts' products agree
 // bitwise; Q4_0_R16 reads half the bytes. Tail rows stay Q4_0 (gemm_q4_0_q8_0_s).
 //
-// Q4_K_R16, Q5_K_R16, Q6_K_R16, Q2_K_R16 and Q3_K_R16: see packed_k.cpp.
+// Q4_K_R16, Q5_K_R16, Q6_K_R16, Q2_K_R16, Q3_K_R16 and IQ1_S_R16: see packed_k.cpp.
+// IQ1_S_R16 is a conversion (1.4x IQ1_S's bytes): the codebook's ternary values looked up
+// once at load and stored as 2-bit values, so the products decode like Q2_K_R16's instead of
+// looking up 4 codebook entries per 32 values.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -69,6 +72,7 @@ void repack_q5_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -78,6 +82,7 @@ void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 
 namespace ref {
 MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -95,6 +100,7 @@ void gemm_q4_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows
 
 namespace avx2 {
 MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -106,6 +112,7 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::qua
 
 namespace avx512 {
 MOE_PACKED_GEMM(q8_0_r16)
+MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)

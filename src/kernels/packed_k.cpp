@@ -57,6 +57,16 @@
 // nibbles and ((line >> 2) & 0x33) | ((h >> 1) & 0x44) chunks 1 and 3; and the 16 scales of
 // 16 rows decode from three 64-byte vectors.
 //
+// IQ1_S_R16 column (16 x 70 = 1120 bytes), a lossless conversion of IQ1_S (50 bytes a block):
+// u = grid + 1 in {0, 1, 2}, the codebook looked up once at load (x = d/8 * sc * (8u - 8 + shift)):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15 (the file's)
+//   [  32,   96) uint8_t  sm[4][16]      sm[k][r]: nibble n (0 low, 1 high) describes group
+//                  2k + n of 32 values: bits 0-2 the scale s (sc = 2s + 1), bit 3 set for
+//                  shift = -1 (else +1)
+//   [  96, 1120) uint8_t  q[16][16][4]   u as Q2_K_R16's q: line j, row r, byte l: bits
+//                  2k..2k+1 hold u[16j + 4k + l]
+// so a group of 32 is two lines and sum(q * a) = 8 sum(u * a) + (shift - 8) sum(a).
+//
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
 
@@ -64,6 +74,7 @@
 #include "kernels/packed.h"
 #include "quant/block_scales.h"
 #include "quant/blocks.h"
+#include "quant/iq_grids.h"
 
 namespace moe::packed {
 namespace {
@@ -108,6 +119,35 @@ void repack_column_q2_K(const BlockQ2_K* const* rows, int64_t b, uint8_t* col) {
       for (int l = 0; l < 4; ++l) {
         int byte = 0;
         for (int k = 0; k < 4; ++k) byte |= q2[16 * j + 4 * k + l] << (2 * k);
+        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
+      }
+    }
+  }
+}
+
+constexpr size_t kIq1sR16Block = 70;  // 2 (d) + 4 (sm) + 64 (q) bytes per row and block
+
+void repack_column_iq1_s(const BlockIQ1_S* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* sm = col + 32;
+  uint8_t* q = col + 96;
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockIQ1_S& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    int u[kQK_K];
+    for (int g = 0; g < 8; ++g) {
+      const int qh = x.qh[g];
+      const int info = ((qh >> 12) & 7) | (qh >> 15) << 3;
+      if (g % 2 == 0) sm[16 * (g / 2) + r] = static_cast<uint8_t>(info);
+      if (g % 2 == 1) sm[16 * (g / 2) + r] |= static_cast<uint8_t>(info << 4);
+      for (int l = 0; l < 4; ++l) {
+        const uint64_t e = kIq1sGrid.v[x.qs[4 * g + l] | (((qh >> (3 * l)) & 7) << 8)];
+        for (int j = 0; j < 8; ++j) u[32 * g + 8 * l + j] = static_cast<int8_t>(e >> (8 * j)) + 1;
+      }
+    }
+    for (int j = 0; j < 16; ++j) {
+      for (int l = 0; l < 4; ++l) {
+        int byte = 0;
+        for (int k = 0; k < 4; ++k) byte |= u[16 * j + 4 * k + l] << (2 * k);
         q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
       }
     }
@@ -212,11 +252,12 @@ void repack_column_q6_K(const BlockQ6_K* const* rows, int64_t b, uint8_t* col) {
   }
 }
 
-template <class Block, void (*kColumn)(const Block* const*, int64_t, uint8_t*)>
+// kOutBlock: bytes per row and block of the packed layout (the source's unless converting).
+template <class Block, void (*kColumn)(const Block* const*, int64_t, uint8_t*), size_t kOutBlock = sizeof(Block)>
 void repack(const void* src, int64_t rows, int64_t n, void* dst) {
   MOE_CHECK(rows % kPackRows == 0 && n % kQK_K == 0);
   const int64_t nb = n / kQK_K;
-  const size_t row_bytes = nb * sizeof(Block);
+  const size_t row_bytes = nb * sizeof(Block), out_row_bytes = nb * kOutBlock;
   const auto* s = static_cast<const uint8_t*>(src);
   auto* d = static_cast<uint8_t*>(dst);
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
@@ -224,8 +265,8 @@ void repack(const void* src, int64_t rows, int64_t n, void* dst) {
     for (int r = 0; r < kPackRows; ++r) {
       group[r] = reinterpret_cast<const Block*>(s + (kPackRows * g + r) * row_bytes);
     }
-    uint8_t* out = d + kPackRows * g * row_bytes;
-    for (int64_t b = 0; b < nb; ++b) kColumn(group, b, out + b * kPackRows * sizeof(Block));
+    uint8_t* out = d + kPackRows * g * out_row_bytes;
+    for (int64_t b = 0; b < nb; ++b) kColumn(group, b, out + b * kPackRows * kOutBlock);
   }
 }
 
@@ -249,6 +290,10 @@ void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockQ3_K, repack_column_q3_K>(src, rows, n, dst);
+}
+
+void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ1_S, repack_column_iq1_s, kIq1sR16Block>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

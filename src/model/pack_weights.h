@@ -4,13 +4,14 @@
 // grow; with mmap the packed copies go to anonymous memory (transparent huge pages where
 // the kernel allows) and the file's pages are no longer read.
 //
-// Conversions into a layout with larger rows (Q5_0 / IQ4_NL -> Q8_0_R16, 1.5-1.9x the bytes)
-// are always made for the small matrices, and for the routed experts (the bulk of the file)
+// Conversions into a layout with larger rows (Q5_0 / IQ4_NL -> Q8_0_R16, 1.5-1.9x the bytes;
+// IQ1_S -> IQ1_S_R16, 1.4x) are always made for the small matrices, and for the routed experts (the bulk of the file)
 // only when the weights still fit `memory_limit` afterwards: the loaded bytes, less the
 // experts' file bytes when those are page cache the kernel may drop (mmap), plus their
-// converted copies. The converted layout decodes about twice as fast per value (one core:
-// the IQ4_NL file-layout product 5.2-5.4 GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0
-// and IQ4_NL experts"). Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) has a packed
+// converted copies. The converted layouts decode about twice (Q8_0_R16: one core, the IQ4_NL
+// file-layout product 5.2-5.4 GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0 and IQ4_NL
+// experts") to ten times (IQ1_S_R16, whose file layout is bound by its codebook lookups:
+// "IQ1_S_R16") as fast per value. Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) has a packed
 // layout of its own bytes, Q4_0_R16, so it never grows.
 //
 // A matrix whose row count is not a multiple of the group is packed in its whole groups,
@@ -35,7 +36,7 @@ struct PackReport {
   bool in_place = false;
   double seconds = 0;
   // Routed-expert tensors whose packed layout would be a larger conversion (Q5_0, IQ4_NL ->
-  // Q8_0_R16) that did not fit the memory limit: left as the file has them.
+  // Q8_0_R16; IQ1_S -> IQ1_S_R16) that did not fit the memory limit: left as the file has them.
   int kept_tensors = 0;
   uint64_t kept_bytes = 0;
   uint64_t kept_growth = 0;      // the bytes their conversion would have added

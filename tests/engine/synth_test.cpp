@@ -521,13 +521,14 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
     });
 
-// The IQ formats with K-style super-blocks (IQ4_XS, IQ2_XXS, IQ1_S, IQ1_M) are multiplied in their file layout by every
-// table: a SIMD table's model against the same table with the scalar reference products for
-// these types (everything else alike), and a prompt at once against token by token.
+// The IQ formats with K-style super-blocks (IQ4_XS, IQ2_XXS, IQ1_M; IQ1_S converted into
+// IQ1_S_R16 at load) in every SIMD table: its model against the same table with these types in
+// their file layout and the scalar reference products (everything else alike), and a prompt
+// at once against token by token.
 struct CodebookModelCase {
   Isa isa;
   SynthMix mix;
-  GgmlType gate_up;  // the routed experts' type under the mix
+  GgmlType gate_up;  // the routed experts' type as loaded (packed or not)
 };
 void PrintTo(const CodebookModelCase& p, std::ostream* os) { *os << synth_mix_name(p.mix) << " on " << isa_name(p.isa); }
 
@@ -544,6 +545,7 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
   KernelTable with_ref = kernel_table(p.isa);
   for (GgmlType t : {GgmlType::IQ4_XS, GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
     with_ref.weights[static_cast<uint32_t>(t)] = kernel_table(Isa::kScalar).for_type(t);
+    with_ref.packing[static_cast<uint32_t>(t)] = {};
   }
   auto ref = Model::load(path, with_ref);
   ASSERT_TRUE(simd.is_ok() && ref.is_ok());
@@ -568,8 +570,8 @@ INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
                                            CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
                                            CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M},
                                            CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_M, GgmlType::IQ1_M},
-                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_S, GgmlType::IQ1_S},
-                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_S, GgmlType::IQ1_S}),
+                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16},
+                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16}),
                          [](const auto& info) {
                            return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
                          });

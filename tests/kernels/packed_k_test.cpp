@@ -1,4 +1,5 @@
-// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16: the repacking keeps each group in its own bytes, the
+// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 (a conversion, 1.4x the
+// bytes): the repacking keeps each group in its own bytes, the
 // reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
 // are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
@@ -45,6 +46,8 @@ const Format kQ5K = {"q5_K", GgmlType::Q5_K, packed::repack_q5_K_r16, GgmlType::
                      ref::gemm_q5_K_r16, ref::vec_dot_q5_K_q8_K};
 const Format kQ3K = {"q3_K", GgmlType::Q3_K, packed::repack_q3_K_r16, GgmlType::Q3_K_R16,
                      ref::gemm_q3_K_r16, ref::vec_dot_q3_K_q8_K};
+const Format kIQ1S = {"iq1_s", GgmlType::IQ1_S, packed::repack_iq1_s_r16, GgmlType::IQ1_S_R16,
+                      ref::gemm_iq1_s_r16, ref::vec_dot_iq1_s_q8_K};
 
 // The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
 std::vector<Isa> simd_isas() {
@@ -60,7 +63,15 @@ struct Case {
   int64_t rows, n;
   size_t wrb, arb;
   std::vector<uint8_t> w, packed, act;
+  size_t prb = 0;  // the packed layout's row bytes (wrb but for a conversion)
 };
+
+// c.packed from c.w.
+void repack(const Format& f, Case* c) {
+  c->prb = row_bytes(f.packed, c->n);
+  c->packed.resize(c->rows * c->prb);
+  f.repack(c->w.data(), c->rows, c->n, c->packed.data());
+}
 
 // Rows from the repo's quantizer (`extreme`, or a type it cannot write: random blocks with
 // extreme f16 scales instead) and `tokens` Q8_K activation rows.
@@ -76,8 +87,7 @@ Case make_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool ex
       quantize_row(f.type, x.data(), c.w.data() + r * c.wrb, n);
     }
   }
-  c.packed.resize(c.w.size());
-  f.repack(c.w.data(), rows, n, c.packed.data());
+  repack(f, &c);
   c.act = test::random_activations(f.type, tokens, n, rng);
   return c;
 }
@@ -85,7 +95,7 @@ Case make_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool ex
 // y[t * y_stride + r] from `gemm` over every row; entries past `rows` must stay untouched.
 std::vector<float> run(GemmFn gemm, const Case& c, int64_t tokens, int64_t y_stride) {
   std::vector<float> y(tokens * y_stride, -7.0f);
-  gemm(c.n, c.packed.data(), c.wrb, c.rows, c.act.data(), c.arb, tokens, y.data(), y_stride);
+  gemm(c.n, c.packed.data(), c.prb, c.rows, c.act.data(), c.arb, tokens, y.data(), y_stride);
   for (int64_t t = 0; t < tokens; ++t) {
     for (int64_t r = c.rows; r < y_stride; ++r) EXPECT_EQ(y[t * y_stride + r], -7.0f) << "wrote past rows";
   }
@@ -143,15 +153,15 @@ TEST_P(PackedK, RepackKeepsSizeAndEachGroupInItsBytes) {
   for (int64_t n : {256, 768}) {
     const Case c = make_case(f, 32, n, 1, true, 5);
     // a second group repacked alone: the same bytes as the second half of the whole
-    std::vector<uint8_t> one(c.w.size() / 2 + 128, 0xA5);
+    std::vector<uint8_t> one(c.packed.size() / 2 + 128, 0xA5);
     f.repack(c.w.data() + 16 * c.wrb, 16, n, one.data() + 64);
-    ASSERT_EQ(std::memcmp(one.data() + 64, c.packed.data() + 16 * c.wrb, 16 * c.wrb), 0) << f.name << n;
+    ASSERT_EQ(std::memcmp(one.data() + 64, c.packed.data() + 16 * c.prb, 16 * c.prb), 0) << f.name << n;
     for (size_t i = 0; i < 64; ++i) {
       ASSERT_EQ(one[i], 0xA5) << "wrote before dst";
-      ASSERT_EQ(one[64 + 16 * c.wrb + i], 0xA5) << "wrote past dst";
+      ASSERT_EQ(one[64 + 16 * c.prb + i], 0xA5) << "wrote past dst";
     }
     // every group differs from its source (the layout does move bytes)
-    EXPECT_NE(std::memcmp(c.w.data(), c.packed.data(), 16 * c.wrb), 0);
+    EXPECT_NE(std::memcmp(c.w.data(), c.packed.data(), 16 * std::min(c.wrb, c.prb)), 0);
   }
 }
 
@@ -212,8 +222,7 @@ TEST_P(PackedK, LargestValuesStayExact) {
   for (size_t off = 0; off < c.w.size(); off += type_traits(f.type).type_size) {
     for (int field : test::f16_fields(f.type)) std::memcpy(&c.w[off + field], &scale, 2);
   }
-  c.packed.resize(c.w.size());
-  f.repack(c.w.data(), rows, n, c.packed.data());
+  repack(f, &c);
   for (int64_t tokens : {1, 2, 3, 8, 9}) {
     const std::vector<float> ones(n, 1.0f);  // Q8_K: every value -127
     c.act.resize(tokens * c.arb);
@@ -239,14 +248,14 @@ TEST_P(PackedK, BatchInvariant) {
     const std::vector<float> batch = run(gemm, c, tokens, c.rows);
     for (int64_t t = 0; t < tokens; ++t) {
       std::vector<float> one(c.rows);
-      gemm(c.n, c.packed.data(), c.wrb, c.rows, c.act.data() + t * c.arb, 0, 1, one.data(), c.rows);
+      gemm(c.n, c.packed.data(), c.prb, c.rows, c.act.data() + t * c.arb, 0, 1, one.data(), c.rows);
       ASSERT_EQ(std::memcmp(one.data(), batch.data() + t * c.rows, c.rows * sizeof(float)), 0)
           << f.name << " gemm " << i << " token " << t;
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K),
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

@@ -23,6 +23,7 @@
 
 #include <immintrin.h>
 
+#include "kernels/avx2/packed_tiles.h"
 #include "kernels/avx2/q3_K_scales.h"
 #include "kernels/avx2/tile.h"
 #include "quant/blocks.h"
@@ -37,43 +38,6 @@ constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);  // 2816
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
-constexpr size_t kGroupPrefetchBytes = 8192;  // ahead of the column being read
-
-inline __m256i load256(const void* p) {
-  return _mm256_loadu_si256(static_cast<const __m256i*>(p));
-}
-inline __m128i load64(const void* p) {
-  return _mm_loadl_epi64(static_cast<const __m128i*>(p));
-}
-inline __m128i load128(const void* p) {
-  return _mm_loadu_si128(static_cast<const __m128i*>(p));
-}
-// 4 activation bytes in every 32-bit lane.
-inline __m256i bcast4(const int8_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return _mm256_set1_epi32(v);
-}
-// The int16 pair (p[0], p[1]) in every 32-bit lane.
-inline __m256i bcast_pair(const int16_t* p) {
-  int32_t v;
-  __builtin_memcpy(&v, p, sizeof(v));
-  return _mm256_set1_epi32(v);
-}
-// The 8 bytes at p (one per row) as the int16 pair (x, x) in each row's 32-bit lane.
-inline __m128i dup_bytes(const void* p) {
-  const __m128i x = load64(p);
-  return _mm_unpacklo_epi8(x, x);
-}
-
-// `lines` cache lines from kGroupPrefetchBytes ahead of p into L2 (constant counts: unrolled).
-inline void prefetch_ahead(const uint8_t* p, int lines) {
-#pragma GCC unroll 64
-  for (int k = 0; k < lines; ++k) {
-    _mm_prefetch(reinterpret_cast<const char*>(p + kGroupPrefetchBytes + 64 * k), _MM_HINT_T1);
-  }
-}
-
 // ---- Q8_0_R16 (column: f16 d[16], then q[8][16][4] stored as q + 128)
 
 // Tokens [0, T) x H halves from half h0 (H = 2: all 16 rows). With more than 4 (token, half)
@@ -263,23 +227,6 @@ inline void q40_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S*
     for (int t = 0; t < T; ++t) {
       for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), acc[t][h]);
     }
-  }
-}
-
-// The K tiles' float sums (tokens [0, T) x halves [h0, h0 + H)) start at zero in y.
-template <int T, int H>
-inline void zero_sums_in_y(float* y, int64_t y_stride, int h0) {
-  for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
-  }
-}
-
-// A K tile's block column b: each token's activation block, and its int32 sums at zero.
-template <int T, int H>
-inline void start_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T], __m256i (&isum)[T][H]) {
-  for (int t = 0; t < T; ++t) {
-    a[t] = act[t] + b;
-    for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();
   }
 }
 
@@ -686,45 +633,6 @@ void q8_0_r16_row_to_f32(const void* group, int64_t nb, int r, float* out) {
 }
 
 namespace {
-
-template <class A>
-using TileFn = void (*)(int64_t, const uint8_t*, int, const A* const*, float*, int64_t);
-
-// Calls of at most this many tokens pass once over both halves of each group (gemm_groups).
-constexpr int kOnePassTokens = 4;
-
-// Groups of 16 rows: one token in one pass over both halves, else up to kTile tokens per pass
-// over each half (kMulti[k] takes k + 2 tokens). A call of 2 to kOnePassTokens tokens also
-// passes once over both halves (kPair[k] takes k + 2 tokens): its weights come from memory,
-// and half passes would leave the second one's arithmetic with no memory traffic to overlap
-// (`kernels_bench` t2/t4 from DRAM: about a fifth faster). The remainder tiles of larger
-// calls keep the half passes: their group is in L2, and with 3 or 4 tokens the one-pass
-// tiles run short of registers.
-template <class A, size_t kBlockValues, int kTile, TileFn<A> kOne, TileFn<A> const* kMulti,
-          TileFn<A> const* kPair>
-void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                 size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / static_cast<int64_t>(kBlockValues);
-  for (int64_t g = 0; g < rows / kPackRows; ++g) {
-    const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
-    for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
-      const A* act[kTile];
-      const int tn = static_cast<int>(tokens - t0 < kTile ? tokens - t0 : kTile);
-      for (int t = 0; t < tn; ++t) {
-        act[t] =
-            reinterpret_cast<const A*>(static_cast<const uint8_t*>(a) + (t0 + t) * a_row_bytes);
-      }
-      float* yt = y + t0 * y_stride + g * kPackRows;
-      if (tn == 1) {
-        kOne(nb, group, 0, act, yt, y_stride);
-      } else if (tokens <= kOnePassTokens) {
-        kPair[tn - 2](nb, group, 0, act, yt, y_stride);
-      } else {
-        for (int h = 0; h < 2; ++h) kMulti[tn - 2](nb, group, h, act, yt, y_stride);
-      }
-    }
-  }
-}
 
 // Tokens per pass over a half group (prefill): as many as the registers hold.
 constexpr TileFn<BlockQ8_0S> kQ8Multi[] = {q8_tile<2, 1>, q8_tile<3, 1>, q8_tile<4, 1>,

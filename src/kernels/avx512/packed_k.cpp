@@ -1,4 +1,4 @@
-// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products (bitwise the ref::
+// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 x Q8_K products (bitwise the ref::
 // gemms;
 // layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one
 // 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast
@@ -23,6 +23,7 @@ constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);  // 2816
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
+constexpr size_t kIq1sColumn = kPackRows * 70;                // 1120
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
@@ -30,6 +31,7 @@ constexpr int kQ5Tile = 8;
 constexpr int kQ6Tile = 8;
 constexpr int kQ2Tile = 8;
 constexpr int kQ3Tile = 8;
+constexpr int kIq1sTile = 8;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
@@ -488,6 +490,66 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
   }
 }
 
+// ---- IQ1_S_R16
+
+// Q2_K_R16's lines of 2-bit values u (packed_k.cpp): a group of 32 is two lines, 8 vpdpbusd
+// give its sums s_g (|s_g| <= 32 x 2 x 128 fits int16), and two vpdpwssd add
+// 8 sc * s_g and m * (-sum(a over g)), m = sc * (8 - shift), both from the info nibble as
+// int32 lanes with a zero high word. One int32 sum per token; float sums in y between
+// super-blocks.
+template <int T>
+inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                       int64_t y_stride) {
+  const __m512i m3 = _mm512_set1_epi8(3), m7 = _mm512_set1_epi32(7), m15 = _mm512_set1_epi32(15);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq1sColumn;
+    prefetch_column(col, kIq1sColumn);
+    const uint8_t* sm = col + 32;
+    const uint8_t* q = col + 96;
+    const BlockQ8_K* a[T];
+    __m512i isum[T];
+    start_column<T>(act, b, a, isum);
+#pragma GCC unroll 1
+    for (int g = 0; g < 8; ++g) {
+      __m512i s[T];
+      for (int t = 0; t < T; ++t) s[t] = _mm512_setzero_si512();
+#pragma GCC unroll 2
+      for (int line = 2 * g; line < 2 * g + 2; ++line) {
+        const __m512i w = load512(q + 64 * line);
+        const __m512i v[4] = {_mm512_and_si512(w, m3), _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
+                              _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
+                              _mm512_and_si512(_mm512_srli_epi16(w, 6), m3)};
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 4
+          for (int c = 0; c < 4; ++c) s[t] = dpbusd_bcast(s[t], v[c], a[t]->qs + 16 * line + 4 * c);
+        }
+      }
+      // the info nibble of group g: bits 0-2 s (sc = 2s + 1), bit 3 shift = -1 (m = 9 sc, else 7 sc)
+      const __m512i bytes = _mm512_cvtepu8_epi32(load128(sm + 16 * (g / 2)));
+      const __m512i info = _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
+      const __m512i sc = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(info, m7), 1), _mm512_set1_epi32(1));
+      const __m512i scale8 = _mm512_slli_epi32(sc, 3);
+      const __mmask16 negative = _mm512_cmpgt_epi32_mask(info, m7);
+      const __m512i m = _mm512_mask_add_epi32(_mm512_sub_epi32(scale8, sc), negative, scale8, sc);
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) {
+        isum[t] = _mm512_dpwssd_epi32(isum[t], s[t], scale8);
+        const int neg_bsum = -(a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]);
+        isum[t] = _mm512_dpwssd_epi32(isum[t], m, _mm512_set1_epi32(neg_bsum));
+      }
+    }
+    const __m512 dw = _mm512_mul_ps(_mm512_cvtph_ps(load256(col)), _mm512_set1_ps(0.125f));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d));
+      _mm512_storeu_ps(y + t * y_stride,
+                       _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(y + t * y_stride)));
+    }
+  }
+}
+
 // Tile<tn>::run for 1 <= tn <= kMax.
 template <template <int> class Tile, int kMax>
 inline void dispatch(int tn, int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
@@ -530,6 +592,7 @@ MOE_K_TILE(Q5Tile, q5_tile)
 MOE_K_TILE(Q2Tile, q2_tile)
 MOE_K_TILE(Q3Tile, q3_tile)
 MOE_K_TILE(Q6Tile, q6_tile)
+MOE_K_TILE(Iq1sTile, iq1_s_tile)
 #undef MOE_K_TILE
 
 }  // namespace
@@ -545,6 +608,7 @@ MOE_PACKED_K_GEMM(q5_K_r16, Q5Tile, kQ5Tile)
 MOE_PACKED_K_GEMM(q6_K_r16, Q6Tile, kQ6Tile)
 MOE_PACKED_K_GEMM(q2_K_r16, Q2Tile, kQ2Tile)
 MOE_PACKED_K_GEMM(q3_K_r16, Q3Tile, kQ3Tile)
+MOE_PACKED_K_GEMM(iq1_s_r16, Iq1sTile, kIq1sTile)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx512

@@ -1,4 +1,4 @@
-// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 x Q8_K products: the definition of their arithmetic (layouts
+// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 x Q8_K products: the definition of their arithmetic (layouts
 // in kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums
 // (s_j = sum over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
@@ -10,6 +10,9 @@
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
 //   Q3_K: isum = sum_j sc_j * (s_j - 4 * bsums[j])   (sc_j signed, q3 = q2 + 4 * hbit)
 //         acc = fma(d * d_a, float(isum), acc)
+//   IQ1_S: isum = sum_g sc_g * (8 * s_g - (8 - shift_g) * sum(a over g))   (8 groups of 32,
+//         u = grid + 1 the stored 2-bit value: the file's 8 * grid + shift times a, summed)
+//         acc = fma(d / 8 * d_a, float(isum), acc)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
 #include <cmath>
@@ -29,6 +32,7 @@ constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
+constexpr size_t kIq1sColumn = kPackRows * 70;  // packed_k.cpp's IQ1_S_R16 column
 
 float f16_at(const uint8_t* p, int r) {
   uint16_t h;
@@ -146,6 +150,28 @@ int q3_scale(const uint8_t* col, int r, int j) {
 
 int q6_scale(const uint8_t* col, int r, int j) { return static_cast<int8_t>(col[32 + 16 * j + r]); }
 
+// Row r's u value i of an IQ1_S_R16 column (lines as Q2_K_R16's, after d and sm).
+int iq1_s_value(const uint8_t* col, int r, int i) {
+  const int j = i / 16, k = (i % 16) / 4, l = i % 4;
+  return (col[96 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
+}
+
+float row_iq1_s(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq1sColumn;
+    int32_t isum = 0;
+    for (int g = 0; g < 8; ++g) {
+      const int info = (col[32 + 16 * (g / 2) + r] >> (4 * (g % 2))) & 15;
+      const int sc = 2 * (info & 7) + 1, shift = info & 8 ? -1 : 1;
+      const int32_t s = sub_block_dot<8>(iq1_s_value, col, r, a[b], g);
+      isum += sc * (8 * s - (8 - shift) * sub_block_bsum<8>(a[b], g));
+    }
+    acc = std::fma(f16_at(col, r) * 0.125f * a[b].d, static_cast<float>(isum), acc);
+  }
+  return acc;
+}
+
 using RowFn = float (*)(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a);
 
 template <RowFn kRow, size_t kColumn>
@@ -169,6 +195,7 @@ constexpr RowFn kRowQ5K = row_affine<q5_value, q4_scale, q4_min, 8, kQ5Column>;
 constexpr RowFn kRowQ2K = row_affine<q2_value, q2_scale, q2_min, 16, kQ2Column>;
 constexpr RowFn kRowQ6K = row_offset<q6_value, q6_scale, 32, kQ6Column>;
 constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
+constexpr RowFn kRowIq1s = row_iq1_s;
 
 }  // namespace
 
@@ -182,6 +209,7 @@ MOE_PACKED_K_GEMM(q5_K_r16, kRowQ5K, kQ5Column)
 MOE_PACKED_K_GEMM(q6_K_r16, kRowQ6K, kQ6Column)
 MOE_PACKED_K_GEMM(q2_K_r16, kRowQ2K, kQ2Column)
 MOE_PACKED_K_GEMM(q3_K_r16, kRowQ3K, kQ3Column)
+MOE_PACKED_K_GEMM(iq1_s_r16, kRowIq1s, kIq1sColumn)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref
