@@ -154,10 +154,11 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   const int64_t whole = m.rows / layout.group_rows * layout.group_rows;
   const int copies = resident_rows == kFromDram ? 16 : 1;
   const int64_t rows = resident_rows > 0 ? resident_rows : whole * copies;
-  std::vector<uint8_t> packed(rows * m.row_bytes);
+  const size_t prb = row_bytes(layout.packed, kN);  // m.row_bytes but for a conversion
+  std::vector<uint8_t> packed(rows * prb);
   layout.repack(m.w.data(), rows / copies, kN, packed.data());
   for (int c = 1; c < copies; ++c) {
-    std::memcpy(packed.data() + c * whole * m.row_bytes, packed.data(), whole * m.row_bytes);
+    std::memcpy(packed.data() + c * whole * prb, packed.data(), whole * prb);
   }
   const size_t arb = activation_row_bytes(layout.packed, kN);
   std::vector<uint8_t> act(tokens * arb);
@@ -168,7 +169,7 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   }
   std::vector<float> y(rows * tokens);
   for (auto _ : state) {
-    k.for_type(layout.packed).gemm(kN, packed.data(), m.row_bytes, rows, act.data(), arb, tokens, y.data(), rows);
+    k.for_type(layout.packed).gemm(kN, packed.data(), prb, rows, act.data(), arb, tokens, y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(packed.size()) * state.iterations() / 1e9,
@@ -386,6 +387,15 @@ MOE_BENCH(IQ1_S, kAvx2, 8);
 MOE_BENCH(IQ1_S, kAvx512, 8);
 MOE_BENCH(IQ1_M, kAvx2, 8);
 MOE_BENCH(IQ1_M, kAvx512, 8);
+// IQ1_S_R16 (the conversion into 2-bit values; GB/s of its own, 1.4x larger, bytes)
+MOE_BENCH_PACKED_DRAM(IQ1_S, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(IQ1_S, kAvx2, 1);
+MOE_BENCH_PACKED(IQ1_S, kAvx512, 1);
+MOE_BENCH_PACKED(IQ1_S, kAvx512, 8);
+MOE_BENCH_PACKED(IQ1_S, kAvx512, 16);
+MOE_BENCH_PACKED(IQ1_S, kAvx2, 1);
+MOE_BENCH_PACKED(IQ1_S, kAvx2, 8);
+MOE_BENCH_PACKED(IQ1_S, kAvx2, 16);
 MOE_BENCH(IQ4_XS, kAvx2, 1);
 MOE_BENCH(IQ4_XS, kAvx512, 1);
 MOE_BENCH(IQ4_XS, kAvx2, 8);

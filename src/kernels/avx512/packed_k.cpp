@@ -512,10 +512,15 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
     start_column<T>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int g = 0; g < 8; ++g) {
-      __m512i s[T];
-      for (int t = 0; t < T; ++t) s[t] = _mm512_setzero_si512();
+      // one token: a dpbusd chain per line (two in flight); more: one per token
+      constexpr int kChains = T == 1 ? 2 : 1;
+      __m512i s[T][kChains];
+      for (int t = 0; t < T; ++t) {
+        for (int k = 0; k < kChains; ++k) s[t][k] = _mm512_setzero_si512();
+      }
 #pragma GCC unroll 2
-      for (int line = 2 * g; line < 2 * g + 2; ++line) {
+      for (int i = 0; i < 2; ++i) {
+        const int line = 2 * g + i;
         const __m512i w = load512(q + 64 * line);
         const __m512i v[4] = {_mm512_and_si512(w, m3), _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
                               _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
@@ -523,7 +528,9 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
 #pragma GCC unroll 4
-          for (int c = 0; c < 4; ++c) s[t] = dpbusd_bcast(s[t], v[c], a[t]->qs + 16 * line + 4 * c);
+          for (int c = 0; c < 4; ++c) {
+            s[t][i % kChains] = dpbusd_bcast(s[t][i % kChains], v[c], a[t]->qs + 16 * line + 4 * c);
+          }
         }
       }
       // the info nibble of group g: bits 0-2 s (sc = 2s + 1), bit 3 shift = -1 (m = 9 sc, else 7 sc)
@@ -535,7 +542,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
       const __m512i m = _mm512_mask_add_epi32(_mm512_sub_epi32(scale8, sc), negative, scale8, sc);
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
-        isum[t] = _mm512_dpwssd_epi32(isum[t], s[t], scale8);
+        const __m512i st = kChains == 2 ? _mm512_add_epi32(s[t][0], s[t][kChains - 1]) : s[t][0];
+        isum[t] = _mm512_dpwssd_epi32(isum[t], st, scale8);
         const int neg_bsum = -(a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]);
         isum[t] = _mm512_dpwssd_epi32(isum[t], m, _mm512_set1_epi32(neg_bsum));
       }
