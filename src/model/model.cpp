@@ -71,7 +71,7 @@ Result<std::unique_ptr<Model>> Model::load(const std::string& path, const Kernel
     const int threads = load.io_threads > 0 ? load.io_threads : default_io_threads();
     const uint64_t limit = load.conversion_memory_limit >= 0
                                ? static_cast<uint64_t>(load.conversion_memory_limit)
-                               : physical_memory_bytes() / 100 * 85;
+                               : physical_memory_bytes() / 100 * kConversionRamPercent;
     MOE_ASSIGN_OR_RETURN(PackReport packed, pack_weights(weights, kernels, in_place, threads,
                                                          file.load_report().bytes, limit));
     if (packed.tensors > 0 || packed.kept_tensors > 0) {

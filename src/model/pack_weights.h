@@ -30,6 +30,10 @@
 
 namespace moe {
 
+// The default limit of the routed experts' conversions: this share of the machine's RAM (the
+// planner predicts with it too).
+constexpr uint64_t kConversionRamPercent = 85;
+
 struct PackReport {
   int tensors = 0;
   uint64_t bytes = 0;

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "base/check.h"
+#include "model/pack_weights.h"
 
 namespace moe {
 namespace {
@@ -221,6 +222,34 @@ bool is_codebook_type(GgmlType type) {
   }
 }
 
+int conversion_bytes_per_block(GgmlType type) {
+  switch (type) {
+    case GgmlType::IQ1_S: return 70;
+    case GgmlType::Q5_0: case GgmlType::IQ4_NL: return 34;
+    default: return 0;
+  }
+}
+
+void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values, uint64_t used,
+                         uint64_t total) {
+  const uint64_t token_bytes = bytes * used / total;
+  const auto token_values = static_cast<int64_t>(static_cast<uint64_t>(values) * used / total);
+  if (is_codebook_type(type)) {
+    f->codebook_bytes_per_token += token_bytes;
+    f->codebook_params_per_token += token_values;
+  }
+  if (const int converted = conversion_bytes_per_block(type); converted > 0) {
+    const TypeTraits& tt = type_traits(type);
+    const uint64_t grown = bytes / static_cast<uint64_t>(tt.type_size) * static_cast<uint64_t>(converted);
+    f->conversion_growth += grown - bytes;
+    f->conversion_growth_per_token += (grown - bytes) * used / total;
+    if (is_codebook_type(type)) {
+      f->converted_codebook_bytes_per_token += token_bytes;
+      f->converted_codebook_params_per_token += token_values;
+    }
+  }
+}
+
 WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {
   WeightsFootprint f;
   const uint64_t used = static_cast<uint64_t>(a.n_activated_experts);
@@ -234,10 +263,7 @@ WeightsFootprint preset_footprint(std::string_view preset, const ModelArgs& a) {
       f.bytes_per_token += bytes * used / total;
       f.params_per_token +=
           static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
-      if (is_codebook_type(type)) {
-        f.codebook_bytes_per_token += bytes * used / total;
-        f.codebook_params_per_token += static_cast<int64_t>(static_cast<uint64_t>(t.n_elements) * used / total);
-      }
+      count_routed_tensor(&f, type, bytes, t.n_elements, used, total);
     } else if (t.name == "token_embd.weight") {
       f.bytes_per_token += row_bytes(type, t.row_length);
       f.params_per_token += t.row_length;
@@ -309,10 +335,15 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
                  const FootprintSplit& split, const Hardware& hw, const PlanOptions& o) {
   PlanRow r;
   r.quant = quant;
-  r.weights_bytes = w.weights_bytes;
-  r.bytes_per_token = w.bytes_per_token;
+  // The load-time conversions of routed experts, where the grown weights fit (pack_weights.h).
+  r.experts_converted = w.conversion_growth > 0 &&
+                        w.weights_bytes + w.conversion_growth <= hw.ram_bytes / 100 * kConversionRamPercent;
+  const bool converted = r.experts_converted;
+  r.weights_bytes = w.weights_bytes + (converted ? w.conversion_growth : 0);
+  r.bytes_per_token = w.bytes_per_token + (converted ? w.conversion_growth_per_token : 0);
   r.params_per_token = w.params_per_token;
-  r.codebook_params_per_token = w.codebook_params_per_token;
+  r.codebook_params_per_token =
+      w.codebook_params_per_token - (converted ? w.converted_codebook_params_per_token : 0);
   const int64_t slots = std::max(1, o.n_slots);
   const int64_t ctx_per_slot = std::max<int64_t>(1, o.n_ctx / slots);
   r.kv_bytes_per_token = kv_bytes_per_token(a, o.cache_type);
@@ -358,12 +389,14 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   const auto codebook_seconds = [&](double bytes, double values) {
     return std::max(bytes / bw, codebook_rate > 0 ? values / codebook_rate : 0.0);
   };
-  const double cb_bytes = static_cast<double>(w.codebook_bytes_per_token);
-  const double cb_values = static_cast<double>(w.codebook_params_per_token);
+  const double cb_bytes = static_cast<double>(
+      w.codebook_bytes_per_token - (converted ? w.converted_codebook_bytes_per_token : 0));
+  const double cb_values = static_cast<double>(r.codebook_params_per_token);
   r.decode_tps = 1.0 / ((static_cast<double>(r.bytes_per_token) - cb_bytes + kv_read) / bw +
                         codebook_seconds(cb_bytes, cb_values));
   // All slots decoding at once: the non-expert weights once, the union of the routed experts.
-  const double per_token_experts = static_cast<double>(split.expert_bytes_per_token);
+  const double per_token_experts = static_cast<double>(
+      split.expert_bytes_per_token + (converted ? w.conversion_growth_per_token : 0));
   const double distinct =
       expected_distinct_experts(a.n_routed_experts, a.n_activated_experts, slots);
   const double expert_step =

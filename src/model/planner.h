@@ -39,7 +39,11 @@
 // core at 2.1 GHz, 1.3-3.7 values a cycle), so their time is modeled apart: a token takes
 // (other bytes + KV) / bandwidth + max(codebook bytes / bandwidth, codebook values /
 // (cores x GHz x codebook_values_per_cycle)), default 2 values a cycle a core (the codebook
-// figures count routed experts, the dynamic files' only codebook tensors).
+// figures count routed experts, the dynamic files' only codebook tensors). The SIMD tables
+// convert IQ1_S experts at load into 2-bit values (IQ1_S_R16, 1.4x the bytes; Q5_0 / IQ4_NL
+// ones into Q8_0_R16) while the grown weights fit 85 % of RAM (model/pack_weights.h): where
+// they fit, a row counts the grown bytes, in memory and read a token, and no codebook time
+// for IQ1_S.
 //
 // Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
 // (only the last prompt token needs logits) + attention over the latent cache at half the
@@ -93,7 +97,21 @@ struct WeightsFootprint {
   // The routed experts' part of the per-token figures in codebook types (is_codebook_type).
   uint64_t codebook_bytes_per_token = 0;
   int64_t codebook_params_per_token = 0;
+  // Routed experts converted at load into a larger layout where the grown weights fit
+  // (conversion_bytes_per_block): the bytes the conversion adds, in all and a token, and the
+  // codebook figures above that it removes.
+  uint64_t conversion_growth = 0;
+  uint64_t conversion_growth_per_token = 0;
+  uint64_t converted_codebook_bytes_per_token = 0;
+  int64_t converted_codebook_params_per_token = 0;
 };
+// Bytes per block of `type` in the layout the SIMD tables convert it into at load when that
+// is larger (IQ1_S: 70, Q5_0 / IQ4_NL: 34, kernels/dispatch.cpp), else 0.
+int conversion_bytes_per_block(GgmlType type);
+// Adds a routed-expert tensor (`bytes`, `values`; `used` of its `total` experts a token) to
+// the per-token codebook and the conversion figures of `f`.
+void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values, uint64_t used,
+                         uint64_t total);
 // IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S: the codebook types, whose decoding is
 // compute bound (see "Decode" above).
 bool is_codebook_type(GgmlType type);
@@ -140,7 +158,8 @@ struct PlanRow {
   int64_t max_context = 0;         // 0: the weights alone do not fit
   uint64_t vram_bytes_needed = 0;  // non-expert weights + KV + compute (GPU offload recipes)
   bool vram_fits = false;
-  int64_t codebook_params_per_token = 0;  // routed-expert values in codebook types
+  int64_t codebook_params_per_token = 0;  // routed-expert values in codebook types (after conversions)
+  bool experts_converted = false;          // the conversion's growth is in weights_bytes, bytes_per_token
   double decode_tps = 0;        // one sequence at the end of its per-slot context
   double decode_tps_total = 0;  // all slots decoding together
   double prefill_macs_per_token = 0;

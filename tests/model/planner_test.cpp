@@ -199,13 +199,45 @@ TEST(Planner, DynamicPresetsCountTheirCodebookExperts) {
   EXPECT_EQ(preset_footprint("IQ2_XXS", a).codebook_params_per_token, 171 * 117440512LL);
   EXPECT_EQ(preset_footprint("Q2_K_XL", a).codebook_params_per_token, 0);
   EXPECT_EQ(preset_footprint("Q4_K_M", a).codebook_bytes_per_token, 0u);
-  // On the 16-core box the codebook values take 20.43e9 / (16 x 3e9 x 2) = 0.213 s a token,
+  // In the file layout, the codebook values take 20.43e9 / (16 x 3e9 x 2) = 0.213 s a token,
   // several times what all the bytes a token reads take at 414 GB/s (about 13 GB: 0.03 s).
+  // 200 GiB of RAM holds the file (139.4 GB) but not its IQ1_S experts converted (below).
+  PlanOptions o;
+  o.efficiency = 0.9;
+  Hardware small = box_768g();
+  small.ram_bytes = 200ull << 30;  // 85 %: 182.5 GB
+  const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), small, o);
+  EXPECT_FALSE(r.experts_converted);
+  EXPECT_EQ(r.weights_bytes, s.weights_bytes);
+  EXPECT_LT(r.decode_tps, 1.0 / 0.213);
+  EXPECT_GT(r.decode_tps, 1.0 / (0.213 + static_cast<double>(s.bytes_per_token) / 414e9 + 0.01));
+}
+
+// The SIMD tables convert IQ1_S experts at load into IQ1_S_R16 (70 bytes a block against 50)
+// where the grown weights fit 85 % of RAM. R1's IQ1_S experts: 171 matrices of 32 x
+// 117,440,512 values: 20 / 256 bytes a value more, 171 x 32 x 9,175,040 = 50,205,818,880
+// bytes in all, 171 x 9,175,040 = 1,568,931,840 a token; the codebook figures lose their
+// IQ1_S part (171 x 117,440,512 values, 3,922,329,600 bytes a token) and keep IQ2_XXS's.
+TEST(Planner, IQ1_SExpertsAreConvertedWhereTheyFit) {
+  const ModelArgs a = deepseek_r1_args();
+  const WeightsFootprint s = preset_footprint("IQ1_S", a);
+  EXPECT_EQ(s.conversion_growth, 50205818880u);
+  EXPECT_EQ(s.conversion_growth_per_token, 1568931840u);
+  EXPECT_EQ(s.converted_codebook_params_per_token, 171 * 117440512LL);
+  EXPECT_EQ(s.converted_codebook_bytes_per_token, 3922329600u);
+  EXPECT_EQ(preset_footprint("IQ2_XXS", a).conversion_growth, 0u);
   PlanOptions o;
   o.efficiency = 0.9;
   const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), box_768g(), o);
-  EXPECT_LT(r.decode_tps, 1.0 / 0.213);
-  EXPECT_GT(r.decode_tps, 1.0 / (0.213 + static_cast<double>(s.bytes_per_token) / 414e9 + 0.01));
+  EXPECT_TRUE(r.experts_converted);
+  EXPECT_EQ(r.weights_bytes, s.weights_bytes + 50205818880u);
+  EXPECT_EQ(r.bytes_per_token, s.bytes_per_token + 1568931840u);
+  EXPECT_EQ(r.codebook_params_per_token, 3 * 117440512LL);
+  // a token: the bytes but IQ2_XXS's 90,832,896 and 4096 x 70,272 of f16 KV at 414 GB/s, and
+  // the IQ2_XXS values at 16 x 3e9 x 2 a second (their bytes take less)
+  const double bytes = static_cast<double>(r.bytes_per_token) - 90832896.0 + 4096.0 * 70272.0;
+  EXPECT_NEAR(r.decode_tps, 1.0 / (bytes / 414e9 + 3.0 * 117440512.0 / 96e9), 1e-6);
+  EXPECT_GT(r.decode_tps, 15.0);  // was about 3 tok/s in the file layout
 }
 
 TEST(Planner, DecodeAndPrefillFollowTheDocumentedFormulas) {
