@@ -340,8 +340,9 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
          "cycle a core; docs/PERFORMANCE.md, \"The IQ codebook formats\"), not by the bandwidth\n";
   }
   if (std::any_of(rows.begin(), rows.end(), [](const PlanRow& r) { return r.experts_converted; })) {
-    s += "IQ1_S (Q5_0, IQ4_NL) experts: converted at load into a faster layout 1.4x (1.5-1.9x) their "
-         "size where that fits 85 % of RAM, and counted so in those rows (docs/LOADING.md, --no-repack)\n";
+    s += "IQ1_S, IQ2_XXS (Q5_0, IQ4_NL) experts: converted at load into a faster layout 1.4-1.55x "
+         "(1.5-1.9x) their size where that fits 85 % of RAM, and counted so in those rows "
+         "(docs/LOADING.md, --no-repack)\n";
   }
   return s;
 }

@@ -54,6 +54,7 @@ enum class GgmlType : uint32_t {
   Q5_K_R16 = 70,  // Q5_K rows interleaved in groups of 16
   Q4_0_R16 = 71,  // Q4_0 rows interleaved in groups of 16
   IQ1_S_R16 = 72, // IQ1_S rows as 2-bit values, interleaved in groups of 16 (1.4x the bytes)
+  IQ2_XXS_R16 = 73,  // IQ2_XXS rows as 3-bit codes, interleaved in groups of 16 (1.55x)
 };
 
 // Type ids are below this bound (tables indexed by type id use it).

@@ -47,10 +47,11 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
   pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
   pack(GgmlType::Q4_0, GgmlType::Q4_0_R16, packed::repack_q4_0_r16);
-  // IQ1_S grows 1.4x into 2-bit values (the routed experts only within the memory limit,
+  // IQ1_S grows 1.4x into 2-bit values, IQ2_XXS 1.55x into 3-bit codes (the routed experts only within the memory limit,
   // model/pack_weights.h): the file layout's codebook lookups bound its products far below
   // the bandwidth.
   pack(GgmlType::IQ1_S, GgmlType::IQ1_S_R16, packed::repack_iq1_s_r16);
+  pack(GgmlType::IQ2_XXS, GgmlType::IQ2_XXS_R16, packed::repack_iq2_xxs_r16);  // 1.55x, likewise
   // Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16:
   // 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead of the
   // file layout's (routed experts only within a memory limit: model/pack_weights.h).
@@ -90,6 +91,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, ref::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_0_R16, nullptr, ref::gemm_q4_0_r16);
   set(&t, GgmlType::IQ1_S_R16, nullptr, ref::gemm_iq1_s_r16);
+  set(&t, GgmlType::IQ2_XXS_R16, nullptr, ref::gemm_iq2_xxs_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, ref::gemm_q2_K_r16);
@@ -144,6 +146,7 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, avx2::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_0_R16, nullptr, avx2::gemm_q4_0_r16);
   set(&t, GgmlType::IQ1_S_R16, nullptr, avx2::gemm_iq1_s_r16);
+  set(&t, GgmlType::IQ2_XXS_R16, nullptr, avx2::gemm_iq2_xxs_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx2::gemm_q2_K_r16);
@@ -162,6 +165,7 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::Q8_0_R16, nullptr, avx512::gemm_q8_0_r16);
   set(&t, GgmlType::Q4_0_R16, nullptr, avx512::gemm_q4_0_r16);
   set(&t, GgmlType::IQ1_S_R16, nullptr, avx512::gemm_iq1_s_r16);
+  set(&t, GgmlType::IQ2_XXS_R16, nullptr, avx512::gemm_iq2_xxs_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx512::gemm_q2_K_r16);
@@ -204,7 +208,7 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
     case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
     case GgmlType::IQ1_M: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
-    case GgmlType::IQ1_S_R16:
+    case GgmlType::IQ1_S_R16: case GgmlType::IQ2_XXS_R16:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
@@ -237,6 +241,7 @@ int gemm_row_grain(GgmlType w) {
   switch (w) {
     case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16:
     case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16: case GgmlType::Q4_0_R16: case GgmlType::IQ1_S_R16:
+    case GgmlType::IQ2_XXS_R16:
       return kPackRows;
     default:
       return 4;

@@ -27,7 +27,8 @@
 // Q4_K_R16, Q5_K_R16, Q6_K_R16, Q2_K_R16, Q3_K_R16 and IQ1_S_R16: see packed_k.cpp.
 // IQ1_S_R16 is a conversion (1.4x IQ1_S's bytes): the codebook's ternary values looked up
 // once at load and stored as 2-bit values, so the products decode like Q2_K_R16's instead of
-// looking up 4 codebook entries per 32 values.
+// looking up 4 codebook entries per 32 values. IQ2_XXS_R16 likewise (1.55x): 3-bit codes of
+// the 6 signed magnitudes, decoded like Q3_K_R16's values and mapped by a byte shuffle.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -73,6 +74,7 @@ void repack_q6_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -83,6 +85,7 @@ void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 namespace ref {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
+MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -101,6 +104,7 @@ void gemm_q4_0_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows
 namespace avx2 {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
+MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -113,6 +117,7 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n);  // bitwise ref::qua
 namespace avx512 {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
+MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)

@@ -67,6 +67,17 @@
 //                  2k..2k+1 hold u[16j + 4k + l]
 // so a group of 32 is two lines and sum(q * a) = 8 sum(u * a) + (shift - 8) sum(a).
 //
+// IQ2_XXS_R16 column (16 x 102 = 1632 bytes), a lossless conversion of IQ2_XXS (66 bytes): each
+// value's code c in 0..5 for q = -43, -25, -8, 8, 25, 43 (x = d/8 * sc * q), stored as Q3_K_R16
+// stores q3 (the codebook and the sign tables looked up once at load):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15 (the file's)
+//   [  32,   96) uint8_t  sm[4][16]      sm[k][r]: nibble n holds the scale s of group 2k + n
+//                                        of 32 values (sc = 2s + 1)
+//   [  96, 1120) uint8_t  q[16][16][4]   the low 2 bits of c, as Q2_K_R16's q
+//   [1120, 1632) uint8_t  h[16][32]      the high bit of c, as Q3_K_R16's h
+// so the products find each chunk's codes as Q3_K_R16's values and turn them into q + 43 (0 to
+// 86, unsigned) with one byte shuffle; a group's sum is sc (sum((q + 43) a) - 43 sum(a)).
+//
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
 
@@ -170,6 +181,52 @@ void q3_values(const BlockQ3_K& b, int q3[kQK_K]) {
 
 // Where Q3_K_R16 keeps the high bit of chunk k (0..3) of row r (layout above).
 int q3_high_bit_pos(int k, int r) { return (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8); }
+
+// The IQ2_XXS magnitudes 8, 25, 43 with their signs, as codes 0..5 in ascending order.
+int iq2_xxs_code(int q) {
+  const int m = q < 0 ? -q : q;
+  const int level = m == 8 ? 0 : m == 25 ? 1 : 2;
+  return q < 0 ? 2 - level : 3 + level;
+}
+
+constexpr size_t kIq2xxsR16Block = 102;  // 2 (d) + 4 (sm) + 64 (q) + 32 (h) bytes per row and block
+
+void repack_column_iq2_xxs(const BlockIQ2_XXS* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* sm = col + 32;
+  uint8_t* q = col + 96;
+  uint8_t* h = col + 1120;
+  std::memset(sm, 0, 64);
+  std::memset(h, 0, 512);
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockIQ2_XXS& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    int code[kQK_K];
+    for (int g = 0; g < 8; ++g) {
+      uint32_t aux[2];
+      std::memcpy(aux, x.qs + 4 * g, 8);
+      sm[16 * (g / 2) + r] |= static_cast<uint8_t>((aux[1] >> 28) << (4 * (g % 2)));
+      for (int l = 0; l < 4; ++l) {
+        const uint64_t e = kIq2xxsGrid.v[(aux[0] >> (8 * l)) & 0xFF];
+        const int signs = kIq2Signs.v[(aux[1] >> (7 * l)) & 127];
+        for (int j = 0; j < 8; ++j) {
+          const int m = static_cast<int>((e >> (8 * j)) & 0xFF);
+          code[32 * g + 8 * l + j] = iq2_xxs_code((signs >> j) & 1 ? -m : m);
+        }
+      }
+    }
+    for (int j = 0; j < 16; ++j) {
+      for (int l = 0; l < 4; ++l) {
+        int byte = 0;
+        for (int k = 0; k < 4; ++k) {
+          const int v = code[16 * j + 4 * k + l];
+          byte |= (v & 3) << (2 * k);
+          h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((v >> 2) << q3_high_bit_pos(k, r));
+        }
+        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
+      }
+    }
+  }
+}
 
 void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
   uint8_t* sm = col + 32;
@@ -294,6 +351,10 @@ void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockIQ1_S, repack_column_iq1_s, kIq1sR16Block>(src, rows, n, dst);
+}
+
+void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ2_XXS, repack_column_iq2_xxs, kIq2xxsR16Block>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

@@ -225,6 +225,7 @@ bool is_codebook_type(GgmlType type) {
 int conversion_bytes_per_block(GgmlType type) {
   switch (type) {
     case GgmlType::IQ1_S: return 70;
+    case GgmlType::IQ2_XXS: return 102;
     case GgmlType::Q5_0: case GgmlType::IQ4_NL: return 34;
     default: return 0;
   }

@@ -40,10 +40,10 @@
 // (other bytes + KV) / bandwidth + max(codebook bytes / bandwidth, codebook values /
 // (cores x GHz x codebook_values_per_cycle)), default 2 values a cycle a core (the codebook
 // figures count routed experts, the dynamic files' only codebook tensors). The SIMD tables
-// convert IQ1_S experts at load into 2-bit values (IQ1_S_R16, 1.4x the bytes; Q5_0 / IQ4_NL
-// ones into Q8_0_R16) while the grown weights fit 85 % of RAM (model/pack_weights.h): where
-// they fit, a row counts the grown bytes, in memory and read a token, and no codebook time
-// for IQ1_S.
+// convert IQ1_S and IQ2_XXS experts at load into 2- and 3-bit values (IQ1_S_R16, IQ2_XXS_R16:
+// 1.4x and 1.55x the bytes; Q5_0 / IQ4_NL ones into Q8_0_R16) while the grown weights fit
+// 85 % of RAM (model/pack_weights.h): where they fit, a row counts the grown bytes, in memory
+// and read a token, and no codebook time for those types (IQ1_M's remains).
 //
 // Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
 // (only the last prompt token needs logits) + attention over the latent cache at half the
@@ -106,7 +106,7 @@ struct WeightsFootprint {
   int64_t converted_codebook_params_per_token = 0;
 };
 // Bytes per block of `type` in the layout the SIMD tables convert it into at load when that
-// is larger (IQ1_S: 70, Q5_0 / IQ4_NL: 34, kernels/dispatch.cpp), else 0.
+// is larger (IQ1_S: 70, IQ2_XXS: 102, Q5_0 / IQ4_NL: 34, kernels/dispatch.cpp), else 0.
 int conversion_bytes_per_block(GgmlType type);
 // Adds a routed-expert tensor (`bytes`, `values`; `used` of its `total` experts a token) to
 // the per-token codebook and the conversion figures of `f`.

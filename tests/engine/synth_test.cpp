@@ -521,8 +521,8 @@ INSTANTIATE_TEST_SUITE_P(
       return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
     });
 
-// The IQ formats with K-style super-blocks (IQ4_XS, IQ2_XXS, IQ1_M; IQ1_S converted into
-// IQ1_S_R16 at load) in every SIMD table: its model against the same table with these types in
+// The IQ formats with K-style super-blocks (IQ4_XS, IQ1_M; IQ1_S and IQ2_XXS converted into
+// IQ1_S_R16 and IQ2_XXS_R16 at load) in every SIMD table: its model against the same table with these types in
 // their file layout and the scalar reference products (everything else alike), and a prompt
 // at once against token by token.
 struct CodebookModelCase {
@@ -566,8 +566,8 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
 INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
                          ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
                                            CodebookModelCase{Isa::kAvx512, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
-                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
-                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS},
+                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
+                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
                                            CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M},
                                            CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_M, GgmlType::IQ1_M},
                                            CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16},

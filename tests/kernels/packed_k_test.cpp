@@ -1,5 +1,5 @@
-// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 (a conversion, 1.4x the
-// bytes): the repacking keeps each group in its own bytes, the
+// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 and IQ2_XXS_R16 (conversions,
+// 1.4x and 1.55x the bytes): the repacking keeps each group in its own bytes, the
 // reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
 // are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
@@ -48,6 +48,8 @@ const Format kQ3K = {"q3_K", GgmlType::Q3_K, packed::repack_q3_K_r16, GgmlType::
                      ref::gemm_q3_K_r16, ref::vec_dot_q3_K_q8_K};
 const Format kIQ1S = {"iq1_s", GgmlType::IQ1_S, packed::repack_iq1_s_r16, GgmlType::IQ1_S_R16,
                       ref::gemm_iq1_s_r16, ref::vec_dot_iq1_s_q8_K};
+const Format kIQ2XXS = {"iq2_xxs", GgmlType::IQ2_XXS, packed::repack_iq2_xxs_r16, GgmlType::IQ2_XXS_R16,
+                        ref::gemm_iq2_xxs_r16, ref::vec_dot_iq2_xxs_q8_K};
 
 // The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
 std::vector<Isa> simd_isas() {
@@ -255,7 +257,7 @@ TEST_P(PackedK, BatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S),
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

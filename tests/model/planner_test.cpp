@@ -213,30 +213,32 @@ TEST(Planner, DynamicPresetsCountTheirCodebookExperts) {
   EXPECT_GT(r.decode_tps, 1.0 / (0.213 + static_cast<double>(s.bytes_per_token) / 414e9 + 0.01));
 }
 
-// The SIMD tables convert IQ1_S experts at load into IQ1_S_R16 (70 bytes a block against 50)
-// where the grown weights fit 85 % of RAM. R1's IQ1_S experts: 171 matrices of 32 x
-// 117,440,512 values: 20 / 256 bytes a value more, 171 x 32 x 9,175,040 = 50,205,818,880
-// bytes in all, 171 x 9,175,040 = 1,568,931,840 a token; the codebook figures lose their
-// IQ1_S part (171 x 117,440,512 values, 3,922,329,600 bytes a token) and keep IQ2_XXS's.
-TEST(Planner, IQ1_SExpertsAreConvertedWhereTheyFit) {
+// The SIMD tables convert IQ1_S and IQ2_XXS experts at load into IQ1_S_R16 and IQ2_XXS_R16
+// (70 and 102 bytes a block against 50 and 66) where the grown weights fit 85 % of RAM. R1's
+// routed matrices have 32 x 117,440,512 values. The IQ1_S file: 171 IQ1_S matrices, 20 / 256
+// bytes a value more (9,175,040 a token's share), and 3 IQ2_XXS ones, 36 / 256 more
+// (16,515,072): 171 x 9,175,040 + 3 x 16,515,072 = 1,618,477,056 bytes a token, 32 times
+// that in all; the codebook figures lose everything (174 x 117,440,512 values,
+// 3,922,329,600 + 90,832,896 bytes a token). The IQ2_XXS file: 171 IQ2_XXS matrices.
+TEST(Planner, IQ1_SAndIQ2_XXSExpertsAreConvertedWhereTheyFit) {
   const ModelArgs a = deepseek_r1_args();
   const WeightsFootprint s = preset_footprint("IQ1_S", a);
-  EXPECT_EQ(s.conversion_growth, 50205818880u);
-  EXPECT_EQ(s.conversion_growth_per_token, 1568931840u);
-  EXPECT_EQ(s.converted_codebook_params_per_token, 171 * 117440512LL);
-  EXPECT_EQ(s.converted_codebook_bytes_per_token, 3922329600u);
-  EXPECT_EQ(preset_footprint("IQ2_XXS", a).conversion_growth, 0u);
+  EXPECT_EQ(s.conversion_growth_per_token, 1618477056u);
+  EXPECT_EQ(s.conversion_growth, 32ull * 1618477056ull);
+  EXPECT_EQ(s.converted_codebook_params_per_token, 174 * 117440512LL);
+  EXPECT_EQ(s.converted_codebook_bytes_per_token, 3922329600u + 90832896u);
+  EXPECT_EQ(preset_footprint("IQ2_XXS", a).conversion_growth, 171ull * 32 * 16515072);
+  EXPECT_EQ(preset_footprint("Q4_K_M", a).conversion_growth, 0u);
   PlanOptions o;
   o.efficiency = 0.9;
   const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), box_768g(), o);
   EXPECT_TRUE(r.experts_converted);
-  EXPECT_EQ(r.weights_bytes, s.weights_bytes + 50205818880u);
-  EXPECT_EQ(r.bytes_per_token, s.bytes_per_token + 1568931840u);
-  EXPECT_EQ(r.codebook_params_per_token, 3 * 117440512LL);
-  // a token: the bytes but IQ2_XXS's 90,832,896 and 4096 x 70,272 of f16 KV at 414 GB/s, and
-  // the IQ2_XXS values at 16 x 3e9 x 2 a second (their bytes take less)
-  const double bytes = static_cast<double>(r.bytes_per_token) - 90832896.0 + 4096.0 * 70272.0;
-  EXPECT_NEAR(r.decode_tps, 1.0 / (bytes / 414e9 + 3.0 * 117440512.0 / 96e9), 1e-6);
+  EXPECT_EQ(r.weights_bytes, s.weights_bytes + 32ull * 1618477056ull);
+  EXPECT_EQ(r.bytes_per_token, s.bytes_per_token + 1618477056u);
+  EXPECT_EQ(r.codebook_params_per_token, 0);
+  // a token: the bytes and 4096 x 70,272 of f16 KV at 414 GB/s
+  const double bytes = static_cast<double>(r.bytes_per_token) + 4096.0 * 70272.0;
+  EXPECT_NEAR(r.decode_tps, 414e9 / bytes, 1e-6);
   EXPECT_GT(r.decode_tps, 15.0);  // was about 3 tok/s in the file layout
 }
 

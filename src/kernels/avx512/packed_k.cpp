@@ -1,4 +1,4 @@
-// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 x Q8_K products (bitwise the ref::
+// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 x Q8_K products (bitwise the ref::
 // gemms;
 // layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one
 // 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast
@@ -24,6 +24,7 @@ constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
 constexpr size_t kIq1sColumn = kPackRows * 70;                // 1120
+constexpr size_t kIq2xxsColumn = kPackRows * 102;             // 1632
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
@@ -32,6 +33,7 @@ constexpr int kQ6Tile = 8;
 constexpr int kQ2Tile = 8;
 constexpr int kQ3Tile = 8;
 constexpr int kIq1sTile = 8;
+constexpr int kIq2xxsTile = 8;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
@@ -558,6 +560,65 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
   }
 }
 
+// ---- IQ2_XXS_R16
+
+// Q3_K_R16's lines and high bits hold 3-bit codes (packed_k.cpp): each chunk's codes come out
+// as in q3_tile and one vpshufb turns them into q + 43 (0 to 86). A group's 8 vpdpbusd start
+// from -43 sum(a over the group), and its int32 sum is multiplied by the scale sc = 2s + 1.
+template <int T>
+inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                         int64_t y_stride) {
+  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77), m15 = _mm512_set1_epi32(15);
+  // bytes 0, 18, 35, 51, 68, 86 (q + 43 by code) at the start of every 128-bit lane
+  const __m512i plus43 = _mm512_set4_epi32(0, 0, 0x5644, 0x33231200);
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq2xxsColumn;
+    prefetch_column(col, kIq2xxsColumn);
+    const uint8_t* sm = col + 32;
+    const uint8_t* q = col + 96;
+    const uint8_t* hb = col + 1120;
+    const BlockQ8_K* a[T];
+    __m512i isum[T];
+    start_column<T>(act, b, a, isum);
+#pragma GCC unroll 1
+    for (int g = 0; g < 8; ++g) {
+      __m512i s[T];
+      for (int t = 0; t < T; ++t) s[t] = _mm512_set1_epi32(-43 * (a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]));
+#pragma GCC unroll 2
+      for (int line = 2 * g; line < 2 * g + 2; ++line) {
+        const __m512i w = load512(q + 64 * line);
+        const __m256i h = load256(hb + 32 * line);
+        const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
+        // chunks 0 and 2 as the nibbles of x02, 1 and 3 of x13 (bits 3 and 7 clear: vpshufb
+        // takes the low nibble, and a high nibble shifted down has a clear bit 7)
+        const __m512i x02 = _mm512_and_si512(select_bits(m33, w, hz), m77);
+        const __m512i x13 = _mm512_and_si512(select_bits(m33, _mm512_srli_epi16(w, 2), _mm512_srli_epi16(hz, 1)), m77);
+        const __m512i v[4] = {_mm512_shuffle_epi8(plus43, x02), _mm512_shuffle_epi8(plus43, x13),
+                              _mm512_shuffle_epi8(plus43, _mm512_srli_epi16(x02, 4)),
+                              _mm512_shuffle_epi8(plus43, _mm512_srli_epi16(x13, 4))};
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+#pragma GCC unroll 4
+          for (int c = 0; c < 4; ++c) s[t] = dpbusd_bcast(s[t], v[c], a[t]->qs + 16 * line + 4 * c);
+        }
+      }
+      const __m512i bytes = _mm512_cvtepu8_epi32(load128(sm + 16 * (g / 2)));
+      const __m512i scale = _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
+      const __m512i sc = _mm512_add_epi32(_mm512_add_epi32(scale, scale), _mm512_set1_epi32(1));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s[t], sc));
+    }
+    const __m512 dw = _mm512_mul_ps(_mm512_cvtph_ps(load256(col)), _mm512_set1_ps(0.125f));
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d));
+      _mm512_storeu_ps(y + t * y_stride,
+                       _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(y + t * y_stride)));
+    }
+  }
+}
+
 // Tile<tn>::run for 1 <= tn <= kMax.
 template <template <int> class Tile, int kMax>
 inline void dispatch(int tn, int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
@@ -601,6 +662,7 @@ MOE_K_TILE(Q2Tile, q2_tile)
 MOE_K_TILE(Q3Tile, q3_tile)
 MOE_K_TILE(Q6Tile, q6_tile)
 MOE_K_TILE(Iq1sTile, iq1_s_tile)
+MOE_K_TILE(Iq2xxsTile, iq2_xxs_tile)
 #undef MOE_K_TILE
 
 }  // namespace
@@ -617,6 +679,7 @@ MOE_PACKED_K_GEMM(q6_K_r16, Q6Tile, kQ6Tile)
 MOE_PACKED_K_GEMM(q2_K_r16, Q2Tile, kQ2Tile)
 MOE_PACKED_K_GEMM(q3_K_r16, Q3Tile, kQ3Tile)
 MOE_PACKED_K_GEMM(iq1_s_r16, Iq1sTile, kIq1sTile)
+MOE_PACKED_K_GEMM(iq2_xxs_r16, Iq2xxsTile, kIq2xxsTile)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx512

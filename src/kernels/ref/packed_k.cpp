@@ -13,6 +13,9 @@
 //   IQ1_S: isum = sum_g sc_g * (8 * s_g - (8 - shift_g) * sum(a over g))   (8 groups of 32,
 //         u = grid + 1 the stored 2-bit value: the file's 8 * grid + shift times a, summed)
 //         acc = fma(d / 8 * d_a, float(isum), acc)
+//   IQ2_XXS: isum = sum_g sc_g * (sum((q + 43) * a over g) - 43 * sum(a over g))   (q from
+//         the stored code; 8 groups of 32)
+//         acc = fma(d / 8 * d_a, float(isum), acc)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
 #include <cmath>
@@ -33,6 +36,7 @@ constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
 constexpr size_t kIq1sColumn = kPackRows * 70;  // packed_k.cpp's IQ1_S_R16 column
+constexpr size_t kIq2xxsColumn = kPackRows * 102;  // and IQ2_XXS_R16's
 
 float f16_at(const uint8_t* p, int r) {
   uint16_t h;
@@ -172,6 +176,31 @@ float row_iq1_s(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   return acc;
 }
 
+// Row r's q + 43 for value i of an IQ2_XXS_R16 column (its code from the lines and high bits,
+// laid out as Q3_K_R16's after d and sm).
+int iq2_xxs_value(const uint8_t* col, int r, int i) {
+  static constexpr int kPlus43[6] = {0, 18, 35, 51, 68, 86};
+  const int j = i / 16, k = (i % 16) / 4, l = i % 4;
+  const int low = (col[96 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
+  const int pos = (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8);  // packed_k.cpp's layout
+  const int hbit = (col[1120 + 32 * j + 4 * (r % 8) + l] >> pos) & 1;
+  return kPlus43[low | hbit << 2];
+}
+
+float row_iq2_xxs(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+  float acc = 0.0f;
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq2xxsColumn;
+    int32_t isum = 0;
+    for (int g = 0; g < 8; ++g) {
+      const int sc = 2 * ((col[32 + 16 * (g / 2) + r] >> (4 * (g % 2))) & 15) + 1;
+      isum += sc * (sub_block_dot<8>(iq2_xxs_value, col, r, a[b], g) - 43 * sub_block_bsum<8>(a[b], g));
+    }
+    acc = std::fma(f16_at(col, r) * 0.125f * a[b].d, static_cast<float>(isum), acc);
+  }
+  return acc;
+}
+
 using RowFn = float (*)(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a);
 
 template <RowFn kRow, size_t kColumn>
@@ -196,6 +225,7 @@ constexpr RowFn kRowQ2K = row_affine<q2_value, q2_scale, q2_min, 16, kQ2Column>;
 constexpr RowFn kRowQ6K = row_offset<q6_value, q6_scale, 32, kQ6Column>;
 constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
 constexpr RowFn kRowIq1s = row_iq1_s;
+constexpr RowFn kRowIq2xxs = row_iq2_xxs;
 
 }  // namespace
 
@@ -210,6 +240,7 @@ MOE_PACKED_K_GEMM(q6_K_r16, kRowQ6K, kQ6Column)
 MOE_PACKED_K_GEMM(q2_K_r16, kRowQ2K, kQ2Column)
 MOE_PACKED_K_GEMM(q3_K_r16, kRowQ3K, kQ3Column)
 MOE_PACKED_K_GEMM(iq1_s_r16, kRowIq1s, kIq1sColumn)
+MOE_PACKED_K_GEMM(iq2_xxs_r16, kRowIq2xxs, kIq2xxsColumn)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref

@@ -1,0 +1,207 @@
+// AVX2 products of the IQ layouts converted at load, IQ1_S_R16 and IQ2_XXS_R16 x Q8_K
+// (bitwise ref::gemm_iq1_s_r16 / gemm_iq2_xxs_r16; layouts in packed_k.cpp). The codebooks
+// were looked up at load:
+//   IQ1_S_R16: a 32-byte half line is Q2_K_R16's, 4 chunks of 2-bit values u for 8 rows, a
+//     vpmaddubsw each against the activations (pairs <= 2 x 2 x 128; a group's two lines add
+//     up in int16, <= 4096). Per group of 32 and row, one vpmaddwd against (8 sc, 8 sc) and
+//     one against (m, m) x (-sum(a), 0), m = sc * (8 - shift), give the group's
+//     sc * (8 sum(u a) - (8 - shift) sum(a)) exactly.
+//   IQ2_XXS_R16: each chunk's 3-bit codes come out as Q3_K_R16's values and one vpshufb
+//     makes them q + 43 (0 to 86): a vpmaddubsw pair is at most 2 x 86 x 128 = 22016, so
+//     each chunk is widened at once, by a vpmaddwd against (sc, sc) that also applies the
+//     group's scale; -43 sc sum(a) is added per column (vpmaddwd of (sc, sc) x (sum(a), 0),
+//     times 43).
+// The float steps are the reference's.
+#include <immintrin.h>
+
+#include "kernels/avx2/packed_tiles.h"
+#include "kernels/avx2/tile.h"
+#include "kernels/packed.h"
+#include "quant/blocks.h"
+
+namespace moe::avx2 {
+namespace {
+
+constexpr size_t kIq1sColumn = kPackRows * 70;     // 1120
+constexpr size_t kIq2xxsColumn = kPackRows * 102;  // 1632
+
+// Group 2k + n's (8 sc, 8 sc) and (m, m) for the 8 rows of half h: from the info nibbles
+// (bits 0-2 s, sc = 2s + 1; bit 3: shift = -1, m = 9 sc, else m = 7 sc).
+template <int kN>
+inline void group_scales(const uint8_t* sm, int k, int h, __m256i* scale8, __m256i* m) {
+  __m128i nib = dup_bytes(sm + 16 * k + 8 * h);
+  if constexpr (kN == 1) nib = _mm_srli_epi16(nib, 4);
+  const __m256i info = _mm256_cvtepu8_epi16(_mm_and_si128(nib, _mm_set1_epi8(15)));
+  const __m256i s = _mm256_and_si256(info, _mm256_set1_epi16(7));
+  const __m256i sc = _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1));
+  *scale8 = _mm256_slli_epi16(sc, 3);
+  // 8 sc - sc, or 8 sc + sc where the shift is negative (-sc there: (sc ^ -1) + 1)
+  const __m256i negative = _mm256_cmpgt_epi16(info, _mm256_set1_epi16(7));
+  *m = _mm256_sub_epi16(*scale8, _mm256_sub_epi16(_mm256_xor_si256(sc, negative), negative));
+}
+
+// Tokens [0, T) x H halves from half h0; the float sums live in y between super-blocks.
+template <int T, int H>
+inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                       int64_t y_stride) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  zero_sums_in_y<T, H>(y, y_stride, h0);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq1sColumn;
+    prefetch_ahead(col, (kIq1sColumn + 63) / 64);
+    const uint8_t* sm = col + 32;
+    const uint8_t* q = col + 96 + 32 * h0;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H];
+    start_column<T, H>(act, b, a, isum);
+#pragma GCC unroll 1
+    for (int k = 0; k < 4; ++k) {
+#pragma GCC unroll 2
+      for (int n = 0; n < 2; ++n) {
+        const int g = 2 * k + n;
+        __m256i s[T][H];
+        for (int t = 0; t < T; ++t) {
+          for (int h = 0; h < H; ++h) s[t][h] = _mm256_setzero_si256();
+        }
+        for (int line = 2 * g; line < 2 * g + 2; ++line) {
+          for (int h = 0; h < H; ++h) {
+            const __m256i w = load256(q + 64 * line + 32 * h);
+            const __m256i v[4] = {_mm256_and_si256(w, m3), _mm256_and_si256(_mm256_srli_epi16(w, 2), m3),
+                                  _mm256_and_si256(_mm256_srli_epi16(w, 4), m3),
+                                  _mm256_and_si256(_mm256_srli_epi16(w, 6), m3)};
+            for (int t = 0; t < T; ++t) {
+              const int8_t* qa = a[t]->qs + 16 * line;
+              for (int c = 0; c < 4; ++c) s[t][h] = _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(v[c], bcast4(qa + 4 * c)));
+              in_order(s[t][h]);
+            }
+          }
+        }
+        for (int h = 0; h < H; ++h) {
+          __m256i scale8, m;
+          if (n == 0) {
+            group_scales<0>(sm, k, h0 + h, &scale8, &m);
+          } else {
+            group_scales<1>(sm, k, h0 + h, &scale8, &m);
+          }
+          for (int t = 0; t < T; ++t) {
+            // (-sum(a over the group), 0) in every lane
+            const int neg_bsum = -(a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]);
+            const __m256i bsum_pair = _mm256_set1_epi32(neg_bsum & 0xFFFF);
+            isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(s[t][h], scale8));
+            isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(m, bsum_pair));
+          }
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      const __m256 dw = _mm256_mul_ps(_mm256_cvtph_ps(load128(col + 16 * (h0 + h))), _mm256_set1_ps(0.125f));
+      for (int t = 0; t < T; ++t) {
+        float* yh = y + t * y_stride + 8 * (h0 + h);
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
+        _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh)));
+      }
+    }
+  }
+}
+
+// ---- IQ2_XXS_R16
+
+// Group 2k + n's (sc, sc) for the 8 rows of half h (the scale nibble s, sc = 2s + 1).
+template <int kN>
+inline __m256i iq2_xxs_scales(const uint8_t* sm, int k, int h) {
+  __m128i nib = dup_bytes(sm + 16 * k + 8 * h);
+  if constexpr (kN == 1) nib = _mm_srli_epi16(nib, 4);
+  const __m256i s = _mm256_cvtepu8_epi16(_mm_and_si128(nib, _mm_set1_epi8(15)));
+  return _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1));
+}
+
+template <int T, int H>
+inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
+                         int64_t y_stride) {
+  const __m256i m33 = _mm256_set1_epi8(0x33), m44 = _mm256_set1_epi8(0x44);
+  const __m256i plus43 = _mm256_setr_epi8(0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                          0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+  zero_sums_in_y<T, H>(y, y_stride, h0);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq2xxsColumn;
+    prefetch_ahead(col, (kIq2xxsColumn + 63) / 64);
+    const uint8_t* sm = col + 32;
+    const uint8_t* q = col + 96 + 32 * h0;
+    const uint8_t* hb = col + 1120;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H], offset[T][H];  // offset: sum_g sc_g sum(a over g)
+    start_column<T, H>(act, b, a, isum);
+    for (int t = 0; t < T; ++t) {
+      for (int h = 0; h < H; ++h) offset[t][h] = _mm256_setzero_si256();
+    }
+#pragma GCC unroll 1
+    for (int k = 0; k < 4; ++k) {
+#pragma GCC unroll 2
+      for (int n = 0; n < 2; ++n) {
+        const int g = 2 * k + n;
+        for (int h = 0; h < H; ++h) {
+          const int hh = h0 + h;
+          const __m256i sc = n == 0 ? iq2_xxs_scales<0>(sm, k, hh) : iq2_xxs_scales<1>(sm, k, hh);
+          for (int line = 2 * g; line < 2 * g + 2; ++line) {
+            const __m256i w = load256(q + 64 * line + 32 * h);
+            const __m256i hx = _mm256_sll_epi16(load256(hb + 32 * line), _mm_cvtsi32_si128(2 * hh));
+            const __m256i x02 = _mm256_or_si256(_mm256_and_si256(w, m33), _mm256_and_si256(hx, m44));
+            const __m256i x13 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2), m33),
+                                                _mm256_and_si256(_mm256_srli_epi16(hx, 1), m44));
+            const __m256i v[4] = {_mm256_shuffle_epi8(plus43, x02), _mm256_shuffle_epi8(plus43, x13),
+                                  _mm256_shuffle_epi8(plus43, _mm256_srli_epi16(x02, 4)),
+                                  _mm256_shuffle_epi8(plus43, _mm256_srli_epi16(x13, 4))};
+            for (int t = 0; t < T; ++t) {
+              const int8_t* qa = a[t]->qs + 16 * line;
+              for (int c = 0; c < 4; ++c) {
+                const __m256i p = _mm256_maddubs_epi16(v[c], bcast4(qa + 4 * c));
+                isum[t][h] = _mm256_add_epi32(isum[t][h], _mm256_madd_epi16(p, sc));
+              }
+              in_order(isum[t][h]);
+            }
+          }
+          for (int t = 0; t < T; ++t) {
+            const int bsum = a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1];
+            offset[t][h] = _mm256_add_epi32(offset[t][h], _mm256_madd_epi16(sc, _mm256_set1_epi32(bsum & 0xFFFF)));
+          }
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      const __m256 dw = _mm256_mul_ps(_mm256_cvtph_ps(load128(col + 16 * (h0 + h))), _mm256_set1_ps(0.125f));
+      for (int t = 0; t < T; ++t) {
+        const __m256i total = _mm256_sub_epi32(isum[t][h], _mm256_mullo_epi32(offset[t][h], _mm256_set1_epi32(43)));
+        float* yh = y + t * y_stride + 8 * (h0 + h);
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
+        _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(total), _mm256_loadu_ps(yh)));
+      }
+    }
+  }
+}
+
+constexpr TileFn<BlockQ8_K> kIq2xxsMulti[] = {iq2_xxs_tile<2, 1>, iq2_xxs_tile<3, 1>, iq2_xxs_tile<4, 1>,
+                                              iq2_xxs_tile<5, 1>, iq2_xxs_tile<6, 1>, iq2_xxs_tile<7, 1>,
+                                              iq2_xxs_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kIq2xxsPair[kOnePassTokens - 1] = {iq2_xxs_tile<2, 2>, iq2_xxs_tile<3, 2>,
+                                                               iq2_xxs_tile<4, 2>};
+
+constexpr TileFn<BlockQ8_K> kIq1sMulti[] = {iq1_s_tile<2, 1>, iq1_s_tile<3, 1>, iq1_s_tile<4, 1>, iq1_s_tile<5, 1>,
+                                            iq1_s_tile<6, 1>, iq1_s_tile<7, 1>, iq1_s_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kIq1sPair[kOnePassTokens - 1] = {iq1_s_tile<2, 2>, iq1_s_tile<3, 2>,
+                                                             iq1_s_tile<4, 2>};
+
+}  // namespace
+
+void gemm_iq1_s_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, 8, iq1_s_tile<1, 2>, kIq1sMulti, kIq1sPair>(n, w, w_row_bytes, rows, a,
+                                                                           a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_iq2_xxs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, 8, iq2_xxs_tile<1, 2>, kIq2xxsMulti, kIq2xxsPair>(n, w, w_row_bytes, rows, a,
+                                                                                 a_row_bytes, tokens, y, y_stride);
+}
+
+}  // namespace moe::avx2
