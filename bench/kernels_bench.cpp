@@ -169,7 +169,8 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   }
   std::vector<float> y(rows * tokens);
   for (auto _ : state) {
-    k.for_type(layout.packed).gemm(kN, packed.data(), prb, rows, act.data(), arb, tokens, y.data(), rows);
+    k.for_type(layout.packed)
+        .gemm(kN, packed.data(), prb, rows, act.data(), arb, tokens, y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }
   state.counters["GB/s"] = benchmark::Counter(static_cast<double>(packed.size()) * state.iterations() / 1e9,

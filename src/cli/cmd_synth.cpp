@@ -1,4 +1,5 @@
-// `moeinfer synth --preset NAME --type Q8_0|Q5_K_M|Q4_K_M|Q3_K_M|Q2_K|IQ4_XS|IQ2_XXS|IQ1_M|IQ1_S|BF16|Q4_0|Q5_0|Q6_K|F32 -o FILE.gguf
+// `moeinfer synth --preset NAME --type
+// Q8_0|Q5_K_M|Q4_K_M|Q3_K_M|Q2_K|IQ4_XS|IQ2_XXS|IQ1_M|IQ1_S|BF16|Q4_0|Q5_0|Q6_K|F32 -o FILE.gguf
 //                 [--layers D+M] [--seed N] [--vocab FILE]`:
 // writes a valid deepseek2 GGUF with the preset's real shapes and random weights, streaming
 // tensor by tensor (engine/synth.h). The tokenizer (every `tokenizer.*` key) is copied from
@@ -58,11 +59,15 @@ int synth_main(int argc, char** argv) {
   const std::string preset_help = presets_help();
   Args args("synth", "Write a DeepSeek GGUF with real shapes and random weights (for benchmarks).",
             {{"--preset", "", "NAME", "r1-bench", preset_help},
-             {"--type", "", "TYPE", "Q8_0", "F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M or Q3_K_M (llama.cpp's mixes), Q2_K or IQ4_XS (every matrix that type, output Q6_K), or IQ2_XXS, IQ1_M, IQ1_S (the dynamic 1-2 bit mixes: routed experts in those types)"},
+             {"--type", "", "TYPE", "Q8_0",
+              "F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M or Q3_K_M (llama.cpp's mixes), "
+              "Q2_K or IQ4_XS (every matrix that type, output Q6_K), or IQ2_XXS, IQ1_M, IQ1_S (the "
+              "dynamic 1-2 bit mixes: routed experts in those types)"},
              {"--output", "-o", "FILE", "", "output .gguf file"},
              {"--layers", "", "D+M", "", "dense + MoE layers (default: the preset's)"},
              {"--seed", "-s", "N", "42", "weights seed (same seed, same bytes)"},
-             {"--vocab", "", "FILE", "", "GGUF whose tokenizer.* keys are copied (default: the r1-mini fixture)"},
+             {"--vocab", "", "FILE", "",
+              "GGUF whose tokenizer.* keys are copied (default: the r1-mini fixture)"},
              {"--threads", "-t", "N", "0", "generator threads (0: physical cores)"}});
   if (Status s = args.parse(argc, argv); !s) {
     std::fprintf(stderr, "moeinfer synth: %s\n%s", s.message().c_str(), args.usage().c_str());

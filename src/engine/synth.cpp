@@ -222,7 +222,8 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "iq1_m") return SynthMix::kIQ1_M;
   if (n == "iq1_s") return SynthMix::kIQ1_S;
   return Status::error("unknown type '" + std::string(name) +
-                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S)");
+                       "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, "
+                       "IQ4_XS, IQ2_XXS, IQ1_M, IQ1_S)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {

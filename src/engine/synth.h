@@ -37,7 +37,22 @@
 namespace moe {
 
 // The `--type` of a synthetic file: one ggml type for every matrix, or a llama.cpp mix.
-enum class SynthMix { kF32, kBF16, kQ8_0, kQ6_K, kQ4_0, kQ5_0, kQ5_K_M, kQ4_K_M, kQ3_K_M, kQ2_K, kIQ4_XS, kIQ2_XXS, kIQ1_M, kIQ1_S };
+enum class SynthMix {
+  kF32,
+  kBF16,
+  kQ8_0,
+  kQ6_K,
+  kQ4_0,
+  kQ5_0,
+  kQ5_K_M,
+  kQ4_K_M,
+  kQ3_K_M,
+  kQ2_K,
+  kIQ4_XS,
+  kIQ2_XXS,
+  kIQ1_M,
+  kIQ1_S
+};
 
 Result<SynthMix> parse_synth_mix(std::string_view name);  // "Q8_0", "q4_k_m", "bf16", ...
 std::string_view synth_mix_name(SynthMix mix);

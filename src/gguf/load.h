@@ -52,8 +52,8 @@ struct LoadOptions {
   int io_threads = 0;        // parallel readers / touchers (0: automatic)
   uint64_t chunk_bytes = 0;  // bytes per read task (0: automatic, up to 64 MiB)
   bool repack = true;        // rewrite weights into the kernels' packed layouts (model/pack_weights.h)
-  // Routed-expert conversions that grow the weights (Q5_0 -> Q8_0_R16, IQ1_S -> IQ1_S_R16, ...) are made only if the
-  // weights then fit this many bytes (-1: 85 % of the machine's RAM; 0: no limit).
+  // Routed-expert conversions that grow the weights (Q5_0 -> Q8_0_R16, IQ1_S -> IQ1_S_R16, ...) are
+  // made only if the weights then fit this many bytes (-1: 85 % of the machine's RAM; 0: no limit).
   int64_t conversion_memory_limit = -1;
   bool show_progress = true; // the stderr bar (drawn only when stderr is a terminal)
   ProgressFn progress;       // (bytes done, bytes total) while reading or warming up

@@ -45,15 +45,15 @@ enum class GgmlType : uint32_t {
 
   // moeinfer-internal layouts: made at load time, never read from or written to a file
   // (find_type_traits does not know them, so a file naming one of these ids is refused).
-  Q8_0_R16 = 64,  // Q8_0 rows interleaved in groups of 16 (kernels/packed.h)
-  Q4_K_R16 = 65,  // Q4_K rows interleaved in groups of 16
-  Q6_K_R16 = 66,  // Q6_K rows interleaved in groups of 16
-  Q8_0_S = 67,    // activation blocks for Q8_0_R16: f32 scale, 128 x sum, 32 int8
-  Q2_K_R16 = 68,  // Q2_K rows interleaved in groups of 16
-  Q3_K_R16 = 69,  // Q3_K rows interleaved in groups of 16
-  Q5_K_R16 = 70,  // Q5_K rows interleaved in groups of 16
-  Q4_0_R16 = 71,  // Q4_0 rows interleaved in groups of 16
-  IQ1_S_R16 = 72, // IQ1_S rows as 2-bit values, interleaved in groups of 16 (1.4x the bytes)
+  Q8_0_R16 = 64,     // Q8_0 rows interleaved in groups of 16 (kernels/packed.h)
+  Q4_K_R16 = 65,     // Q4_K rows interleaved in groups of 16
+  Q6_K_R16 = 66,     // Q6_K rows interleaved in groups of 16
+  Q8_0_S = 67,       // activation blocks for Q8_0_R16: f32 scale, 128 x sum, 32 int8
+  Q2_K_R16 = 68,     // Q2_K rows interleaved in groups of 16
+  Q3_K_R16 = 69,     // Q3_K rows interleaved in groups of 16
+  Q5_K_R16 = 70,     // Q5_K rows interleaved in groups of 16
+  Q4_0_R16 = 71,     // Q4_0 rows interleaved in groups of 16
+  IQ1_S_R16 = 72,    // IQ1_S rows as 2-bit values, interleaved in groups of 16 (1.4x the bytes)
   IQ2_XXS_R16 = 73,  // IQ2_XXS rows as 3-bit codes, interleaved in groups of 16 (1.55x)
 };
 

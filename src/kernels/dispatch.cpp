@@ -47,11 +47,11 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
   pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
   pack(GgmlType::Q4_0, GgmlType::Q4_0_R16, packed::repack_q4_0_r16);
-  // IQ1_S grows 1.4x into 2-bit values, IQ2_XXS 1.55x into 3-bit codes (the routed experts only within the memory limit,
-  // model/pack_weights.h): the file layout's codebook lookups bound its products far below
-  // the bandwidth.
+  // IQ1_S grows 1.4x into 2-bit values, IQ2_XXS 1.55x into 3-bit codes (the routed experts only
+  // within the memory limit, model/pack_weights.h): the file layout's codebook lookups bound its
+  // products far below the bandwidth.
   pack(GgmlType::IQ1_S, GgmlType::IQ1_S_R16, packed::repack_iq1_s_r16);
-  pack(GgmlType::IQ2_XXS, GgmlType::IQ2_XXS_R16, packed::repack_iq2_xxs_r16);  // 1.55x, likewise
+  pack(GgmlType::IQ2_XXS, GgmlType::IQ2_XXS_R16, packed::repack_iq2_xxs_r16);
   // Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16:
   // 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead of the
   // file layout's (routed experts only within a memory limit: model/pack_weights.h).

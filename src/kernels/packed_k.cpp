@@ -1,5 +1,5 @@
-// Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts. Plain code: every
-// kernel table uses these functions.
+// Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts. Plain
+// code: every kernel table uses these functions.
 //
 // Both layouts keep the source's bytes per row. Group g (rows 16g..16g+15) occupies bytes
 // [16g * row_bytes, 16(g+1) * row_bytes), one "column" per super-block b of 256 values,
@@ -310,7 +310,8 @@ void repack_column_q6_K(const BlockQ6_K* const* rows, int64_t b, uint8_t* col) {
 }
 
 // kOutBlock: bytes per row and block of the packed layout (the source's unless converting).
-template <class Block, void (*kColumn)(const Block* const*, int64_t, uint8_t*), size_t kOutBlock = sizeof(Block)>
+template <class Block, void (*kColumn)(const Block* const*, int64_t, uint8_t*),
+          size_t kOutBlock = sizeof(Block)>
 void repack(const void* src, int64_t rows, int64_t n, void* dst) {
   MOE_CHECK(rows % kPackRows == 0 && n % kQK_K == 0);
   const int64_t nb = n / kQK_K;

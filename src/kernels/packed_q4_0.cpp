@@ -21,7 +21,8 @@ void repack_q4_0_r16(const void* src, int64_t rows, int64_t n, void* dst) {
       for (int r = 0; r < kPackRows; ++r) {
         const BlockQ4_0& blk = rows_in[r * nb + b];
         std::memcpy(col + r * sizeof(uint16_t), &blk.d, sizeof(uint16_t));
-        for (int c = 0; c < kQK / 8; ++c) std::memcpy(col + kScales + (c * kPackRows + r) * 4, blk.qs + 4 * c, 4);
+        for (int c = 0; c < kQK / 8; ++c)
+          std::memcpy(col + kScales + (c * kPackRows + r) * 4, blk.qs + 4 * c, 4);
       }
     }
   }

@@ -231,8 +231,8 @@ int conversion_bytes_per_block(GgmlType type) {
   }
 }
 
-void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values, uint64_t used,
-                         uint64_t total) {
+void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values,
+                         uint64_t used, uint64_t total) {
   const uint64_t token_bytes = bytes * used / total;
   const auto token_values = static_cast<int64_t>(static_cast<uint64_t>(values) * used / total);
   if (is_codebook_type(type)) {
@@ -241,7 +241,8 @@ void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int
   }
   if (const int converted = conversion_bytes_per_block(type); converted > 0) {
     const TypeTraits& tt = type_traits(type);
-    const uint64_t grown = bytes / static_cast<uint64_t>(tt.type_size) * static_cast<uint64_t>(converted);
+    const uint64_t grown =
+        bytes / static_cast<uint64_t>(tt.type_size) * static_cast<uint64_t>(converted);
     f->conversion_growth += grown - bytes;
     f->conversion_growth_per_token += (grown - bytes) * used / total;
     if (is_codebook_type(type)) {
@@ -337,8 +338,8 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   PlanRow r;
   r.quant = quant;
   // The load-time conversions of routed experts, where the grown weights fit (pack_weights.h).
-  r.experts_converted = w.conversion_growth > 0 &&
-                        w.weights_bytes + w.conversion_growth <= hw.ram_bytes / 100 * kConversionRamPercent;
+  r.experts_converted = w.conversion_growth > 0 && w.weights_bytes + w.conversion_growth <=
+                                                       hw.ram_bytes / 100 * kConversionRamPercent;
   const bool converted = r.experts_converted;
   r.weights_bytes = w.weights_bytes + (converted ? w.conversion_growth : 0);
   r.bytes_per_token = w.bytes_per_token + (converted ? w.conversion_growth_per_token : 0);

@@ -110,8 +110,8 @@ struct WeightsFootprint {
 int conversion_bytes_per_block(GgmlType type);
 // Adds a routed-expert tensor (`bytes`, `values`; `used` of its `total` experts a token) to
 // the per-token codebook and the conversion figures of `f`.
-void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values, uint64_t used,
-                         uint64_t total);
+void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values,
+                         uint64_t used, uint64_t total);
 // IQ1_S, IQ1_M, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S: the codebook types, whose decoding is
 // compute bound (see "Decode" above).
 bool is_codebook_type(GgmlType type);
@@ -158,8 +158,9 @@ struct PlanRow {
   int64_t max_context = 0;         // 0: the weights alone do not fit
   uint64_t vram_bytes_needed = 0;  // non-expert weights + KV + compute (GPU offload recipes)
   bool vram_fits = false;
-  int64_t codebook_params_per_token = 0;  // routed-expert values in codebook types (after conversions)
-  bool experts_converted = false;          // the conversion's growth is in weights_bytes, bytes_per_token
+  int64_t codebook_params_per_token =
+      0;                           // routed-expert values in codebook types (after conversions)
+  bool experts_converted = false;  // the conversion's growth is in weights_bytes, bytes_per_token
   double decode_tps = 0;        // one sequence at the end of its per-slot context
   double decode_tps_total = 0;  // all slots decoding together
   double prefill_macs_per_token = 0;

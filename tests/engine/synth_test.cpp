@@ -466,7 +466,9 @@ struct SymmetricMixCase {
   SynthMix mix;
   GgmlType file, packed;
 };
-void PrintTo(const SymmetricMixCase& p, std::ostream* os) { *os << synth_mix_name(p.mix) << " on " << isa_name(p.isa); }
+void PrintTo(const SymmetricMixCase& p, std::ostream* os) {
+  *os << synth_mix_name(p.mix) << " on " << isa_name(p.isa);
+}
 
 class SynthSymmetric : public ::testing::TestWithParam<SymmetricMixCase> {};
 
@@ -513,18 +515,20 @@ TEST_P(SynthSymmetric, RoutedExpertsGrowOnlyWithinTheMemoryLimit) {
 
 INSTANTIATE_TEST_SUITE_P(
     Tables, SynthSymmetric,
-    ::testing::Values(SymmetricMixCase{Isa::kAvx2, SynthMix::kQ4_0, GgmlType::Q4_0, GgmlType::Q4_0_R16},
-                      SymmetricMixCase{Isa::kAvx512, SynthMix::kQ4_0, GgmlType::Q4_0, GgmlType::Q4_0_R16},
-                      SymmetricMixCase{Isa::kAvx2, SynthMix::kQ5_0, GgmlType::Q5_0, GgmlType::Q8_0_R16},
-                      SymmetricMixCase{Isa::kAvx512, SynthMix::kQ5_0, GgmlType::Q5_0, GgmlType::Q8_0_R16}),
+    ::testing::Values(
+        SymmetricMixCase{Isa::kAvx2, SynthMix::kQ4_0, GgmlType::Q4_0, GgmlType::Q4_0_R16},
+        SymmetricMixCase{Isa::kAvx512, SynthMix::kQ4_0, GgmlType::Q4_0, GgmlType::Q4_0_R16},
+        SymmetricMixCase{Isa::kAvx2, SynthMix::kQ5_0, GgmlType::Q5_0, GgmlType::Q8_0_R16},
+        SymmetricMixCase{Isa::kAvx512, SynthMix::kQ5_0, GgmlType::Q5_0, GgmlType::Q8_0_R16}),
     [](const auto& info) {
-      return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
+      return std::string(synth_mix_name(info.param.mix)) + "_" +
+             std::string(isa_name(info.param.isa));
     });
 
 // The IQ formats with K-style super-blocks (IQ4_XS, IQ1_M; IQ1_S and IQ2_XXS converted into
-// IQ1_S_R16 and IQ2_XXS_R16 at load) in every SIMD table: its model against the same table with these types in
-// their file layout and the scalar reference products (everything else alike), and a prompt
-// at once against token by token.
+// IQ1_S_R16 and IQ2_XXS_R16 at load) in every SIMD table: its model against the same table with
+// these types in their file layout and the scalar reference products (everything else alike), and a
+// prompt at once against token by token.
 struct CodebookModelCase {
   Isa isa;
   SynthMix mix;
@@ -563,24 +567,26 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
   std::filesystem::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(Tables, SynthCodebook,
-                         ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
-                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
-                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
-                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
-                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M},
-                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_M, GgmlType::IQ1_M},
-                                           CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16},
-                                           CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16}),
-                         [](const auto& info) {
-                           return std::string(synth_mix_name(info.param.mix)) + "_" + std::string(isa_name(info.param.isa));
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Tables, SynthCodebook,
+    ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
+                      CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
+                      CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_M, GgmlType::IQ1_M},
+                      CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ1_S, GgmlType::IQ1_S_R16}),
+    [](const auto& info) {
+      return std::string(synth_mix_name(info.param.mix)) + "_" +
+             std::string(isa_name(info.param.isa));
+    });
 
 INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
-                         ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16, SynthMix::kQ4_0, SynthMix::kQ5_0,
-                                           SynthMix::kQ2_K, SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ4_XS,
-                                           SynthMix::kIQ2_XXS,
-                                           SynthMix::kIQ1_M, SynthMix::kIQ1_S),
+                         ::testing::Values(SynthMix::kQ8_0, SynthMix::kQ4_K_M, SynthMix::kBF16,
+                                           SynthMix::kQ4_0, SynthMix::kQ5_0, SynthMix::kQ2_K,
+                                           SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ4_XS,
+                                           SynthMix::kIQ2_XXS, SynthMix::kIQ1_M, SynthMix::kIQ1_S),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 
 }  // namespace

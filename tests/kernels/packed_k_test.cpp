@@ -46,10 +46,18 @@ const Format kQ5K = {"q5_K", GgmlType::Q5_K, packed::repack_q5_K_r16, GgmlType::
                      ref::gemm_q5_K_r16, ref::vec_dot_q5_K_q8_K};
 const Format kQ3K = {"q3_K", GgmlType::Q3_K, packed::repack_q3_K_r16, GgmlType::Q3_K_R16,
                      ref::gemm_q3_K_r16, ref::vec_dot_q3_K_q8_K};
-const Format kIQ1S = {"iq1_s", GgmlType::IQ1_S, packed::repack_iq1_s_r16, GgmlType::IQ1_S_R16,
-                      ref::gemm_iq1_s_r16, ref::vec_dot_iq1_s_q8_K};
-const Format kIQ2XXS = {"iq2_xxs", GgmlType::IQ2_XXS, packed::repack_iq2_xxs_r16, GgmlType::IQ2_XXS_R16,
-                        ref::gemm_iq2_xxs_r16, ref::vec_dot_iq2_xxs_q8_K};
+const Format kIQ1S = {"iq1_s",
+                      GgmlType::IQ1_S,
+                      packed::repack_iq1_s_r16,
+                      GgmlType::IQ1_S_R16,
+                      ref::gemm_iq1_s_r16,
+                      ref::vec_dot_iq1_s_q8_K};
+const Format kIQ2XXS = {"iq2_xxs",
+                        GgmlType::IQ2_XXS,
+                        packed::repack_iq2_xxs_r16,
+                        GgmlType::IQ2_XXS_R16,
+                        ref::gemm_iq2_xxs_r16,
+                        ref::vec_dot_iq2_xxs_q8_K};
 
 // The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
 std::vector<Isa> simd_isas() {
@@ -157,7 +165,8 @@ TEST_P(PackedK, RepackKeepsSizeAndEachGroupInItsBytes) {
     // a second group repacked alone: the same bytes as the second half of the whole
     std::vector<uint8_t> one(c.packed.size() / 2 + 128, 0xA5);
     f.repack(c.w.data() + 16 * c.wrb, 16, n, one.data() + 64);
-    ASSERT_EQ(std::memcmp(one.data() + 64, c.packed.data() + 16 * c.prb, 16 * c.prb), 0) << f.name << n;
+    ASSERT_EQ(std::memcmp(one.data() + 64, c.packed.data() + 16 * c.prb, 16 * c.prb), 0)
+        << f.name << n;
     for (size_t i = 0; i < 64; ++i) {
       ASSERT_EQ(one[i], 0xA5) << "wrote before dst";
       ASSERT_EQ(one[64 + 16 * c.prb + i], 0xA5) << "wrote past dst";
@@ -257,7 +266,8 @@ TEST_P(PackedK, BatchInvariant) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Formats, PackedK, ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS),
+INSTANTIATE_TEST_SUITE_P(Formats, PackedK,
+                         ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

@@ -50,10 +50,12 @@ Case make_case(int64_t rows, int64_t n, int64_t tokens, bool random_blocks, uint
   return c;
 }
 
-std::vector<float> packed_gemm(const KernelTable& k, const Case& c, int64_t tokens, const uint8_t* act = nullptr) {
+std::vector<float> packed_gemm(const KernelTable& k, const Case& c, int64_t tokens,
+                               const uint8_t* act = nullptr) {
   std::vector<float> y(tokens * c.rows, NAN);
   k.for_type(GgmlType::Q4_0_R16)
-      .gemm(c.n, c.packed.data(), c.wrb, c.rows, act != nullptr ? act : c.act.data(), c.arb, tokens, y.data(), c.rows);
+      .gemm(c.n, c.packed.data(), c.wrb, c.rows, act != nullptr ? act : c.act.data(), c.arb, tokens,
+            y.data(), c.rows);
   return y;
 }
 
@@ -72,7 +74,8 @@ TEST(PackedQ4_0, RepackKeepsEachRowsBytesInItsGroup) {
       uint16_t d;
       std::memcpy(&d, col + (r % 16) * 2, 2);
       EXPECT_EQ(d, row[b].d);
-      for (int j = 0; j < 16; ++j) EXPECT_EQ(col[32 + (j / 4) * 64 + (r % 16) * 4 + j % 4], row[b].qs[j]);
+      for (int j = 0; j < 16; ++j)
+        EXPECT_EQ(col[32 + (j / 4) * 64 + (r % 16) * 4 + j % 4], row[b].qs[j]);
     }
   }
 }
@@ -95,8 +98,8 @@ TEST(PackedQ4_0, ReferenceIsBitwiseQ8_0R16OfTheSameValues) {
     }
     packed::repack_q8_0_r16(q8.data(), c.rows, n, q8_packed.data());
     std::vector<float> want(tokens * c.rows, NAN);
-    ref::gemm_q8_0_r16(n, q8_packed.data(), row_bytes(GgmlType::Q8_0, n), c.rows, c.act.data(), c.arb, tokens,
-                       want.data(), c.rows);
+    ref::gemm_q8_0_r16(n, q8_packed.data(), row_bytes(GgmlType::Q8_0, n), c.rows, c.act.data(),
+                       c.arb, tokens, want.data(), c.rows);
     const std::vector<float> got = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
     EXPECT_TRUE(same_bits(want, got)) << "random blocks: " << random_blocks;
   }
@@ -166,7 +169,9 @@ TEST_P(PackedQ4_0Simd, ExtremeValuesStayExact) {
     for (int64_t b = 0; b < n / 32; ++b) {
       int sum = 0;
       for (int j = 0; j < 32; ++j) {
-        const int v = t == 0 ? -128 : t == 1 ? 127 : static_cast<int>(((b * 32 + j) * 7 + t) % 256) - 128;
+        const int v = t == 0   ? -128
+                      : t == 1 ? 127
+                               : static_cast<int>(((b * 32 + j) * 7 + t) % 256) - 128;
         act[b].qs[j] = static_cast<int8_t>(v);
         sum += v;
       }
@@ -179,7 +184,8 @@ TEST_P(PackedQ4_0Simd, ExtremeValuesStayExact) {
   EXPECT_EQ(std::memcmp(want.data(), three.data(), three.size() * sizeof(float)), 0);
   for (int64_t t = 0; t < tokens; ++t) {
     const std::vector<float> one = packed_gemm(table(), c, 1, c.act.data() + t * c.arb);
-    EXPECT_EQ(std::memcmp(one.data(), want.data() + t * c.rows, c.rows * sizeof(float)), 0) << "token " << t;
+    EXPECT_EQ(std::memcmp(one.data(), want.data() + t * c.rows, c.rows * sizeof(float)), 0)
+        << "token " << t;
   }
 }
 
@@ -199,12 +205,15 @@ TEST_P(PackedQ4_0Simd, TailProductIsBitwiseThePackedProduct) {
     std::vector<float> part(tokens * 3, NAN);
     tail(n, c.w.data() + 5 * c.wrb, c.wrb, 3, c.act.data(), c.arb, tokens, part.data(), 3);
     for (int64_t t = 0; t < tokens; ++t) {
-      EXPECT_EQ(std::memcmp(part.data() + t * 3, want.data() + t * c.rows + 5, 3 * sizeof(float)), 0) << t;
+      EXPECT_EQ(std::memcmp(part.data() + t * 3, want.data() + t * c.rows + 5, 3 * sizeof(float)),
+                0)
+          << t;
     }
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tables, PackedQ4_0Simd, ::testing::ValuesIn(test::all_isas()), test::isa_param_name);
+INSTANTIATE_TEST_SUITE_P(Tables, PackedQ4_0Simd, ::testing::ValuesIn(test::all_isas()),
+                         test::isa_param_name);
 
 }  // namespace
 }  // namespace moe

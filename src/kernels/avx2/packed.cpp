@@ -1,6 +1,7 @@
-// AVX2 Q8_0_R16 / Q4_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise the ref:: definitions, on the same
-// packed layouts as the AVX-512 kernels (kernels/packed.h, packed_k.cpp), so one repacking
-// serves both tables. A 64-byte chunk of 16 rows is two 32-byte halves (rows 0-7, 8-15).
+// AVX2 Q8_0_R16 / Q4_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise
+// the ref:: definitions, on the same packed layouts as the AVX-512 kernels (kernels/packed.h,
+// packed_k.cpp), so one repacking serves both tables. A 64-byte chunk of 16 rows is two 32-byte
+// halves (rows 0-7, 8-15).
 //
 // AVX2 has no vpdpbusd: vpmaddubsw multiplies unsigned by signed bytes into int16 pair sums
 // (saturating), and vpmaddwd widens pairs to int32. Every int16 sum below stays in range, so
@@ -198,10 +199,12 @@ inline void q40_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S*
     for (int c = 0; c < 4; ++c) {
       for (int h = 0; h < H; ++h) {
         const __m256i w = load256(q + 64 * c + 32 * h);
-        const __m256i lo = _mm256_and_si256(w, m0f), hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f);
+        const __m256i lo = _mm256_and_si256(w, m0f),
+                      hi = _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f);
         for (int t = 0; t < T; ++t) {
-          const __m256i p = _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(act[t][b].qs + 4 * c)),
-                                             _mm256_maddubs_epi16(hi, bcast4(act[t][b].qs + 16 + 4 * c)));
+          const __m256i p =
+              _mm256_add_epi16(_mm256_maddubs_epi16(lo, bcast4(act[t][b].qs + 4 * c)),
+                               _mm256_maddubs_epi16(hi, bcast4(act[t][b].qs + 16 + 4 * c)));
           s[t][h] = _mm256_add_epi16(s[t][h], p);
           in_order(s[t][h]);
         }
@@ -211,12 +214,13 @@ inline void q40_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S*
       const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
       for (int t = 0; t < T; ++t) {
         // sum128 = 128 * sum(a): the shift is exact
-        const __m256i isum =
-            _mm256_sub_epi32(_mm256_madd_epi16(s[t][h], ones), _mm256_set1_epi32(act[t][b].sum128 >> 4));
+        const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t][h], ones),
+                                              _mm256_set1_epi32(act[t][b].sum128 >> 4));
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
         if constexpr (kSumsInY) {
           float* yh = y + t * y_stride + 8 * (h0 + h);
-          _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), _mm256_loadu_ps(yh)));
+          _mm256_storeu_ps(yh,
+                           _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), _mm256_loadu_ps(yh)));
         } else {
           acc[t][h] = _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum), acc[t][h]);
         }

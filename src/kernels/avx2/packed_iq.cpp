@@ -42,8 +42,8 @@ inline void group_scales(const uint8_t* sm, int k, int h, __m256i* scale8, __m25
 
 // Tokens [0, T) x H halves from half h0; the float sums live in y between super-blocks.
 template <int T, int H>
-inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
-                       int64_t y_stride) {
+inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                       float* y, int64_t y_stride) {
   const __m256i m3 = _mm256_set1_epi8(3);
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
@@ -66,12 +66,14 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K
         for (int line = 2 * g; line < 2 * g + 2; ++line) {
           for (int h = 0; h < H; ++h) {
             const __m256i w = load256(q + 64 * line + 32 * h);
-            const __m256i v[4] = {_mm256_and_si256(w, m3), _mm256_and_si256(_mm256_srli_epi16(w, 2), m3),
+            const __m256i v[4] = {_mm256_and_si256(w, m3),
+                                  _mm256_and_si256(_mm256_srli_epi16(w, 2), m3),
                                   _mm256_and_si256(_mm256_srli_epi16(w, 4), m3),
                                   _mm256_and_si256(_mm256_srli_epi16(w, 6), m3)};
             for (int t = 0; t < T; ++t) {
               const int8_t* qa = a[t]->qs + 16 * line;
-              for (int c = 0; c < 4; ++c) s[t][h] = _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(v[c], bcast4(qa + 4 * c)));
+              for (int c = 0; c < 4; ++c)
+                s[t][h] = _mm256_add_epi16(s[t][h], _mm256_maddubs_epi16(v[c], bcast4(qa + 4 * c)));
               in_order(s[t][h]);
             }
           }
@@ -94,11 +96,13 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K
       }
     }
     for (int h = 0; h < H; ++h) {
-      const __m256 dw = _mm256_mul_ps(_mm256_cvtph_ps(load128(col + 16 * (h0 + h))), _mm256_set1_ps(0.125f));
+      const __m256 dw =
+          _mm256_mul_ps(_mm256_cvtph_ps(load128(col + 16 * (h0 + h))), _mm256_set1_ps(0.125f));
       for (int t = 0; t < T; ++t) {
         float* yh = y + t * y_stride + 8 * (h0 + h);
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
-        _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh)));
+        _mm256_storeu_ps(
+            yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh)));
       }
     }
   }
@@ -116,8 +120,8 @@ inline __m256i iq2_xxs_scales(const uint8_t* sm, int k, int h) {
 }
 
 template <int T, int H>
-inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
-                         int64_t y_stride) {
+inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                         float* y, int64_t y_stride) {
   const __m256i m33 = _mm256_set1_epi8(0x33), m44 = _mm256_set1_epi8(0x44);
   const __m256i plus43 = _mm256_setr_epi8(0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
                                           0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -145,10 +149,12 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8
           for (int line = 2 * g; line < 2 * g + 2; ++line) {
             const __m256i w = load256(q + 64 * line + 32 * h);
             const __m256i hx = _mm256_sll_epi16(load256(hb + 32 * line), _mm_cvtsi32_si128(2 * hh));
-            const __m256i x02 = _mm256_or_si256(_mm256_and_si256(w, m33), _mm256_and_si256(hx, m44));
+            const __m256i x02 =
+                _mm256_or_si256(_mm256_and_si256(w, m33), _mm256_and_si256(hx, m44));
             const __m256i x13 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2), m33),
                                                 _mm256_and_si256(_mm256_srli_epi16(hx, 1), m44));
-            const __m256i v[4] = {_mm256_shuffle_epi8(plus43, x02), _mm256_shuffle_epi8(plus43, x13),
+            const __m256i v[4] = {_mm256_shuffle_epi8(plus43, x02),
+                                  _mm256_shuffle_epi8(plus43, x13),
                                   _mm256_shuffle_epi8(plus43, _mm256_srli_epi16(x02, 4)),
                                   _mm256_shuffle_epi8(plus43, _mm256_srli_epi16(x13, 4))};
             for (int t = 0; t < T; ++t) {
@@ -162,31 +168,36 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8
           }
           for (int t = 0; t < T; ++t) {
             const int bsum = a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1];
-            offset[t][h] = _mm256_add_epi32(offset[t][h], _mm256_madd_epi16(sc, _mm256_set1_epi32(bsum & 0xFFFF)));
+            offset[t][h] = _mm256_add_epi32(
+                offset[t][h], _mm256_madd_epi16(sc, _mm256_set1_epi32(bsum & 0xFFFF)));
           }
         }
       }
     }
     for (int h = 0; h < H; ++h) {
-      const __m256 dw = _mm256_mul_ps(_mm256_cvtph_ps(load128(col + 16 * (h0 + h))), _mm256_set1_ps(0.125f));
+      const __m256 dw =
+          _mm256_mul_ps(_mm256_cvtph_ps(load128(col + 16 * (h0 + h))), _mm256_set1_ps(0.125f));
       for (int t = 0; t < T; ++t) {
-        const __m256i total = _mm256_sub_epi32(isum[t][h], _mm256_mullo_epi32(offset[t][h], _mm256_set1_epi32(43)));
+        const __m256i total =
+            _mm256_sub_epi32(isum[t][h], _mm256_mullo_epi32(offset[t][h], _mm256_set1_epi32(43)));
         float* yh = y + t * y_stride + 8 * (h0 + h);
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
-        _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(total), _mm256_loadu_ps(yh)));
+        _mm256_storeu_ps(yh,
+                         _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(total), _mm256_loadu_ps(yh)));
       }
     }
   }
 }
 
-constexpr TileFn<BlockQ8_K> kIq2xxsMulti[] = {iq2_xxs_tile<2, 1>, iq2_xxs_tile<3, 1>, iq2_xxs_tile<4, 1>,
-                                              iq2_xxs_tile<5, 1>, iq2_xxs_tile<6, 1>, iq2_xxs_tile<7, 1>,
-                                              iq2_xxs_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kIq2xxsPair[kOnePassTokens - 1] = {iq2_xxs_tile<2, 2>, iq2_xxs_tile<3, 2>,
-                                                               iq2_xxs_tile<4, 2>};
+constexpr TileFn<BlockQ8_K> kIq2xxsMulti[] = {
+    iq2_xxs_tile<2, 1>, iq2_xxs_tile<3, 1>, iq2_xxs_tile<4, 1>, iq2_xxs_tile<5, 1>,
+    iq2_xxs_tile<6, 1>, iq2_xxs_tile<7, 1>, iq2_xxs_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kIq2xxsPair[kOnePassTokens - 1] = {
+    iq2_xxs_tile<2, 2>, iq2_xxs_tile<3, 2>, iq2_xxs_tile<4, 2>};
 
-constexpr TileFn<BlockQ8_K> kIq1sMulti[] = {iq1_s_tile<2, 1>, iq1_s_tile<3, 1>, iq1_s_tile<4, 1>, iq1_s_tile<5, 1>,
-                                            iq1_s_tile<6, 1>, iq1_s_tile<7, 1>, iq1_s_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kIq1sMulti[] = {iq1_s_tile<2, 1>, iq1_s_tile<3, 1>, iq1_s_tile<4, 1>,
+                                            iq1_s_tile<5, 1>, iq1_s_tile<6, 1>, iq1_s_tile<7, 1>,
+                                            iq1_s_tile<8, 1>};
 constexpr TileFn<BlockQ8_K> kIq1sPair[kOnePassTokens - 1] = {iq1_s_tile<2, 2>, iq1_s_tile<3, 2>,
                                                              iq1_s_tile<4, 2>};
 
@@ -194,14 +205,14 @@ constexpr TileFn<BlockQ8_K> kIq1sPair[kOnePassTokens - 1] = {iq1_s_tile<2, 2>, i
 
 void gemm_iq1_s_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                     size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, iq1_s_tile<1, 2>, kIq1sMulti, kIq1sPair>(n, w, w_row_bytes, rows, a,
-                                                                           a_row_bytes, tokens, y, y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, 8, iq1_s_tile<1, 2>, kIq1sMulti, kIq1sPair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 void gemm_iq2_xxs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                       size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, iq2_xxs_tile<1, 2>, kIq2xxsMulti, kIq2xxsPair>(n, w, w_row_bytes, rows, a,
-                                                                                 a_row_bytes, tokens, y, y_stride);
+  gemm_groups<BlockQ8_K, kQK_K, 8, iq2_xxs_tile<1, 2>, kIq2xxsMulti, kIq2xxsPair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
 }  // namespace moe::avx2

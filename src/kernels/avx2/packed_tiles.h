@@ -55,13 +55,15 @@ inline void prefetch_ahead(const uint8_t* p, int lines) {
 template <int T, int H>
 inline void zero_sums_in_y(float* y, int64_t y_stride, int h0) {
   for (int t = 0; t < T; ++t) {
-    for (int h = 0; h < H; ++h) _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
+    for (int h = 0; h < H; ++h)
+      _mm256_storeu_ps(y + t * y_stride + 8 * (h0 + h), _mm256_setzero_ps());
   }
 }
 
 // A K tile's block column b: each token's activation block, and its int32 sums at zero.
 template <int T, int H>
-inline void start_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T], __m256i (&isum)[T][H]) {
+inline void start_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T],
+                         __m256i (&isum)[T][H]) {
   for (int t = 0; t < T; ++t) {
     a[t] = act[t] + b;
     for (int h = 0; h < H; ++h) isum[t][h] = _mm256_setzero_si256();

@@ -1,10 +1,9 @@
-// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 x Q8_K products (bitwise the ref::
-// gemms;
-// layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one
-// 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast
-// advances the 16 rows' sub-block sums; the sub-block scales multiply those sums as int32
-// (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is
-// two (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
+// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 x
+// Q8_K products (bitwise the ref:: gemms; layouts in kernels/packed_k.cpp). Per super-block column,
+// each 64-byte load holds one 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation
+// bytes broadcast advances the 16 rows' sub-block sums; the sub-block scales multiply those sums as
+// int32 (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is two
+// (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
 //
 // Up to 8 tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
@@ -23,8 +22,8 @@ constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);  // 2816
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
-constexpr size_t kIq1sColumn = kPackRows * 70;                // 1120
-constexpr size_t kIq2xxsColumn = kPackRows * 102;             // 1632
+constexpr size_t kIq1sColumn = kPackRows * 70;               // 1120
+constexpr size_t kIq2xxsColumn = kPackRows * 102;            // 1632
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
@@ -524,7 +523,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
       for (int i = 0; i < 2; ++i) {
         const int line = 2 * g + i;
         const __m512i w = load512(q + 64 * line);
-        const __m512i v[4] = {_mm512_and_si512(w, m3), _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
+        const __m512i v[4] = {_mm512_and_si512(w, m3),
+                              _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
                               _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
                               _mm512_and_si512(_mm512_srli_epi16(w, 6), m3)};
 #pragma GCC unroll 8
@@ -535,10 +535,13 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
           }
         }
       }
-      // the info nibble of group g: bits 0-2 s (sc = 2s + 1), bit 3 shift = -1 (m = 9 sc, else 7 sc)
+      // the info nibble of group g: bits 0-2 s (sc = 2s + 1), bit 3 shift = -1 (m = 9 sc, else 7
+      // sc)
       const __m512i bytes = _mm512_cvtepu8_epi32(load128(sm + 16 * (g / 2)));
-      const __m512i info = _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
-      const __m512i sc = _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(info, m7), 1), _mm512_set1_epi32(1));
+      const __m512i info =
+          _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
+      const __m512i sc =
+          _mm512_add_epi32(_mm512_slli_epi32(_mm512_and_si512(info, m7), 1), _mm512_set1_epi32(1));
       const __m512i scale8 = _mm512_slli_epi32(sc, 3);
       const __mmask16 negative = _mm512_cmpgt_epi32_mask(info, m7);
       const __m512i m = _mm512_mask_add_epi32(_mm512_sub_epi32(scale8, sc), negative, scale8, sc);
@@ -554,8 +557,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d));
-      _mm512_storeu_ps(y + t * y_stride,
-                       _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(y + t * y_stride)));
+      _mm512_storeu_ps(y + t * y_stride, _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum[t]),
+                                                         _mm512_loadu_ps(y + t * y_stride)));
     }
   }
 }
@@ -568,7 +571,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 template <int T>
 inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                          int64_t y_stride) {
-  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77), m15 = _mm512_set1_epi32(15);
+  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77),
+                m15 = _mm512_set1_epi32(15);
   // bytes 0, 18, 35, 51, 68, 86 (q + 43 by code) at the start of every 128-bit lane
   const __m512i plus43 = _mm512_set4_epi32(0, 0, 0x5644, 0x33231200);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
@@ -584,16 +588,19 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* cons
 #pragma GCC unroll 1
     for (int g = 0; g < 8; ++g) {
       __m512i s[T];
-      for (int t = 0; t < T; ++t) s[t] = _mm512_set1_epi32(-43 * (a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]));
+      for (int t = 0; t < T; ++t)
+        s[t] = _mm512_set1_epi32(-43 * (a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]));
 #pragma GCC unroll 2
       for (int line = 2 * g; line < 2 * g + 2; ++line) {
         const __m512i w = load512(q + 64 * line);
         const __m256i h = load256(hb + 32 * line);
-        const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
+        const __m512i hz =
+            _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
         // chunks 0 and 2 as the nibbles of x02, 1 and 3 of x13 (bits 3 and 7 clear: vpshufb
         // takes the low nibble, and a high nibble shifted down has a clear bit 7)
         const __m512i x02 = _mm512_and_si512(select_bits(m33, w, hz), m77);
-        const __m512i x13 = _mm512_and_si512(select_bits(m33, _mm512_srli_epi16(w, 2), _mm512_srli_epi16(hz, 1)), m77);
+        const __m512i x13 = _mm512_and_si512(
+            select_bits(m33, _mm512_srli_epi16(w, 2), _mm512_srli_epi16(hz, 1)), m77);
         const __m512i v[4] = {_mm512_shuffle_epi8(plus43, x02), _mm512_shuffle_epi8(plus43, x13),
                               _mm512_shuffle_epi8(plus43, _mm512_srli_epi16(x02, 4)),
                               _mm512_shuffle_epi8(plus43, _mm512_srli_epi16(x13, 4))};
@@ -604,7 +611,8 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* cons
         }
       }
       const __m512i bytes = _mm512_cvtepu8_epi32(load128(sm + 16 * (g / 2)));
-      const __m512i scale = _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
+      const __m512i scale =
+          _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
       const __m512i sc = _mm512_add_epi32(_mm512_add_epi32(scale, scale), _mm512_set1_epi32(1));
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) isum[t] = _mm512_add_epi32(isum[t], _mm512_mullo_epi32(s[t], sc));
@@ -613,8 +621,8 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* cons
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d));
-      _mm512_storeu_ps(y + t * y_stride,
-                       _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(y + t * y_stride)));
+      _mm512_storeu_ps(y + t * y_stride, _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum[t]),
+                                                         _mm512_loadu_ps(y + t * y_stride)));
     }
   }
 }

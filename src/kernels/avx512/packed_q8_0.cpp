@@ -47,8 +47,8 @@ constexpr int kTile = 16;
 // Tokens [0, T) (activation rows a_stride bytes apart from a0) against one group of 16
 // rows; y rows contiguous per token.
 template <class F, int T>
-inline void group_tile(int64_t nb, const uint8_t* group, const uint8_t* a0, int64_t a_stride, float* y,
-                       int64_t y_stride) {
+inline void group_tile(int64_t nb, const uint8_t* group, const uint8_t* a0, int64_t a_stride,
+                       float* y, int64_t y_stride) {
   __m512 acc[T];  // (every loop over t unrolled, so acc stays in registers)
 #pragma GCC unroll 16
   for (int t = 0; t < T; ++t) acc[t] = _mm512_setzero_ps();
@@ -75,7 +75,8 @@ inline void group_tile(int64_t nb, const uint8_t* group, const uint8_t* a0, int6
       s1 = dpbusd_bcast(s1, w[5], a.qs + 20);
       s0 = dpbusd_bcast(s0, w[6], a.qs + 24);
       s1 = dpbusd_bcast(s1, w[7], a.qs + 28);
-      const __m512i isum = _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(F::offset_sum(a)));
+      const __m512i isum =
+          _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(F::offset_sum(a)));
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a.d));
       acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum), acc[t]);
     }
@@ -94,15 +95,16 @@ template <class F>
 constexpr std::array<TileFn, kTile> kTiles = make_tiles<F>(std::make_index_sequence<kTile>{});
 
 template <class F>
-void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
-                 int64_t tokens, float* y, int64_t y_stride) {
+void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                 size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQK;
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
     for (int64_t t0 = 0; t0 < tokens; t0 += kTile) {
       const int tn = static_cast<int>(tokens - t0 < kTile ? tokens - t0 : kTile);
-      kTiles<F>[tn - 1](nb, group, static_cast<const uint8_t*>(a) + t0 * a_row_bytes, static_cast<int64_t>(a_row_bytes),
-                     y + t0 * y_stride + g * kPackRows, y_stride);
+      kTiles<F>[tn - 1](nb, group, static_cast<const uint8_t*>(a) + t0 * a_row_bytes,
+                        static_cast<int64_t>(a_row_bytes), y + t0 * y_stride + g * kPackRows,
+                        y_stride);
     }
   }
 }

@@ -1,6 +1,7 @@
-// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 x Q8_K products: the definition of their arithmetic (layouts
-// in kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums
-// (s_j = sum over sub-block j of q * a, q the unsigned stored value):
+// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 x Q8_K products: the
+// definition of their arithmetic (layouts in kernels/packed_k.cpp). Per output element and
+// super-block b, with exact int32 sums (s_j = sum over sub-block j of q * a, q the unsigned stored
+// value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
 //   Q5_K: as Q4_K, q = nibble + 16 * hbit
@@ -35,7 +36,7 @@ constexpr size_t kQ5Column = kPackRows * sizeof(BlockQ5_K);
 constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
-constexpr size_t kIq1sColumn = kPackRows * 70;  // packed_k.cpp's IQ1_S_R16 column
+constexpr size_t kIq1sColumn = kPackRows * 70;     // packed_k.cpp's IQ1_S_R16 column
 constexpr size_t kIq2xxsColumn = kPackRows * 102;  // and IQ2_XXS_R16's
 
 float f16_at(const uint8_t* p, int r) {
@@ -194,7 +195,8 @@ float row_iq2_xxs(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
     int32_t isum = 0;
     for (int g = 0; g < 8; ++g) {
       const int sc = 2 * ((col[32 + 16 * (g / 2) + r] >> (4 * (g % 2))) & 15) + 1;
-      isum += sc * (sub_block_dot<8>(iq2_xxs_value, col, r, a[b], g) - 43 * sub_block_bsum<8>(a[b], g));
+      isum +=
+          sc * (sub_block_dot<8>(iq2_xxs_value, col, r, a[b], g) - 43 * sub_block_bsum<8>(a[b], g));
     }
     acc = std::fma(f16_at(col, r) * 0.125f * a[b].d, static_cast<float>(isum), acc);
   }

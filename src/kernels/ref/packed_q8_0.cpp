@@ -58,7 +58,8 @@ void gemm_q4_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
     for (int64_t t = 0; t < tokens; ++t) {
-      const auto* act = reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + t * a_row_bytes);
+      const auto* act =
+          reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + t * a_row_bytes);
       for (int r = 0; r < kPackRows; ++r) {
         float acc = 0.0f;
         for (int64_t b = 0; b < nb; ++b) {
@@ -91,18 +92,21 @@ int32_t signed_dot(const BlockQ8_0& w, const int8_t* a) {
 }
 int32_t signed_dot(const BlockQ4_0& w, const int8_t* a) {
   int32_t isum = 0;
-  for (int j = 0; j < kQK / 2; ++j) isum += ((w.qs[j] & 15) - 8) * a[j] + ((w.qs[j] >> 4) - 8) * a[j + kQK / 2];
+  for (int j = 0; j < kQK / 2; ++j)
+    isum += ((w.qs[j] & 15) - 8) * a[j] + ((w.qs[j] >> 4) - 8) * a[j + kQK / 2];
   return isum;
 }
 
 // The packed products' arithmetic on file-layout rows: the same exact integers, the same
 // float steps.
 template <class Block>
-void gemm_file_rows_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                           size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+void gemm_file_rows_q8_0_s(int64_t n, const void* w, size_t w_row_bytes, int64_t rows,
+                           const void* a, size_t a_row_bytes, int64_t tokens, float* y,
+                           int64_t y_stride) {
   const int64_t nb = n / kQK;
   for (int64_t r = 0; r < rows; ++r) {
-    const auto* row = reinterpret_cast<const Block*>(static_cast<const uint8_t*>(w) + r * w_row_bytes);
+    const auto* row =
+        reinterpret_cast<const Block*>(static_cast<const uint8_t*>(w) + r * w_row_bytes);
     for (int64_t t = 0; t < tokens; ++t) {
       const auto* act = reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + t * a_row_bytes);
       float acc = 0.0f;
