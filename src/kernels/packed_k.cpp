@@ -116,6 +116,25 @@ void q2_values(const BlockQ2_K& b, int q2[kQK_K]) {
   }
 }
 
+// Bit position of the high bit of chunk k of row r in Q3_K_R16's h bytes (see above).
+int q3_high_bit_pos(int k, int r) { return (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8); }
+
+// Row r's 256 values into the 2-bit lines at q (Q2_K_R16's q) and, with h, their third bits
+// into Q3_K_R16's high-bit lines (h zeroed by the caller beforehand).
+void write_lines(const int v[kQK_K], int r, uint8_t* q, uint8_t* h) {
+  for (int j = 0; j < 16; ++j) {
+    for (int l = 0; l < 4; ++l) {
+      int byte = 0;
+      for (int k = 0; k < 4; ++k) {
+        const int x = v[16 * j + 4 * k + l];
+        byte |= (x & 3) << (2 * k);
+        if (h != nullptr) h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((x >> 2) << q3_high_bit_pos(k, r));
+      }
+      q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
+    }
+  }
+}
+
 void repack_column_q2_K(const BlockQ2_K* const* rows, int64_t b, uint8_t* col) {
   uint8_t* sm = col + 64;
   uint8_t* q = col + 320;
@@ -125,14 +144,8 @@ void repack_column_q2_K(const BlockQ2_K* const* rows, int64_t b, uint8_t* col) {
     std::memcpy(col + 32 + 2 * r, &x.dmin, 2);
     int q2[kQK_K];
     q2_values(x, q2);
-    for (int j = 0; j < 16; ++j) {
-      sm[16 * j + r] = x.scales[j];
-      for (int l = 0; l < 4; ++l) {
-        int byte = 0;
-        for (int k = 0; k < 4; ++k) byte |= q2[16 * j + 4 * k + l] << (2 * k);
-        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
-      }
-    }
+    for (int j = 0; j < 16; ++j) sm[16 * j + r] = x.scales[j];
+    write_lines(q2, r, q, nullptr);
   }
 }
 
@@ -155,13 +168,7 @@ void repack_column_iq1_s(const BlockIQ1_S* const* rows, int64_t b, uint8_t* col)
         for (int j = 0; j < 8; ++j) u[32 * g + 8 * l + j] = static_cast<int8_t>(e >> (8 * j)) + 1;
       }
     }
-    for (int j = 0; j < 16; ++j) {
-      for (int l = 0; l < 4; ++l) {
-        int byte = 0;
-        for (int k = 0; k < 4; ++k) byte |= u[16 * j + 4 * k + l] << (2 * k);
-        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
-      }
-    }
+    write_lines(u, r, q, nullptr);
   }
 }
 
@@ -180,7 +187,6 @@ void q3_values(const BlockQ3_K& b, int q3[kQK_K]) {
 }
 
 // Where Q3_K_R16 keeps the high bit of chunk k (0..3) of row r (layout above).
-int q3_high_bit_pos(int k, int r) { return (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8); }
 
 // The IQ2_XXS magnitudes 8, 25, 43 with their signs, as codes 0..5 in ascending order.
 int iq2_xxs_code(int q) {
@@ -214,17 +220,7 @@ void repack_column_iq2_xxs(const BlockIQ2_XXS* const* rows, int64_t b, uint8_t* 
         }
       }
     }
-    for (int j = 0; j < 16; ++j) {
-      for (int l = 0; l < 4; ++l) {
-        int byte = 0;
-        for (int k = 0; k < 4; ++k) {
-          const int v = code[16 * j + 4 * k + l];
-          byte |= (v & 3) << (2 * k);
-          h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((v >> 2) << q3_high_bit_pos(k, r));
-        }
-        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
-      }
-    }
+    write_lines(code, r, q, h);
   }
 }
 
@@ -239,17 +235,7 @@ void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
     for (int k = 0; k < 12; ++k) sm[16 * k + r] = x.scales[k];
     int q3[kQK_K];
     q3_values(x, q3);
-    for (int j = 0; j < 16; ++j) {
-      for (int l = 0; l < 4; ++l) {
-        int byte = 0;
-        for (int k = 0; k < 4; ++k) {
-          const int v = q3[16 * j + 4 * k + l];
-          byte |= (v & 3) << (2 * k);
-          h[32 * j + 4 * (r % 8) + l] |= static_cast<uint8_t>((v >> 2) << q3_high_bit_pos(k, r));
-        }
-        q[64 * j + 4 * r + l] = static_cast<uint8_t>(byte);
-      }
-    }
+    write_lines(q3, r, q, h);
   }
 }
 

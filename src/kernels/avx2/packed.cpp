@@ -506,7 +506,6 @@ inline __m256i scaled_sub_block(const __m256i v[4], const int8_t* qa, __m256i sc
 template <int T, int H>
 inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
-  const __m256i m3 = _mm256_set1_epi8(3);
   const __m128i m15 = _mm_set1_epi8(15);
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
@@ -520,10 +519,8 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
       for (int h = 0; h < H; ++h) {
-        const __m256i w = load256(q + 64 * j + 32 * h);
-        const __m256i v[4] = {_mm256_and_si256(w, m3), _mm256_and_si256(_mm256_srli_epi16(w, 2), m3),
-                              _mm256_and_si256(_mm256_srli_epi16(w, 4), m3),
-                              _mm256_and_si256(_mm256_srli_epi16(w, 6), m3)};
+        __m256i v[4];
+        two_bit_chunks(load256(q + 64 * j + 32 * h), v);
         const __m256i scale = _mm256_cvtepu8_epi16(_mm_and_si128(dup_bytes(sm + 16 * j + 8 * (h0 + h)), m15));
         for (int t = 0; t < T; ++t) {
           isum[t][h] = _mm256_add_epi32(isum[t][h], scaled_sub_block(v, a[t]->qs + 16 * j, scale));
@@ -552,15 +549,13 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
 
 // ---- Q3_K_R16 (column: f16 d[16], sm[12][16], q[16][16][4], h[16][32]; packed_k.cpp)
 
-// As q2_tile with a third bit: half hh's high bits (the sub-block's 32 high-bit bytes shifted
-// up by 2 hh) sit in bits 2, 3, 6, 7, so (line & 0x33) | (h & 0x44) holds chunks 0 and 2 as
-// two nibbles and ((line >> 2) & 0x33) | ((h >> 1) & 0x44) chunks 1 and 3 (packed_k.cpp). The scales are signed (one
+// As q2_tile with a third bit (three_bit_pairs, packed_tiles.h). The scales are signed (one
 // vpmaddwd against (sc, sc) per row, exact), and the -4 offset comes last as
 // -4 * sum_j sc_j * bsums[j] over pairs of sub-blocks (as in q6_tile).
 template <int T, int H>
 inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
-  const __m256i m33 = _mm256_set1_epi8(0x33), m44 = _mm256_set1_epi8(0x44), m0f = _mm256_set1_epi8(0x0F);
+  const __m256i m0f = _mm256_set1_epi8(0x0F);
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ3Column;
@@ -577,11 +572,8 @@ inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
       const __m256i hw = load256(hb + 32 * j);
       for (int h = 0; h < H; ++h) {
         const int hh = h0 + h;
-        const __m256i w = load256(q + 64 * j + 32 * h);
-        const __m256i hx = _mm256_sll_epi16(hw, _mm_cvtsi32_si128(2 * hh));
-        const __m256i x02 = _mm256_or_si256(_mm256_and_si256(w, m33), _mm256_and_si256(hx, m44));
-        const __m256i x13 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2), m33),
-                                            _mm256_and_si256(_mm256_srli_epi16(hx, 1), m44));
+        __m256i x02, x13;
+        three_bit_pairs(load256(q + 64 * j + 32 * h), hw, hh, &x02, &x13);
         const __m256i v[4] = {_mm256_and_si256(x02, m0f), _mm256_and_si256(x13, m0f),
                               _mm256_and_si256(_mm256_srli_epi16(x02, 4), m0f),
                               _mm256_and_si256(_mm256_srli_epi16(x13, 4), m0f)};

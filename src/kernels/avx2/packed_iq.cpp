@@ -44,7 +44,6 @@ inline void group_scales(const uint8_t* sm, int k, int h, __m256i* scale8, __m25
 template <int T, int H>
 inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
                        float* y, int64_t y_stride) {
-  const __m256i m3 = _mm256_set1_epi8(3);
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kIq1sColumn;
@@ -65,11 +64,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K
         }
         for (int line = 2 * g; line < 2 * g + 2; ++line) {
           for (int h = 0; h < H; ++h) {
-            const __m256i w = load256(q + 64 * line + 32 * h);
-            const __m256i v[4] = {_mm256_and_si256(w, m3),
-                                  _mm256_and_si256(_mm256_srli_epi16(w, 2), m3),
-                                  _mm256_and_si256(_mm256_srli_epi16(w, 4), m3),
-                                  _mm256_and_si256(_mm256_srli_epi16(w, 6), m3)};
+            __m256i v[4];
+            two_bit_chunks(load256(q + 64 * line + 32 * h), v);
             for (int t = 0; t < T; ++t) {
               const int8_t* qa = a[t]->qs + 16 * line;
               for (int c = 0; c < 4; ++c)
@@ -122,7 +118,6 @@ inline __m256i iq2_xxs_scales(const uint8_t* sm, int k, int h) {
 template <int T, int H>
 inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
                          float* y, int64_t y_stride) {
-  const __m256i m33 = _mm256_set1_epi8(0x33), m44 = _mm256_set1_epi8(0x44);
   const __m256i plus43 = _mm256_setr_epi8(0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
                                           0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   zero_sums_in_y<T, H>(y, y_stride, h0);
@@ -147,14 +142,11 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8
           const int hh = h0 + h;
           const __m256i sc = n == 0 ? iq2_xxs_scales<0>(sm, k, hh) : iq2_xxs_scales<1>(sm, k, hh);
           for (int line = 2 * g; line < 2 * g + 2; ++line) {
-            const __m256i w = load256(q + 64 * line + 32 * h);
-            const __m256i hx = _mm256_sll_epi16(load256(hb + 32 * line), _mm_cvtsi32_si128(2 * hh));
-            const __m256i x02 =
-                _mm256_or_si256(_mm256_and_si256(w, m33), _mm256_and_si256(hx, m44));
-            const __m256i x13 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2), m33),
-                                                _mm256_and_si256(_mm256_srli_epi16(hx, 1), m44));
-            const __m256i v[4] = {_mm256_shuffle_epi8(plus43, x02),
-                                  _mm256_shuffle_epi8(plus43, x13),
+            // codes -> q + 43: vpshufb takes a byte's low nibble, and a high nibble shifted down
+            // keeps bit 7 clear
+            __m256i x02, x13;
+            three_bit_pairs(load256(q + 64 * line + 32 * h), load256(hb + 32 * line), hh, &x02, &x13);
+            const __m256i v[4] = {_mm256_shuffle_epi8(plus43, x02), _mm256_shuffle_epi8(plus43, x13),
                                   _mm256_shuffle_epi8(plus43, _mm256_srli_epi16(x02, 4)),
                                   _mm256_shuffle_epi8(plus43, _mm256_srli_epi16(x13, 4))};
             for (int t = 0; t < T; ++t) {

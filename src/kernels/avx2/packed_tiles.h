@@ -43,6 +43,29 @@ inline __m128i dup_bytes(const void* p) {
   return _mm_unpacklo_epi8(x, x);
 }
 
+// The 4 chunks of a 32-byte half line of 2-bit values (Q2_K_R16's layout, 8 rows): chunk k =
+// (w >> 2k) & 3.
+inline void two_bit_chunks(__m256i w, __m256i (&v)[4]) {
+  const __m256i m3 = _mm256_set1_epi8(3);
+  v[0] = _mm256_and_si256(w, m3);
+  v[1] = _mm256_and_si256(_mm256_srli_epi16(w, 2), m3);
+  v[2] = _mm256_and_si256(_mm256_srli_epi16(w, 4), m3);
+  v[3] = _mm256_and_si256(_mm256_srli_epi16(w, 6), m3);
+}
+
+// The 3-bit values of half hh of a line, w, with the line's 32 high-bit bytes hw (Q3_K_R16's
+// layout) as two chunks a byte: shifted up by 2 hh, the half's high bits sit in bits 2, 3, 6,
+// 7, so x02 = (w & 0x33) | (h & 0x44) holds chunks 0 and 2 as its two nibbles and
+// x13 = ((w >> 2) & 0x33) | ((h >> 1) & 0x44) chunks 1 and 3 (packed_k.cpp). Bits 3 and 7
+// are clear.
+inline void three_bit_pairs(__m256i w, __m256i hw, int hh, __m256i* x02, __m256i* x13) {
+  const __m256i m33 = _mm256_set1_epi8(0x33), m44 = _mm256_set1_epi8(0x44);
+  const __m256i hx = _mm256_sll_epi16(hw, _mm_cvtsi32_si128(2 * hh));
+  *x02 = _mm256_or_si256(_mm256_and_si256(w, m33), _mm256_and_si256(hx, m44));
+  *x13 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(w, 2), m33),
+                         _mm256_and_si256(_mm256_srli_epi16(hx, 1), m44));
+}
+
 // `lines` cache lines from kGroupPrefetchBytes ahead of p into L2 (constant counts: unrolled).
 inline void prefetch_ahead(const uint8_t* p, int lines) {
 #pragma GCC unroll 64

@@ -42,6 +42,26 @@ inline __m512i select_bits(__m512i mask, __m512i a, __m512i b) {
   return _mm512_ternarylogic_epi32(a, b, mask, 0xE4);
 }
 
+// The 4 chunks of a 64-byte line of 2-bit values (Q2_K_R16's layout): chunk k = (line >> 2k) & 3.
+inline void two_bit_chunks(__m512i line, __m512i (&v)[4]) {
+  const __m512i m3 = _mm512_set1_epi8(3);
+  v[0] = _mm512_and_si512(line, m3);
+  v[1] = _mm512_and_si512(_mm512_srli_epi16(line, 2), m3);
+  v[2] = _mm512_and_si512(_mm512_srli_epi16(line, 4), m3);
+  v[3] = _mm512_and_si512(_mm512_srli_epi16(line, 6), m3);
+}
+
+// The 3-bit values of a line and its 32 high-bit bytes h (Q3_K_R16's layout) as two chunks a
+// byte: h becomes a 64-byte vector (rows 8-15's bits moved up by 2), and chunks 0 and 2 are the
+// nibbles of x02 = (line & 0x33) | (h & 0x44), chunks 1 and 3 those of x13, the same with
+// line >> 2 and h >> 1 (packed_k.cpp). Bits 3 and 7 are clear.
+inline void three_bit_pairs(__m512i line, __m256i h, __m512i* x02, __m512i* x13) {
+  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77);
+  const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
+  *x02 = _mm512_and_si512(select_bits(m33, line, hz), m77);
+  *x13 = _mm512_and_si512(select_bits(m33, _mm512_srli_epi16(line, 2), _mm512_srli_epi16(hz, 1)), m77);
+}
+
 inline void prefetch_column(const uint8_t* col, size_t bytes) {
 #pragma GCC unroll 64  // a constant count: no loop overhead per line
   for (size_t off = 0; off < bytes; off += 64) {
@@ -390,7 +410,7 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 template <int T>
 inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
-  const __m512i m3 = _mm512_set1_epi8(3), m15 = _mm512_set1_epi32(15);
+  const __m512i m15 = _mm512_set1_epi32(15);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ2Column;
@@ -402,10 +422,8 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     start_column<T>(act, b, a, isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
-      const __m512i line = load512(q + 64 * j);
-      const __m512i v[4] = {_mm512_and_si512(line, m3), _mm512_and_si512(_mm512_srli_epi16(line, 2), m3),
-                            _mm512_and_si512(_mm512_srli_epi16(line, 4), m3),
-                            _mm512_and_si512(_mm512_srli_epi16(line, 6), m3)};
+      __m512i v[4];
+      two_bit_chunks(load512(q + 64 * j), v);
       const __m512i scale = _mm512_and_si512(_mm512_cvtepu8_epi32(load128(sm + 16 * j)), m15);
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
@@ -438,16 +456,13 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 
 // ---- Q3_K_R16
 
-// As Q2_K_R16 with a third bit: the 32 high-bit bytes of sub-block j become a 64-byte
-// vector (rows 8-15's bits moved up by 2), chunks 0 and 2 come out as the two nibbles of
-// (line & 0x33) | (h & 0x44) and chunks 1 and 3 of the same with line >> 2 and h >> 1
-// (packed_k.cpp): 14 operations for the 4 chunks. s_j - 4 * bsums[j] (the sum starts at the offset) is within 16 * 4 * 128,
-// so vpdpwssd against the signed scale in the low word (high word 0) adds sc_j times it
+// As Q2_K_R16 with a third bit (three_bit_pairs). s_j - 4 * bsums[j] (the sum starts at the
+// offset) is within 16 * 4 * 128, so vpdpwssd against the signed scale in the low word (high word 0) adds sc_j times it
 // exactly.
 template <int T>
 inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
-  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77), m0f = _mm512_set1_epi8(0x0F);
+  const __m512i m0f = _mm512_set1_epi8(0x0F);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
@@ -463,12 +478,8 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     start_offset_column<T, 2>(act, b, a, off, isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
-      const __m512i line = load512(q + 64 * j);
-      const __m256i h = load256(hb + 32 * j);
-      const __m512i hz = _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
-      // bits 0, 1, 4, 5 from the line, 2 and 6 from hz (3 and 7 dropped): two chunks a byte
-      const __m512i x02 = _mm512_and_si512(select_bits(m33, line, hz), m77);
-      const __m512i x13 = _mm512_and_si512(select_bits(m33, _mm512_srli_epi16(line, 2), _mm512_srli_epi16(hz, 1)), m77);
+      __m512i x02, x13;
+      three_bit_pairs(load512(q + 64 * j), load256(hb + 32 * j), &x02, &x13);
       const __m512i v[4] = {_mm512_and_si512(x02, m0f), _mm512_and_si512(x13, m0f),
                             _mm512_and_si512(_mm512_srli_epi16(x02, 4), m0f),
                             _mm512_and_si512(_mm512_srli_epi16(x13, 4), m0f)};
@@ -501,7 +512,7 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 template <int T>
 inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                        int64_t y_stride) {
-  const __m512i m3 = _mm512_set1_epi8(3), m7 = _mm512_set1_epi32(7), m15 = _mm512_set1_epi32(15);
+  const __m512i m7 = _mm512_set1_epi32(7), m15 = _mm512_set1_epi32(15);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kIq1sColumn;
@@ -522,11 +533,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 #pragma GCC unroll 2
       for (int i = 0; i < 2; ++i) {
         const int line = 2 * g + i;
-        const __m512i w = load512(q + 64 * line);
-        const __m512i v[4] = {_mm512_and_si512(w, m3),
-                              _mm512_and_si512(_mm512_srli_epi16(w, 2), m3),
-                              _mm512_and_si512(_mm512_srli_epi16(w, 4), m3),
-                              _mm512_and_si512(_mm512_srli_epi16(w, 6), m3)};
+        __m512i v[4];
+        two_bit_chunks(load512(q + 64 * line), v);
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
 #pragma GCC unroll 4
@@ -571,8 +579,7 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 template <int T>
 inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                          int64_t y_stride) {
-  const __m512i m33 = _mm512_set1_epi8(0x33), m77 = _mm512_set1_epi8(0x77),
-                m15 = _mm512_set1_epi32(15);
+  const __m512i m15 = _mm512_set1_epi32(15);
   // bytes 0, 18, 35, 51, 68, 86 (q + 43 by code) at the start of every 128-bit lane
   const __m512i plus43 = _mm512_set4_epi32(0, 0, 0x5644, 0x33231200);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
@@ -592,15 +599,10 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* cons
         s[t] = _mm512_set1_epi32(-43 * (a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]));
 #pragma GCC unroll 2
       for (int line = 2 * g; line < 2 * g + 2; ++line) {
-        const __m512i w = load512(q + 64 * line);
-        const __m256i h = load256(hb + 32 * line);
-        const __m512i hz =
-            _mm512_inserti64x4(_mm512_castsi256_si512(h), _mm256_slli_epi16(h, 2), 1);
-        // chunks 0 and 2 as the nibbles of x02, 1 and 3 of x13 (bits 3 and 7 clear: vpshufb
-        // takes the low nibble, and a high nibble shifted down has a clear bit 7)
-        const __m512i x02 = _mm512_and_si512(select_bits(m33, w, hz), m77);
-        const __m512i x13 = _mm512_and_si512(
-            select_bits(m33, _mm512_srli_epi16(w, 2), _mm512_srli_epi16(hz, 1)), m77);
+        // codes -> q + 43: vpshufb takes a byte's low nibble, and a high nibble shifted down
+        // keeps bit 7 clear
+        __m512i x02, x13;
+        three_bit_pairs(load512(q + 64 * line), load256(hb + 32 * line), &x02, &x13);
         const __m512i v[4] = {_mm512_shuffle_epi8(plus43, x02), _mm512_shuffle_epi8(plus43, x13),
                               _mm512_shuffle_epi8(plus43, _mm512_srli_epi16(x02, 4)),
                               _mm512_shuffle_epi8(plus43, _mm512_srli_epi16(x13, 4))};

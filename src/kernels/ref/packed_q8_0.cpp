@@ -21,12 +21,22 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n) {
   }
 }
 
-// Per block column: isum = sum((q+128) * a) - 128 * sum(a) (exact), then
-// acc = fma(d_w * d_a, isum, acc), blocks in order.
-void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+namespace {
+
+// Row r's value j of a block column's quants `q` as the product multiplies it (unsigned):
+// Q8_0_R16's q + 128, Q4_0_R16's nibble q + 8.
+int q8_0_r16_value(const uint8_t* q, int r, int j) { return q[(j / 4) * kPackRows * 4 + r * 4 + j % 4]; }
+int q4_0_r16_value(const uint8_t* q, int r, int j) {
+  const uint8_t byte = q[((j % 16) / 4) * kPackRows * 4 + r * 4 + j % 4];
+  return j < 16 ? byte & 15 : byte >> 4;
+}
+
+// Per block column: isum = sum(value * a) - (128 / kOffsetDivisor) * sum(a), that is
+// sum128 / kOffsetDivisor (exact), then acc = fma(d_w * d_a, isum, acc), blocks in order.
+template <int (*kValue)(const uint8_t*, int, int), size_t kColumnBytes, int kOffsetDivisor>
+void gemm_packed(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
+                 int64_t tokens, float* y, int64_t y_stride) {
   const int64_t nb = n / kQK;
-  constexpr size_t kColumnBytes = kPackRows * sizeof(BlockQ8_0);
   for (int64_t g = 0; g < rows / kPackRows; ++g) {
     const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
     for (int64_t t = 0; t < tokens; ++t) {
@@ -37,8 +47,8 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
           const uint8_t* col = group + b * kColumnBytes;
           const uint8_t* q = col + kPackRows * sizeof(uint16_t);
           int32_t isum = 0;
-          for (int j = 0; j < kQK; ++j) isum += q[(j / 4) * kPackRows * 4 + r * 4 + j % 4] * act[b].qs[j];
-          isum -= act[b].sum128;
+          for (int j = 0; j < kQK; ++j) isum += kValue(q, r, j) * act[b].qs[j];
+          isum -= act[b].sum128 / kOffsetDivisor;
           uint16_t d;
           __builtin_memcpy(&d, col + r * sizeof(uint16_t), sizeof(d));
           acc = std::fmaf(f16_to_f32(d) * act[b].d, static_cast<float>(isum), acc);
@@ -49,36 +59,17 @@ void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
   }
 }
 
-// Per block column: isum = sum(u * a) - sum128 / 16 (u = q + 8, the stored nibble; exact),
-// then acc = fma(d_w * d_a, isum, acc), blocks in order: Q8_0_R16's integer and float steps.
+}  // namespace
+
+void gemm_q8_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_packed<q8_0_r16_value, kPackRows * sizeof(BlockQ8_0), 1>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
+                                                                 y_stride);
+}
 void gemm_q4_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  const int64_t nb = n / kQK;
-  constexpr size_t kColumnBytes = kPackRows * sizeof(BlockQ4_0);
-  for (int64_t g = 0; g < rows / kPackRows; ++g) {
-    const uint8_t* group = static_cast<const uint8_t*>(w) + g * kPackRows * w_row_bytes;
-    for (int64_t t = 0; t < tokens; ++t) {
-      const auto* act =
-          reinterpret_cast<const BlockQ8_0S*>(static_cast<const uint8_t*>(a) + t * a_row_bytes);
-      for (int r = 0; r < kPackRows; ++r) {
-        float acc = 0.0f;
-        for (int64_t b = 0; b < nb; ++b) {
-          const uint8_t* col = group + b * kColumnBytes;
-          const uint8_t* q = col + kPackRows * sizeof(uint16_t) + r * 4;
-          int32_t isum = 0;
-          for (int j = 0; j < kQK / 2; ++j) {
-            const uint8_t byte = q[(j / 4) * kPackRows * 4 + j % 4];
-            isum += (byte & 15) * act[b].qs[j] + (byte >> 4) * act[b].qs[j + kQK / 2];
-          }
-          isum -= act[b].sum128 / 16;
-          uint16_t d;
-          __builtin_memcpy(&d, col + r * sizeof(uint16_t), sizeof(d));
-          acc = std::fmaf(f16_to_f32(d) * act[b].d, static_cast<float>(isum), acc);
-        }
-        y[t * y_stride + g * kPackRows + r] = acc;
-      }
-    }
-  }
+  gemm_packed<q4_0_r16_value, kPackRows * sizeof(BlockQ4_0), 16>(n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y,
+                                                                  y_stride);
 }
 
 namespace {
