@@ -1,7 +1,8 @@
-// Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts. Plain
-// code: every kernel table uses these functions.
+// Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts, and
+// the conversions of IQ1_S and IQ2_XXS rows into theirs. Plain code: every kernel table uses
+// these functions.
 //
-// Both layouts keep the source's bytes per row. Group g (rows 16g..16g+15) occupies bytes
+// The K layouts keep the source's bytes per row (the IQ conversions grow them, below). Group g (rows 16g..16g+15) occupies bytes
 // [16g * row_bytes, 16(g+1) * row_bytes), one "column" per super-block b of 256 values,
 // column b at offset b * 16 * block_bytes inside the group. In the tables below r is the
 // row in the group (0..15); a "chunk" is 4 consecutive bytes of one row, so chunk i of the
@@ -185,8 +186,6 @@ void q3_values(const BlockQ3_K& b, int q3[kQK_K]) {
     }
   }
 }
-
-// Where Q3_K_R16 keeps the high bit of chunk k (0..3) of row r (layout above).
 
 // The IQ2_XXS magnitudes 8, 25, 43 with their signs, as codes 0..5 in ascending order.
 int iq2_xxs_code(int q) {

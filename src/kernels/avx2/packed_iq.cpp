@@ -25,13 +25,20 @@ namespace {
 constexpr size_t kIq1sColumn = kPackRows * 70;     // 1120
 constexpr size_t kIq2xxsColumn = kPackRows * 102;  // 1632
 
+// Nibble n of byte k of the 8 rows of half h (sm[k][r], the layouts' group nibbles) as the
+// int16 pair (x, x) in each row's lane.
+template <int kN>
+inline __m256i group_nibbles(const uint8_t* sm, int k, int h) {
+  __m128i nib = dup_bytes(sm + 16 * k + 8 * h);
+  if constexpr (kN == 1) nib = _mm_srli_epi16(nib, 4);
+  return _mm256_cvtepu8_epi16(_mm_and_si128(nib, _mm_set1_epi8(15)));
+}
+
 // Group 2k + n's (8 sc, 8 sc) and (m, m) for the 8 rows of half h: from the info nibbles
 // (bits 0-2 s, sc = 2s + 1; bit 3: shift = -1, m = 9 sc, else m = 7 sc).
 template <int kN>
 inline void group_scales(const uint8_t* sm, int k, int h, __m256i* scale8, __m256i* m) {
-  __m128i nib = dup_bytes(sm + 16 * k + 8 * h);
-  if constexpr (kN == 1) nib = _mm_srli_epi16(nib, 4);
-  const __m256i info = _mm256_cvtepu8_epi16(_mm_and_si128(nib, _mm_set1_epi8(15)));
+  const __m256i info = group_nibbles<kN>(sm, k, h);
   const __m256i s = _mm256_and_si256(info, _mm256_set1_epi16(7));
   const __m256i sc = _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1));
   *scale8 = _mm256_slli_epi16(sc, 3);
@@ -109,9 +116,7 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K
 // Group 2k + n's (sc, sc) for the 8 rows of half h (the scale nibble s, sc = 2s + 1).
 template <int kN>
 inline __m256i iq2_xxs_scales(const uint8_t* sm, int k, int h) {
-  __m128i nib = dup_bytes(sm + 16 * k + 8 * h);
-  if constexpr (kN == 1) nib = _mm_srli_epi16(nib, 4);
-  const __m256i s = _mm256_cvtepu8_epi16(_mm_and_si128(nib, _mm_set1_epi8(15)));
+  const __m256i s = group_nibbles<kN>(sm, k, h);
   return _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1));
 }
 

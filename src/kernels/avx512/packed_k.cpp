@@ -457,8 +457,8 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 // ---- Q3_K_R16
 
 // As Q2_K_R16 with a third bit (three_bit_pairs). s_j - 4 * bsums[j] (the sum starts at the
-// offset) is within 16 * 4 * 128, so vpdpwssd against the signed scale in the low word (high word 0) adds sc_j times it
-// exactly.
+// offset) is within 16 * 4 * 128, so vpdpwssd against the signed scale in the low word (high
+// word 0) adds sc_j times it exactly.
 template <int T>
 inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
@@ -543,8 +543,8 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
           }
         }
       }
-      // the info nibble of group g: bits 0-2 s (sc = 2s + 1), bit 3 shift = -1 (m = 9 sc, else 7
-      // sc)
+      // the info nibble of group g: bits 0-2 s (sc = 2s + 1), bit 3 shift = -1 (m = 9 sc,
+      // else 7 sc)
       const __m512i bytes = _mm512_cvtepu8_epi32(load128(sm + 16 * (g / 2)));
       const __m512i info =
           _mm512_and_si512(_mm512_srlv_epi32(bytes, _mm512_set1_epi32(4 * (g % 2))), m15);
@@ -574,7 +574,7 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 // ---- IQ2_XXS_R16
 
 // Q3_K_R16's lines and high bits hold 3-bit codes (packed_k.cpp): each chunk's codes come out
-// as in q3_tile and one vpshufb turns them into q + 43 (0 to 86). A group's 8 vpdpbusd start
+// as two a byte (three_bit_pairs) and one vpshufb turns them into q + 43 (0 to 86). A group's 8 vpdpbusd start
 // from -43 sum(a over the group), and its int32 sum is multiplied by the scale sc = 2s + 1.
 template <int T>
 inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
