@@ -285,6 +285,7 @@ nlohmann::ordered_json row_json(const PlanRow& r) {
   j["total_bytes"] = r.total_bytes;
   j["fits"] = r.fits;
   j["experts_converted"] = r.experts_converted;
+  j["converted_share"] = r.converted_share;
   j["max_context"] = r.max_context;
   j["vram_bytes_needed"] = r.vram_bytes_needed;
   j["vram_fits"] = r.vram_fits;
@@ -341,8 +342,8 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
   }
   if (std::any_of(rows.begin(), rows.end(), [](const PlanRow& r) { return r.experts_converted; })) {
     s += "IQ1_S, IQ2_XXS (Q5_0, IQ4_NL) experts: converted at load into a faster layout 1.4-1.55x "
-         "(1.5-1.9x) their size where that fits 85 % of RAM, and counted so in those rows "
-         "(docs/LOADING.md, --no-repack)\n";
+         "(1.5-1.9x) their size, layer by layer while that fits 85 % of RAM, and counted so in "
+         "those rows (docs/LOADING.md, --no-repack)\n";
   }
   return s;
 }

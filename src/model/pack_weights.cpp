@@ -101,25 +101,23 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   std::vector<TensorView*> aliases;  // a second view of bytes already in a job
   std::unordered_set<const uint8_t*> seen;
   const std::vector<Multiplied> views = multiplied_views(w);
-  // The routed experts' conversions, all or none (pack_weights.h).
-  uint64_t routed_file = 0, routed_converted = 0;
-  for (const auto& [t, tail_ok, routed] : views) {
-    const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];
-    if (!routed || !packable(*t, layout, tail_ok) || !converts(*t, layout)) continue;
-    const auto rows = static_cast<uint64_t>(t->rows() * t->ne[2]);
-    routed_file += t->row_stride * rows;
-    routed_converted += row_bytes(layout.packed, t->cols()) * rows;
-  }
-  const uint64_t resident =
-      (in_place ? loaded_bytes : loaded_bytes - std::min(loaded_bytes, routed_file)) +
-      routed_converted;
-  const bool convert_routed = memory_limit == 0 || resident <= memory_limit;
+  // The routed experts' conversions, in layer order while the weights fit (pack_weights.h):
+  // each adds its converted bytes, less its file bytes where those are page cache (mmap).
+  uint64_t resident = loaded_bytes;
   for (const auto& [t, tail_ok, routed] : views) {
     const PackedLayout& layout = k.packing[static_cast<uint32_t>(t->type)];
     if (!packable(*t, layout, tail_ok)) continue;
-    if (routed && converts(*t, layout) && !convert_routed) {
-      ++report.kept_tensors;
-      continue;
+    if (routed && converts(*t, layout)) {
+      const auto rows = static_cast<uint64_t>(t->rows() * t->ne[2]);
+      const uint64_t file = t->row_stride * rows, converted = row_bytes(layout.packed, t->cols()) * rows;
+      const uint64_t grown = resident + converted - (in_place ? 0 : std::min(resident, file));
+      if (memory_limit != 0 && grown > memory_limit) {
+        ++report.kept_tensors;
+        report.kept_bytes += file;
+        report.kept_growth += converted - file;
+        continue;
+      }
+      resident = grown;
     }
     if (!seen.insert(t->data).second) {
       aliases.push_back(t);
@@ -140,10 +138,6 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
         return Status::error("pack_weights: two differently shaped views of the same weights");
       }
     }
-  }
-  if (report.kept_tensors > 0) {
-    report.kept_bytes = routed_file;
-    report.kept_growth = routed_converted - routed_file;
   }
   if (jobs.empty()) return report;
 

@@ -6,9 +6,10 @@
 //
 // Conversions into a layout with larger rows (Q5_0 / IQ4_NL -> Q8_0_R16, 1.5-1.9x the bytes;
 // IQ1_S -> IQ1_S_R16, 1.4x; IQ2_XXS -> IQ2_XXS_R16, 1.55x) are always made for the small
-// matrices, and for the routed experts (the bulk of the file) only when the weights still
-// fit `memory_limit` afterwards: the loaded bytes, less the experts' file bytes when those
-// are page cache the kernel may drop (mmap), plus their converted copies. The converted
+// matrices, and for the routed experts (the bulk of the file) layer by layer while the
+// weights still fit `memory_limit`: the loaded bytes, less the converted experts' file bytes
+// when those are page cache the kernel may drop (mmap), plus their converted copies. Past
+// the limit the remaining experts keep the file's layout. The converted
 // layouts decode about twice (Q8_0_R16: one core, the IQ4_NL file-layout product 5.2-5.4
 // GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0 and IQ4_NL experts") to three to five
 // times (IQ1_S_R16, IQ2_XXS_R16, whose file layouts are bound by their codebook lookups:
@@ -41,8 +42,8 @@ struct PackReport {
   bool in_place = false;
   double seconds = 0;
   // Routed-expert tensors whose packed layout would be a larger conversion (Q5_0, IQ4_NL ->
-  // Q8_0_R16; IQ1_S, IQ2_XXS -> their _R16 layouts) that did not fit the memory limit: left as
-  // the file has them.
+  // Q8_0_R16; IQ1_S, IQ2_XXS -> their _R16 layouts) that no longer fitted the memory limit:
+  // left as the file has them.
   int kept_tensors = 0;
   uint64_t kept_bytes = 0;
   uint64_t kept_growth = 0;      // the bytes their conversion would have added

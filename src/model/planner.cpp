@@ -337,15 +337,22 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
                  const FootprintSplit& split, const Hardware& hw, const PlanOptions& o) {
   PlanRow r;
   r.quant = quant;
-  // The load-time conversions of routed experts, where the grown weights fit (pack_weights.h).
-  r.experts_converted = w.conversion_growth > 0 && w.weights_bytes + w.conversion_growth <=
-                                                       hw.ram_bytes / 100 * kConversionRamPercent;
-  const bool converted = r.experts_converted;
-  r.weights_bytes = w.weights_bytes + (converted ? w.conversion_growth : 0);
-  r.bytes_per_token = w.bytes_per_token + (converted ? w.conversion_growth_per_token : 0);
+  // The load-time conversions of routed experts, layer by layer while the weights fit
+  // (pack_weights.h): the share of the growth that fits the limit.
+  const double limit = static_cast<double>(hw.ram_bytes / 100 * kConversionRamPercent);
+  const double room = limit - static_cast<double>(w.weights_bytes);
+  r.converted_share = w.conversion_growth == 0 || room <= 0
+                          ? 0.0
+                          : std::min(1.0, room / static_cast<double>(w.conversion_growth));
+  r.experts_converted = r.converted_share > 0;
+  const double share = r.converted_share;
+  const auto part = [share](auto value) {
+    return static_cast<decltype(value)>(std::llround(share * static_cast<double>(value)));
+  };
+  r.weights_bytes = w.weights_bytes + part(w.conversion_growth);
+  r.bytes_per_token = w.bytes_per_token + part(w.conversion_growth_per_token);
   r.params_per_token = w.params_per_token;
-  r.codebook_params_per_token =
-      w.codebook_params_per_token - (converted ? w.converted_codebook_params_per_token : 0);
+  r.codebook_params_per_token = w.codebook_params_per_token - part(w.converted_codebook_params_per_token);
   const int64_t slots = std::max(1, o.n_slots);
   const int64_t ctx_per_slot = std::max<int64_t>(1, o.n_ctx / slots);
   r.kv_bytes_per_token = kv_bytes_per_token(a, o.cache_type);
@@ -391,14 +398,14 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   const auto codebook_seconds = [&](double bytes, double values) {
     return std::max(bytes / bw, codebook_rate > 0 ? values / codebook_rate : 0.0);
   };
-  const double cb_bytes = static_cast<double>(
-      w.codebook_bytes_per_token - (converted ? w.converted_codebook_bytes_per_token : 0));
+  const double cb_bytes =
+      static_cast<double>(w.codebook_bytes_per_token - part(w.converted_codebook_bytes_per_token));
   const double cb_values = static_cast<double>(r.codebook_params_per_token);
   r.decode_tps = 1.0 / ((static_cast<double>(r.bytes_per_token) - cb_bytes + kv_read) / bw +
                         codebook_seconds(cb_bytes, cb_values));
   // All slots decoding at once: the non-expert weights once, the union of the routed experts.
-  const double per_token_experts = static_cast<double>(
-      split.expert_bytes_per_token + (converted ? w.conversion_growth_per_token : 0));
+  const double per_token_experts =
+      static_cast<double>(split.expert_bytes_per_token + part(w.conversion_growth_per_token));
   const double distinct =
       expected_distinct_experts(a.n_routed_experts, a.n_activated_experts, slots);
   const double expert_step =

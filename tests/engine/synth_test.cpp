@@ -525,6 +525,54 @@ INSTANTIATE_TEST_SUITE_P(
              std::string(isa_name(info.param.isa));
     });
 
+// Past the limit the routed experts' conversions stop layer by layer (here matrix by matrix:
+// the tiny model has one MoE layer, gate, down, up): as the limit rises from below the file's
+// bytes to past its grown size, the converted matrices are a growing prefix of that order,
+// from none to all, through each count in between; a model with some converted runs close to
+// the unconverted one and batch invariant.
+TEST(SynthSymmetricLimit, ConversionsStopLayerByLayerAtTheLimit) {
+  if (!isa_supported(Isa::kAvx2)) GTEST_SKIP() << "avx2 is not supported by this CPU";
+  const Isa isa = Isa::kAvx2;
+  const auto dir = temp_dir();
+  ThreadPool pool(2);
+  const std::string path = write_tiny_every_expert(SynthMix::kQ5_0, 5, dir, pool);
+  ASSERT_FALSE(path.empty());
+  const auto file = static_cast<int64_t>(std::filesystem::file_size(path));
+  KernelTable unpacked = kernel_table(isa);
+  unpacked.packing[static_cast<uint32_t>(GgmlType::Q5_0)] = {};
+  auto plain = Model::load(path, unpacked);
+  ASSERT_TRUE(plain.is_ok());
+  const std::vector<int32_t> prompt = {0, 1, 2, 100, 57, 4000, 9, 12};
+  const std::vector<float> b = logits_of(**plain, pool, prompt, false);
+  int last = -1;
+  std::vector<bool> seen(4, false);
+  // each matrix grows by 8 x 256 x 256 x 12 / 32 = 196,608 bytes
+  for (int64_t limit = file - 100000; limit < file + 800000; limit += 20000) {
+    LoadOptions options;
+    options.conversion_memory_limit = limit;
+    options.show_progress = false;
+    auto packed = Model::load(path, kernel_table(isa), options);
+    ASSERT_TRUE(packed.is_ok());
+    const LayerWeights& l = (*packed)->weights().layers.back();
+    const bool converted[3] = {l.moe.w1.type == GgmlType::Q8_0_R16, l.moe.w2.type == GgmlType::Q8_0_R16,
+                               l.moe.w3.type == GgmlType::Q8_0_R16};
+    const int n = converted[0] + converted[1] + converted[2];
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(converted[i], i < n) << "limit " << limit << ": not a prefix";
+    EXPECT_GE(n, last) << limit;
+    last = n;
+    if (n > 0 && n < 3 && !seen[n]) {
+      const std::vector<float> a = logits_of(**packed, pool, prompt, false);
+      const auto [max_diff, max_abs] = max_diff_and_abs(a, b);
+      EXPECT_LT(max_diff, 0.04 * max_abs) << limit;
+      const std::vector<float> c = logits_of(**packed, pool, prompt, true);
+      EXPECT_EQ(std::memcmp(a.data(), c.data(), a.size() * sizeof(float)), 0) << "prompt at once vs token by token";
+    }
+    seen[n] = true;
+  }
+  EXPECT_TRUE(seen[0] && seen[1] && seen[2] && seen[3]);
+  std::filesystem::remove_all(dir);
+}
+
 // The IQ formats with K-style super-blocks (IQ4_XS, IQ1_M; IQ1_S and IQ2_XXS converted into
 // IQ1_S_R16 and IQ2_XXS_R16 at load) in every SIMD table: its model against the same table with
 // these types in their file layout and the scalar reference products (everything else alike), and a

@@ -201,11 +201,12 @@ TEST(Planner, DynamicPresetsCountTheirCodebookExperts) {
   EXPECT_EQ(preset_footprint("Q4_K_M", a).codebook_bytes_per_token, 0u);
   // In the file layout, the codebook values take 20.43e9 / (16 x 3e9 x 2) = 0.213 s a token,
   // several times what all the bytes a token reads take at 414 GB/s (about 13 GB: 0.03 s).
-  // 200 GiB of RAM holds the file (139.4 GB) but not its IQ1_S experts converted (below).
+  // 150 GiB of RAM leaves no room for any conversion (85 %: 136.9 GB, below the file's
+  // 139.4 GB).
   PlanOptions o;
   o.efficiency = 0.9;
   Hardware small = box_768g();
-  small.ram_bytes = 200ull << 30;  // 85 %: 182.5 GB
+  small.ram_bytes = 150ull << 30;
   const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), small, o);
   EXPECT_FALSE(r.experts_converted);
   EXPECT_EQ(r.weights_bytes, s.weights_bytes);
@@ -240,6 +241,30 @@ TEST(Planner, IQ1_SAndIQ2_XXSExpertsAreConvertedWhereTheyFit) {
   const double bytes = static_cast<double>(r.bytes_per_token) + 4096.0 * 70272.0;
   EXPECT_NEAR(r.decode_tps, 414e9 / bytes, 1e-6);
   EXPECT_GT(r.decode_tps, 15.0);  // was about 3 tok/s in the file layout
+  EXPECT_EQ(r.converted_share, 1.0);
+}
+
+// Where only part of the growth fits, the loader converts layer by layer up to the limit: the
+// row's weights reach 85 % of RAM, and its decode lies between the file layout's and the
+// fully converted one's. 200 GiB: 182.5 GB against the file's 139.4 GB and 51.8 GB of growth.
+TEST(Planner, ConversionsFillTheMemoryLimitLayerByLayer) {
+  const ModelArgs a = deepseek_r1_args();
+  const WeightsFootprint s = preset_footprint("IQ1_S", a);
+  PlanOptions o;
+  o.efficiency = 0.9;
+  Hardware hw = box_768g();
+  const PlanRow all = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), hw, o);
+  hw.ram_bytes = 200ull << 30;
+  const PlanRow part = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), hw, o);
+  hw.ram_bytes = 150ull << 30;
+  const PlanRow none = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), hw, o);
+  EXPECT_GT(part.converted_share, 0.5);
+  EXPECT_LT(part.converted_share, 1.0);
+  EXPECT_NEAR(static_cast<double>(part.weights_bytes), (200ull << 30) / 100 * 85, 1.0);
+  EXPECT_GT(part.decode_tps, none.decode_tps);
+  EXPECT_LT(part.decode_tps, all.decode_tps);
+  EXPECT_EQ(none.converted_share, 0.0);
+  EXPECT_FALSE(none.experts_converted);
 }
 
 TEST(Planner, DecodeAndPrefillFollowTheDocumentedFormulas) {

@@ -93,6 +93,9 @@ class ServeProcess {
  public:
   explicit ServeProcess(const std::string& args) {
     out_ = ::testing::TempDir() + "/moeinfer-serve-" + std::to_string(getpid()) + ".out";
+    // a file left by an earlier process with this pid would show its old port before the
+    // server's shell truncates it
+    std::remove(out_.c_str());
     pid_ = fork();
     if (pid_ == 0) {
       const std::string cmd = std::string("exec ") + MOEINFER_BINARY_DIR + "/src/cli/moeinfer serve " + args + " > " + out_;
@@ -106,6 +109,7 @@ class ServeProcess {
       int status = 0;
       waitpid(pid_, &status, 0);
     }
+    std::remove(out_.c_str());
   }
   std::string output() const {
     std::ifstream in(out_);
