@@ -11,17 +11,13 @@
 
 #include "base/memory.h"
 #include "base/timer.h"
+#include "cli/commands.h"
 #include "cli/model_options.h"
 #include "gguf/gguf.h"
 #include "gguf/load.h"
 
 namespace moe::cli {
 namespace {
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer bench --load: %s\n", s.message().c_str());
-  return 1;
-}
 
 // Drops the files' clean pages from the page cache, so the next read comes from the disk.
 void evict(const std::vector<std::string>& paths) {
@@ -70,19 +66,19 @@ double median(std::vector<double> v) {
 
 int bench_load(const Args& args) {
   const std::string path = model_path_arg(args);
-  if (path.empty()) return fail(Status::error("no model given (-m FILE)"));
+  if (path.empty()) return fail("bench --load", Status::error("no model given (-m FILE)"));
   auto options = load_options_from_args(args, /*into_memory=*/true);  // what is measured
-  if (!options) return fail(options.status());
+  if (!options) return fail("bench --load", options.status());
   options->show_progress = false;
   auto reps = args.get_int("--repetitions", 1, 1000);
-  if (!reps) return fail(reps.status());
+  if (!reps) return fail("bench --load", reps.status());
   const bool cold = args.flag("--cold");
 
   std::vector<std::string> paths;
   uint64_t total_bytes = 0;
   {
     auto mapped = GgufModel::open(path);  // validates, and names the parts of a split set
-    if (!mapped) return fail(mapped.status());
+    if (!mapped) return fail("bench --load", mapped.status());
     for (const GgufFile& f : mapped->files()) paths.push_back(f.path);
     total_bytes = mapped->file_bytes();
   }
@@ -91,18 +87,18 @@ int bench_load(const Args& args) {
   std::string how;
   for (int r = 0; r < *reps; ++r) {
     auto f = fresh_memory_gbps(total_bytes, options->hugepages, n_threads);
-    if (!f) return fail(f.status());
+    if (!f) return fail("bench --load", f.status());
     fresh.push_back(*f);
     // Alternate the order, so neither side always finds the other's leftovers.
     for (int step = 0; step < 2; ++step) {
       if (cold) evict(paths);
       if ((step == 0) == (r % 2 == 0)) {
         auto g = cat_gbps(paths);
-        if (!g) return fail(g.status());
+        if (!g) return fail("bench --load", g.status());
         cat.push_back(*g);
       } else {
         auto m = GgufModel::open(path, {}, *options);
-        if (!m) return fail(m.status());
+        if (!m) return fail("bench --load", m.status());
         load.push_back(m->load_report().read_gbps());
         how = m->load_report().describe();
       }

@@ -44,11 +44,6 @@ std::vector<OptionSpec> bench_options() {
   return specs;
 }
 
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer bench: %s\n", s.message().c_str());
-  return 1;
-}
-
 // The probe's options from the command line; bytes == 0 means "skip".
 Result<MembwOptions> membw_options(const Args& args, int default_threads) {
   MembwOptions o;
@@ -68,17 +63,18 @@ Result<MembwOptions> membw_options(const Args& args, int default_threads) {
 // The probe alone, once per -t value (one object, or with a list an array of them).
 int membw_only(const Args& args) {
   auto threads_list = args.get_int_list("--threads", 0, 1024);
-  if (!threads_list) return fail(threads_list.status());
+  if (!threads_list) return fail("bench", threads_list.status());
   const bool json = args.flag("--json");
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
   for (const int64_t t : *threads_list) {
     const int threads = t > 0 ? static_cast<int>(t) : physical_core_count();
     auto o = membw_options(args, threads);
-    if (!o) return fail(o.status());
-    if (o->bytes == 0) return fail(Status::error("--membw with --membw-size 0: nothing to measure"));
+    if (!o) return fail("bench", o.status());
+    if (o->bytes == 0)
+      return fail("bench", Status::error("--membw with --membw-size 0: nothing to measure"));
     ThreadPool pool(o->threads);
     auto r = measure_read_bandwidth(pool, *o);
-    if (!r) return fail(r.status());
+    if (!r) return fail("bench", r.status());
     if (json) {
       nlohmann::ordered_json j;
       j["membw_gbps"] = r->best_gbps;
@@ -144,23 +140,24 @@ int bench_main(int argc, char** argv) {
 
   BenchOptions options;
   auto n_prompt = args.get_int_list("--n-prompt", 0, 1 << 20);
-  if (!n_prompt) return fail(n_prompt.status());
+  if (!n_prompt) return fail("bench", n_prompt.status());
   auto n_gen = args.get_int_list("--n-gen", 0, 1 << 20);
-  if (!n_gen) return fail(n_gen.status());
+  if (!n_gen) return fail("bench", n_gen.status());
   auto depth = args.get_int_list("--depth", 0, 1 << 22);
-  if (!depth) return fail(depth.status());
+  if (!depth) return fail("bench", depth.status());
   auto reps = args.get_int("--repetitions", 1, 10000);
-  if (!reps) return fail(reps.status());
+  if (!reps) return fail("bench", reps.status());
   auto seed = args.get_int("--seed", 0, INT64_MAX);
-  if (!seed) return fail(seed.status());
+  if (!seed) return fail("bench", seed.status());
   options.reps = static_cast<int>(*reps);
   options.seed = static_cast<uint64_t>(*seed);
   options.warmup = !args.flag("--no-warmup");
   const std::vector<BenchOptions> tests = bench_tests(options, *n_prompt, *n_gen, *depth);
-  if (tests.empty()) return fail(Status::error("every -p and -n value is 0: nothing to measure"));
+  if (tests.empty())
+    return fail("bench", Status::error("every -p and -n value is 0: nothing to measure"));
 
   auto loaded = load_model_from_args(args, {}, /*thread_lists=*/true);
-  if (!loaded) return fail(loaded.status());
+  if (!loaded) return fail("bench", loaded.status());
   const Model& model = *loaded->model;
 
   BenchReport report;  // what every test shares; its options and run are each test's
@@ -177,11 +174,11 @@ int bench_main(int argc, char** argv) {
   // Every (-t, -tb) pair runs every test; the bandwidth probe runs once per -t value.
   for (const int threads : loaded->threads_list) {
     auto probe = membw_options(args, threads);
-    if (!probe) return fail(probe.status());
+    if (!probe) return fail("bench", probe.status());
     report.membw = MembwResult{};
     if (probe->bytes > 0) {  // the denominator, measured in this run
       auto bw = measure_read_bandwidth(*loaded->pool, *probe);
-      if (!bw) return fail(bw.status());
+      if (!bw) return fail("bench", bw.status());
       report.membw = *bw;
       membw_lines += bench_membw_line(report);
     }
@@ -194,7 +191,7 @@ int bench_main(int argc, char** argv) {
       for (const BenchOptions& test : tests) {
         report.options = test;
         auto run = run_bench(model, *loaded->pool, session, loaded->cache_type, test);
-        if (!run) return fail(run.status());
+        if (!run) return fail("bench", run.status());
         report.run = *run;
         if (json) {
           all.push_back(bench_report_json(report));

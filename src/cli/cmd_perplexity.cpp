@@ -38,11 +38,6 @@ std::vector<OptionSpec> perplexity_options() {
   return specs;
 }
 
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer perplexity: %s\n", s.message().c_str());
-  return 1;
-}
-
 // One line on stderr, redrawn per chunk: [=====>    ] 3/10 chunks, PPL, tok/s, ETA.
 class ProgressBar {
  public:
@@ -89,18 +84,19 @@ int perplexity_main(int argc, char** argv) {
   const std::string kld_base = args.get("--kld-base");
   const std::string kld = args.get("--kld");
   if (!kld_base.empty() && !kld.empty())
-    return fail(Status::error("--kld-base and --kld exclude each other"));
-  if (text_path.empty() && kld.empty()) return fail(Status::error("no text given (-f FILE)"));
+    return fail("perplexity", Status::error("--kld-base and --kld exclude each other"));
+  if (text_path.empty() && kld.empty())
+    return fail("perplexity", Status::error("no text given (-f FILE)"));
   auto chunks = args.get_int("--chunks", 0, INT64_MAX);
-  if (!chunks) return fail(chunks.status());
+  if (!chunks) return fail("perplexity", chunks.status());
   auto top_k = args.get_int("--kld-top-k", 1, 1 << 24);
-  if (!top_k) return fail(top_k.status());
+  if (!top_k) return fail("perplexity", top_k.status());
 
   auto loaded = load_model_from_args(args);
-  if (!loaded) return fail(loaded.status());
+  if (!loaded) return fail("perplexity", loaded.status());
   const Model& model = *loaded->model;
   auto text_model = TextModel::load(model.file());
-  if (!text_model) return fail(text_model.status());
+  if (!text_model) return fail("perplexity", text_model.status());
   const Tokenizer& tokenizer = text_model->tokenizer;
   const int64_t n_vocab = model.args().vocab_size;
 
@@ -118,14 +114,14 @@ int perplexity_main(int argc, char** argv) {
   std::unique_ptr<KldComparer> comparer;
   if (!kld.empty()) {
     auto c = KldComparer::open(kld, n_vocab, hash, args.given("--ctx-size") ? o.n_ctx : 0);
-    if (!c) return fail(c.status());
+    if (!c) return fail("perplexity", c.status());
     comparer = std::move(*c);
     o.n_ctx = comparer->header().n_ctx;
     o.max_chunks = comparer->header().n_chunks;
     tokens = comparer->header().tokens;
   } else {
     auto text = read_text_file(text_path);
-    if (!text) return fail(text.status());
+    if (!text) return fail("perplexity", text.status());
     tokens = perplexity_tokens(tokenizer, *text);
   }
   const int64_t available = static_cast<int64_t>(tokens.size()) / std::max<int64_t>(1, o.n_ctx);
@@ -137,7 +133,8 @@ int perplexity_main(int argc, char** argv) {
   std::unique_ptr<KldBaseWriter> writer;
   if (!kld_base.empty()) {
     if (static_cast<int64_t>(tokens.size()) < 2 * o.n_ctx) {
-      return fail(Status::error("you need at least " + std::to_string(2 * o.n_ctx) +
+      return fail("perplexity",
+                  Status::error("you need at least " + std::to_string(2 * o.n_ctx) +
                                 " tokens (the text has " + std::to_string(tokens.size()) + ")"));
     }
     KldHeader h;
@@ -152,7 +149,7 @@ int perplexity_main(int argc, char** argv) {
                                  : std::filesystem::path(args.get("--model")).filename().string();
     h.tokens.assign(tokens.begin(), tokens.begin() + n_chunks * o.n_ctx);
     auto w = KldBaseWriter::create(kld_base, h);
-    if (!w) return fail(w.status());
+    if (!w) return fail("perplexity", w.status());
     writer = std::move(*w);
   }
 
@@ -165,9 +162,9 @@ int perplexity_main(int argc, char** argv) {
   auto result = run_perplexity(
       model, *loaded->pool, tokens, o, on_token,
       [&](int64_t done, int64_t total, double ppl) { bar.update(done, total, ppl); });
-  if (!result) return fail(result.status());
+  if (!result) return fail("perplexity", result.status());
   if (writer) {
-    if (Status s = writer->finish(); !s) return fail(s);
+    if (Status s = writer->finish(); !s) return fail("perplexity", s);
   }
 
   if (json) {

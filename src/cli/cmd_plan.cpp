@@ -31,6 +31,7 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/default_vocab.h"
 #include "engine/bench.h"
 #include "engine/synth.h"
 #include "gguf/gguf.h"
@@ -42,7 +43,6 @@ namespace moe::cli {
 namespace {
 
 namespace fs = std::filesystem;
-constexpr const char* kDefaultVocab = "tests/data/models/r1-mini-q8_0.gguf";
 
 std::vector<OptionSpec> plan_options() {
   return {
@@ -98,11 +98,6 @@ Result<PlanArch> read_arch(const Args& args) {
   if (name == "deepseek-r1") return PlanArch{"DeepSeek-R1", deepseek_r1_args(), true};
   if (name == "kimi-k2") return PlanArch{"Kimi-K2", kimi_k2_args(), false};
   return Status::error("--arch: expected deepseek-r1 or kimi-k2, got '" + name + "'");
-}
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer plan: %s\n", s.message().c_str());
-  return 1;
 }
 
 std::string lower(std::string s) {
@@ -351,22 +346,6 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
 // ---------------------------------------------------------------------------------------
 // --measure
 
-Result<std::string> default_vocab_path() {
-  std::vector<fs::path> candidates = {fs::path(kDefaultVocab)};
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path dir = exe.parent_path();
-    for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path())
-      candidates.push_back(dir / kDefaultVocab);
-  }
-  for (const fs::path& p : candidates) {
-    if (fs::is_regular_file(p, ec)) return p.string();
-  }
-  return Status::error(std::string(kDefaultVocab) +
-                       " not found (run from the repository root or pass --vocab FILE)");
-}
-
 // Removes the temporary folder however the measurement ends.
 struct TempDir {
   fs::path path;
@@ -470,7 +449,7 @@ Result<Measured> measure(const Args& args, const Hardware& hw, const PlanOptions
 
 int run_measure(const Args& args, const Hardware& hw, const PlanOptions& plan) {
   auto m = measure(args, hw, plan);
-  if (!m) return fail(m.status().with_context("--measure"));
+  if (!m) return fail("plan", m.status().with_context("--measure"));
   if (args.flag("--json")) {
     nlohmann::ordered_json j;
     j["measure"] = {{"preset", m->preset},
@@ -515,10 +494,10 @@ int plan_main(int argc, char** argv) {
     return 0;
   }
   auto options = read_plan_options(args);
-  if (!options) return fail(options.status());
+  if (!options) return fail("plan", options.status());
   HardwareSources src;
   auto hw = read_hardware(args, &src);
-  if (!hw) return fail(hw.status());
+  if (!hw) return fail("plan", hw.status());
   if (args.flag("--measure")) return run_measure(args, *hw, *options);
 
   std::vector<PlanRow> rows;
@@ -527,16 +506,16 @@ int plan_main(int argc, char** argv) {
   if (model.empty() && !args.positionals().empty()) model = args.positionals()[0];
   if (!model.empty()) {
     auto row = model_row(model, *hw, *options);
-    if (!row) return fail(row.status());
+    if (!row) return fail("plan", row.status());
     rows.push_back(*row);
   } else {
     auto read = read_arch(args);
-    if (!read) return fail(read.status());
+    if (!read) return fail("plan", read.status());
     arch = std::move(read).value();
     const ModelArgs& target = arch->args;
     const std::string only = args.get("--quant");
     if (!only.empty() && find_quant_preset(only) == nullptr) {
-      return fail(Status::error("--quant: unknown preset '" + only + "'"));
+      return fail("plan", Status::error("--quant: unknown preset '" + only + "'"));
     }
     for (const QuantPreset& p : quant_presets()) {
       if (!only.empty() && find_quant_preset(only) != &p) continue;

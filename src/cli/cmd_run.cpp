@@ -80,11 +80,6 @@ Result<std::vector<int32_t>> prompt_tokens(const Args& args, const Result<TextMo
   return text->encode_rendered(rendered);
 }
 
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer run: %s\n", s.message().c_str());
-  return 1;
-}
-
 }  // namespace
 
 int run_main(int argc, char** argv) {
@@ -98,30 +93,31 @@ int run_main(int argc, char** argv) {
     return 0;
   }
   auto n_predict = args.get_int("--n-predict", 0, 1 << 24);
-  if (!n_predict) return fail(n_predict.status());
+  if (!n_predict) return fail("run", n_predict.status());
   auto top_n = args.get_int("--top-logprobs", 0, 1000);
-  if (!top_n) return fail(top_n.status());
+  if (!top_n) return fail("run", top_n.status());
   auto sampling = sampling_from_args(args);
-  if (!sampling) return fail(sampling.status());
+  if (!sampling) return fail("run", sampling.status());
   if (args.given("--prompt-ids") == args.given("--prompt")) {
-    return fail(Status::error("give the prompt with either --prompt-ids or -p TEXT"));
+    return fail("run", Status::error("give the prompt with either --prompt-ids or -p TEXT"));
   }
   auto loaded = load_model_from_args(args);
-  if (!loaded) return fail(loaded.status());
+  if (!loaded) return fail("run", loaded.status());
   const Model& model = *loaded->model;
   auto text = TextModel::load(model.file(), args.get("--chat-template-file"));
   std::optional<Result<std::vector<int32_t>>> from_ids;
   if (args.given("--prompt-ids")) from_ids = parse_id_list(args.get("--prompt-ids"));
   auto prompt = prompt_tokens(args, text, from_ids);
-  if (!prompt) return fail(prompt.status());
+  if (!prompt) return fail("run", prompt.status());
   const int64_t needed = static_cast<int64_t>(prompt->size()) + std::max<int64_t>(*n_predict - 1, 0);
   if (needed > loaded->n_ctx) {
-    return fail(Status::error("prompt of " + std::to_string(prompt->size()) + " tokens plus " +
+    return fail("run",
+                Status::error("prompt of " + std::to_string(prompt->size()) + " tokens plus " +
                               std::to_string(*n_predict) + " to generate exceeds the context of " +
                               std::to_string(loaded->n_ctx) + " (raise -c)"));
   }
   auto kv = KvCache::create(model.args(), loaded->cache_type, loaded->n_ctx, 1);
-  if (!kv) return fail(kv.status());
+  if (!kv) return fail("run", kv.status());
   Session session(model, *loaded->pool, *kv, 0, loaded->session);
 
   // Without a usable tokenizer (--prompt-ids on a file whose vocabulary does not load) EOS
@@ -139,7 +135,7 @@ int run_main(int argc, char** argv) {
   if (!jsonl && text) decoder.emplace(text->tokenizer);
 
   Timer prefill_timer;
-  if (Status s = session.feed(*prompt); !s) return fail(s);
+  if (Status s = session.feed(*prompt); !s) return fail("run", s);
   const double prefill_s = prefill_timer.seconds();
   Timer decode_timer;
   int64_t generated = 0;
@@ -166,7 +162,7 @@ int run_main(int argc, char** argv) {
     if (ends_generation(id) && !args.flag("--ignore-eos")) break;
     if (i + 1 < *n_predict) {
       const int32_t next[1] = {id};
-      if (Status s = session.feed(next); !s) return fail(s);
+      if (Status s = session.feed(next); !s) return fail("run", s);
     }
   }
   if (decoder) std::printf("%s", decoder->flush().c_str());

@@ -46,11 +46,6 @@ std::vector<OptionSpec> serve_options() {
   return specs;
 }
 
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer serve: %s\n", s.message().c_str());
-  return 1;
-}
-
 std::string base_name(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -69,15 +64,15 @@ int serve_main(int argc, char** argv) {
     return 0;
   }
   auto port = args.get_int("--port", 0, 65535);
-  if (!port) return fail(port.status());
+  if (!port) return fail("serve", port.status());
   auto n_slots = args.get_int("--parallel", 1, 256);
-  if (!n_slots) return fail(n_slots.status());
+  if (!n_slots) return fail("serve", n_slots.status());
   auto max_queue = args.get_int("--max-queue", 0, 1 << 16);
-  if (!max_queue) return fail(max_queue.status());
+  if (!max_queue) return fail("serve", max_queue.status());
   auto body_limit = args.get_int("--body-limit", 1024, int64_t{1} << 32);
-  if (!body_limit) return fail(body_limit.status());
+  if (!body_limit) return fail("serve", body_limit.status());
   auto delay = args.get_int("--test-step-delay-ms", 0, 60000);
-  if (!delay) return fail(delay.status());
+  if (!delay) return fail("serve", delay.status());
 
   ServerOptions opts;
   opts.host = args.get("--host");
@@ -93,7 +88,8 @@ int serve_main(int argc, char** argv) {
   } else if (fmt == "none") {
     opts.reasoning_format = ReasoningFormat::kNone;
   } else {
-    return fail(Status::error("--reasoning-format: expected deepseek or none, got '" + fmt + "'"));
+    return fail("serve",
+                Status::error("--reasoning-format: expected deepseek or none, got '" + fmt + "'"));
   }
 
   // Signals are taken by sigwait() below: block them before any thread starts.
@@ -105,7 +101,7 @@ int serve_main(int argc, char** argv) {
 
   Server server(opts);
   auto bound = server.bind();
-  if (!bound) return fail(bound.status());
+  if (!bound) return fail("serve", bound.status());
   server.start();
   std::printf("moeinfer serve: listening on http://%s:%d\n", opts.host.c_str(), *bound);
   std::fflush(stdout);
@@ -116,7 +112,7 @@ int serve_main(int argc, char** argv) {
   auto loaded = load_model_from_args(args, [&server](uint64_t done, uint64_t total) {
     if (total > 0) server.set_progress(0.05f + 0.75f * static_cast<float>(done) / static_cast<float>(total));
   });
-  if (!loaded) return fail(loaded.status());
+  if (!loaded) return fail("serve", loaded.status());
   server.set_progress(0.8f);
   const Model& model = *loaded->model;
   int64_t n_ctx = loaded->n_ctx;
@@ -125,13 +121,15 @@ int serve_main(int argc, char** argv) {
     if (model.args().context_length > 0) n_ctx = std::min(n_ctx, model.args().context_length * *n_slots);
   }
   const int64_t slot_ctx = n_ctx / *n_slots;
-  if (slot_ctx < 1) return fail(Status::error("-c " + std::to_string(n_ctx) + " is less than one token per slot"));
+  if (slot_ctx < 1)
+    return fail("serve",
+                Status::error("-c " + std::to_string(n_ctx) + " is less than one token per slot"));
   std::printf("moeinfer serve: context %lld tokens in total, split over %lld slots: %lld tokens per slot\n",
               static_cast<long long>(n_ctx), static_cast<long long>(*n_slots), static_cast<long long>(slot_ctx));
   std::fflush(stdout);
 
   auto text = TextModel::load(model.file(), args.get("--chat-template-file"));
-  if (!text) return fail(text.status());
+  if (!text) return fail("serve", text.status());
   if (!text->chat_template) MOE_LOG_WARN("the model has no chat template: /v1/chat/completions is unavailable");
   const Tokenizer tokenizer = text->tokenizer;
   auto server_model = std::make_unique<ServerModel>(std::move(*text));
@@ -146,7 +144,7 @@ int serve_main(int argc, char** argv) {
     const int64_t per_slot = (slot_ctx + kBlockTokens - 1) / kBlockTokens * kBlockTokens;
     auto kv = KvCache::create(model.args(), loaded->cache_type, per_slot * *n_slots, static_cast<int>(*n_slots),
                               kBlockTokens);
-    if (!kv) return fail(kv.status());
+    if (!kv) return fail("serve", kv.status());
     step = std::make_unique<KvModelStep>(model, *loaded->pool, std::move(*kv), loaded->session);
   }
   SchedulerOptions so;
@@ -162,7 +160,7 @@ int serve_main(int argc, char** argv) {
   server_model->n_ctx_train = model.args().context_length;
   server_model->n_routed_experts = static_cast<int>(model.args().n_routed_experts);
   server_model->created = static_cast<int64_t>(std::time(nullptr));
-  if (Status s = server.set_model(std::move(server_model)); !s) return fail(s);
+  if (Status s = server.set_model(std::move(server_model)); !s) return fail("serve", s);
   std::printf("moeinfer serve: ready (%lld slots, model '%s')\n", static_cast<long long>(*n_slots),
               server.context().model.load()->name.c_str());
   std::fflush(stdout);

@@ -13,6 +13,7 @@
 #include "base/timer.h"
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/default_vocab.h"
 #include "engine/synth.h"
 #include "gguf/gguf.h"
 #include "model/model_info.h"
@@ -20,31 +21,6 @@
 
 namespace moe::cli {
 namespace {
-
-constexpr const char* kDefaultVocab = "tests/data/models/r1-mini-q8_0.gguf";
-
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer synth: %s\n", s.message().c_str());
-  return 1;
-}
-
-// The fixture relative to the working directory, else to the repository the binary was
-// built in (build-*/src/cli/moeinfer).
-Result<std::string> default_vocab_path() {
-  namespace fs = std::filesystem;
-  std::vector<fs::path> candidates = {fs::path(kDefaultVocab)};
-  std::error_code ec;
-  const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) {
-    fs::path dir = exe.parent_path();
-    for (int up = 0; up < 4 && !dir.empty(); ++up, dir = dir.parent_path()) candidates.push_back(dir / kDefaultVocab);
-  }
-  for (const fs::path& p : candidates) {
-    if (fs::is_regular_file(p, ec)) return p.string();
-  }
-  return Status::error(std::string("no vocabulary given and ") + kDefaultVocab +
-                       " not found (run from the repository root or pass --vocab FILE)");
-}
 
 std::string presets_help() {
   std::string s = "preset: ";
@@ -78,32 +54,33 @@ int synth_main(int argc, char** argv) {
     return 0;
   }
   const std::string out_path = args.get("--output");
-  if (out_path.empty()) return fail(Status::error("no output file given (-o FILE.gguf)"));
+  if (out_path.empty()) return fail("synth", Status::error("no output file given (-o FILE.gguf)"));
   SynthOptions options;
   const std::string preset = args.get("--preset");
   auto preset_args = synth_preset(preset);
-  if (!preset_args) return fail(preset_args.status());
+  if (!preset_args) return fail("synth", preset_args.status());
   options.args = *preset_args;
   if (args.given("--layers")) {
-    if (Status s = set_synth_layers(args.get("--layers"), &options.args); !s) return fail(s);
+    if (Status s = set_synth_layers(args.get("--layers"), &options.args); !s)
+      return fail("synth", s);
   }
   auto mix = parse_synth_mix(args.get("--type"));
-  if (!mix) return fail(mix.status());
+  if (!mix) return fail("synth", mix.status());
   options.mix = *mix;
   auto seed = args.get_int("--seed", 0, INT64_MAX);
-  if (!seed) return fail(seed.status());
+  if (!seed) return fail("synth", seed.status());
   options.seed = static_cast<uint64_t>(*seed);
   auto threads = args.get_int("--threads", 0, 1024);
-  if (!threads) return fail(threads.status());
+  if (!threads) return fail("synth", threads.status());
 
   std::string vocab_path = args.get("--vocab");
   if (vocab_path.empty()) {
     auto found = default_vocab_path();
-    if (!found) return fail(found.status());
+    if (!found) return fail("synth", found.status());
     vocab_path = *found;
   }
   auto vocab = GgufModel::open(vocab_path);
-  if (!vocab) return fail(vocab.status());
+  if (!vocab) return fail("synth", vocab.status());
   options.name = "moeinfer synth " + preset + " " + std::string(synth_mix_name(options.mix)) + " (random weights, seed " +
                  std::to_string(options.seed) + ")";
   std::fprintf(stderr, "moeinfer synth: %s (%s), %s, %lld layers (%lld dense), vocabulary from %s\n",
@@ -118,16 +95,16 @@ int synth_main(int argc, char** argv) {
   ThreadPool pool(*threads > 0 ? static_cast<int>(*threads) : physical_core_count());
   Timer timer;
   auto written = write_synth_gguf(options, vocab->metadata(), pool, out_path);
-  if (!written) return fail(written.status());
+  if (!written) return fail("synth", written.status());
   const double seconds = timer.seconds();
 
   // Reopen what was written: the engine's own checks, and the bytes a token reads.
   auto file = GgufModel::open(out_path);
-  if (!file) return fail(file.status().with_context("reopening " + out_path));
+  if (!file) return fail("synth", file.status().with_context("reopening " + out_path));
   auto model_args = read_model_args(file->metadata());
-  if (!model_args) return fail(model_args.status().with_context(out_path));
+  if (!model_args) return fail("synth", model_args.status().with_context(out_path));
   auto weights = bind_weights(*file, *model_args);
-  if (!weights) return fail(weights.status().with_context(out_path));
+  if (!weights) return fail("synth", weights.status().with_context(out_path));
   const ModelFootprint f = model_footprint(*file, *model_args, weights->ignored_tensors);
   std::printf("wrote %s: %.3f GB (%zu tensors) in %.1f s; %.3f M params, bytes_per_token %.4f GB\n",
               out_path.c_str(), static_cast<double>(*written) / 1e9, file->tensors().size(), seconds,

@@ -18,11 +18,6 @@ Result<nlohmann::json> read_json_file(const std::string& path) {
   return j;
 }
 
-int fail(const Status& s) {
-  std::fprintf(stderr, "moeinfer template: %s\n", s.message().c_str());
-  return 1;
-}
-
 }  // namespace
 
 int template_main(int argc, char** argv) {
@@ -46,28 +41,31 @@ int template_main(int argc, char** argv) {
     return 2;
   }
   auto messages = read_json_file(args.get("--messages"));
-  if (!messages) return fail(messages.status());
-  if (!messages->is_array()) return fail(Status::error(args.get("--messages") + ": expected a JSON array of messages"));
+  if (!messages) return fail("template", messages.status());
+  if (!messages->is_array())
+    return fail("template",
+                Status::error(args.get("--messages") + ": expected a JSON array of messages"));
   nlohmann::json tools = nullptr;
   if (args.given("--tools")) {
     auto t = read_json_file(args.get("--tools"));
-    if (!t) return fail(t.status());
+    if (!t) return fail("template", t.status());
     tools = std::move(t).value();
   }
   nlohmann::json extra = nlohmann::json::object();
   for (const std::string& var : args.get_all("--var")) {
     const size_t eq = var.find('=');
-    if (eq == std::string::npos || eq == 0) return fail(Status::error("--var '" + var + "': expected NAME=JSON"));
+    if (eq == std::string::npos || eq == 0)
+      return fail("template", Status::error("--var '" + var + "': expected NAME=JSON"));
     nlohmann::json value = nlohmann::json::parse(var.substr(eq + 1), nullptr, false);
     if (value.is_discarded()) value = var.substr(eq + 1);  // a bare word is a string
     extra[var.substr(0, eq)] = value;
   }
   auto file = GgufModel::open(args.get("--model"));
-  if (!file) return fail(file.status());
+  if (!file) return fail("template", file.status());
   auto text = TextModel::load(*file, args.get("--chat-template-file"));
-  if (!text) return fail(text.status());
+  if (!text) return fail("template", text.status());
   auto rendered = text->render(*messages, args.flag("--add-generation-prompt"), tools, extra);
-  if (!rendered) return fail(rendered.status());
+  if (!rendered) return fail("template", rendered.status());
   std::fwrite(rendered->data(), 1, rendered->size(), stdout);
   return 0;
 }

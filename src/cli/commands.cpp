@@ -1,6 +1,7 @@
 #include "cli/commands.h"
 
 #include <array>
+#include <cstdio>
 
 namespace moe::cli {
 
@@ -18,6 +19,12 @@ std::span<const Command> commands() {
       {"perplexity", perplexity_main},
   }};
   return kCommands;
+}
+
+int fail(std::string_view command, const Status& s) {
+  std::fprintf(stderr, "moeinfer %.*s: %s\n", static_cast<int>(command.size()), command.data(),
+               s.message().c_str());
+  return 1;
 }
 
 }  // namespace moe::cli

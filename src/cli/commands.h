@@ -4,6 +4,8 @@
 #include <span>
 #include <string_view>
 
+#include "base/status.h"
+
 namespace moe::cli {
 
 struct Command {
@@ -23,5 +25,8 @@ int plan_main(int argc, char** argv);
 int perplexity_main(int argc, char** argv);
 
 std::span<const Command> commands();
+
+// Prints "moeinfer COMMAND: message" on stderr and returns the exit status 1.
+int fail(std::string_view command, const Status& s);
 
 }  // namespace moe::cli

@@ -8,14 +8,11 @@
 #include <string>
 
 #include "base/membw.h"
+#include "engine_test_util.h"
 #include "kernels/kernels.h"
 
 namespace moe {
 namespace {
-
-std::string fixture(const std::string& name) {
-  return std::string(MOEINFER_TEST_DATA_DIR) + "/models/" + name + ".gguf";
-}
 
 TEST(Membw, SmallBufferGivesPositiveFiniteBandwidth) {
   ThreadPool pool(2);

@@ -10,15 +10,13 @@
 #include <fstream>
 
 #include "engine/text_model.h"
+#include "engine_test_util.h"
 #include "kernels/kernels.h"
 #include "model/forward.h"
 
 namespace moe {
 namespace {
 
-std::string fixture(const std::string& name) {
-  return std::string(MOEINFER_TEST_DATA_DIR) + "/models/" + name + ".gguf";
-}
 std::string text_path() {
   return std::string(MOEINFER_TEST_DATA_DIR) + "/text/lighthouse.txt";
 }

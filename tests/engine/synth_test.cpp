@@ -7,15 +7,16 @@
 
 #include <cmath>
 #include <cstring>
-#include <span>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "engine/session.h"
+#include "engine_test_util.h"
 #include "gguf/gguf.h"
 #include "gguf/load.h"
 #include "kernels/kernels.h"
@@ -25,10 +26,6 @@
 
 namespace moe {
 namespace {
-
-std::string fixture(const std::string& name) {
-  return std::string(MOEINFER_TEST_DATA_DIR) + "/models/" + name + ".gguf";
-}
 
 std::filesystem::path temp_dir() {
   auto dir = std::filesystem::temp_directory_path() /

@@ -68,8 +68,7 @@ std::vector<Isa> simd_isas() {
   return out;
 }
 
-
-struct Case {
+struct KCase {
   int64_t rows, n;
   size_t wrb, arb;
   std::vector<uint8_t> w, packed, act;
@@ -77,7 +76,7 @@ struct Case {
 };
 
 // c.packed from c.w.
-void repack(const Format& f, Case* c) {
+void repack(const Format& f, KCase* c) {
   c->prb = row_bytes(f.packed, c->n);
   c->packed.resize(c->rows * c->prb);
   f.repack(c->w.data(), c->rows, c->n, c->packed.data());
@@ -85,9 +84,10 @@ void repack(const Format& f, Case* c) {
 
 // Rows from the repo's quantizer (`extreme`, or a type it cannot write: random blocks with
 // extreme f16 scales instead) and `tokens` Q8_K activation rows.
-Case make_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool extreme, uint32_t seed) {
+KCase make_k_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool extreme,
+                  uint32_t seed) {
   std::mt19937 rng(seed);
-  Case c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
+  KCase c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
   if (extreme || !can_quantize(f.type)) {
     c.w = test::random_weights(f.type, rows, n, rng);
   } else {
@@ -103,7 +103,7 @@ Case make_case(const Format& f, int64_t rows, int64_t n, int64_t tokens, bool ex
 }
 
 // y[t * y_stride + r] from `gemm` over every row; entries past `rows` must stay untouched.
-std::vector<float> run(GemmFn gemm, const Case& c, int64_t tokens, int64_t y_stride) {
+std::vector<float> run(GemmFn gemm, const KCase& c, int64_t tokens, int64_t y_stride) {
   std::vector<float> y(tokens * y_stride, -7.0f);
   gemm(c.n, c.packed.data(), c.prb, c.rows, c.act.data(), c.arb, tokens, y.data(), y_stride);
   for (int64_t t = 0; t < tokens; ++t) {
@@ -161,7 +161,7 @@ class PackedK : public ::testing::TestWithParam<Format> {};
 TEST_P(PackedK, RepackKeepsSizeAndEachGroupInItsBytes) {
   const Format& f = GetParam();
   for (int64_t n : {256, 768}) {
-    const Case c = make_case(f, 32, n, 1, true, 5);
+    const KCase c = make_k_case(f, 32, n, 1, true, 5);
     // a second group repacked alone: the same bytes as the second half of the whole
     std::vector<uint8_t> one(c.packed.size() / 2 + 128, 0xA5);
     f.repack(c.w.data() + 16 * c.wrb, 16, n, one.data() + 64);
@@ -180,7 +180,7 @@ TEST_P(PackedK, ReferenceAgreesWithTheFileLayoutProduct) {
   const Format& f = GetParam();
   for (int64_t n : {256, 512, 2048}) {
     const int64_t tokens = 3;
-    const Case c = make_case(f, 48, n, tokens, false, static_cast<uint32_t>(n));
+    const KCase c = make_k_case(f, 48, n, tokens, false, static_cast<uint32_t>(n));
     const std::vector<float> y = run(f.ref_gemm, c, tokens, c.rows);
     for (int64_t t = 0; t < tokens; ++t) {
       for (int64_t r = 0; r < c.rows; ++r) {
@@ -206,7 +206,8 @@ TEST_P(PackedK, SimdIsBitwiseTheReference) {
         // AVX2: 2-4 tokens pass once over both halves; 10-12 leave those counts to half
         // passes. Both: several passes of whole tiles and a remainder (17, 31, 33).
         for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 31, 33}) {
-          const Case c = make_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
+          const KCase c =
+              make_k_case(f, 48, n, tokens, extreme, static_cast<uint32_t>(10 * n + tokens));
           const std::vector<float> want = run(f.ref_gemm, c, tokens, c.rows + 5);
           const std::vector<float> got = run(gemm, c, tokens, c.rows + 5);
           for (size_t i = 0; i < want.size(); ++i) {
@@ -227,7 +228,7 @@ TEST_P(PackedK, LargestValuesStayExact) {
   if (simd_isas().empty()) GTEST_SKIP() << "no AVX2 on this CPU";
   const Format& f = GetParam();
   const int64_t rows = 32, n = 512;
-  Case c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
+  KCase c{rows, n, row_bytes(f.type, n), row_bytes(GgmlType::Q8_K, n), {}, {}, {}};
   c.w.assign(rows * c.wrb, 0xFF);
   const uint16_t scale = f32_to_f16(1.0f / 16);
   for (size_t off = 0; off < c.w.size(); off += type_traits(f.type).type_size) {
@@ -255,7 +256,7 @@ TEST_P(PackedK, BatchInvariant) {
   for (Isa isa : simd_isas()) gemms.push_back(kernel_table(isa).for_type(f.packed).gemm);
   for (size_t i = 0; i < gemms.size(); ++i) {
     const GemmFn gemm = gemms[i];
-    const Case c = make_case(f, 32, 1024, tokens, true, 77);
+    const KCase c = make_k_case(f, 32, 1024, tokens, true, 77);
     const std::vector<float> batch = run(gemm, c, tokens, c.rows);
     for (int64_t t = 0; t < tokens; ++t) {
       std::vector<float> one(c.rows);

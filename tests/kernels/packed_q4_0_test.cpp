@@ -20,7 +20,7 @@
 namespace moe {
 namespace {
 
-struct Case {
+struct Q40Case {
   int64_t rows, n;
   size_t wrb, arb;
   std::vector<uint8_t> w, packed, act;
@@ -28,9 +28,9 @@ struct Case {
 
 // Rows from the quantizer (or, `random_blocks`, random bytes with extreme f16 scales) and
 // `tokens` Q8_0_S activation rows.
-Case make_case(int64_t rows, int64_t n, int64_t tokens, bool random_blocks, uint32_t seed) {
+Q40Case make_q40_case(int64_t rows, int64_t n, int64_t tokens, bool random_blocks, uint32_t seed) {
   std::mt19937 rng(seed);
-  Case c{rows, n, row_bytes(GgmlType::Q4_0, n), row_bytes(GgmlType::Q8_0_S, n), {}, {}, {}};
+  Q40Case c{rows, n, row_bytes(GgmlType::Q4_0, n), row_bytes(GgmlType::Q8_0_S, n), {}, {}, {}};
   if (random_blocks) {
     c.w = test::random_weights(GgmlType::Q4_0, rows, n, rng);
   } else {
@@ -50,8 +50,8 @@ Case make_case(int64_t rows, int64_t n, int64_t tokens, bool random_blocks, uint
   return c;
 }
 
-std::vector<float> packed_gemm(const KernelTable& k, const Case& c, int64_t tokens,
-                               const uint8_t* act = nullptr) {
+std::vector<float> q40_packed_gemm(const KernelTable& k, const Q40Case& c, int64_t tokens,
+                                   const uint8_t* act = nullptr) {
   std::vector<float> y(tokens * c.rows, NAN);
   k.for_type(GgmlType::Q4_0_R16)
       .gemm(c.n, c.packed.data(), c.wrb, c.rows, act != nullptr ? act : c.act.data(), c.arb, tokens,
@@ -64,7 +64,7 @@ bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 TEST(PackedQ4_0, RepackKeepsEachRowsBytesInItsGroup) {
-  const Case c = make_case(32, 96, 1, true, 1);
+  const Q40Case c = make_q40_case(32, 96, 1, true, 1);
   ASSERT_EQ(c.packed.size(), c.w.size());
   for (int64_t r = 0; r < 32; ++r) {
     const auto* row = reinterpret_cast<const BlockQ4_0*>(c.w.data() + r * c.wrb);
@@ -85,7 +85,7 @@ TEST(PackedQ4_0, RepackKeepsEachRowsBytesInItsGroup) {
 TEST(PackedQ4_0, ReferenceIsBitwiseQ8_0R16OfTheSameValues) {
   for (const bool random_blocks : {false, true}) {
     const int64_t n = 512, tokens = 3;
-    const Case c = make_case(48, n, tokens, random_blocks, 5);
+    const Q40Case c = make_q40_case(48, n, tokens, random_blocks, 5);
     std::vector<uint8_t> q8(c.rows * row_bytes(GgmlType::Q8_0, n)), q8_packed(q8.size());
     const auto* src = reinterpret_cast<const BlockQ4_0*>(c.w.data());
     auto* dst = reinterpret_cast<BlockQ8_0*>(q8.data());
@@ -100,7 +100,7 @@ TEST(PackedQ4_0, ReferenceIsBitwiseQ8_0R16OfTheSameValues) {
     std::vector<float> want(tokens * c.rows, NAN);
     ref::gemm_q8_0_r16(n, q8_packed.data(), row_bytes(GgmlType::Q8_0, n), c.rows, c.act.data(),
                        c.arb, tokens, want.data(), c.rows);
-    const std::vector<float> got = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
+    const std::vector<float> got = q40_packed_gemm(kernel_table(Isa::kScalar), c, tokens);
     EXPECT_TRUE(same_bits(want, got)) << "random blocks: " << random_blocks;
   }
 }
@@ -108,8 +108,8 @@ TEST(PackedQ4_0, ReferenceIsBitwiseQ8_0R16OfTheSameValues) {
 // Against the f64 dot of the dequantized weights and activations (d_a * q).
 TEST(PackedQ4_0, ReferenceAgreesWithTheF64Product) {
   const int64_t n = 2048, tokens = 2;
-  const Case c = make_case(32, n, tokens, false, 7);
-  const std::vector<float> y = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
+  const Q40Case c = make_q40_case(32, n, tokens, false, 7);
+  const std::vector<float> y = q40_packed_gemm(kernel_table(Isa::kScalar), c, tokens);
   std::vector<float> w(n);
   for (int64_t r = 0; r < c.rows; ++r) {
     dequantize_row(GgmlType::Q4_0, c.w.data() + r * c.wrb, w.data(), n);
@@ -137,12 +137,13 @@ TEST_P(PackedQ4_0Simd, BitwiseTheReferenceAndBatchInvariant) {
   EXPECT_EQ(activation_type(GgmlType::Q4_0_R16), GgmlType::Q8_0_S);
   EXPECT_EQ(gemm_row_grain(GgmlType::Q4_0_R16), kPackRows);
   for (int64_t tokens : {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 31, 33}) {
-    const Case c = make_case(64, 512, tokens, tokens % 2 == 0, static_cast<uint32_t>(100 + tokens));
-    const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
-    const std::vector<float> got = packed_gemm(k, c, tokens);
+    const Q40Case c =
+        make_q40_case(64, 512, tokens, tokens % 2 == 0, static_cast<uint32_t>(100 + tokens));
+    const std::vector<float> want = q40_packed_gemm(kernel_table(Isa::kScalar), c, tokens);
+    const std::vector<float> got = q40_packed_gemm(k, c, tokens);
     ASSERT_TRUE(same_bits(want, got)) << "tokens=" << tokens;
     for (int64_t t = 0; t < tokens; ++t) {  // one token at a time: the batch's bits
-      const std::vector<float> one = packed_gemm(k, c, 1, c.act.data() + t * c.arb);
+      const std::vector<float> one = q40_packed_gemm(k, c, 1, c.act.data() + t * c.arb);
       EXPECT_EQ(std::memcmp(one.data(), got.data() + t * c.rows, c.rows * sizeof(float)), 0) << t;
     }
   }
@@ -154,7 +155,7 @@ TEST_P(PackedQ4_0Simd, BitwiseTheReferenceAndBatchInvariant) {
 TEST_P(PackedQ4_0Simd, ExtremeValuesStayExact) {
   if (GetParam() == Isa::kScalar) GTEST_SKIP() << "the scalar table is the reference";
   const int64_t n = 4096 + 96, tokens = 17;
-  Case c = make_case(32, n, tokens, false, 9);
+  Q40Case c = make_q40_case(32, n, tokens, false, 9);
   const uint8_t row_bytes_of[4] = {0xFF, 0x00, 0xF0, 0x0F};
   for (int r = 0; r < 4; ++r) {
     auto* row = reinterpret_cast<BlockQ4_0*>(c.w.data() + (r + 3) * c.wrb);
@@ -178,12 +179,12 @@ TEST_P(PackedQ4_0Simd, ExtremeValuesStayExact) {
       act[b].sum128 = 128 * sum;
     }
   }
-  const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);
-  EXPECT_TRUE(same_bits(want, packed_gemm(table(), c, tokens)));
-  const std::vector<float> three = packed_gemm(table(), c, 3);
+  const std::vector<float> want = q40_packed_gemm(kernel_table(Isa::kScalar), c, tokens);
+  EXPECT_TRUE(same_bits(want, q40_packed_gemm(table(), c, tokens)));
+  const std::vector<float> three = q40_packed_gemm(table(), c, 3);
   EXPECT_EQ(std::memcmp(want.data(), three.data(), three.size() * sizeof(float)), 0);
   for (int64_t t = 0; t < tokens; ++t) {
-    const std::vector<float> one = packed_gemm(table(), c, 1, c.act.data() + t * c.arb);
+    const std::vector<float> one = q40_packed_gemm(table(), c, 1, c.act.data() + t * c.arb);
     EXPECT_EQ(std::memcmp(one.data(), want.data() + t * c.rows, c.rows * sizeof(float)), 0)
         << "token " << t;
   }
@@ -197,8 +198,8 @@ TEST_P(PackedQ4_0Simd, TailProductIsBitwiseThePackedProduct) {
   ASSERT_NE(tail, nullptr);
   for (int64_t n : {32, 512, 2048}) {
     const int64_t tokens = 3;
-    const Case c = make_case(16, n, tokens, true, static_cast<uint32_t>(3 * n + 1));
-    const std::vector<float> want = packed_gemm(k, c, tokens);
+    const Q40Case c = make_q40_case(16, n, tokens, true, static_cast<uint32_t>(3 * n + 1));
+    const std::vector<float> want = q40_packed_gemm(k, c, tokens);
     std::vector<float> got(tokens * c.rows, NAN);
     tail(n, c.w.data(), c.wrb, c.rows, c.act.data(), c.arb, tokens, got.data(), c.rows);
     EXPECT_TRUE(same_bits(want, got)) << "n=" << n;

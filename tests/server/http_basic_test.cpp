@@ -19,8 +19,6 @@ class HttpBasic : public ::testing::Test {
   std::unique_ptr<httplib::Client> client_;
 };
 
-const json kHello = json::array({{{"role", "user"}, {"content", "Hello"}}});
-
 TEST_F(HttpBasic, HealthAndModels) {
   auto h = client_->Get("/health");
   ASSERT_TRUE(h);

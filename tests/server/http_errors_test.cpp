@@ -9,8 +9,6 @@ namespace {
 
 using nlohmann::json;
 
-const json kHello = json::array({{{"role", "user"}, {"content", "Hello"}}});
-
 void expect_error(const httplib::Result& res, int status, const std::string& type = "") {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, status) << res->body;

@@ -10,7 +10,7 @@ namespace {
 
 using nlohmann::json;
 
-const json kHello = json::array({{{"role", "user"}, {"content", "What is 2+2?"}}});
+const json kQuestion = json::array({{{"role", "user"}, {"content", "What is 2+2?"}}});
 
 std::unique_ptr<TestServer> scripted(const std::string& script) {
   TestServerConfig cfg;
@@ -24,14 +24,15 @@ TEST(Reasoning, SplitNonStreaming) {
   ASSERT_TRUE(server->ok()) << server->error();
   auto c = server->client();
   int status = 0;
-  const json r = post_json(*c, "/v1/chat/completions", {{"messages", kHello}}, &status);
+  const json r = post_json(*c, "/v1/chat/completions", {{"messages", kQuestion}}, &status);
   ASSERT_EQ(status, 200) << r.dump();
   const json& m = r["choices"][0]["message"];
   EXPECT_EQ(m["reasoning_content"], "Let me add.\n2 and 2 make 4.");
   EXPECT_EQ(m["content"], "The answer is 4.");
   EXPECT_EQ(r["choices"][0]["finish_reason"], "stop");
   // reasoning_format none keeps everything in content.
-  const json n = post_json(*c, "/v1/chat/completions", {{"messages", kHello}, {"reasoning_format", "none"}}, &status);
+  const json n = post_json(*c, "/v1/chat/completions",
+                           {{"messages", kQuestion}, {"reasoning_format", "none"}}, &status);
   EXPECT_FALSE(n["choices"][0]["message"].contains("reasoning_content"));
   EXPECT_NE(n["choices"][0]["message"]["content"].get<std::string>().find("</think>"), std::string::npos);
 }
@@ -40,7 +41,8 @@ TEST(Reasoning, SplitStreaming) {
   auto server = scripted("Let me add.\n2 and 2 make 4.\n</think>\n\nThe answer is 4.");
   ASSERT_TRUE(server->ok()) << server->error();
   auto c = server->client();
-  auto res = c->Post("/v1/chat/completions", json({{"messages", kHello}, {"stream", true}}).dump(), "application/json");
+  auto res = c->Post("/v1/chat/completions",
+                     json({{"messages", kQuestion}, {"stream", true}}).dump(), "application/json");
   ASSERT_TRUE(res);
   const SseStream s = parse_sse(res->body);
   ASSERT_TRUE(s.error.empty()) << s.error;
@@ -68,7 +70,8 @@ TEST(Reasoning, NeverClosedEndsWithLength) {
   ASSERT_TRUE(server->ok()) << server->error();
   auto c = server->client();
   int status = 0;
-  const json r = post_json(*c, "/v1/chat/completions", {{"messages", kHello}, {"max_tokens", 3}}, &status);
+  const json r =
+      post_json(*c, "/v1/chat/completions", {{"messages", kQuestion}, {"max_tokens", 3}}, &status);
   ASSERT_EQ(status, 200);
   EXPECT_EQ(r["choices"][0]["finish_reason"], "length");
   EXPECT_EQ(r["choices"][0]["message"]["content"], "");
@@ -93,7 +96,8 @@ TEST(Reasoning, ToolCalls) {
   ASSERT_TRUE(server->ok()) << server->error();
   auto c = server->client();
   int status = 0;
-  const json r = post_json(*c, "/v1/chat/completions", {{"messages", kHello}, {"tools", weather_tools()}}, &status);
+  const json r = post_json(*c, "/v1/chat/completions",
+                           {{"messages", kQuestion}, {"tools", weather_tools()}}, &status);
   ASSERT_EQ(status, 200) << r.dump();
   const json& m = r["choices"][0]["message"];
   EXPECT_EQ(r["choices"][0]["finish_reason"], "tool_calls");
@@ -105,8 +109,10 @@ TEST(Reasoning, ToolCalls) {
   EXPECT_EQ(json::parse(m["tool_calls"][0]["function"]["arguments"].get<std::string>()), json({{"city", "Paris"}}));
   EXPECT_FALSE(m["tool_calls"][0]["id"].get<std::string>().empty());
 
-  auto res = c->Post("/v1/chat/completions", json({{"messages", kHello}, {"tools", weather_tools()}, {"stream", true}}).dump(),
-                     "application/json");
+  auto res =
+      c->Post("/v1/chat/completions",
+              json({{"messages", kQuestion}, {"tools", weather_tools()}, {"stream", true}}).dump(),
+              "application/json");
   ASSERT_TRUE(res);
   const ChatStreamText t = collect_chat(parse_sse(res->body));
   EXPECT_EQ(t.finish, "tool_calls");
@@ -136,7 +142,8 @@ TEST(Reasoning, KimiToolCalls) {
   ASSERT_TRUE(server.ok()) << server.error();
   auto c = server.client();
   int status = 0;
-  const json r = post_json(*c, "/v1/chat/completions", {{"messages", kHello}, {"tools", weather_tools()}}, &status);
+  const json r = post_json(*c, "/v1/chat/completions",
+                           {{"messages", kQuestion}, {"tools", weather_tools()}}, &status);
   ASSERT_EQ(status, 200) << r.dump();
   const json& m = r["choices"][0]["message"];
   EXPECT_EQ(r["choices"][0]["finish_reason"], "tool_calls");
@@ -145,8 +152,10 @@ TEST(Reasoning, KimiToolCalls) {
   EXPECT_EQ(m["tool_calls"][0]["id"], "functions.get_weather:0");
   EXPECT_EQ(m["tool_calls"][0]["function"]["name"], "get_weather");
   EXPECT_EQ(json::parse(m["tool_calls"][0]["function"]["arguments"].get<std::string>()), json({{"city", "Paris"}}));
-  auto res = c->Post("/v1/chat/completions",
-                     json({{"messages", kHello}, {"tools", weather_tools()}, {"stream", true}}).dump(), "application/json");
+  auto res =
+      c->Post("/v1/chat/completions",
+              json({{"messages", kQuestion}, {"tools", weather_tools()}, {"stream", true}}).dump(),
+              "application/json");
   ASSERT_TRUE(res);
   const ChatStreamText t = collect_chat(parse_sse(res->body));
   EXPECT_EQ(t.finish, "tool_calls");

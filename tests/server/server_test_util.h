@@ -24,6 +24,9 @@ namespace moe::testing {
 
 inline std::string data_path(const std::string& rel) { return std::string(MOEINFER_TEST_DATA_DIR) + "/" + rel; }
 inline std::string model_path(const std::string& name) { return data_path("models/" + name + ".gguf"); }
+// The shortest conversation: one user message, "Hello".
+inline const nlohmann::json kHello =
+    nlohmann::json::array({{{"role", "user"}, {"content", "Hello"}}});
 
 struct TestServerConfig {
   std::string model = "r1-mini-q8_0";
