@@ -279,7 +279,6 @@ nlohmann::ordered_json row_json(const PlanRow& r) {
   j["os_reserve_bytes"] = r.os_reserve_bytes;
   j["total_bytes"] = r.total_bytes;
   j["fits"] = r.fits;
-  j["experts_converted"] = r.experts_converted;
   j["converted_share"] = r.converted_share;
   j["max_context"] = r.max_context;
   j["vram_bytes_needed"] = r.vram_bytes_needed;
@@ -335,9 +334,10 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
     s += "IQ1 / IQ2 / IQ3 experts: decode bound by their codebook products (default 2 values a "
          "cycle a core; docs/PERFORMANCE.md, \"The IQ codebook formats\"), not by the bandwidth\n";
   }
-  if (std::any_of(rows.begin(), rows.end(), [](const PlanRow& r) { return r.experts_converted; })) {
-    s += "IQ1_S, IQ2_XXS (Q5_0, IQ4_NL) experts: converted at load into a faster layout 1.4-1.55x "
-         "(1.5-1.9x) their size, layer by layer while that fits 85 % of RAM, and counted so in "
+  if (std::any_of(rows.begin(), rows.end(),
+                  [](const PlanRow& r) { return r.converted_share > 0; })) {
+    s += "IQ1_S, IQ2_XXS, IQ1_M (Q5_0, IQ4_NL) experts: converted at load into a faster layout "
+         "1.4-1.96x (1.5-1.9x) their size, layer by layer while that fits 85 % of RAM, and counted so in "
          "those rows (docs/LOADING.md, --no-repack)\n";
   }
   return s;

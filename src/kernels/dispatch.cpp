@@ -52,6 +52,9 @@ void set_packing(KernelTable* t) {
   // products far below the bandwidth.
   pack(GgmlType::IQ1_S, GgmlType::IQ1_S_R16, packed::repack_iq1_s_r16);
   pack(GgmlType::IQ2_XXS, GgmlType::IQ2_XXS_R16, packed::repack_iq2_xxs_r16);
+  // IQ1_M (the 1.73-bit file's experts) grows 1.96x into Q3_K_R16's layout: its scales per 16
+  // values are Q3_K's, and its values 8 grid + shift six 3-bit codes.
+  pack(GgmlType::IQ1_M, GgmlType::IQ1_M_R16, packed::repack_iq1_m_r16);
   // Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16:
   // 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead of the
   // file layout's (routed experts only within a memory limit: model/pack_weights.h).
@@ -92,6 +95,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::Q4_0_R16, nullptr, ref::gemm_q4_0_r16);
   set(&t, GgmlType::IQ1_S_R16, nullptr, ref::gemm_iq1_s_r16);
   set(&t, GgmlType::IQ2_XXS_R16, nullptr, ref::gemm_iq2_xxs_r16);
+  set(&t, GgmlType::IQ1_M_R16, nullptr, ref::gemm_iq1_m_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, ref::gemm_q2_K_r16);
@@ -147,6 +151,7 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::Q4_0_R16, nullptr, avx2::gemm_q4_0_r16);
   set(&t, GgmlType::IQ1_S_R16, nullptr, avx2::gemm_iq1_s_r16);
   set(&t, GgmlType::IQ2_XXS_R16, nullptr, avx2::gemm_iq2_xxs_r16);
+  set(&t, GgmlType::IQ1_M_R16, nullptr, avx2::gemm_iq1_m_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx2::gemm_q2_K_r16);
@@ -166,6 +171,7 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::Q4_0_R16, nullptr, avx512::gemm_q4_0_r16);
   set(&t, GgmlType::IQ1_S_R16, nullptr, avx512::gemm_iq1_s_r16);
   set(&t, GgmlType::IQ2_XXS_R16, nullptr, avx512::gemm_iq2_xxs_r16);
+  set(&t, GgmlType::IQ1_M_R16, nullptr, avx512::gemm_iq1_m_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx512::gemm_q2_K_r16);
@@ -208,7 +214,7 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
     case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
     case GgmlType::IQ1_M: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
-    case GgmlType::IQ1_S_R16: case GgmlType::IQ2_XXS_R16:
+    case GgmlType::IQ1_S_R16: case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
@@ -237,11 +243,22 @@ bool has_kernel(const KernelTable& k, GgmlType w) {
   return id < kMaxTypeId && k.weights[id].gemm != nullptr;
 }
 
+GgmlType simd_packed_type(GgmlType source) {
+  const auto id = static_cast<uint32_t>(source);
+  if (id >= kMaxTypeId) return GgmlType::F32;
+  static const KernelTable kPackingOnly = [] {
+    KernelTable t;
+    set_packing(&t);
+    return t;
+  }();
+  return kPackingOnly.packing[id].packed;
+}
+
 int gemm_row_grain(GgmlType w) {
   switch (w) {
     case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16:
     case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16: case GgmlType::Q4_0_R16: case GgmlType::IQ1_S_R16:
-    case GgmlType::IQ2_XXS_R16:
+    case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16:
       return kPackRows;
     default:
       return 4;

@@ -114,6 +114,10 @@ size_t activation_row_bytes(GgmlType w, int64_t n);
 void quantize_activation(const KernelTable& k, GgmlType w, const float* x, void* out, int64_t n);
 // True when the weight type has a product kernel (load refuses other types clearly).
 bool has_kernel(const KernelTable& k, GgmlType w);
+// The layout the SIMD tables (AVX2 and AVX-512 alike) repack weights of type `source` into at
+// load, whatever this CPU supports (F32: they use it as stored). The planner sizes converted
+// models with it.
+GgmlType simd_packed_type(GgmlType source);
 // Row granularity a gemm over weights of type `w` must be split at: a packed layout's
 // group, else 4 (whole tiles for the tiled kernels; any split gives the same results).
 int gemm_row_grain(GgmlType w);

@@ -29,6 +29,8 @@
 // once at load and stored as 2-bit values, so the products decode like Q2_K_R16's instead of
 // looking up 4 codebook entries per 32 values. IQ2_XXS_R16 likewise (1.55x): 3-bit codes of
 // the 6 signed magnitudes, decoded like Q3_K_R16's values and mapped by a byte shuffle.
+// IQ1_M_R16 (1.96x) is a Q3_K_R16 column whose 3-bit values are codes of IQ1_M's 6 values
+// 8 grid + shift, mapped by a byte shuffle, and whose scales are IQ1_M's.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -75,6 +77,7 @@ void repack_q2_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -86,6 +89,7 @@ namespace ref {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
+MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -105,6 +109,7 @@ namespace avx2 {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
+MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -118,6 +123,7 @@ namespace avx512 {
 MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
+MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)

@@ -1,12 +1,12 @@
 // Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts, and
-// the conversions of IQ1_S and IQ2_XXS rows into theirs. Plain code: every kernel table uses
+// the conversions of IQ1_S, IQ2_XXS and IQ1_M rows into theirs. Plain code: every kernel table uses
 // these functions.
 //
-// The K layouts keep the source's bytes per row (the IQ conversions grow them, below). Group g (rows 16g..16g+15) occupies bytes
-// [16g * row_bytes, 16(g+1) * row_bytes), one "column" per super-block b of 256 values,
-// column b at offset b * 16 * block_bytes inside the group. In the tables below r is the
-// row in the group (0..15); a "chunk" is 4 consecutive bytes of one row, so chunk i of the
-// 16 rows is one 64-byte vector whose 32-bit lane r is row r.
+// The K layouts keep the source's bytes per row (the IQ conversions grow them, below). Group g
+// (rows 16g..16g+15) occupies bytes [16g * row_bytes, 16(g+1) * row_bytes), one "column" per
+// super-block b of 256 values, column b at offset b * 16 * block_bytes inside the group. In the
+// tables below r is the row in the group (0..15); a "chunk" is 4 consecutive bytes of one row, so
+// chunk i of the 16 rows is one 64-byte vector whose 32-bit lane r is row r.
 //
 // Q4_K_R16 column (16 x 144 = 2304 bytes):
 //   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
@@ -78,6 +78,14 @@
 //   [1120, 1632) uint8_t  h[16][32]      the high bit of c, as Q3_K_R16's h
 // so the products find each chunk's codes as Q3_K_R16's values and turn them into q + 43 (0 to
 // 86, unsigned) with one byte shuffle; a group's sum is sc (sum((q + 43) a) - 43 sum(a)).
+//
+// IQ1_M_R16 column (16 x 110 = 1760 bytes), a lossless conversion of IQ1_M (56 bytes): a
+// Q3_K_R16 column whose d is IQ1_M's (assembled from its scales' top bits), whose 16 signed
+// 6-bit scales are IQ1_M's sc = 2s + 1 per 16 values (in Q3_K's 12-byte packing), and whose
+// 3-bit values are codes c in 0..5 for q = 8 grid + shift = -9, -7, -1, 1, 7, 9 (the grid
+// value and the shift of each 8 values looked up once at load; x = d/8 * sc * q). The
+// products turn the codes into q + 9 (0 to 18) with one byte shuffle; a sub-block's sum is
+// sc (sum((q + 9) a) - 9 sum(a)), Q3_K_R16's with the offset 9 for 4.
 //
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
@@ -223,6 +231,48 @@ void repack_column_iq2_xxs(const BlockIQ2_XXS* const* rows, int64_t b, uint8_t* 
   }
 }
 
+// IQ1_M's 16 scales (sc = 2s + 1) as Q3_K stores its signed 6-bit scales: sc + 32, the low
+// nibble of sub-block j in nibble j / 8 of byte j % 8, the top 2 bits in bits 2 (j / 4) of
+// byte 8 + j % 4 (quant/block_scales.h's q3_K_scale reads them back).
+void pack_q3_K_scales(const int sc[16], uint8_t out[12]) {
+  std::memset(out, 0, 12);
+  for (int j = 0; j < 16; ++j) {
+    const int biased = sc[j] + 32;
+    out[j % 8] |= static_cast<uint8_t>((biased & 15) << (4 * (j / 8)));
+    out[8 + j % 4] |= static_cast<uint8_t>((biased >> 4) << (2 * (j / 4)));
+  }
+}
+
+void repack_column_iq1_m(const BlockIQ1_M* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* sm = col + 32;
+  uint8_t* q = col + 224;
+  uint8_t* h = col + 1248;
+  std::memset(h, 0, 512);
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockIQ1_M& x = rows[r][b];
+    uint16_t s4[4];
+    std::memcpy(s4, x.scales, 8);
+    const auto d = static_cast<uint16_t>((s4[0] >> 12) | ((s4[1] >> 8) & 0x00F0) |
+                                         ((s4[2] >> 4) & 0x0F00) | (s4[3] & 0xF000));
+    std::memcpy(col + 2 * r, &d, 2);
+    int sc[16];
+    for (int j = 0; j < 16; ++j) sc[j] = 2 * ((s4[j / 4] >> (3 * (j % 4))) & 7) + 1;
+    uint8_t scales[12];
+    pack_q3_K_scales(sc, scales);
+    for (int k = 0; k < 12; ++k) sm[16 * k + r] = scales[k];
+    int code[kQK_K];
+    for (int k = 0; k < 32; ++k) {  // groups of 8 values: grid index and shift sign
+      const int nib = (x.qh[k / 2] >> (4 * (k % 2))) & 15;
+      const uint64_t e = kIq1sGrid.v[x.qs[k] | ((nib & 7) << 8)];
+      for (int l = 0; l < 8; ++l) {
+        const int grid = static_cast<int8_t>(e >> (8 * l));    // -1, 0, 1
+        code[8 * k + l] = 2 * (grid + 1) + (nib & 8 ? 0 : 1);  // q = 8 grid -1 / +1
+      }
+    }
+    write_lines(code, r, q, h);
+  }
+}
+
 void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
   uint8_t* sm = col + 32;
   uint8_t* q = col + 224;
@@ -341,6 +391,10 @@ void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockIQ2_XXS, repack_column_iq2_xxs, kIq2xxsR16Block>(src, rows, n, dst);
+}
+
+void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ1_M, repack_column_iq1_m, sizeof(BlockQ3_K)>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "base/check.h"
+#include "kernels/kernels.h"
 #include "model/pack_weights.h"
 
 namespace moe {
@@ -222,13 +223,15 @@ bool is_codebook_type(GgmlType type) {
   }
 }
 
+// Bytes a block of `type` takes once the SIMD tables convert it at load (IQ1_S 50 -> 70, Q5_0
+// 22 -> 34, ...), 0 where they keep its size or its layout.
 int conversion_bytes_per_block(GgmlType type) {
-  switch (type) {
-    case GgmlType::IQ1_S: return 70;
-    case GgmlType::IQ2_XXS: return 102;
-    case GgmlType::Q5_0: case GgmlType::IQ4_NL: return 34;
-    default: return 0;
-  }
+  const GgmlType packed = simd_packed_type(type);
+  if (packed == GgmlType::F32) return 0;
+  const TypeTraits& from = type_traits(type);
+  const TypeTraits& to = type_traits(packed);
+  const int grown = to.type_size * from.block_size / to.block_size;
+  return grown > from.type_size ? grown : 0;
 }
 
 void count_routed_tensor(WeightsFootprint* f, GgmlType type, uint64_t bytes, int64_t values,
@@ -344,7 +347,6 @@ PlanRow plan_row(const std::string& quant, const ModelArgs& a, const WeightsFoot
   r.converted_share = w.conversion_growth == 0 || room <= 0
                           ? 0.0
                           : std::min(1.0, room / static_cast<double>(w.conversion_growth));
-  r.experts_converted = r.converted_share > 0;
   const double share = r.converted_share;
   const auto part = [share](auto value) {
     return static_cast<decltype(value)>(std::llround(share * static_cast<double>(value)));

@@ -40,11 +40,11 @@
 // (other bytes + KV) / bandwidth + max(codebook bytes / bandwidth, codebook values /
 // (cores x GHz x codebook_values_per_cycle)), default 2 values a cycle a core (the codebook
 // figures count routed experts, the dynamic files' only codebook tensors). The SIMD tables
-// convert IQ1_S and IQ2_XXS experts at load into 2- and 3-bit values (IQ1_S_R16, IQ2_XXS_R16:
-// 1.4x and 1.55x the bytes; Q5_0 / IQ4_NL ones into Q8_0_R16) while the grown weights fit
-// 85 % of RAM (model/pack_weights.h), layer by layer: a row counts the share of the growth
-// that fits, in memory and read a token, and takes the same share of those types' values off
-// the codebook time (IQ1_M's remains).
+// convert IQ1_S, IQ2_XXS and IQ1_M experts at load into 2- and 3-bit values (IQ1_S_R16,
+// IQ2_XXS_R16, IQ1_M_R16: 1.4x, 1.55x and 1.96x the bytes; Q5_0 / IQ4_NL ones into Q8_0_R16)
+// while the grown weights fit 85 % of RAM (model/pack_weights.h), layer by layer: a row
+// counts the share of the growth that fits, in memory and read a token, and takes the same
+// share of those types' values off the codebook time.
 //
 // Prefill: compute bound. MACs per token = params_per_token - output head - embedding row
 // (only the last prompt token needs logits) + attention over the latent cache at half the
@@ -161,8 +161,7 @@ struct PlanRow {
   bool vram_fits = false;
   int64_t codebook_params_per_token =
       0;                           // routed-expert values in codebook types (after conversions)
-  bool experts_converted = false;  // some conversion's growth is in weights_bytes, bytes_per_token
-  double converted_share = 0;      // the share of the routed experts' conversions that fits
+  double converted_share = 0;   // the share of the routed experts' conversions that fits (0 to 1)
   double decode_tps = 0;        // one sequence at the end of its per-slot context
   double decode_tps_total = 0;  // all slots decoding together
   double prefill_macs_per_token = 0;

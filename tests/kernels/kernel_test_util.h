@@ -47,6 +47,14 @@ inline std::vector<int> f16_fields(GgmlType type) {
   }
 }
 
+// IQ1_M's f16 d is the top nibbles of its 4 scale words (bytes 48-55 of a block).
+inline void set_iq1_m_d(uint8_t* block, uint16_t h) {
+  for (int k = 0; k < 4; ++k) {
+    uint8_t& hi = block[48 + 2 * k + 1];
+    hi = static_cast<uint8_t>((hi & 0x0F) | (((h >> (4 * k)) & 0xF) << 4));
+  }
+}
+
 inline std::vector<uint8_t> random_weights(GgmlType type, int64_t rows, int64_t n, std::mt19937& rng) {
   const TypeTraits& tt = type_traits(type);
   const size_t bytes = static_cast<size_t>(row_bytes(type, n) * rows);
@@ -72,13 +80,7 @@ inline std::vector<uint8_t> random_weights(GgmlType type, int64_t rows, int64_t 
       const uint16_t h = random_f16_scale(rng);
       std::memcpy(&w[off + f], &h, 2);
     }
-    if (type == GgmlType::IQ1_M) {  // its f16 d is the top nibbles of the 4 scale words
-      const uint16_t h = random_f16_scale(rng);
-      for (int k = 0; k < 4; ++k) {
-        uint8_t& hi = w[off + 48 + 2 * k + 1];
-        hi = static_cast<uint8_t>((hi & 0x0F) | (((h >> (4 * k)) & 0xF) << 4));
-      }
-    }
+    if (type == GgmlType::IQ1_M) set_iq1_m_d(&w[off], random_f16_scale(rng));
     if (type == GgmlType::Q8_0) {
       for (int j = 2; j < tt.type_size; ++j)
         if (w[off + j] == 0x80) w[off + j] = 0x81;

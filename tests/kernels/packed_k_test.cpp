@@ -1,6 +1,6 @@
-// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 and IQ2_XXS_R16 (conversions,
-// 1.4x and 1.55x the bytes): the repacking keeps each group in its own bytes, the
-// reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
+// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16, IQ2_XXS_R16 and IQ1_M_R16
+// (conversions, 1.4x, 1.55x and 1.96x the bytes): the repacking keeps each group in its own bytes,
+// the reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
 // are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
 
@@ -20,6 +20,7 @@
 #include "quant/block_scales.h"
 #include "quant/blocks.h"
 #include "quant/dequantize.h"
+#include "quant/iq_grids.h"
 #include "quant/quantize.h"
 
 namespace moe {
@@ -58,7 +59,30 @@ const Format kIQ2XXS = {"iq2_xxs",
                         GgmlType::IQ2_XXS_R16,
                         ref::gemm_iq2_xxs_r16,
                         ref::vec_dot_iq2_xxs_q8_K};
+const Format kIQ1M = {"iq1_m",
+                      GgmlType::IQ1_M,
+                      packed::repack_iq1_m_r16,
+                      GgmlType::IQ1_M_R16,
+                      ref::gemm_iq1_m_r16,
+                      ref::vec_dot_iq1_m_q8_K};
 
+// IQ1_M blocks of its largest values: the grid entry of eight +1 with shift +1 (q = 9) and
+// the largest scales (sc = 15), d = 1/16.
+void fill_largest_iq1_m(std::vector<uint8_t>* w) {
+  int all_plus = -1;
+  for (int i = 0; i < kIq1sGridSize && all_plus < 0; ++i) {
+    if (kIq1sGrid.v[i] == 0x0101010101010101ull) all_plus = i;
+  }
+  ASSERT_GE(all_plus, 0);
+  for (size_t off = 0; off < w->size(); off += sizeof(BlockIQ1_M)) {
+    auto* x = reinterpret_cast<BlockIQ1_M*>(w->data() + off);
+    std::memset(x->qs, all_plus & 0xFF, sizeof(x->qs));
+    const int nib = (all_plus >> 8) & 7;  // bit 3 clear: shift +1
+    std::memset(x->qh, nib | nib << 4, sizeof(x->qh));
+    std::memset(x->scales, 0xFF, sizeof(x->scales));
+    test::set_iq1_m_d(w->data() + off, f32_to_f16(1.0f / 16));
+  }
+}
 // The SIMD tables this CPU runs (their tests are skipped, visibly, where it runs none).
 std::vector<Isa> simd_isas() {
   std::vector<Isa> out;
@@ -234,6 +258,7 @@ TEST_P(PackedK, LargestValuesStayExact) {
   for (size_t off = 0; off < c.w.size(); off += type_traits(f.type).type_size) {
     for (int field : test::f16_fields(f.type)) std::memcpy(&c.w[off + field], &scale, 2);
   }
+  if (f.type == GgmlType::IQ1_M) fill_largest_iq1_m(&c.w);
   repack(f, &c);
   for (int64_t tokens : {1, 2, 3, 8, 9}) {
     const std::vector<float> ones(n, 1.0f);  // Q8_K: every value -127
@@ -268,7 +293,7 @@ TEST_P(PackedK, BatchInvariant) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, PackedK,
-                         ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS),
+                         ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS, kIQ1M),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

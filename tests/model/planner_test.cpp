@@ -208,7 +208,7 @@ TEST(Planner, DynamicPresetsCountTheirCodebookExperts) {
   Hardware small = box_768g();
   small.ram_bytes = 150ull << 30;
   const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), small, o);
-  EXPECT_FALSE(r.experts_converted);
+  EXPECT_EQ(r.converted_share, 0.0);
   EXPECT_EQ(r.weights_bytes, s.weights_bytes);
   EXPECT_LT(r.decode_tps, 1.0 / 0.213);
   EXPECT_GT(r.decode_tps, 1.0 / (0.213 + static_cast<double>(s.bytes_per_token) / 414e9 + 0.01));
@@ -233,7 +233,7 @@ TEST(Planner, IQ1_SAndIQ2_XXSExpertsAreConvertedWhereTheyFit) {
   PlanOptions o;
   o.efficiency = 0.9;
   const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), box_768g(), o);
-  EXPECT_TRUE(r.experts_converted);
+  EXPECT_GT(r.converted_share, 0.0);
   EXPECT_EQ(r.weights_bytes, s.weights_bytes + 32ull * 1618477056ull);
   EXPECT_EQ(r.bytes_per_token, s.bytes_per_token + 1618477056u);
   EXPECT_EQ(r.codebook_params_per_token, 0);
@@ -242,6 +242,24 @@ TEST(Planner, IQ1_SAndIQ2_XXSExpertsAreConvertedWhereTheyFit) {
   EXPECT_NEAR(r.decode_tps, 414e9 / bytes, 1e-6);
   EXPECT_GT(r.decode_tps, 15.0);  // was about 3 tok/s in the file layout
   EXPECT_EQ(r.converted_share, 1.0);
+}
+
+// IQ1_M experts become IQ1_M_R16 (Q3_K_R16's 110 bytes a block against 56). The 1.73-bit file:
+// 116 IQ1_M gate/up matrices, 54 / 256 bytes a value more (458,752 blocks a token's share:
+// 24,772,608 bytes), and 58 IQ2_XXS down ones (16,515,072 each): 2,873,622,528 + 957,874,176
+// bytes a token, and no codebook time left where it all fits.
+TEST(Planner, IQ1_MExpertsAreConvertedWhereTheyFit) {
+  const ModelArgs a = deepseek_r1_args();
+  const WeightsFootprint m = preset_footprint("IQ1_M", a);
+  EXPECT_EQ(m.conversion_growth_per_token, 2873622528u + 957874176u);
+  EXPECT_EQ(m.conversion_growth, 32ull * (2873622528ull + 957874176ull));
+  EXPECT_EQ(m.converted_codebook_params_per_token, 174 * 117440512LL);
+  PlanOptions o;
+  o.efficiency = 0.9;
+  const PlanRow r = plan_row("IQ1_M", a, m, preset_split("IQ1_M", a), box_768g(), o);
+  EXPECT_EQ(r.converted_share, 1.0);
+  EXPECT_EQ(r.bytes_per_token, m.bytes_per_token + 2873622528u + 957874176u);
+  EXPECT_EQ(r.codebook_params_per_token, 0);
 }
 
 // Where only part of the growth fits, the loader converts layer by layer up to the limit: the
@@ -264,7 +282,6 @@ TEST(Planner, ConversionsFillTheMemoryLimitLayerByLayer) {
   EXPECT_GT(part.decode_tps, none.decode_tps);
   EXPECT_LT(part.decode_tps, all.decode_tps);
   EXPECT_EQ(none.converted_share, 0.0);
-  EXPECT_FALSE(none.experts_converted);
 }
 
 TEST(Planner, DecodeAndPrefillFollowTheDocumentedFormulas) {

@@ -1,7 +1,7 @@
-// AVX2 Q8_0_R16 / Q4_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 products: bitwise
-// the ref:: definitions, on the same packed layouts as the AVX-512 kernels (kernels/packed.h,
-// packed_k.cpp), so one repacking serves both tables. A 64-byte chunk of 16 rows is two 32-byte
-// halves (rows 0-7, 8-15).
+// AVX2 Q8_0_R16 / Q4_0_R16 / Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_M_R16
+// products: bitwise the ref:: definitions, on the same packed layouts as the AVX-512 kernels
+// (kernels/packed.h, packed_k.cpp), so one repacking serves both tables. A 64-byte chunk of 16 rows
+// is two 32-byte halves (rows 0-7, 8-15).
 //
 // AVX2 has no vpdpbusd: vpmaddubsw multiplies unsigned by signed bytes into int16 pair sums
 // (saturating), and vpmaddwd widens pairs to int32. Every int16 sum below stays in range, so
@@ -17,6 +17,7 @@
 //   Q5_K: values <= 31: pairs <= 7936, so a vpmaddwd every 4 chunks (<= 31744).
 //   Q6_K: values <= 63 x |a| <= 128: pairs <= 16128, two chunks <= 32256.
 //   Q2_K, Q3_K: values <= 3 (7) x |a| <= 128: a sub-block's 4 chunks <= 16 x 7 x 128 = 14336.
+//   IQ1_M: q + 9 <= 18: a sub-block's 4 chunks add 8 products in each int16, <= 18432.
 // One token (decode), or a call of up to 4 tokens, reads both halves in one pass. More tokens
 // go over one half at a time (more tokens' accumulators fit the 16 registers); the second pass
 // finds the group in L2. The float work per element is the reference's, in its order.
@@ -552,10 +553,14 @@ inline void q2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
 // As q2_tile with a third bit (three_bit_pairs, packed_tiles.h). The scales are signed (one
 // vpmaddwd against (sc, sc) per row, exact), and the -4 offset comes last as
 // -4 * sum_j sc_j * bsums[j] over pairs of sub-blocks (as in q6_tile).
-template <int T, int H>
+// kIq1m: an IQ1_M_R16 column (packed_k.cpp): one vpshufb turns the codes into q + 9 (0 to 18;
+// a high nibble shifted down keeps bit 7 clear), the offset is -9 and d is d/8.
+template <int T, int H, bool kIq1m = false>
 inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
   const __m256i m0f = _mm256_set1_epi8(0x0F);
+  const __m256i plus9 = _mm256_setr_epi8(0, 2, 8, 10, 16, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+                                         0, 2, 8, 10, 16, 18, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ3Column;
@@ -574,9 +579,18 @@ inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
         const int hh = h0 + h;
         __m256i x02, x13;
         three_bit_pairs(load256(q + 64 * j + 32 * h), hw, hh, &x02, &x13);
-        const __m256i v[4] = {_mm256_and_si256(x02, m0f), _mm256_and_si256(x13, m0f),
-                              _mm256_and_si256(_mm256_srli_epi16(x02, 4), m0f),
-                              _mm256_and_si256(_mm256_srli_epi16(x13, 4), m0f)};
+        __m256i v[4];
+        if constexpr (kIq1m) {
+          v[0] = _mm256_shuffle_epi8(plus9, x02);
+          v[1] = _mm256_shuffle_epi8(plus9, x13);
+          v[2] = _mm256_shuffle_epi8(plus9, _mm256_srli_epi16(x02, 4));
+          v[3] = _mm256_shuffle_epi8(plus9, _mm256_srli_epi16(x13, 4));
+        } else {
+          v[0] = _mm256_and_si256(x02, m0f);
+          v[1] = _mm256_and_si256(x13, m0f);
+          v[2] = _mm256_and_si256(_mm256_srli_epi16(x02, 4), m0f);
+          v[3] = _mm256_and_si256(_mm256_srli_epi16(x13, 4), m0f);
+        }
         const __m256i scale = _mm256_cvtepi8_epi16(dup_bytes(sc + 16 * j + 8 * hh));
         for (int t = 0; t < T; ++t) {
           isum[t][h] = _mm256_add_epi32(isum[t][h], scaled_sub_block(v, a[t]->qs + 16 * j, scale));
@@ -591,17 +605,26 @@ inline void q3_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* c
         scp[k] = _mm256_cvtepi8_epi16(_mm_unpacklo_epi8(load64(sc + 16 * (2 * k) + 8 * hh),
                                                         load64(sc + 16 * (2 * k + 1) + 8 * hh)));
       }
-      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * hh));
+      __m256 dw = _mm256_cvtph_ps(load128(col + 16 * hh));
+      if constexpr (kIq1m) dw = _mm256_mul_ps(dw, _mm256_set1_ps(0.125f));
       for (int t = 0; t < T; ++t) {
         __m256i off = _mm256_madd_epi16(scp[0], bcast_pair(a[t]->bsums));
         for (int k = 1; k < 8; ++k) off = _mm256_add_epi32(off, _mm256_madd_epi16(scp[k], bcast_pair(a[t]->bsums + 2 * k)));
-        const __m256i is = _mm256_sub_epi32(isum[t][h], _mm256_slli_epi32(off, 2));
+        const __m256i is =
+            _mm256_sub_epi32(isum[t][h], kIq1m ? _mm256_mullo_epi32(off, _mm256_set1_epi32(9))
+                                               : _mm256_slli_epi32(off, 2));
         float* yh = y + t * y_stride + 8 * hh;
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
         _mm256_storeu_ps(yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(is), _mm256_loadu_ps(yh)));
       }
     }
   }
+}
+
+template <int T, int H>
+inline void iq1_m_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                       float* y, int64_t y_stride) {
+  q3_tile<T, H, true>(nb, group, h0, act, y, y_stride);
 }
 
 }  // namespace
@@ -652,6 +675,7 @@ MOE_K_TILES(kQ5Multi, kQ5Pair, q5_tile)
 MOE_K_TILES(kQ6Multi, kQ6Pair, q6_tile)
 MOE_K_TILES(kQ2Multi, kQ2Pair, q2_tile)
 MOE_K_TILES(kQ3Multi, kQ3Pair, q3_tile)
+MOE_K_TILES(kIq1mMulti, kIq1mPair, iq1_m_tile)
 #undef MOE_K_TILES
 
 }  // namespace
@@ -694,6 +718,7 @@ MOE_PACKED_K_GEMM(q5_K_r16, q5_tile, kQ5Multi, kQ5Pair)
 MOE_PACKED_K_GEMM(q6_K_r16, q6_tile, kQ6Multi, kQ6Pair)
 MOE_PACKED_K_GEMM(q2_K_r16, q2_tile, kQ2Multi, kQ2Pair)
 MOE_PACKED_K_GEMM(q3_K_r16, q3_tile, kQ3Multi, kQ3Pair)
+MOE_PACKED_K_GEMM(iq1_m_r16, iq1_m_tile, kIq1mMulti, kIq1mPair)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx2

@@ -1,13 +1,15 @@
-// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 x
-// Q8_K products (bitwise the ref:: gemms; layouts in kernels/packed_k.cpp). Per super-block column,
-// each 64-byte load holds one 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation
-// bytes broadcast advances the 16 rows' sub-block sums; the sub-block scales multiply those sums as
-// int32 (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is two
-// (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
+// AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
+// IQ1_M_R16 x Q8_K products (bitwise the ref:: gemms; layouts in kernels/packed_k.cpp). Per
+// super-block column, each 64-byte load holds one 4-value chunk of the 16 rows, and one vpdpbusd
+// against 4 activation bytes broadcast advances the 16 rows' sub-block sums; the sub-block scales
+// multiply those sums as int32 (exact), mins / the Q6_K offset come from the activation's bsums,
+// and the float work is two (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
 //
 // Up to 8 tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
 #include <immintrin.h>
+
+#include <bit>
 
 #include "kernels/avx2/q3_K_scales.h"
 #include "kernels/avx512/dpbusd_bcast.h"
@@ -342,16 +344,22 @@ inline void q5_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 
 // ---- Q6_K_R16
 
-// The offset formats' (Q6_K's -32, Q3_K's -4 = -(1 << kShift)) block column b: each token's
-// activation block, its per-sub-block offsets -(bsums[j] << kShift) (where each sub-block
-// sum starts) and its int32 sums at zero.
-template <int T, int kShift>
+// The offset formats' (Q6_K's -32, Q3_K's -4, IQ1_M_R16's -9) block column b: each token's
+// activation block, its per-sub-block offsets -kOffset * bsums[j] (where each sub-block sum
+// starts) and its int32 sums at zero.
+template <int T, int kOffset>
 inline void start_offset_column(const BlockQ8_K* const* act, int64_t b, const BlockQ8_K* (&a)[T],
                                 int32_t (&off)[T][16], __m512i (&isum)[T]) {
   start_column<T>(act, b, a, isum);
   for (int t = 0; t < T; ++t) {
     const __m512i bs = _mm512_cvtepi16_epi32(load256(a[t]->bsums));
-    _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(bs, kShift)));
+    __m512i scaled;
+    if constexpr (std::has_single_bit(static_cast<unsigned>(kOffset))) {
+      scaled = _mm512_slli_epi32(bs, std::countr_zero(static_cast<unsigned>(kOffset)));
+    } else {
+      scaled = _mm512_mullo_epi32(bs, _mm512_set1_epi32(kOffset));
+    }
+    _mm512_store_si512(off[t], _mm512_sub_epi32(_mm512_setzero_si512(), scaled));
   }
 }
 
@@ -369,7 +377,7 @@ inline void q6_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     const BlockQ8_K* a[T];
     alignas(64) int32_t off[T][16];  // -32 * bsums[j]: each sub-block sum starts there
     __m512i isum[T];
-    start_offset_column<T, 5>(act, b, a, off, isum);
+    start_offset_column<T, 32>(act, b, a, off, isum);
 #pragma GCC unroll 1  // unrolled, GCC moved the products of all 16 sub-blocks ahead and spilled them
     for (int j = 0; j < 16; ++j) {
       const __m512i pa = load512(q + 192 * j), pb = load512(q + 192 * j + 64);
@@ -459,11 +467,16 @@ inline void q2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
 // As Q2_K_R16 with a third bit (three_bit_pairs). s_j - 4 * bsums[j] (the sum starts at the
 // offset) is within 16 * 4 * 128, so vpdpwssd against the signed scale in the low word (high
 // word 0) adds sc_j times it exactly.
-template <int T>
+// kIq1m: an IQ1_M_R16 column (packed_k.cpp): one vpshufb turns the codes into q + 9 (0 to 18:
+// a high nibble shifted down keeps bit 7 clear), the offset is 9 and d is d/8;
+// s_j - 9 * bsums[j] stays within 16 * 9 * 128.
+template <int T, bool kIq1m = false>
 inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
                     int64_t y_stride) {
   const __m512i m0f = _mm512_set1_epi8(0x0F);
   const __m512i low16 = _mm512_set1_epi32(0xFFFF);
+  // bytes 0, 2, 8, 10, 16, 18 (q + 9 by code) at the start of every 128-bit lane
+  const __m512i plus9 = _mm512_set4_epi32(0, 0, 0x1210, 0x0A080200);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kQ3Column;
@@ -473,16 +486,25 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
     alignas(64) int8_t sc[256];
     avx2::q3_K_scales_r16(col + 32, sc);
     const BlockQ8_K* a[T];
-    alignas(64) int32_t off[T][16];  // -4 * bsums[j]
+    alignas(64) int32_t off[T][16];  // -4 (-9) * bsums[j]
     __m512i isum[T];
-    start_offset_column<T, 2>(act, b, a, off, isum);
+    start_offset_column<T, kIq1m ? 9 : 4>(act, b, a, off, isum);
 #pragma GCC unroll 1
     for (int j = 0; j < 16; ++j) {
       __m512i x02, x13;
       three_bit_pairs(load512(q + 64 * j), load256(hb + 32 * j), &x02, &x13);
-      const __m512i v[4] = {_mm512_and_si512(x02, m0f), _mm512_and_si512(x13, m0f),
-                            _mm512_and_si512(_mm512_srli_epi16(x02, 4), m0f),
-                            _mm512_and_si512(_mm512_srli_epi16(x13, 4), m0f)};
+      __m512i v[4];
+      if constexpr (kIq1m) {
+        v[0] = _mm512_shuffle_epi8(plus9, x02);
+        v[1] = _mm512_shuffle_epi8(plus9, x13);
+        v[2] = _mm512_shuffle_epi8(plus9, _mm512_srli_epi16(x02, 4));
+        v[3] = _mm512_shuffle_epi8(plus9, _mm512_srli_epi16(x13, 4));
+      } else {
+        v[0] = _mm512_and_si512(x02, m0f);
+        v[1] = _mm512_and_si512(x13, m0f);
+        v[2] = _mm512_and_si512(_mm512_srli_epi16(x02, 4), m0f);
+        v[3] = _mm512_and_si512(_mm512_srli_epi16(x13, 4), m0f);
+      }
       const __m512i scale = _mm512_and_si512(_mm512_cvtepi8_epi32(load128(sc + 16 * j)), low16);
 #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
@@ -493,13 +515,20 @@ inline void q3_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* ac
         isum[t] = _mm512_dpwssd_epi32(isum[t], s, scale);
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    __m512 dw = _mm512_cvtph_ps(load256(col));
+    if constexpr (kIq1m) dw = _mm512_mul_ps(dw, _mm512_set1_ps(0.125f));
     for (int t = 0; t < T; ++t) {
       float* yt = y + t * y_stride;
       _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)), _mm512_cvtepi32_ps(isum[t]),
                                            _mm512_loadu_ps(yt)));
     }
   }
+}
+
+template <int T>
+inline void iq1_m_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                       int64_t y_stride) {
+  q3_tile<T, true>(nb, group, act, y, y_stride);
 }
 
 // ---- IQ1_S_R16
@@ -673,6 +702,7 @@ MOE_K_TILE(Q3Tile, q3_tile)
 MOE_K_TILE(Q6Tile, q6_tile)
 MOE_K_TILE(Iq1sTile, iq1_s_tile)
 MOE_K_TILE(Iq2xxsTile, iq2_xxs_tile)
+MOE_K_TILE(Iq1mTile, iq1_m_tile)
 #undef MOE_K_TILE
 
 }  // namespace
@@ -690,6 +720,7 @@ MOE_PACKED_K_GEMM(q2_K_r16, Q2Tile, kQ2Tile)
 MOE_PACKED_K_GEMM(q3_K_r16, Q3Tile, kQ3Tile)
 MOE_PACKED_K_GEMM(iq1_s_r16, Iq1sTile, kIq1sTile)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, Iq2xxsTile, kIq2xxsTile)
+MOE_PACKED_K_GEMM(iq1_m_r16, Iq1mTile, kQ3Tile)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx512

@@ -1,4 +1,5 @@
-// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 x Q8_K products: the
+// Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
+// IQ1_M_R16 x Q8_K products: the
 // definition of their arithmetic (layouts in kernels/packed_k.cpp). Per output element and
 // super-block b, with exact int32 sums (s_j = sum over sub-block j of q * a, q the unsigned stored
 // value):
@@ -16,6 +17,9 @@
 //         acc = fma(d / 8 * d_a, float(isum), acc)
 //   IQ2_XXS: isum = sum_g sc_g * (sum((q + 43) * a over g) - 43 * sum(a over g))   (q from
 //         the stored code; 8 groups of 32)
+//         acc = fma(d / 8 * d_a, float(isum), acc)
+//   IQ1_M: isum = sum_j sc_j * (sum((q + 9) * a over j) - 9 * bsums[j])   (Q3_K's, q from the
+//         stored code)
 //         acc = fma(d / 8 * d_a, float(isum), acc)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
@@ -107,8 +111,9 @@ float row_affine(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   return acc;
 }
 
-// The offset formats (Q6_K, Q3_K): x = d * sc * (q - kOffset), 16 sub-blocks of 16.
-template <ValueFn kValue, ScaleFn kScale, int kOffset, size_t kColumn>
+// The offset formats (Q6_K, Q3_K, IQ1_M): x = d * kDScale * sc * (q - kOffset), 16 sub-blocks
+// of 16.
+template <ValueFn kValue, ScaleFn kScale, int kOffset, size_t kColumn, float kDScale = 1.0f>
 float row_offset(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
@@ -117,7 +122,7 @@ float row_offset(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
     for (int j = 0; j < 16; ++j) {
       isum += kScale(col, r, j) * (sub_block_dot<16>(kValue, col, r, a[b], j) - kOffset * a[b].bsums[j]);
     }
-    acc = std::fma(f16_at(col, r) * a[b].d, static_cast<float>(isum), acc);
+    acc = std::fma(f16_at(col, r) * kDScale * a[b].d, static_cast<float>(isum), acc);
   }
   return acc;
 }
@@ -151,6 +156,12 @@ int q3_scale(const uint8_t* col, int r, int j) {
   uint8_t scales[12];
   for (int k = 0; k < 12; ++k) scales[k] = col[32 + 16 * k + r];
   return q3_K_scale(j, scales);
+}
+
+// Row r's q + 9 for value i of an IQ1_M_R16 column (its code where Q3_K_R16 has q3).
+int iq1_m_value(const uint8_t* col, int r, int i) {
+  static constexpr int kPlus9[6] = {0, 2, 8, 10, 16, 18};
+  return kPlus9[q3_value(col, r, i)];
 }
 
 int q6_scale(const uint8_t* col, int r, int j) { return static_cast<int8_t>(col[32 + 16 * j + r]); }
@@ -228,6 +239,7 @@ constexpr RowFn kRowQ6K = row_offset<q6_value, q6_scale, 32, kQ6Column>;
 constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
 constexpr RowFn kRowIq1s = row_iq1_s;
 constexpr RowFn kRowIq2xxs = row_iq2_xxs;
+constexpr RowFn kRowIq1m = row_offset<iq1_m_value, q3_scale, 9, kQ3Column, 0.125f>;
 
 }  // namespace
 
@@ -243,6 +255,7 @@ MOE_PACKED_K_GEMM(q2_K_r16, kRowQ2K, kQ2Column)
 MOE_PACKED_K_GEMM(q3_K_r16, kRowQ3K, kQ3Column)
 MOE_PACKED_K_GEMM(iq1_s_r16, kRowIq1s, kIq1sColumn)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, kRowIq2xxs, kIq2xxsColumn)
+MOE_PACKED_K_GEMM(iq1_m_r16, kRowIq1m, kQ3Column)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref
