@@ -243,23 +243,26 @@ void pack_q3_K_scales(const int sc[16], uint8_t out[12]) {
   }
 }
 
+// Row r of a Q3_K_R16 column: its f16 d, its 12 scale bytes and its 256 3-bit values (the
+// column's high-bit lines, at 1248, start zeroed).
+void write_q3_K_row(uint8_t* col, int r, uint16_t d, const uint8_t scales[12], const int v[kQK_K]) {
+  std::memcpy(col + 2 * r, &d, 2);
+  for (int k = 0; k < 12; ++k) col[32 + 16 * k + r] = scales[k];
+  write_lines(v, r, col + 224, col + 1248);
+}
+
 void repack_column_iq1_m(const BlockIQ1_M* const* rows, int64_t b, uint8_t* col) {
-  uint8_t* sm = col + 32;
-  uint8_t* q = col + 224;
-  uint8_t* h = col + 1248;
-  std::memset(h, 0, 512);
+  std::memset(col + 1248, 0, 512);
   for (int r = 0; r < kPackRows; ++r) {
     const BlockIQ1_M& x = rows[r][b];
     uint16_t s4[4];
     std::memcpy(s4, x.scales, 8);
     const auto d = static_cast<uint16_t>((s4[0] >> 12) | ((s4[1] >> 8) & 0x00F0) |
                                          ((s4[2] >> 4) & 0x0F00) | (s4[3] & 0xF000));
-    std::memcpy(col + 2 * r, &d, 2);
     int sc[16];
     for (int j = 0; j < 16; ++j) sc[j] = 2 * ((s4[j / 4] >> (3 * (j % 4))) & 7) + 1;
     uint8_t scales[12];
     pack_q3_K_scales(sc, scales);
-    for (int k = 0; k < 12; ++k) sm[16 * k + r] = scales[k];
     int code[kQK_K];
     for (int k = 0; k < 32; ++k) {  // groups of 8 values: grid index and shift sign
       const int nib = (x.qh[k / 2] >> (4 * (k % 2))) & 15;
@@ -269,22 +272,17 @@ void repack_column_iq1_m(const BlockIQ1_M* const* rows, int64_t b, uint8_t* col)
         code[8 * k + l] = 2 * (grid + 1) + (nib & 8 ? 0 : 1);  // q = 8 grid -1 / +1
       }
     }
-    write_lines(code, r, q, h);
+    write_q3_K_row(col, r, d, scales, code);
   }
 }
 
 void repack_column_q3_K(const BlockQ3_K* const* rows, int64_t b, uint8_t* col) {
-  uint8_t* sm = col + 32;
-  uint8_t* q = col + 224;
-  uint8_t* h = col + 1248;
-  std::memset(h, 0, 512);
+  std::memset(col + 1248, 0, 512);
   for (int r = 0; r < kPackRows; ++r) {
     const BlockQ3_K& x = rows[r][b];
-    std::memcpy(col + 2 * r, &x.d, 2);
-    for (int k = 0; k < 12; ++k) sm[16 * k + r] = x.scales[k];
     int q3[kQK_K];
     q3_values(x, q3);
-    write_lines(q3, r, q, h);
+    write_q3_K_row(col, r, x.d, x.scales, q3);
   }
 }
 
