@@ -11,16 +11,23 @@ constexpr std::string_view kThinkOpen = "<think>";
 constexpr std::string_view kThinkClose = "</think>";
 constexpr std::string_view kFence = "```";
 
-// The markers of one tool-call syntax (reasoning_parser.h).
+// The markers of one tool-call syntax (reasoning_parser.h). A section may also open and close
+// with a second spelling (the *_alt markers; the same as the first where there is none).
 struct ToolMarkers {
   std::string_view calls_begin, calls_end, call_begin, call_end, header_end;
+  std::string_view calls_begin_alt, calls_end_alt;
+  bool opens_section(std::string_view m) const { return m == calls_begin || m == calls_begin_alt; }
 };
 constexpr ToolMarkers kDeepSeekMarkers{"<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>",
-                                       "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>",
-                                       "<｜tool▁sep｜>"};
+                                       "<｜tool▁call▁begin｜>",  "<｜tool▁call▁end｜>",
+                                       "<｜tool▁sep｜>",         "<｜tool▁calls▁begin｜>",
+                                       "<｜tool▁calls▁end｜>"};
+// Some Kimi-K2 checkpoints write the section markers in the singular (as vLLM's Kimi parser
+// also accepts): <|tool_call_section_begin|> ... <|tool_call_section_end|>.
 constexpr ToolMarkers kKimiMarkers{"<|tool_calls_section_begin|>", "<|tool_calls_section_end|>",
-                                   "<|tool_call_begin|>", "<|tool_call_end|>",
-                                   "<|tool_call_argument_begin|>"};
+                                   "<|tool_call_begin|>",          "<|tool_call_end|>",
+                                   "<|tool_call_argument_begin|>", "<|tool_call_section_begin|>",
+                                   "<|tool_call_section_end|>"};
 
 const ToolMarkers& markers_of(ToolCallSyntax syntax) {
   return syntax == ToolCallSyntax::kKimi ? kKimiMarkers : kDeepSeekMarkers;
@@ -118,8 +125,10 @@ std::string_view strip_closing_fence(std::string_view args) {
 }  // namespace
 
 ToolCallSyntax tool_call_syntax_of(const Tokenizer& tokenizer) {
-  return tokenizer.find_token(kKimiMarkers.calls_begin) ? ToolCallSyntax::kKimi
-                                                        : ToolCallSyntax::kDeepSeek;
+  return tokenizer.find_token(kKimiMarkers.calls_begin) ||
+                 tokenizer.find_token(kKimiMarkers.calls_begin_alt)
+             ? ToolCallSyntax::kKimi
+             : ToolCallSyntax::kDeepSeek;
 }
 
 ReasoningParser::ReasoningParser(ReasoningParserOptions opts) : opts_(std::move(opts)) {
@@ -176,10 +185,11 @@ bool ReasoningParser::step_reasoning(bool final, ReasoningDelta& d) {
   // Kimi may open its tool calls inside the reasoning, which ends it. (Other syntaxes look
   // for </think> twice: the marker lists are fixed.)
   const bool calls_end_it = opts_.parse_tool_calls && opts_.tool_syntax == ToolCallSyntax::kKimi;
-  const std::string_view calls_begin =
-      calls_end_it ? markers_of(opts_.tool_syntax).calls_begin : kThinkClose;
+  const ToolMarkers& m = markers_of(opts_.tool_syntax);
+  const std::string_view calls_begin = calls_end_it ? m.calls_begin : kThinkClose;
+  const std::string_view calls_begin_alt = calls_end_it ? m.calls_begin_alt : kThinkClose;
   std::string_view marker;
-  size_t p = find_first(buf_, {kThinkClose, calls_begin}, &marker);
+  size_t p = find_first(buf_, {kThinkClose, calls_begin, calls_begin_alt}, &marker);
   if (p != std::string::npos) {
     emit_reasoning(std::string_view(buf_).substr(0, p), d);
     reasoning_ws_.clear();  // trailing whitespace of the reasoning
@@ -188,7 +198,8 @@ bool ReasoningParser::step_reasoning(bool final, ReasoningDelta& d) {
     trim_content_ = true;
     return true;
   }
-  size_t keep = final ? 0 : partial_marker_suffix(buf_, {kThinkClose, calls_begin});
+  size_t keep =
+      final ? 0 : partial_marker_suffix(buf_, {kThinkClose, calls_begin, calls_begin_alt});
   if (!final) keep += incomplete_utf8_tail(std::string_view(buf_).substr(0, buf_.size() - keep));
   emit_reasoning(std::string_view(buf_).substr(0, buf_.size() - keep), d);
   buf_.erase(0, buf_.size() - keep);
@@ -200,17 +211,18 @@ bool ReasoningParser::step_content(bool final, ReasoningDelta& d) {
   const ToolMarkers& m = markers_of(opts_.tool_syntax);
   if (opts_.parse_tool_calls) {
     std::string_view marker;
-    size_t p = find_first(buf_, {m.calls_begin, m.call_begin}, &marker);
+    size_t p = find_first(buf_, {m.calls_begin, m.calls_begin_alt, m.call_begin}, &marker);
     if (p != std::string::npos) {
       emit_content(std::string_view(buf_).substr(0, p), d);
       buf_.erase(0, p + marker.size());
-      state_ = marker == m.calls_begin ? State::kToolCalls : State::kToolCallHeader;
+      state_ = m.opens_section(marker) ? State::kToolCalls : State::kToolCallHeader;
       return true;
     }
   }
   size_t keep = 0;
   if (!final) {
-    if (opts_.parse_tool_calls) keep = partial_marker_suffix(buf_, {m.calls_begin, m.call_begin});
+    if (opts_.parse_tool_calls)
+      keep = partial_marker_suffix(buf_, {m.calls_begin, m.calls_begin_alt, m.call_begin});
     keep += incomplete_utf8_tail(std::string_view(buf_).substr(0, buf_.size() - keep));
   }
   emit_content(std::string_view(buf_).substr(0, buf_.size() - keep), d);
@@ -229,13 +241,18 @@ bool ReasoningParser::step_tool_calls(bool final, ReasoningDelta&) {
     state_ = State::kToolCallHeader;
     return true;
   }
-  if (starts_with(rest, m.calls_end)) {
-    buf_.erase(0, i + m.calls_end.size());
-    state_ = State::kContent;
-    trim_content_ = true;
-    return true;
+  for (std::string_view calls_end : {m.calls_end, m.calls_end_alt}) {
+    if (starts_with(rest, calls_end)) {
+      buf_.erase(0, i + calls_end.size());
+      state_ = State::kContent;
+      trim_content_ = true;
+      return true;
+    }
   }
-  if (!final && (is_prefix_of(rest, m.call_begin) || is_prefix_of(rest, m.calls_end))) return false;
+  if (!final && (is_prefix_of(rest, m.call_begin) || is_prefix_of(rest, m.calls_end) ||
+                 is_prefix_of(rest, m.calls_end_alt))) {
+    return false;
+  }
   buf_.erase(0, i);  // anything else is content again
   state_ = State::kContent;
   return !buf_.empty();

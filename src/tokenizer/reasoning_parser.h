@@ -15,7 +15,8 @@
 //     <|tool_call_begin|>functions.NAME:INDEX<|tool_call_argument_begin|>{ARGS}<|tool_call_end|>
 //     ... more calls ...
 //   <|tool_calls_section_end|>
-// where the section may also begin inside the reasoning, which it then ends.
+// where the section may also begin inside the reasoning, which it then ends, and may be
+// spelled <|tool_call_section_begin|> ... <|tool_call_section_end|> (some checkpoints).
 // The prompt of R1 ends with "<think>\n", so the model starts inside reasoning
 // (starts_in_reasoning); a model that opens <think> itself is recognised at the start.
 //
@@ -38,7 +39,8 @@ namespace moe {
 enum class ReasoningFormat { kNone, kDeepSeek };
 enum class ToolCallSyntax { kDeepSeek, kKimi };
 
-// The syntax a model's vocabulary speaks: Kimi when it has <|tool_calls_section_begin|>.
+// The syntax a model's vocabulary speaks: Kimi when it has <|tool_calls_section_begin|> (or
+// <|tool_call_section_begin|>).
 ToolCallSyntax tool_call_syntax_of(const Tokenizer& tokenizer);
 
 struct ToolCallDelta {

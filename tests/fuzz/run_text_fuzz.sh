@@ -31,6 +31,7 @@ printf '\x06plan\n</think>\n\n<｜tool▁calls▁begin｜><｜tool▁call▁begi
 printf '\x04<｜tool▁calls▁begin｜><｜tool▁call▁begin｜>f<｜tool▁sep｜>{"a": [1, "}"]}<｜tool▁call▁end｜><｜tool▁calls▁end｜>' > "$s/tool_v31"
 # Bit 3: Kimi-K2's tool-call syntax.
 printf '\x0c<think>plan<|tool_calls_section_begin|><|tool_call_begin|>functions.get_weather:0<|tool_call_argument_begin|>{"city": "Paris"}<|tool_call_end|><|tool_calls_section_end|>done' > "$s/tool_kimi"
+printf '\x0cSure.<|tool_call_section_begin|><|tool_call_begin|>functions.f:0<|tool_call_argument_begin|>{}<|tool_call_end|><|tool_call_section_end|>ok' > "$s/tool_kimi_singular"
 printf '\x01<think>kept</think> \xe4\xb8\xad\xe6' > "$s/none_utf8"
 
 s=$(seed_dir pretokenizer_fuzz)

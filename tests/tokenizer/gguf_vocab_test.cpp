@@ -119,12 +119,14 @@ TEST(GgufVocab, KimiPreTokenizerLoads) {
 }
 
 // The tiny vocabulary plus Kimi's control tokens [EOS] (257), <|im_end|> (258) and
-// <|tool_calls_section_begin|> (259), EOS naming [EOS] as Kimi's files may.
-GgufMetadata kimi_like_metadata(std::vector<std::string>& storage) {
+// <|tool_calls_section_begin|> (259; or another `section` token), EOS naming [EOS] as Kimi's
+// files may.
+GgufMetadata kimi_like_metadata(std::vector<std::string>& storage,
+                                const char* section = "<|tool_calls_section_begin|>") {
   GgufMetadata md = tiny_metadata(storage);
   std::vector<GgufValue> tokens = md.find("tokenizer.ggml.tokens")->items;
   std::vector<GgufValue> types = md.find("tokenizer.ggml.token_type")->items;
-  for (const char* t : {"[EOS]", "<|im_end|>", "<|tool_calls_section_begin|>"}) {
+  for (const char* t : {"[EOS]", "<|im_end|>", section}) {
     tokens.push_back(str(t));  // literals outlive the metadata
     GgufValue control;
     control.type = GgufType::INT32;
@@ -147,6 +149,15 @@ TEST(GgufVocab, EndOfGenerationTokens) {
   EXPECT_FALSE(t->ends_generation(259));
   EXPECT_FALSE(t->ends_generation('a'));
   EXPECT_EQ(tool_call_syntax_of(*t), ToolCallSyntax::kKimi);
+  {  // a vocabulary with the singular section marker only is Kimi's too; another is not
+    std::vector<std::string> s2, s3;
+    Result<Tokenizer> singular =
+        load_tokenizer(kimi_like_metadata(s2, "<|tool_call_section_begin|>"));
+    Result<Tokenizer> other = load_tokenizer(kimi_like_metadata(s3, "<|tool_section|>"));
+    ASSERT_TRUE(singular.is_ok() && other.is_ok());
+    EXPECT_EQ(tool_call_syntax_of(*singular), ToolCallSyntax::kKimi);
+    EXPECT_EQ(tool_call_syntax_of(*other), ToolCallSyntax::kDeepSeek);
+  }
   // the metadata's end-of-turn token counts too; an id outside the vocabulary is an error
   md.set("tokenizer.ggml.eot_token_id", u32('z'));
   t = load_tokenizer(md);

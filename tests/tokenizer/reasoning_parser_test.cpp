@@ -297,6 +297,31 @@ TEST(ReasoningParser, KimiHeaderWithoutPrefixOrIndexAndTruncation) {
             kKimiSectionBegin + kimi_call("functions.f:0", "{}"));
 }
 
+// Some Kimi-K2 checkpoints spell the section markers in the singular; either spelling opens
+// and closes a section, also inside the reasoning, whole and in pieces.
+TEST(ReasoningParser, KimiSingularSectionMarkers) {
+  const std::string begin = "<|tool_call_section_begin|>", end = "<|tool_call_section_end|>";
+  ParsedMessage m =
+      parse_all_ways("<think>Look it up.</think>Sure." + begin +
+                         kimi_call("functions.lookup:0", "{\"q\": 2}") + end + "\nDone.",
+                     kimi());
+  EXPECT_EQ(m.reasoning_content, "Look it up.");
+  EXPECT_EQ(m.content, "Sure.Done.");
+  ASSERT_EQ(m.tool_calls.size(), 1u);
+  EXPECT_EQ(m.tool_calls[0].name, "lookup");
+  EXPECT_EQ(m.tool_calls[0].arguments, "{\"q\": 2}");
+  ParsedMessage r = parse_all_ways("<think>Calling." + begin + kimi_call("functions.f:0", "{}") +
+                                       kimi_call("functions.g:1", "[]") + kKimiSectionEnd + "ok",
+                                   kimi());
+  EXPECT_EQ(r.reasoning_content, "Calling.");
+  ASSERT_EQ(r.tool_calls.size(), 2u);
+  EXPECT_EQ(r.tool_calls[1].name, "g");
+  EXPECT_EQ(r.content, "ok");
+  // the DeepSeek syntax does not know them
+  EXPECT_EQ(parse_all_ways(begin + kimi_call("functions.f:0", "{}") + end, {}).content,
+            begin + kimi_call("functions.f:0", "{}") + end);
+}
+
 TEST(ReasoningParser, ParseGeneratedTextIsTheWholeFeed) {
   ParsedMessage m = parse_generated_text("a</think>b", in_reasoning());
   EXPECT_EQ(m.reasoning_content, "a");
