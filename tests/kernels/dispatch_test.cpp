@@ -50,6 +50,22 @@ TEST(Dispatch, TablesCoverTheSameTypes) {
   }
 }
 
+// The planner's view of the load-time repacking (simd_packed_type) is the SIMD tables' own,
+// on any CPU: the conversions it sizes are the ones the loader makes.
+TEST(Dispatch, SimdPackedTypeIsTheTablesPacking) {
+  EXPECT_EQ(simd_packed_type(GgmlType::IQ1_M), GgmlType::IQ1_M_R16);
+  EXPECT_EQ(simd_packed_type(GgmlType::Q5_0), GgmlType::Q8_0_R16);
+  EXPECT_EQ(simd_packed_type(GgmlType::BF16), GgmlType::F32);  // used as stored
+  EXPECT_EQ(simd_packed_type(static_cast<GgmlType>(kMaxTypeId + 5)), GgmlType::F32);
+  for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+    if (!isa_supported(isa)) continue;
+    for (uint32_t id = 0; id < kMaxTypeId; ++id) {
+      EXPECT_EQ(simd_packed_type(static_cast<GgmlType>(id)), kernel_table(isa).packing[id].packed)
+          << isa_name(isa) << " type " << id;
+    }
+  }
+}
+
 TEST(Dispatch, BestTableFollowsCpuFeatures) {
   const CpuFeatures f = detect_cpu_features();
   EXPECT_EQ(isa_supported(Isa::kAvx2), f.has_avx2_set());
