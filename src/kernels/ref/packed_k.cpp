@@ -1,8 +1,7 @@
 // Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
-// IQ1_M_R16 x Q8_K products: the
-// definition of their arithmetic (layouts in kernels/packed_k.cpp). Per output element and
-// super-block b, with exact int32 sums (s_j = sum over sub-block j of q * a, q the unsigned stored
-// value):
+// IQ1_M_R16 x Q8_K products: the definition of their arithmetic (layouts in
+// kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums (s_j = sum
+// over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
 //   Q5_K: as Q4_K, q = nibble + 16 * hbit
