@@ -159,6 +159,13 @@ Hardware box_768g() {
   return hw;
 }
 
+// The row of a published preset at 90 % of the bandwidth on `hw` (the conversion tests).
+PlanRow preset_row(const char* quant, const ModelArgs& a, const Hardware& hw) {
+  PlanOptions o;
+  o.efficiency = 0.9;
+  return plan_row(quant, a, preset_footprint(quant, a), preset_split(quant, a), hw, o);
+}
+
 // Codebook weights (IQ1_S, IQ1_M, IQ2_XXS) decode at a compute rate: their time is the
 // slower of their bytes and their values.
 TEST(Planner, CodebookWeightsAreBoundByTheirDecodeRate) {
@@ -203,11 +210,9 @@ TEST(Planner, DynamicPresetsCountTheirCodebookExperts) {
   // several times what all the bytes a token reads take at 414 GB/s (about 13 GB: 0.03 s).
   // 150 GiB of RAM leaves no room for any conversion (85 %: 136.9 GB, below the file's
   // 139.4 GB).
-  PlanOptions o;
-  o.efficiency = 0.9;
   Hardware small = box_768g();
   small.ram_bytes = 150ull << 30;
-  const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), small, o);
+  const PlanRow r = preset_row("IQ1_S", a, small);
   EXPECT_EQ(r.converted_share, 0.0);
   EXPECT_EQ(r.weights_bytes, s.weights_bytes);
   EXPECT_LT(r.decode_tps, 1.0 / 0.213);
@@ -230,9 +235,7 @@ TEST(Planner, IQ1_SAndIQ2_XXSExpertsAreConvertedWhereTheyFit) {
   EXPECT_EQ(s.converted_codebook_bytes_per_token, 3922329600u + 90832896u);
   EXPECT_EQ(preset_footprint("IQ2_XXS", a).conversion_growth, 171ull * 32 * 16515072);
   EXPECT_EQ(preset_footprint("Q4_K_M", a).conversion_growth, 0u);
-  PlanOptions o;
-  o.efficiency = 0.9;
-  const PlanRow r = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), box_768g(), o);
+  const PlanRow r = preset_row("IQ1_S", a, box_768g());
   EXPECT_GT(r.converted_share, 0.0);
   EXPECT_EQ(r.weights_bytes, s.weights_bytes + 32ull * 1618477056ull);
   EXPECT_EQ(r.bytes_per_token, s.bytes_per_token + 1618477056u);
@@ -254,9 +257,7 @@ TEST(Planner, IQ1_MExpertsAreConvertedWhereTheyFit) {
   EXPECT_EQ(m.conversion_growth_per_token, 2873622528u + 957874176u);
   EXPECT_EQ(m.conversion_growth, 32ull * (2873622528ull + 957874176ull));
   EXPECT_EQ(m.converted_codebook_params_per_token, 174 * 117440512LL);
-  PlanOptions o;
-  o.efficiency = 0.9;
-  const PlanRow r = plan_row("IQ1_M", a, m, preset_split("IQ1_M", a), box_768g(), o);
+  const PlanRow r = preset_row("IQ1_M", a, box_768g());
   EXPECT_EQ(r.converted_share, 1.0);
   EXPECT_EQ(r.bytes_per_token, m.bytes_per_token + 2873622528u + 957874176u);
   EXPECT_EQ(r.codebook_params_per_token, 0);
@@ -267,15 +268,12 @@ TEST(Planner, IQ1_MExpertsAreConvertedWhereTheyFit) {
 // fully converted one's. 200 GiB: 182.5 GB against the file's 139.4 GB and 51.8 GB of growth.
 TEST(Planner, ConversionsFillTheMemoryLimitLayerByLayer) {
   const ModelArgs a = deepseek_r1_args();
-  const WeightsFootprint s = preset_footprint("IQ1_S", a);
-  PlanOptions o;
-  o.efficiency = 0.9;
   Hardware hw = box_768g();
-  const PlanRow all = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), hw, o);
+  const PlanRow all = preset_row("IQ1_S", a, hw);
   hw.ram_bytes = 200ull << 30;
-  const PlanRow part = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), hw, o);
+  const PlanRow part = preset_row("IQ1_S", a, hw);
   hw.ram_bytes = 150ull << 30;
-  const PlanRow none = plan_row("IQ1_S", a, s, preset_split("IQ1_S", a), hw, o);
+  const PlanRow none = preset_row("IQ1_S", a, hw);
   EXPECT_GT(part.converted_share, 0.5);
   EXPECT_LT(part.converted_share, 1.0);
   EXPECT_NEAR(static_cast<double>(part.weights_bytes), (200ull << 30) / 100 * 85, 1.0);
