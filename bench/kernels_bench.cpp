@@ -413,9 +413,20 @@ MOE_BENCH_PACKED(IQ1_M, kAvx512, 1);
 MOE_BENCH_PACKED(IQ1_M, kAvx512, 8);
 MOE_BENCH_PACKED(IQ1_M, kAvx2, 1);
 MOE_BENCH_PACKED(IQ1_M, kAvx2, 8);
+// IQ4_XS: the file layout (kept with --no-repack) and IQ4_XS_R16 (its own bytes, 16 rows
+// interleaved)
 MOE_BENCH(IQ4_XS, kAvx2, 1);
 MOE_BENCH(IQ4_XS, kAvx512, 1);
 MOE_BENCH(IQ4_XS, kAvx2, 8);
+MOE_BENCH(IQ4_XS, kAvx512, 8);
+MOE_BENCH_PACKED_DRAM(IQ4_XS, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(IQ4_XS, kAvx2, 1);
+MOE_BENCH_PACKED(IQ4_XS, kAvx512, 1);
+MOE_BENCH_PACKED(IQ4_XS, kAvx512, 8);
+MOE_BENCH_PACKED(IQ4_XS, kAvx512, 16);
+MOE_BENCH_PACKED(IQ4_XS, kAvx2, 1);
+MOE_BENCH_PACKED(IQ4_XS, kAvx2, 8);
+MOE_BENCH_PACKED(IQ4_XS, kAvx2, 16);
 // Q4_0 / IQ4_NL in the file layout: Q4_0 before Q4_0_R16 (below); what IQ4_NL routed
 // experts run on past the memory limit (pack_weights converts them into Q8_0_R16 within it).
 MOE_BENCH(Q4_0, kAvx2, 1);

@@ -33,6 +33,7 @@ void set_tail_gemms(KernelTable* t) {
   at(GgmlType::Q2_K_R16).tail_gemm = at(GgmlType::Q2_K).gemm;
   at(GgmlType::Q3_K_R16).tail_gemm = at(GgmlType::Q3_K).gemm;
   at(GgmlType::Q5_K_R16).tail_gemm = at(GgmlType::Q5_K).gemm;
+  at(GgmlType::IQ4_XS_R16).tail_gemm = at(GgmlType::IQ4_XS).gemm;
 }
 
 // The load-time repackings of the SIMD tables (both read the same packed layouts).
@@ -47,6 +48,9 @@ void set_packing(KernelTable* t) {
   pack(GgmlType::Q3_K, GgmlType::Q3_K_R16, packed::repack_q3_K_r16);
   pack(GgmlType::Q5_K, GgmlType::Q5_K_R16, packed::repack_q5_K_r16);
   pack(GgmlType::Q4_0, GgmlType::Q4_0_R16, packed::repack_q4_0_r16);
+  // IQ4_XS (4.25 bits, e.g. the published R1 IQ4_XS files' experts) in its own bytes: the file
+  // layout's product decodes a level per value and runs far below the bandwidth.
+  pack(GgmlType::IQ4_XS, GgmlType::IQ4_XS_R16, packed::repack_iq4_xs_r16);
   // IQ1_S grows 1.4x into 2-bit values, IQ2_XXS 1.55x into 3-bit codes (the routed experts only
   // within the memory limit, model/pack_weights.h): the file layout's codebook lookups bound its
   // products far below the bandwidth.
@@ -96,6 +100,7 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::IQ1_S_R16, nullptr, ref::gemm_iq1_s_r16);
   set(&t, GgmlType::IQ2_XXS_R16, nullptr, ref::gemm_iq2_xxs_r16);
   set(&t, GgmlType::IQ1_M_R16, nullptr, ref::gemm_iq1_m_r16);
+  set(&t, GgmlType::IQ4_XS_R16, nullptr, ref::gemm_iq4_xs_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, ref::gemm_q2_K_r16);
@@ -152,6 +157,7 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::IQ1_S_R16, nullptr, avx2::gemm_iq1_s_r16);
   set(&t, GgmlType::IQ2_XXS_R16, nullptr, avx2::gemm_iq2_xxs_r16);
   set(&t, GgmlType::IQ1_M_R16, nullptr, avx2::gemm_iq1_m_r16);
+  set(&t, GgmlType::IQ4_XS_R16, nullptr, avx2::gemm_iq4_xs_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx2::gemm_q2_K_r16);
@@ -172,6 +178,7 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::IQ1_S_R16, nullptr, avx512::gemm_iq1_s_r16);
   set(&t, GgmlType::IQ2_XXS_R16, nullptr, avx512::gemm_iq2_xxs_r16);
   set(&t, GgmlType::IQ1_M_R16, nullptr, avx512::gemm_iq1_m_r16);
+  set(&t, GgmlType::IQ4_XS_R16, nullptr, avx512::gemm_iq4_xs_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx512::gemm_q2_K_r16);
@@ -214,7 +221,7 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16: case GgmlType::Q3_K_R16:
     case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
     case GgmlType::IQ1_M: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
-    case GgmlType::IQ1_S_R16: case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16:
+    case GgmlType::IQ1_S_R16: case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16: case GgmlType::IQ4_XS_R16:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
@@ -258,7 +265,7 @@ int gemm_row_grain(GgmlType w) {
   switch (w) {
     case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16:
     case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16: case GgmlType::Q4_0_R16: case GgmlType::IQ1_S_R16:
-    case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16:
+    case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16: case GgmlType::IQ4_XS_R16:
       return kPackRows;
     default:
       return 4;

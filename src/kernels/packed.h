@@ -31,6 +31,8 @@
 // the 6 signed magnitudes, decoded like Q3_K_R16's values and mapped by a byte shuffle.
 // IQ1_M_R16 (1.96x) is a Q3_K_R16 column whose 3-bit values are codes of IQ1_M's 6 values
 // 8 grid + shift, mapped by a byte shuffle, and whose scales are IQ1_M's.
+// IQ4_XS_R16 keeps IQ4_XS's bytes (no growth): its nibbles in Q4_K_R16's line order, mapped to
+// IQ4_NL's levels by a byte shuffle in the products.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -78,6 +80,7 @@ void repack_q3_K_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq4_xs_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -90,6 +93,7 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(iq1_m_r16)
+MOE_PACKED_GEMM(iq4_xs_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -110,6 +114,7 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(iq1_m_r16)
+MOE_PACKED_GEMM(iq4_xs_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -124,6 +129,7 @@ MOE_PACKED_GEMM(q8_0_r16)
 MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(iq1_m_r16)
+MOE_PACKED_GEMM(iq4_xs_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)

@@ -1,6 +1,6 @@
-// Repacking of Q4_K, Q5_K, Q6_K, Q2_K and Q3_K rows into their 16-row interleaved layouts, and
-// the conversions of IQ1_S, IQ2_XXS and IQ1_M rows into theirs. Plain code: every kernel table uses
-// these functions.
+// Repacking of Q4_K, Q5_K, Q6_K, Q2_K, Q3_K and IQ4_XS rows into their 16-row interleaved layouts,
+// and the conversions of IQ1_S, IQ2_XXS and IQ1_M rows into theirs. Plain code: every kernel table
+// uses these functions.
 //
 // The K layouts keep the source's bytes per row (the IQ conversions grow them, below). Group g
 // (rows 16g..16g+15) occupies bytes [16g * row_bytes, 16(g+1) * row_bytes), one "column" per
@@ -86,6 +86,16 @@
 // value and the shift of each 8 values looked up once at load; x = d/8 * sc * q). The
 // products turn the codes into q + 9 (0 to 18) with one byte shuffle; a sub-block's sum is
 // sc (sum((q + 9) a) - 9 sum(a)), Q3_K_R16's with the offset 9 for 4.
+//
+// IQ4_XS_R16 column (16 x 136 = 2176 bytes, IQ4_XS's own; x = d * (ls - 32) * level[nibble],
+// the 16 IQ4_NL levels -127..113, ls the 6-bit scale of each sub-block of 32 values):
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15
+//   [  32,   96) uint32_t sl[16]         row r's scales_l (4 bytes): bits 4j..4j+3 are ls_j & 15
+//   [  96,  128) uint16_t sh[16]         row r's scales_h: bits 2j, 2j+1 are ls_j >> 4
+//   [ 128, 2176) uint8_t  q[32][16][4]   as Q4_K_R16's q: line 8c + i's low nibbles are values
+//                  64c + 4i.. (sub-block 2c) of each row, its high nibbles 64c + 32 + 4i..
+// so the products find the nibbles where Q4_K_R16's are, and a byte shuffle turns them into
+// u = level + 128 (1 to 241, unsigned); a sub-block's sum is (ls - 32) (sum(u a) - 128 sum(a)).
 //
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
@@ -342,6 +352,28 @@ void repack_column_q6_K(const BlockQ6_K* const* rows, int64_t b, uint8_t* col) {
   }
 }
 
+// IQ4_XS's nibbles (value l of sub-block j: byte 16j + l % 16, low nibble for l < 16) in
+// Q4_K's order (byte 32c + l: value 64c + l low, 64c + 32 + l high), then Q4_K_R16's lines.
+void repack_column_iq4_xs(const BlockIQ4_XS* const* rows, int64_t b, uint8_t* col) {
+  uint8_t* q = col + 128;
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockIQ4_XS& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    std::memcpy(col + 32 + 4 * r, x.scales_l, 4);
+    std::memcpy(col + 96 + 2 * r, &x.scales_h, 2);
+    const auto nibble = [&x](int i) {
+      const uint8_t byte = x.qs[16 * (i / 32) + i % 16];
+      return i % 32 < 16 ? byte & 15 : byte >> 4;
+    };
+    uint8_t qs[kQK_K / 2];
+    for (int c = 0; c < 4; ++c) {
+      for (int l = 0; l < 32; ++l)
+        qs[32 * c + l] = static_cast<uint8_t>(nibble(64 * c + l) | nibble(64 * c + 32 + l) << 4);
+    }
+    for (int z = 0; z < 32; ++z) std::memcpy(q + 64 * z + 4 * r, qs + 4 * z, 4);
+  }
+}
+
 // kOutBlock: bytes per row and block of the packed layout (the source's unless converting).
 template <class Block, void (*kColumn)(const Block* const*, int64_t, uint8_t*),
           size_t kOutBlock = sizeof(Block)>
@@ -393,6 +425,10 @@ void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockIQ1_M, repack_column_iq1_m, sizeof(BlockQ3_K)>(src, rows, n, dst);
+}
+
+void repack_iq4_xs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ4_XS, repack_column_iq4_xs>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

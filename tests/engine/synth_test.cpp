@@ -570,10 +570,10 @@ TEST(SynthSymmetricLimit, ConversionsStopLayerByLayerAtTheLimit) {
   std::filesystem::remove_all(dir);
 }
 
-// The IQ formats with K-style super-blocks (IQ4_XS; IQ1_S, IQ2_XXS and IQ1_M converted into
-// IQ1_S_R16, IQ2_XXS_R16 and IQ1_M_R16 at load) in every SIMD table: its model against the same
-// table with these types in their file layout and the scalar reference products (everything else
-// alike), and a prompt at once against token by token.
+// The IQ formats with K-style super-blocks (IQ4_XS packed into IQ4_XS_R16; IQ1_S, IQ2_XXS and
+// IQ1_M converted into IQ1_S_R16, IQ2_XXS_R16 and IQ1_M_R16 at load) in every SIMD table: its model
+// against the same table with these types in their file layout and the scalar reference products
+// (everything else alike), and a prompt at once against token by token.
 struct CodebookModelCase {
   Isa isa;
   SynthMix mix;
@@ -614,8 +614,8 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
 
 INSTANTIATE_TEST_SUITE_P(
     Tables, SynthCodebook,
-    ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
-                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ4_XS, GgmlType::IQ4_XS},
+    ::testing::Values(CodebookModelCase{Isa::kAvx2, SynthMix::kIQ4_XS, GgmlType::IQ4_XS_R16},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ4_XS, GgmlType::IQ4_XS_R16},
                       CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
                       CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
                       CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M_R16},

@@ -1,7 +1,7 @@
-// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16, IQ2_XXS_R16 and IQ1_M_R16
-// (conversions, 1.4x, 1.55x and 1.96x the bytes): the repacking keeps each group in its own bytes,
-// the reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512 products
-// are bitwise the reference and batch invariant.
+// Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ4_XS_R16, IQ1_S_R16, IQ2_XXS_R16 and
+// IQ1_M_R16 (conversions, 1.4x, 1.55x and 1.96x the bytes): the repacking keeps each group in its
+// own bytes, the reference product agrees with the file layout's vec_dot, and the AVX2 and AVX-512
+// products are bitwise the reference and batch invariant.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,6 +65,23 @@ const Format kIQ1M = {"iq1_m",
                       GgmlType::IQ1_M_R16,
                       ref::gemm_iq1_m_r16,
                       ref::vec_dot_iq1_m_q8_K};
+const Format kIQ4XS = {"iq4_xs",
+                       GgmlType::IQ4_XS,
+                       packed::repack_iq4_xs_r16,
+                       GgmlType::IQ4_XS_R16,
+                       ref::gemm_iq4_xs_r16,
+                       ref::vec_dot_iq4_xs_q8_K};
+
+// IQ4_XS blocks of its largest products: every other block all nibbles 0 (level -127) under
+// ls = 0 (scale -32), the others as set (all bits: level 113, scale 31).
+void fill_largest_iq4_xs(std::vector<uint8_t>* w) {
+  for (size_t off = 0; off < w->size(); off += 2 * sizeof(BlockIQ4_XS)) {
+    auto* x = reinterpret_cast<BlockIQ4_XS*>(w->data() + off);
+    x->scales_h = 0;
+    std::memset(x->scales_l, 0, sizeof(x->scales_l));
+    std::memset(x->qs, 0, sizeof(x->qs));
+  }
+}
 
 // IQ1_M blocks of its largest values: the grid entry of eight +1 with shift +1 (q = 9) and
 // the largest scales (sc = 15), d = 1/16.
@@ -259,6 +276,7 @@ TEST_P(PackedK, LargestValuesStayExact) {
     for (int field : test::f16_fields(f.type)) std::memcpy(&c.w[off + field], &scale, 2);
   }
   if (f.type == GgmlType::IQ1_M) fill_largest_iq1_m(&c.w);
+  if (f.type == GgmlType::IQ4_XS) fill_largest_iq4_xs(&c.w);
   repack(f, &c);
   for (int64_t tokens : {1, 2, 3, 8, 9}) {
     const std::vector<float> ones(n, 1.0f);  // Q8_K: every value -127
@@ -293,7 +311,8 @@ TEST_P(PackedK, BatchInvariant) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, PackedK,
-                         ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS, kIQ1M),
+                         ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS, kIQ1M,
+                                           kIQ4XS),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

@@ -277,6 +277,9 @@ TEST(PackedQ8_0, KLayoutTailsAreTheSourceGemms) {
     EXPECT_EQ(k.for_type(GgmlType::Q6_K_R16).tail_gemm, k.for_type(GgmlType::Q6_K).gemm) << isa_name(isa);
     EXPECT_EQ(activation_type(GgmlType::Q4_K_R16), activation_type(GgmlType::Q4_K));
     EXPECT_EQ(activation_type(GgmlType::Q6_K_R16), activation_type(GgmlType::Q6_K));
+    EXPECT_EQ(k.for_type(GgmlType::IQ4_XS_R16).tail_gemm, k.for_type(GgmlType::IQ4_XS).gemm)
+        << isa_name(isa);
+    EXPECT_EQ(activation_type(GgmlType::IQ4_XS_R16), activation_type(GgmlType::IQ4_XS));
   }
 }
 

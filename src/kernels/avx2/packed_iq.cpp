@@ -1,6 +1,6 @@
-// AVX2 products of the IQ layouts converted at load, IQ1_S_R16 and IQ2_XXS_R16 x Q8_K
-// (bitwise ref::gemm_iq1_s_r16 / gemm_iq2_xxs_r16; layouts in packed_k.cpp). The codebooks
-// were looked up at load:
+// AVX2 products of the IQ layouts packed at load, IQ1_S_R16, IQ2_XXS_R16 and IQ4_XS_R16 x Q8_K
+// (bitwise ref::gemm_iq1_s_r16 / gemm_iq2_xxs_r16 / gemm_iq4_xs_r16; layouts in packed_k.cpp).
+// The codebooks of the first two were looked up at load:
 //   IQ1_S_R16: a 32-byte half line is Q2_K_R16's, 4 chunks of 2-bit values u for 8 rows, a
 //     vpmaddubsw each against the activations (pairs <= 2 x 2 x 128; a group's two lines add
 //     up in int16, <= 4096). Per group of 32 and row, one vpmaddwd against (8 sc, 8 sc) and
@@ -11,6 +11,10 @@
 //     each chunk is widened at once, by a vpmaddwd against (sc, sc) that also applies the
 //     group's scale; -43 sc sum(a) is added per column (vpmaddwd of (sc, sc) x (sum(a), 0),
 //     times 43).
+//   IQ4_XS_R16: a vpshufb turns each line's nibbles into the signed IQ4_NL levels; |level| is
+//     the unsigned operand and the activation takes the level's sign (vpsignb; |a| <= 127 in
+//     Q8_K), so a vpmaddubsw pair is at most 2 x 127 x 127 = 32258 and is widened at once by
+//     a vpmaddwd against the sub-block's (ls - 32, ls - 32): no offset to take back.
 // The float steps are the reference's.
 #include <immintrin.h>
 
@@ -24,6 +28,7 @@ namespace {
 
 constexpr size_t kIq1sColumn = kPackRows * 70;     // 1120
 constexpr size_t kIq2xxsColumn = kPackRows * 102;  // 1632
+constexpr size_t kIq4xsColumn = kPackRows * sizeof(BlockIQ4_XS);  // 2176
 
 // Nibble n of byte k of the 8 rows of half h (sm[k][r], the layouts' group nibbles) as the
 // int16 pair (x, x) in each row's lane.
@@ -186,6 +191,75 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8
   }
 }
 
+// ---- IQ4_XS_R16
+
+// Sub-block j's (ls_j - 32, ls_j - 32) as the int16 pair of each row's lane, for the 8 rows
+// whose scales_l dwords are sl and scales_h words (zero-extended) sh.
+inline __m256i iq4_xs_scale_pair(__m256i sl, __m256i sh, int j) {
+  const __m256i low = _mm256_and_si256(_mm256_srli_epi32(sl, 4 * j), _mm256_set1_epi32(15));
+  const __m256i high =
+      _mm256_and_si256(_mm256_slli_epi32(_mm256_srli_epi32(sh, 2 * j), 4), _mm256_set1_epi32(48));
+  const __m256i s = _mm256_sub_epi32(_mm256_or_si256(low, high), _mm256_set1_epi32(32));
+  return _mm256_or_si256(_mm256_slli_epi32(s, 16), _mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)));
+}
+
+template <int T, int H>
+inline void iq4_xs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                        float* y, int64_t y_stride) {
+  const __m256i m0f = _mm256_set1_epi8(0x0F);
+  const __m256i levels = _mm256_broadcastsi128_si256(load128(kIq4nlValues));
+  zero_sums_in_y<T, H>(y, y_stride, h0);
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq4xsColumn;
+    const uint8_t* q = col + 128 + 32 * h0;
+    const BlockQ8_K* a[T];
+    __m256i isum[T][H];
+    start_column<T, H>(act, b, a, isum);
+#pragma GCC unroll 1
+    for (int c = 0; c < 4; ++c) {
+      prefetch_ahead(col + kIq4xsColumn / 4 * c, (kIq4xsColumn + 255) / 256);  // a quarter
+      for (int h = 0; h < H; ++h) {
+        const int hh = h0 + h;
+        const __m256i sl = load256(col + 32 + 32 * hh);
+        const __m256i sh = _mm256_cvtepu16_epi32(load128(col + 96 + 16 * hh));
+        const __m256i sc_lo = iq4_xs_scale_pair(sl, sh, 2 * c),
+                      sc_hi = iq4_xs_scale_pair(sl, sh, 2 * c + 1);
+#pragma GCC unroll 2
+        for (int i = 0; i < 8; ++i) {
+          const __m256i w = load256(q + 64 * (8 * c + i) + 32 * h);
+          const __m256i vl = _mm256_shuffle_epi8(levels, _mm256_and_si256(w, m0f));
+          const __m256i vh =
+              _mm256_shuffle_epi8(levels, _mm256_and_si256(_mm256_srli_epi16(w, 4), m0f));
+          const __m256i ul = _mm256_abs_epi8(vl), uh = _mm256_abs_epi8(vh);
+          for (int t = 0; t < T; ++t) {
+            const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
+            const __m256i pl = _mm256_maddubs_epi16(ul, _mm256_sign_epi8(bcast4(qa), vl));
+            const __m256i ph = _mm256_maddubs_epi16(uh, _mm256_sign_epi8(bcast4(qa + 32), vh));
+            isum[t][h] = _mm256_add_epi32(
+                isum[t][h],
+                _mm256_add_epi32(_mm256_madd_epi16(pl, sc_lo), _mm256_madd_epi16(ph, sc_hi)));
+          }
+        }
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      for (int t = 0; t < T; ++t) {
+        float* yh = y + t * y_stride + 8 * (h0 + h);
+        const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
+        _mm256_storeu_ps(
+            yh, _mm256_fmadd_ps(scale, _mm256_cvtepi32_ps(isum[t][h]), _mm256_loadu_ps(yh)));
+      }
+    }
+  }
+}
+
+constexpr TileFn<BlockQ8_K> kIq4xsMulti[] = {
+    iq4_xs_tile<2, 1>, iq4_xs_tile<3, 1>, iq4_xs_tile<4, 1>, iq4_xs_tile<5, 1>,
+    iq4_xs_tile<6, 1>, iq4_xs_tile<7, 1>, iq4_xs_tile<8, 1>};
+constexpr TileFn<BlockQ8_K> kIq4xsPair[kOnePassTokens - 1] = {iq4_xs_tile<2, 2>, iq4_xs_tile<3, 2>,
+                                                              iq4_xs_tile<4, 2>};
+
 constexpr TileFn<BlockQ8_K> kIq2xxsMulti[] = {
     iq2_xxs_tile<2, 1>, iq2_xxs_tile<3, 1>, iq2_xxs_tile<4, 1>, iq2_xxs_tile<5, 1>,
     iq2_xxs_tile<6, 1>, iq2_xxs_tile<7, 1>, iq2_xxs_tile<8, 1>};
@@ -209,6 +283,12 @@ void gemm_iq1_s_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, 
 void gemm_iq2_xxs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
                       size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
   gemm_groups<BlockQ8_K, kQK_K, 8, iq2_xxs_tile<1, 2>, kIq2xxsMulti, kIq2xxsPair>(
+      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
+}
+
+void gemm_iq4_xs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
+                     size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
+  gemm_groups<BlockQ8_K, kQK_K, 8, iq4_xs_tile<1, 2>, kIq4xsMulti, kIq4xsPair>(
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 

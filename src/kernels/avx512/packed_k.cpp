@@ -1,9 +1,10 @@
 // AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
-// IQ1_M_R16 x Q8_K products (bitwise the ref:: gemms; layouts in kernels/packed_k.cpp). Per
-// super-block column, each 64-byte load holds one 4-value chunk of the 16 rows, and one vpdpbusd
-// against 4 activation bytes broadcast advances the 16 rows' sub-block sums; the sub-block scales
-// multiply those sums as int32 (exact), mins / the Q6_K offset come from the activation's bsums,
-// and the float work is two (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
+// IQ1_M_R16 / IQ4_XS_R16 x Q8_K products (bitwise the ref:: gemms; layouts in
+// kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one 4-value chunk of the
+// 16 rows, and one vpdpbusd against 4 activation bytes broadcast advances the 16 rows' sub-block
+// sums; the sub-block scales multiply those sums as int32 (exact), mins / the Q6_K offset come from
+// the activation's bsums, and the float work is two (Q4_K) or one (Q6_K) fma per super-block for
+// all 16 rows.
 //
 // Up to 8 tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
@@ -26,6 +27,7 @@ constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
 constexpr size_t kIq1sColumn = kPackRows * 70;               // 1120
 constexpr size_t kIq2xxsColumn = kPackRows * 102;            // 1632
+constexpr size_t kIq4xsColumn = kPackRows * sizeof(BlockIQ4_XS);  // 2176
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
 constexpr size_t kPrefetchBytes = 4096;
 constexpr int kQ4Tile = 8;  // tokens per pass over a group
@@ -35,6 +37,7 @@ constexpr int kQ2Tile = 8;
 constexpr int kQ3Tile = 8;
 constexpr int kIq1sTile = 8;
 constexpr int kIq2xxsTile = 8;
+constexpr int kIq4xsTile = 8;
 
 inline __m512i load512(const uint8_t* p) { return _mm512_loadu_si512(p); }
 inline __m128i load128(const void* p) { return _mm_loadu_si128(static_cast<const __m128i*>(p)); }
@@ -531,6 +534,95 @@ inline void iq1_m_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
   q3_tile<T, true>(nb, group, act, y, y_stride);
 }
 
+// ---- IQ4_XS_R16
+
+// Sub-block j's ls_j - 32 for the 16 rows of a column (sl: their scales_l dwords, sh: their
+// scales_h words zero-extended).
+inline __m512i iq4_xs_scale(__m512i sl, __m512i sh, int j) {
+  const __m512i low = _mm512_and_si512(_mm512_srli_epi32(sl, 4 * j), _mm512_set1_epi32(15));
+  const __m512i high =
+      _mm512_and_si512(_mm512_slli_epi32(_mm512_srli_epi32(sh, 2 * j), 4), _mm512_set1_epi32(48));
+  return _mm512_sub_epi32(_mm512_or_si512(low, high), _mm512_set1_epi32(32));
+}
+
+// Bytes 4k..4k+3 of the 16 IQ4_NL levels plus 128 (1 to 241) as one dword.
+constexpr int iq4_levels_plus_128(int k) {
+  uint32_t v = 0;
+  for (int l = 0; l < 4; ++l) v |= static_cast<uint32_t>(kIq4nlValues[4 * k + l] + 128) << (8 * l);
+  return static_cast<int>(v);
+}
+
+// One vpshufb per nibble turns a line into u = level + 128 (1 to 241) for vpdpbusd; each
+// sub-block's sum starts at -128 sum(a) (|sum| <= 32 x 241 x 127 on the way) and is scaled by
+// ls - 32 in int32 (|isum| <= 8 x 32 x 32 x 127 x 127: exact). The float sums live in y.
+template <int T>
+inline void iq4_xs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                        int64_t y_stride) {
+  constexpr int kChains = T == 1 ? 2 : 1;  // independent dpbusd chains per sub-block
+  const __m512i m0f = _mm512_set1_epi8(0x0F);
+  // level + 128 by nibble, in every 128-bit lane
+  const __m512i levels = _mm512_set4_epi32(iq4_levels_plus_128(3), iq4_levels_plus_128(2),
+                                           iq4_levels_plus_128(1), iq4_levels_plus_128(0));
+  for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
+  for (int64_t b = 0; b < nb; ++b) {
+    const uint8_t* col = group + b * kIq4xsColumn;
+    const uint8_t* q = col + 128;
+    const __m512i sl = load512(col + 32);
+    const __m512i sh = _mm512_cvtepu16_epi32(load256(col + 96));
+    const BlockQ8_K* a[T];
+    __m512i isum[T];
+    start_column<T>(act, b, a, isum);
+    alignas(32) int32_t off[T][8];  // -128 * sum(a over sub-block j)
+    for (int t = 0; t < T; ++t) {
+      _mm256_store_si256(reinterpret_cast<__m256i*>(off[t]),
+                         _mm256_madd_epi16(load256(a[t]->bsums), _mm256_set1_epi16(-128)));
+    }
+#pragma GCC unroll 4
+    for (int c = 0; c < 4; ++c) {
+      for (int k = 0; k < 9; ++k) {  // the column ahead, a quarter per sub-block pair
+        _mm_prefetch(
+            reinterpret_cast<const char*>(col + kPrefetchBytes + kIq4xsColumn / 4 * c + 64 * k),
+            _MM_HINT_T1);
+      }
+      __m512i lo[T][kChains], hi[T][kChains];
+      for (int t = 0; t < T; ++t) {
+        lo[t][0] = _mm512_set1_epi32(off[t][2 * c]);
+        hi[t][0] = _mm512_set1_epi32(off[t][2 * c + 1]);
+        if constexpr (kChains == 2) lo[t][1] = hi[t][1] = _mm512_setzero_si512();
+      }
+#pragma GCC unroll 8
+      for (int i = 0; i < 8; ++i) {
+        const __m512i w = load512(q + 64 * (8 * c + i));
+        const __m512i ul = _mm512_shuffle_epi8(levels, _mm512_and_si512(w, m0f));
+        const __m512i uh =
+            _mm512_shuffle_epi8(levels, _mm512_and_si512(_mm512_srli_epi16(w, 4), m0f));
+#pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) {
+          const int8_t* qa = a[t]->qs + 64 * c + 4 * i;
+          lo[t][i % kChains] = dpbusd_bcast(lo[t][i % kChains], ul, qa);
+          hi[t][i % kChains] = dpbusd_bcast(hi[t][i % kChains], uh, qa + 32);
+        }
+      }
+      const __m512i sc_lo = iq4_xs_scale(sl, sh, 2 * c), sc_hi = iq4_xs_scale(sl, sh, 2 * c + 1);
+      for (int t = 0; t < T; ++t) {
+        __m512i sum_lo = lo[t][0], sum_hi = hi[t][0];
+        if constexpr (kChains == 2) {
+          sum_lo = _mm512_add_epi32(sum_lo, lo[t][1]);
+          sum_hi = _mm512_add_epi32(sum_hi, hi[t][1]);
+        }
+        isum[t] = _mm512_add_epi32(isum[t], _mm512_add_epi32(_mm512_mullo_epi32(sum_lo, sc_lo),
+                                                             _mm512_mullo_epi32(sum_hi, sc_hi)));
+      }
+    }
+    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    for (int t = 0; t < T; ++t) {
+      float* yt = y + t * y_stride;
+      _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)),
+                                           _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(yt)));
+    }
+  }
+}
+
 // ---- IQ1_S_R16
 
 // Q2_K_R16's lines of 2-bit values u (packed_k.cpp): a group of 32 is two lines, 8 vpdpbusd
@@ -703,6 +795,7 @@ MOE_K_TILE(Q6Tile, q6_tile)
 MOE_K_TILE(Iq1sTile, iq1_s_tile)
 MOE_K_TILE(Iq2xxsTile, iq2_xxs_tile)
 MOE_K_TILE(Iq1mTile, iq1_m_tile)
+MOE_K_TILE(Iq4xsTile, iq4_xs_tile)
 #undef MOE_K_TILE
 
 }  // namespace
@@ -721,6 +814,7 @@ MOE_PACKED_K_GEMM(q3_K_r16, Q3Tile, kQ3Tile)
 MOE_PACKED_K_GEMM(iq1_s_r16, Iq1sTile, kIq1sTile)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, Iq2xxsTile, kIq2xxsTile)
 MOE_PACKED_K_GEMM(iq1_m_r16, Iq1mTile, kQ3Tile)
+MOE_PACKED_K_GEMM(iq4_xs_r16, Iq4xsTile, kIq4xsTile)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx512

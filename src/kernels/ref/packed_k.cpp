@@ -1,5 +1,5 @@
 // Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
-// IQ1_M_R16 x Q8_K products: the definition of their arithmetic (layouts in
+// IQ1_M_R16 / IQ4_XS_R16 x Q8_K products: the definition of their arithmetic (layouts in
 // kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums (s_j = sum
 // over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
@@ -20,6 +20,9 @@
 //   IQ1_M: isum = sum_j sc_j * (sum((q + 9) * a over j) - 9 * bsums[j])   (Q3_K's, q from the
 //         stored code)
 //         acc = fma(d / 8 * d_a, float(isum), acc)
+//   IQ4_XS: isum = sum_j (ls_j - 32) * (sum(u * a over j) - 128 * sum(a over j))   (8
+//         sub-blocks of 32, u = level + 128 from the stored nibble)
+//         acc = fma(d * d_a, float(isum), acc)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
 #include <cmath>
@@ -41,6 +44,7 @@ constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
 constexpr size_t kIq1sColumn = kPackRows * 70;     // packed_k.cpp's IQ1_S_R16 column
 constexpr size_t kIq2xxsColumn = kPackRows * 102;  // and IQ2_XXS_R16's
+constexpr size_t kIq4xsColumn = kPackRows * sizeof(BlockIQ4_XS);
 
 float f16_at(const uint8_t* p, int r) {
   uint16_t h;
@@ -110,16 +114,18 @@ float row_affine(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   return acc;
 }
 
-// The offset formats (Q6_K, Q3_K, IQ1_M): x = d * kDScale * sc * (q - kOffset), 16 sub-blocks
-// of 16.
-template <ValueFn kValue, ScaleFn kScale, int kOffset, size_t kColumn, float kDScale = 1.0f>
+// The offset formats (Q6_K, Q3_K, IQ1_M: 16 sub-blocks of 16; IQ4_XS: 8 of 32):
+// x = d * kDScale * sc * (q - kOffset).
+template <ValueFn kValue, ScaleFn kScale, int kOffset, size_t kColumn, float kDScale = 1.0f,
+          int kSub = 16>
 float row_offset(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kColumn;
     int32_t isum = 0;
-    for (int j = 0; j < 16; ++j) {
-      isum += kScale(col, r, j) * (sub_block_dot<16>(kValue, col, r, a[b], j) - kOffset * a[b].bsums[j]);
+    for (int j = 0; j < kSub; ++j) {
+      isum += kScale(col, r, j) * (sub_block_dot<kSub>(kValue, col, r, a[b], j) -
+                                   kOffset * sub_block_bsum<kSub>(a[b], j));
     }
     acc = std::fma(f16_at(col, r) * kDScale * a[b].d, static_cast<float>(isum), acc);
   }
@@ -161,6 +167,19 @@ int q3_scale(const uint8_t* col, int r, int j) {
 int iq1_m_value(const uint8_t* col, int r, int i) {
   static constexpr int kPlus9[6] = {0, 2, 8, 10, 16, 18};
   return kPlus9[q3_value(col, r, i)];
+}
+
+// Row r's u = level + 128 for value i of an IQ4_XS_R16 column (its nibble where Q4_K_R16 has
+// its value), and ls_j - 32 of sub-block j (from the row's scales_l and scales_h).
+int iq4_xs_value(const uint8_t* col, int r, int i) {
+  const int c = i / 64, hi = (i % 64) / 32, l = i % 32;
+  const uint8_t byte = col[128 + 64 * (8 * c + l / 4) + 4 * r + l % 4];
+  return kIq4nlValues[hi ? byte >> 4 : byte & 15] + 128;
+}
+int iq4_xs_scale(const uint8_t* col, int r, int j) {
+  const int low = (col[32 + 4 * r + j / 2] >> (4 * (j % 2))) & 15;
+  const int high = (col[96 + 2 * r + j / 4] >> (2 * (j % 4))) & 3;
+  return (low | high << 4) - 32;
 }
 
 int q6_scale(const uint8_t* col, int r, int j) { return static_cast<int8_t>(col[32 + 16 * j + r]); }
@@ -239,6 +258,7 @@ constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
 constexpr RowFn kRowIq1s = row_iq1_s;
 constexpr RowFn kRowIq2xxs = row_iq2_xxs;
 constexpr RowFn kRowIq1m = row_offset<iq1_m_value, q3_scale, 9, kQ3Column, 0.125f>;
+constexpr RowFn kRowIq4xs = row_offset<iq4_xs_value, iq4_xs_scale, 128, kIq4xsColumn, 1.0f, 8>;
 
 }  // namespace
 
@@ -255,6 +275,7 @@ MOE_PACKED_K_GEMM(q3_K_r16, kRowQ3K, kQ3Column)
 MOE_PACKED_K_GEMM(iq1_s_r16, kRowIq1s, kIq1sColumn)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, kRowIq2xxs, kIq2xxsColumn)
 MOE_PACKED_K_GEMM(iq1_m_r16, kRowIq1m, kQ3Column)
+MOE_PACKED_K_GEMM(iq4_xs_r16, kRowIq4xs, kIq4xsColumn)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref
