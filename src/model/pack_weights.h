@@ -13,8 +13,8 @@
 // (Q8_0_R16: one core, the IQ4_NL file-layout product 5.2-5.4 GB/s, Q8_0_R16 19-20 GB/s;
 // PERFORMANCE.md, "Q4_0 and IQ4_NL experts") to three to five times (IQ1_S_R16, IQ2_XXS_R16,
 // IQ1_M_R16, whose file layouts are bound by their codebook lookups: "IQ1_S_R16 and IQ2_XXS_R16",
-// "IQ1_M_R16") as fast per value. Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) has a
-// packed layout of its own bytes, Q4_0_R16, so it never grows.
+// "IQ1_M_R16") as fast per value. Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) and
+// IQ4_XS have packed layouts of their own bytes, Q4_0_R16 and IQ4_XS_R16, so they never grow.
 //
 // A matrix whose row count is not a multiple of the group is packed in its whole groups,
 // its last rows (TensorView::tail_rows) left in the source layout at their usual offsets;
