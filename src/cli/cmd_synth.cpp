@@ -1,6 +1,5 @@
-// `moeinfer synth --preset NAME --type
-// Q8_0|Q5_K_M|Q4_K_M|Q3_K_M|Q2_K|IQ4_XS|IQ2_XXS|IQ1_M|IQ1_S|BF16|Q4_0|Q5_0|Q6_K|F32 -o FILE.gguf
-//                 [--layers D+M] [--seed N] [--vocab FILE]`:
+// `moeinfer synth --preset NAME --type TYPE -o FILE.gguf [--layers D+M] [--seed N] [--vocab FILE]`
+// (TYPE: Q8_0, Q4_K_M, IQ4_XS, IQ3_XXS, ...: --type in `moeinfer synth --help`):
 // writes a valid deepseek2 GGUF with the preset's real shapes and random weights, streaming
 // tensor by tensor (engine/synth.h). The tokenizer (every `tokenizer.*` key) is copied from
 // --vocab, by default the r1-mini fixture (4,113 tokens + the R1 chat template).
@@ -37,8 +36,8 @@ int synth_main(int argc, char** argv) {
             {{"--preset", "", "NAME", "r1-bench", preset_help},
              {"--type", "", "TYPE", "Q8_0",
               "F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M or Q3_K_M (llama.cpp's mixes), "
-              "Q2_K or IQ4_XS (every matrix that type, output Q6_K), or IQ2_XXS, IQ1_M, IQ1_S (the "
-              "dynamic 1-2 bit mixes: routed experts in those types)"},
+              "Q2_K, IQ4_XS, IQ3_XXS or IQ3_S (every matrix that type, output Q6_K), or IQ2_XXS, "
+              "IQ1_M, IQ1_S (the dynamic 1-2 bit mixes: routed experts in those types)"},
              {"--output", "-o", "FILE", "", "output .gguf file"},
              {"--layers", "", "D+M", "", "dense + MoE layers (default: the preset's)"},
              {"--seed", "-s", "N", "42", "weights seed (same seed, same bytes)"},

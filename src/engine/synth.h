@@ -13,15 +13,15 @@
 // (Q6_K); a row length that is not a multiple of 256 falls back Q4_K -> Q5_0, Q6_K -> Q8_0
 // (e.g. attn_k_b, rows of 128). `attn_v_b` is not `attn_v`, so it stays Q4_K. Norms, the
 // router (ffn_gate_inp) and the correction bias stay F32, as llama.cpp leaves them.
-// Q5_K_M is Q4_K_M's mix with Q5_K for Q4_K (falling back to Q5_1). Q3_K_M is llama.cpp's mix: Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first
-// n_layers / 16 layers), output Q6_K; Q5_K falls back to Q5_1. Q2_K is simpler than
-// llama.cpp's Q2_K mix (which puts attn_output and ffn_down* in Q3_K): every matrix Q2_K
-// except `output` (Q6_K); it measures the Q2_K kernels, not a published file's exact size.
-// Q2_K and Q3_K fall back to IQ4_NL, as llama.cpp does. IQ1_S, IQ1_M and IQ2_XXS are the
-// dynamic 1-2 bit mixes of the published R1 files, by the planner's rules
+// Q5_K_M is Q4_K_M's mix with Q5_K for Q4_K (falling back to Q5_1). Q3_K_M is llama.cpp's mix:
+// Q3_K, attn_output Q4_K, ffn_down* Q4_K (Q5_K in the first n_layers / 16 layers), output Q6_K;
+// Q5_K falls back to Q5_1. Q2_K is simpler than llama.cpp's Q2_K mix (which puts attn_output and
+// ffn_down* in Q3_K): every matrix Q2_K except `output` (Q6_K); it measures the Q2_K kernels, not a
+// published file's exact size. Q2_K and Q3_K fall back to IQ4_NL, as llama.cpp does. IQ1_S, IQ1_M
+// and IQ2_XXS are the dynamic 1-2 bit mixes of the published R1 files, by the planner's rules
 // (model/planner.cpp, preset_tensor_type): routed experts in the IQ types, the rest Q4_K /
 // Q6_K. IQ4_XS, like Q2_K, is every matrix IQ4_XS except `output` (Q6_K), rows not a
-// multiple of 256 in IQ4_NL: simpler than llama.cpp's IQ4_XS mix.
+// multiple of 256 in IQ4_NL: simpler than llama.cpp's IQ4_XS mix; IQ3_XXS and IQ3_S likewise.
 #pragma once
 
 #include <cstdint>
@@ -49,6 +49,8 @@ enum class SynthMix {
   kQ3_K_M,
   kQ2_K,
   kIQ4_XS,
+  kIQ3_XXS,
+  kIQ3_S,
   kIQ2_XXS,
   kIQ1_M,
   kIQ1_S

@@ -45,8 +45,9 @@ constexpr std::array<TypeTraits, 32> kTypes = {{
 
 // Same bytes per block as their sources, so a packed tensor keeps its size and row stride,
 // but for the conversions (IQ1_S_R16: 70 bytes per 256 values against IQ1_S's 50;
-// IQ2_XXS_R16: 102 against 66; IQ1_M_R16: 110 against 56).
-constexpr std::array<TypeTraits, 12> kInternalTypes = {{
+// IQ2_XXS_R16: 102 against 66; IQ1_M_R16: 110 against 56; IQ3_XXS_R16 136 against 98; IQ3_S_R16
+// 136 against 110).
+constexpr std::array<TypeTraits, 14> kInternalTypes = {{
     {GgmlType::Q8_0_R16, "q8_0_r16", 32, 34},
     {GgmlType::Q4_K_R16, "q4_K_r16", 256, 144},
     {GgmlType::Q6_K_R16, "q6_K_r16", 256, 210},
@@ -59,6 +60,8 @@ constexpr std::array<TypeTraits, 12> kInternalTypes = {{
     {GgmlType::IQ2_XXS_R16, "iq2_xxs_r16", 256, 102},
     {GgmlType::IQ1_M_R16, "iq1_m_r16", 256, 110},
     {GgmlType::IQ4_XS_R16, "iq4_xs_r16", 256, 136},
+    {GgmlType::IQ3_XXS_R16, "iq3_xxs_r16", 256, 136},
+    {GgmlType::IQ3_S_R16, "iq3_s_r16", 256, 136},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

@@ -57,6 +57,8 @@ enum class GgmlType : uint32_t {
   IQ2_XXS_R16 = 73,  // IQ2_XXS rows as 3-bit codes, interleaved in groups of 16 (1.55x)
   IQ1_M_R16 = 74,    // IQ1_M rows as 3-bit codes in Q3_K_R16's layout (1.96x)
   IQ4_XS_R16 = 75,   // IQ4_XS rows interleaved in groups of 16, in their own bytes
+  IQ3_XXS_R16 = 76,  // IQ3_XXS rows as 4-bit codes in IQ4_XS_R16's layout (1.39x)
+  IQ3_S_R16 = 77,    // IQ3_S rows as 4-bit codes in IQ4_XS_R16's layout (1.24x)
 };
 
 // Type ids are below this bound (tables indexed by type id use it).

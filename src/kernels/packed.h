@@ -32,7 +32,9 @@
 // IQ1_M_R16 (1.96x) is a Q3_K_R16 column whose 3-bit values are codes of IQ1_M's 6 values
 // 8 grid + shift, mapped by a byte shuffle, and whose scales are IQ1_M's.
 // IQ4_XS_R16 keeps IQ4_XS's bytes (no growth): its nibbles in Q4_K_R16's line order, mapped to
-// IQ4_NL's levels by a byte shuffle in the products.
+// IQ4_NL's levels by a byte shuffle in the products. IQ3_XXS_R16 (1.39x) and IQ3_S_R16 (1.24x)
+// are the same layout with 4-bit codes of those formats' 16 signed values (their codebooks
+// looked up once at load) and their own level tables (below).
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -45,6 +47,14 @@
 namespace moe {
 
 constexpr int kPackRows = 16;
+
+// The levels of the 4-bit codes of IQ3_XXS_R16 and IQ3_S_R16 (IQ4_XS_R16's are IQ4_NL's): the
+// formats' 8 magnitudes with either sign, codes 0-7 negative. IQ3_XXS's x = d/4 * sc * level,
+// IQ3_S's x = d * sc * level, sc = 2s + 1 stored as IQ4_XS's ls = sc + 32.
+inline constexpr int8_t kIq3xxsLevels[16] = {-62, -52, -44, -36, -28, -20, -12, -4,
+                                             4,   12,  20,  28,  36,  44,  52,  62};
+inline constexpr int8_t kIq3sLevels[16] = {-15, -13, -11, -9, -7, -5, -3, -1,
+                                           1,   3,   5,   7,  9,  11, 13, 15};
 
 // Activation block for Q8_0_R16: like Q8_0 but with the unrounded f32 scale and the
 // block's sum, so the unsigned-weight product needs no per-row correction.
@@ -81,6 +91,8 @@ void repack_iq1_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq2_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq4_xs_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq3_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq3_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -94,6 +106,8 @@ MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(iq4_xs_r16)
+MOE_PACKED_GEMM(iq3_xxs_r16)
+MOE_PACKED_GEMM(iq3_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -115,6 +129,8 @@ MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(iq4_xs_r16)
+MOE_PACKED_GEMM(iq3_xxs_r16)
+MOE_PACKED_GEMM(iq3_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -130,6 +146,8 @@ MOE_PACKED_GEMM(iq1_s_r16)
 MOE_PACKED_GEMM(iq2_xxs_r16)
 MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(iq4_xs_r16)
+MOE_PACKED_GEMM(iq3_xxs_r16)
+MOE_PACKED_GEMM(iq3_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)

@@ -1,6 +1,6 @@
 // Repacking of Q4_K, Q5_K, Q6_K, Q2_K, Q3_K and IQ4_XS rows into their 16-row interleaved layouts,
-// and the conversions of IQ1_S, IQ2_XXS and IQ1_M rows into theirs. Plain code: every kernel table
-// uses these functions.
+// and the conversions of IQ1_S, IQ2_XXS, IQ1_M, IQ3_XXS and IQ3_S rows into theirs. Plain code:
+// every kernel table uses these functions.
 //
 // The K layouts keep the source's bytes per row (the IQ conversions grow them, below). Group g
 // (rows 16g..16g+15) occupies bytes [16g * row_bytes, 16(g+1) * row_bytes), one "column" per
@@ -96,6 +96,11 @@
 //                  64c + 4i.. (sub-block 2c) of each row, its high nibbles 64c + 32 + 4i..
 // so the products find the nibbles where Q4_K_R16's are, and a byte shuffle turns them into
 // u = level + 128 (1 to 241, unsigned); a sub-block's sum is (ls - 32) (sum(u a) - 128 sum(a)).
+//
+// IQ3_XXS_R16 and IQ3_S_R16 columns (16 x 136 bytes; lossless conversions of IQ3_XXS, 98 bytes,
+// and IQ3_S, 110): IQ4_XS_R16's, the nibbles 4-bit codes of the formats' signed values (their
+// codebook entries and signs looked up once at load; levels kIq3xxsLevels, kIq3sLevels in
+// packed.h) and ls = 2s + 1 + 32 (sc = 2s + 1); IQ3_XXS's d is d/4 of the products.
 //
 // The products (ref/packed_k.cpp defines their arithmetic) take Q8_K activations.
 #include <cstring>
@@ -352,25 +357,93 @@ void repack_column_q6_K(const BlockQ6_K* const* rows, int64_t b, uint8_t* col) {
   }
 }
 
-// IQ4_XS's nibbles (value l of sub-block j: byte 16j + l % 16, low nibble for l < 16) in
-// Q4_K's order (byte 32c + l: value 64c + l low, 64c + 32 + l high), then Q4_K_R16's lines.
-void repack_column_iq4_xs(const BlockIQ4_XS* const* rows, int64_t b, uint8_t* col) {
+// Row r of an IQ4_XS_R16 column: d, the 8 scales ls_j (0 to 63; the scale is ls_j - 32) and
+// the 256 codes, written in Q4_K's byte order (byte 32c + l: value 64c + l low, 64c + 32 + l
+// high) as Q4_K_R16's lines.
+void write_level_row(uint8_t* col, int r, uint16_t d, const int ls[8], const uint8_t code[kQK_K]) {
+  uint32_t sl = 0;
+  uint16_t sh = 0;
+  for (int j = 0; j < 8; ++j) {
+    sl |= static_cast<uint32_t>(ls[j] & 15) << (4 * j);
+    sh = static_cast<uint16_t>(sh | (ls[j] >> 4) << (2 * j));
+  }
+  std::memcpy(col + 2 * r, &d, 2);
+  std::memcpy(col + 32 + 4 * r, &sl, 4);
+  std::memcpy(col + 96 + 2 * r, &sh, 2);
   uint8_t* q = col + 128;
+  for (int z = 0; z < 32; ++z) {
+    for (int l = 0; l < 4; ++l) {
+      const int i = 64 * (z / 8) + 4 * (z % 8) + l;
+      q[64 * z + 4 * r + l] = static_cast<uint8_t>(code[i] | code[i + 32] << 4);
+    }
+  }
+}
+
+// IQ4_XS: its nibbles are the codes (value l of sub-block j: byte 16j + l % 16, low nibble for
+// l < 16), its scales ls.
+void repack_column_iq4_xs(const BlockIQ4_XS* const* rows, int64_t b, uint8_t* col) {
   for (int r = 0; r < kPackRows; ++r) {
     const BlockIQ4_XS& x = rows[r][b];
-    std::memcpy(col + 2 * r, &x.d, 2);
-    std::memcpy(col + 32 + 4 * r, x.scales_l, 4);
-    std::memcpy(col + 96 + 2 * r, &x.scales_h, 2);
-    const auto nibble = [&x](int i) {
+    int ls[8];
+    for (int j = 0; j < 8; ++j)
+      ls[j] = ((x.scales_l[j / 2] >> (4 * (j % 2))) & 15) | ((x.scales_h >> (2 * j)) & 3) << 4;
+    uint8_t code[kQK_K];
+    for (int i = 0; i < kQK_K; ++i) {
       const uint8_t byte = x.qs[16 * (i / 32) + i % 16];
-      return i % 32 < 16 ? byte & 15 : byte >> 4;
-    };
-    uint8_t qs[kQK_K / 2];
-    for (int c = 0; c < 4; ++c) {
-      for (int l = 0; l < 32; ++l)
-        qs[32 * c + l] = static_cast<uint8_t>(nibble(64 * c + l) | nibble(64 * c + 32 + l) << 4);
+      code[i] = i % 32 < 16 ? byte & 15 : byte >> 4;
     }
-    for (int z = 0; z < 32; ++z) std::memcpy(q + 64 * z + 4 * r, qs + 4 * z, 4);
+    write_level_row(col, r, x.d, ls, code);
+  }
+}
+
+// The code of a signed value of the IQ3 formats: magnitude index m (0..7), codes 0-7 negative
+// (7 - m), 8-15 positive (8 + m), as kIq3xxsLevels / kIq3sLevels order them.
+uint8_t iq3_code(int m, bool negative) {
+  return static_cast<uint8_t>(negative ? 7 - m : 8 + m);
+}
+
+// IQ3_XXS: x = d/4 * (2s + 1) * sign * magnitude, magnitudes 4, 12, .., 52, 62 (index
+// (magnitude - 4) / 8, which puts 62 last).
+void repack_column_iq3_xxs(const BlockIQ3_XXS* const* rows, int64_t b, uint8_t* col) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockIQ3_XXS& x = rows[r][b];
+    int ls[8];
+    uint8_t code[kQK_K];
+    for (int g = 0; g < 8; ++g) {
+      uint32_t aux;
+      std::memcpy(&aux, x.sas + 4 * g, 4);
+      ls[g] = 2 * static_cast<int>(aux >> 28) + 1 + 32;
+      for (int l = 0; l < 4; ++l) {
+        const uint32_t signs = kIq2Signs.v[(aux >> (7 * l)) & 127];
+        for (int h = 0; h < 2; ++h) {
+          const uint32_t e = kIq3xxsGrid.v[x.qs[8 * g + 2 * l + h]];
+          for (int m = 0; m < 4; ++m) {
+            const int mag = (e >> (8 * m)) & 0xFF;
+            code[32 * g + 8 * l + 4 * h + m] = iq3_code((mag - 4) / 8, (signs >> (4 * h + m)) & 1);
+          }
+        }
+      }
+    }
+    write_level_row(col, r, x.d, ls, code);
+  }
+}
+
+// IQ3_S: x = d * (2s + 1) * sign * magnitude, magnitudes 1, 3, .., 15 (index (magnitude - 1) / 2).
+void repack_column_iq3_s(const BlockIQ3_S* const* rows, int64_t b, uint8_t* col) {
+  for (int r = 0; r < kPackRows; ++r) {
+    const BlockIQ3_S& x = rows[r][b];
+    int ls[8];
+    for (int g = 0; g < 8; ++g) ls[g] = 2 * ((x.scales[g / 2] >> (4 * (g % 2))) & 15) + 1 + 32;
+    uint8_t code[kQK_K];
+    for (int e = 0; e < 64; ++e) {
+      const uint32_t entry = kIq3sGrid.v[x.qs[e] | ((x.qh[e / 8] >> (e % 8)) & 1) << 8];
+      for (int m = 0; m < 4; ++m) {
+        const int v = 4 * e + m;
+        const int mag = (entry >> (8 * m)) & 0xFF;
+        code[v] = iq3_code((mag - 1) / 2, (x.signs[v / 8] >> (v % 8)) & 1);
+      }
+    }
+    write_level_row(col, r, x.d, ls, code);
   }
 }
 
@@ -429,6 +502,14 @@ void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_iq4_xs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockIQ4_XS, repack_column_iq4_xs>(src, rows, n, dst);
+}
+
+void repack_iq3_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ3_XXS, repack_column_iq3_xxs, sizeof(BlockIQ4_XS)>(src, rows, n, dst);
+}
+
+void repack_iq3_s_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ3_S, repack_column_iq3_s, sizeof(BlockIQ4_XS)>(src, rows, n, dst);
 }
 
 }  // namespace moe::packed

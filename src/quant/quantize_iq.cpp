@@ -1,6 +1,6 @@
-// Simple quantizers for the IQ codebook formats (IQ2_XXS, IQ1_S, IQ1_M), for synthetic models
-// and tests: per group, a least-squares scale and the nearest codebook entries, refined
-// twice; then the group scales rounded onto the format's few levels and the entries chosen
+// Simple quantizers for the IQ codebook formats (IQ2_XXS, IQ1_S, IQ1_M, IQ3_XXS, IQ3_S), for
+// synthetic models and tests: per group, a least-squares scale and the nearest codebook entries,
+// refined twice; then the group scales rounded onto the format's few levels and the entries chosen
 // again. Not ggml's importance-weighted search (which needs an imatrix), but bit-compatible.
 #include <algorithm>
 #include <array>
@@ -311,6 +311,186 @@ void quantize_block_iq1_m(const float* x, BlockIQ1_M* y) {
   std::memcpy(y->scales, sc, 8);
 }
 
+// ---- IQ3_XXS / IQ3_S. Entries of 4 magnitudes out of 8 levels; 8^4 patterns, of which the
+// grids hold 256 (IQ3_XXS) or 512 (IQ3_S). As GridSearch: the exact nearest pattern, then
+// every pattern one or two positions away (each moved to its second-nearest level), then
+// every entry.
+class Grid4Search {
+ public:
+  Grid4Search(const uint32_t* grid, int size, const std::array<int, 8>& byte_levels)
+      : grid_(grid, grid + size), index_(kPatterns, -1) {
+    for (int k = 0; k < size; ++k) {
+      int pattern = 0;
+      for (int j = 3; j >= 0; --j) {
+        const int byte = static_cast<int>((grid[k] >> (8 * j)) & 0xFF);
+        const int code = static_cast<int>(std::find(byte_levels.begin(), byte_levels.end(), byte) -
+                                          byte_levels.begin());
+        codes_.resize(size);
+        codes_[k][j] = static_cast<uint8_t>(code);
+        pattern = 8 * pattern + code;
+      }
+      index_[pattern] = static_cast<int16_t>(k);
+    }
+    for (int i = 0; i < 8; ++i) levels_[i] = static_cast<float>(byte_levels[i]);
+  }
+
+  // The entry minimizing sum_j (t_j - scale * magnitude_j)^2 (scale > 0).
+  int nearest(const float* t, float scale) const {
+    int base_pattern = 0, move[4];
+    float cost0[4], extra[4], base = 0.0f;
+    for (int j = 3; j >= 0; --j) {
+      float c[8];
+      for (int i = 0; i < 8; ++i) c[i] = (t[j] - scale * levels_[i]) * (t[j] - scale * levels_[i]);
+      int b = 0;
+      for (int i = 1; i < 8; ++i) b = c[i] < c[b] ? i : b;
+      int s = b == 0 ? 1 : 0;
+      for (int i = 0; i < 8; ++i) s = i != b && c[i] < c[s] ? i : s;
+      base_pattern = 8 * base_pattern + b;
+      cost0[j] = c[b];
+      extra[j] = c[s] - c[b];
+      move[j] = (s - b) << (3 * j);
+    }
+    for (float c : cost0) base += c;
+    int best = -1;
+    float best_err = 0.0f;
+    const auto consider = [&](int pattern, float e) {
+      const int k = index_[pattern];
+      if (k >= 0 && (best < 0 || e < best_err)) {
+        best = k;
+        best_err = e;
+      }
+    };
+    consider(base_pattern, base);
+    for (int a = 0; a < 4; ++a) {
+      consider(base_pattern + move[a], base + extra[a]);
+      for (int b = a + 1; b < 4; ++b)
+        consider(base_pattern + move[a] + move[b], base + extra[a] + extra[b]);
+    }
+    if (best >= 0) return best;
+    for (int k = 0; k < static_cast<int>(codes_.size()); ++k) {
+      float e = 0.0f;
+      for (int j = 0; j < 4; ++j) {
+        const float d = t[j] - scale * levels_[codes_[k][j]];
+        e += d * d;
+      }
+      if (best < 0 || e < best_err) {
+        best = k;
+        best_err = e;
+      }
+    }
+    return best;
+  }
+
+  float level(int k, int j) const { return levels_[codes_[k][j]]; }
+
+ private:
+  static constexpr int kPatterns = 4096;  // 8^4
+  std::vector<uint32_t> grid_;
+  std::array<float, 8> levels_{};
+  std::vector<std::array<uint8_t, 4>> codes_;
+  std::vector<int16_t> index_;
+};
+
+const Grid4Search& iq3xxs_search() {
+  static const Grid4Search s(kIq3xxsGrid.v, kIq3xxsGridSize, {4, 12, 20, 28, 36, 44, 52, 62});
+  return s;
+}
+
+const Grid4Search& iq3s_search() {
+  static const Grid4Search s(kIq3sGrid.v, kIq3sGridSize, {1, 3, 5, 7, 9, 11, 13, 15});
+  return s;
+}
+
+// A group of 32 of an IQ3 format: targets (|x|, or -|x| where a sign had to flip), the 8
+// entries and the group's scale (one unit of magnitude).
+struct Iq3Group {
+  float t[32];
+  int idx[8];
+  float scale;
+};
+
+// Entries for `scale`, then (refit) the least-squares scale for them, kept if positive.
+void iq3_fit(const Grid4Search& s, Iq3Group* g, float scale, bool refit) {
+  float tg = 0.0f, gg = 0.0f;
+  for (int e = 0; e < 8; ++e) {
+    g->idx[e] = s.nearest(g->t + 4 * e, scale);
+    for (int j = 0; j < 4; ++j) {
+      const float lv = s.level(g->idx[e], j);
+      tg += g->t[4 * e + j] * lv;
+      gg += lv * lv;
+    }
+  }
+  if (refit && tg > 0.0f) g->scale = tg / gg;
+}
+
+// The group's scale from its largest target on the largest magnitude, refined twice.
+void iq3_group_scale(const Grid4Search& s, float top_level, Iq3Group* g) {
+  float amax = 0.0f;
+  for (float t : g->t) amax = std::max(amax, t);
+  g->scale = amax / top_level;
+  if (g->scale > 0.0f) {
+    for (int it = 0; it < 2; ++it) iq3_fit(s, g, g->scale, true);
+  }
+}
+
+// IQ3_XXS: group scale d (2s + 1) / 4; the 8 signs of each half group (two entries) with an
+// even count of minus signs, as IQ2_XXS's.
+void quantize_block_iq3_xxs(const float* x, BlockIQ3_XXS* y) {
+  const Grid4Search& s = iq3xxs_search();
+  Iq3Group g[8];
+  uint8_t signs[8][4];
+  float max_scale = 0.0f;
+  for (int k = 0; k < 8; ++k) {
+    Iq2Group sg;  // the same sign rule per 8 values
+    iq2_signs(x + 32 * k, &sg);
+    std::copy(sg.t, sg.t + 32, g[k].t);
+    std::copy(sg.signs, sg.signs + 4, signs[k]);
+    iq3_group_scale(s, 62.0f, &g[k]);
+    max_scale = std::max(max_scale, g[k].scale);
+  }
+  std::memset(y, 0, sizeof(*y));
+  y->d = f32_to_f16(max_scale * 4.0f / 31.0f);
+  const float d = f16_to_f32(y->d);
+  if (d == 0.0f) return;
+  for (int k = 0; k < 8; ++k) {
+    const int sc = std::clamp(nearest_int((g[k].scale * 4.0f / d - 1.0f) / 2.0f), 0, 15);
+    iq3_fit(s, &g[k], d * static_cast<float>(2 * sc + 1) / 4.0f, false);
+    uint32_t aux = static_cast<uint32_t>(sc) << 28;
+    for (int l = 0; l < 4; ++l) aux |= static_cast<uint32_t>(signs[k][l]) << (7 * l);
+    for (int e = 0; e < 8; ++e) y->qs[8 * k + e] = static_cast<uint8_t>(g[k].idx[e]);
+    std::memcpy(y->sas + 4 * k, &aux, 4);
+  }
+}
+
+// IQ3_S: group scale d (2s + 1); free signs (one bit each), entries of 9-bit indices.
+void quantize_block_iq3_s(const float* x, BlockIQ3_S* y) {
+  const Grid4Search& s = iq3s_search();
+  Iq3Group g[8];
+  float max_scale = 0.0f;
+  for (int k = 0; k < 8; ++k) {
+    for (int j = 0; j < 32; ++j) g[k].t[j] = std::fabs(x[32 * k + j]);
+    iq3_group_scale(s, 15.0f, &g[k]);
+    max_scale = std::max(max_scale, g[k].scale);
+  }
+  std::memset(y, 0, sizeof(*y));
+  y->d = f32_to_f16(max_scale / 31.0f);
+  const float d = f16_to_f32(y->d);
+  if (d == 0.0f) return;
+  for (int k = 0; k < 8; ++k) {
+    const int sc = std::clamp(nearest_int((g[k].scale / d - 1.0f) / 2.0f), 0, 15);
+    iq3_fit(s, &g[k], d * static_cast<float>(2 * sc + 1), false);
+    y->scales[k / 2] = static_cast<uint8_t>(y->scales[k / 2] | sc << (4 * (k % 2)));
+    for (int e = 0; e < 8; ++e) {
+      y->qs[8 * k + e] = static_cast<uint8_t>(g[k].idx[e] & 0xFF);
+      y->qh[k] = static_cast<uint8_t>(y->qh[k] | (g[k].idx[e] >> 8) << e);
+    }
+    for (int j = 0; j < 32; ++j) {
+      const int v = 32 * k + j;
+      if (x[v] < 0) y->signs[v / 8] = static_cast<uint8_t>(y->signs[v / 8] | 1 << (v % 8));
+    }
+  }
+}
+
 template <class Block, void (*kQuantizeBlock)(const float*, Block*)>
 void quantize_blocks(const float* x, void* out, int64_t n) {
   auto* y = static_cast<Block*>(out);
@@ -327,6 +507,12 @@ void quantize_row_iq1_s_ref(const float* x, void* out, int64_t n) {
 }
 void quantize_row_iq1_m_ref(const float* x, void* out, int64_t n) {
   quantize_blocks<BlockIQ1_M, quantize_block_iq1_m>(x, out, n);
+}
+void quantize_row_iq3_xxs_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ3_XXS, quantize_block_iq3_xxs>(x, out, n);
+}
+void quantize_row_iq3_s_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ3_S, quantize_block_iq3_s>(x, out, n);
 }
 
 }  // namespace moe

@@ -71,6 +71,18 @@ const Format kIQ4XS = {"iq4_xs",
                        GgmlType::IQ4_XS_R16,
                        ref::gemm_iq4_xs_r16,
                        ref::vec_dot_iq4_xs_q8_K};
+const Format kIQ3XXS = {"iq3_xxs",
+                        GgmlType::IQ3_XXS,
+                        packed::repack_iq3_xxs_r16,
+                        GgmlType::IQ3_XXS_R16,
+                        ref::gemm_iq3_xxs_r16,
+                        ref::vec_dot_iq3_xxs_q8_K};
+const Format kIQ3S = {"iq3_s",
+                      GgmlType::IQ3_S,
+                      packed::repack_iq3_s_r16,
+                      GgmlType::IQ3_S_R16,
+                      ref::gemm_iq3_s_r16,
+                      ref::vec_dot_iq3_s_q8_K};
 
 // IQ4_XS blocks of its largest products: every other block all nibbles 0 (level -127) under
 // ls = 0 (scale -32), the others as set (all bits: level 113, scale 31).
@@ -312,7 +324,7 @@ TEST_P(PackedK, BatchInvariant) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, PackedK,
                          ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS, kIQ1M,
-                                           kIQ4XS),
+                                           kIQ4XS, kIQ3XXS, kIQ3S),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

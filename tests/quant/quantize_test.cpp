@@ -73,10 +73,10 @@ TEST(Quantize, Q8_KUsesSignedMaxAndBsums) {
 
 TEST(Quantize, ZeroBlocks) {
   std::vector<float> x(256, 0.0f);
-  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::Q4_0,
-                     GgmlType::Q5_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q2_K,
-                     GgmlType::Q3_K, GgmlType::Q5_K, GgmlType::Q5_1, GgmlType::IQ4_NL,
-                     GgmlType::IQ4_XS, GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M}) {
+  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::Q4_0, GgmlType::Q5_0,
+                     GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q5_K,
+                     GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::IQ2_XXS,
+                     GgmlType::IQ1_S, GgmlType::IQ1_M, GgmlType::IQ3_XXS, GgmlType::IQ3_S}) {
     std::vector<uint8_t> q(row_bytes(t, 256), 0xAB);
     quantize_row(t, x.data(), q.data(), 256);
     std::vector<float> y(256, 1.0f);
@@ -145,10 +145,16 @@ TEST(Quantize, RoundTripErrorBounds) {
 // (Lloyd-Max) quantizers of a normal variable reach 0.44 with 3 levels and 0.24 with 6; the
 // IQ formats have those level counts (IQ1: -1, 0, 1 plus a shift of 1/8; IQ2_XXS: +-8, 25,
 // 43) but only a few of the 3^8 patterns per 8 values, an even count of minus signs
-// (IQ2_XXS), and scales shared by 16-32 values on a 3-4 bit grid: bounds 0.55 and 0.40.
+// (IQ2_XXS), and scales shared by 16-32 values on a 3-4 bit grid: bounds 0.55 and 0.40. The
+// IQ3 formats have 8 magnitudes of either sign (16 levels: 0.10 at best) in 1/16 (IQ3_XXS: 256
+// of 8^4 patterns per 4 values, and IQ3_XXS's even count of minus signs) or 1/8 (IQ3_S) of the
+// patterns, under 4-bit scales per 32: bound 0.25.
 TEST(Quantize, CodebookFormatsRoundTripRms) {
-  const std::pair<GgmlType, double> cases[] = {
-      {GgmlType::IQ2_XXS, 0.40}, {GgmlType::IQ1_S, 0.55}, {GgmlType::IQ1_M, 0.55}};
+  const std::pair<GgmlType, double> cases[] = {{GgmlType::IQ2_XXS, 0.40},
+                                               {GgmlType::IQ1_S, 0.55},
+                                               {GgmlType::IQ1_M, 0.55},
+                                               {GgmlType::IQ3_XXS, 0.25},
+                                               {GgmlType::IQ3_S, 0.25}};
   std::mt19937 rng(11);
   std::normal_distribution<float> g(0.0f, 1.0f);
   for (const auto& [type, bound] : cases) {

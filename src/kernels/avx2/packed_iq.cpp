@@ -1,5 +1,6 @@
-// AVX2 products of the IQ layouts packed at load, IQ1_S_R16, IQ2_XXS_R16 and IQ4_XS_R16 x Q8_K
-// (bitwise ref::gemm_iq1_s_r16 / gemm_iq2_xxs_r16 / gemm_iq4_xs_r16; layouts in packed_k.cpp).
+// AVX2 products of the IQ layouts packed at load, IQ1_S_R16, IQ2_XXS_R16 and IQ4_XS_R16 (with
+// IQ3_XXS_R16 and IQ3_S_R16, its layout with other levels) x Q8_K (bitwise the ref:: gemms;
+// layouts in packed_k.cpp).
 // The codebooks of the first two were looked up at load:
 //   IQ1_S_R16: a 32-byte half line is Q2_K_R16's, 4 chunks of 2-bit values u for 8 rows, a
 //     vpmaddubsw each against the activations (pairs <= 2 x 2 x 128; a group's two lines add
@@ -11,7 +12,7 @@
 //     each chunk is widened at once, by a vpmaddwd against (sc, sc) that also applies the
 //     group's scale; -43 sc sum(a) is added per column (vpmaddwd of (sc, sc) x (sum(a), 0),
 //     times 43).
-//   IQ4_XS_R16: a vpshufb turns each line's nibbles into the signed IQ4_NL levels; |level| is
+//   IQ4_XS_R16: a vpshufb turns each line's nibbles into the signed levels; |level| is
 //     the unsigned operand and the activation takes the level's sign (vpsignb; |a| <= 127 in
 //     Q8_K), so a vpmaddubsw pair is at most 2 x 127 x 127 = 32258 and is widened at once by
 //     a vpmaddwd against the sub-block's (ls - 32, ls - 32): no offset to take back.
@@ -203,11 +204,13 @@ inline __m256i iq4_xs_scale_pair(__m256i sl, __m256i sh, int j) {
   return _mm256_or_si256(_mm256_slli_epi32(s, 16), _mm256_and_si256(s, _mm256_set1_epi32(0xFFFF)));
 }
 
-template <int T, int H>
-inline void iq4_xs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
-                        float* y, int64_t y_stride) {
+// IQ4_XS_R16's layout with its levels (IQ4_NL's; IQ3_XXS_R16's and IQ3_S_R16's codes: packed.h)
+// and d times kDScale.
+template <int T, int H, const int8_t (&kLevels)[16], float kDScale>
+inline void level_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                       float* y, int64_t y_stride) {
   const __m256i m0f = _mm256_set1_epi8(0x0F);
-  const __m256i levels = _mm256_broadcastsi128_si256(load128(kIq4nlValues));
+  const __m256i levels = _mm256_broadcastsi128_si256(load128(kLevels));
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kIq4xsColumn;
@@ -243,7 +246,8 @@ inline void iq4_xs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_
       }
     }
     for (int h = 0; h < H; ++h) {
-      const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
+      if constexpr (kDScale != 1.0f) dw = _mm256_mul_ps(dw, _mm256_set1_ps(kDScale));
       for (int t = 0; t < T; ++t) {
         float* yh = y + t * y_stride + 8 * (h0 + h);
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(a[t]->d));
@@ -254,11 +258,31 @@ inline void iq4_xs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_
   }
 }
 
-constexpr TileFn<BlockQ8_K> kIq4xsMulti[] = {
-    iq4_xs_tile<2, 1>, iq4_xs_tile<3, 1>, iq4_xs_tile<4, 1>, iq4_xs_tile<5, 1>,
-    iq4_xs_tile<6, 1>, iq4_xs_tile<7, 1>, iq4_xs_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kIq4xsPair[kOnePassTokens - 1] = {iq4_xs_tile<2, 2>, iq4_xs_tile<3, 2>,
-                                                              iq4_xs_tile<4, 2>};
+template <int T, int H>
+inline void iq4_xs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                        float* y, int64_t y_stride) {
+  level_tile<T, H, kIq4nlValues, 1.0f>(nb, group, h0, act, y, y_stride);
+}
+template <int T, int H>
+inline void iq3_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                         float* y, int64_t y_stride) {
+  level_tile<T, H, kIq3xxsLevels, 0.25f>(nb, group, h0, act, y, y_stride);
+}
+template <int T, int H>
+inline void iq3_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                       float* y, int64_t y_stride) {
+  level_tile<T, H, kIq3sLevels, 1.0f>(nb, group, h0, act, y, y_stride);
+}
+
+// The level layouts' tiles: 2-8 tokens over a half group, 2-4 in one pass over both halves.
+#define MOE_LEVEL_TILES(Multi, Pair, tile)                                               \
+  constexpr TileFn<BlockQ8_K> Multi[] = {tile<2, 1>, tile<3, 1>, tile<4, 1>, tile<5, 1>, \
+                                         tile<6, 1>, tile<7, 1>, tile<8, 1>};            \
+  constexpr TileFn<BlockQ8_K> Pair[kOnePassTokens - 1] = {tile<2, 2>, tile<3, 2>, tile<4, 2>};
+MOE_LEVEL_TILES(kIq4xsMulti, kIq4xsPair, iq4_xs_tile)
+MOE_LEVEL_TILES(kIq3xxsMulti, kIq3xxsPair, iq3_xxs_tile)
+MOE_LEVEL_TILES(kIq3sMulti, kIq3sPair, iq3_s_tile)
+#undef MOE_LEVEL_TILES
 
 constexpr TileFn<BlockQ8_K> kIq2xxsMulti[] = {
     iq2_xxs_tile<2, 1>, iq2_xxs_tile<3, 1>, iq2_xxs_tile<4, 1>, iq2_xxs_tile<5, 1>,
@@ -286,10 +310,15 @@ void gemm_iq2_xxs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
-void gemm_iq4_xs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                     size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, iq4_xs_tile<1, 2>, kIq4xsMulti, kIq4xsPair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
+#define MOE_LEVEL_GEMM(name, tile, Multi, Pair)                                                  \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,    \
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {             \
+    gemm_groups<BlockQ8_K, kQK_K, 8, tile<1, 2>, Multi, Pair>(n, w, w_row_bytes, rows, a,        \
+                                                              a_row_bytes, tokens, y, y_stride); \
+  }
+MOE_LEVEL_GEMM(iq4_xs_r16, iq4_xs_tile, kIq4xsMulti, kIq4xsPair)
+MOE_LEVEL_GEMM(iq3_xxs_r16, iq3_xxs_tile, kIq3xxsMulti, kIq3xxsPair)
+MOE_LEVEL_GEMM(iq3_s_r16, iq3_s_tile, kIq3sMulti, kIq3sPair)
+#undef MOE_LEVEL_GEMM
 
 }  // namespace moe::avx2

@@ -1,10 +1,10 @@
 // AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
-// IQ1_M_R16 / IQ4_XS_R16 x Q8_K products (bitwise the ref:: gemms; layouts in
-// kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one 4-value chunk of the
-// 16 rows, and one vpdpbusd against 4 activation bytes broadcast advances the 16 rows' sub-block
-// sums; the sub-block scales multiply those sums as int32 (exact), mins / the Q6_K offset come from
-// the activation's bsums, and the float work is two (Q4_K) or one (Q6_K) fma per super-block for
-// all 16 rows.
+// IQ1_M_R16 / IQ4_XS_R16 / IQ3_XXS_R16 / IQ3_S_R16 x Q8_K products (bitwise the ref:: gemms;
+// layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one 4-value
+// chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast advances the 16 rows'
+// sub-block sums; the sub-block scales multiply those sums as int32 (exact), mins / the Q6_K offset
+// come from the activation's bsums, and the float work is two (Q4_K) or one (Q6_K) fma per
+// super-block for all 16 rows.
 //
 // Up to 8 tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
@@ -545,24 +545,28 @@ inline __m512i iq4_xs_scale(__m512i sl, __m512i sh, int j) {
   return _mm512_sub_epi32(_mm512_or_si512(low, high), _mm512_set1_epi32(32));
 }
 
-// Bytes 4k..4k+3 of the 16 IQ4_NL levels plus 128 (1 to 241) as one dword.
-constexpr int iq4_levels_plus_128(int k) {
+// Bytes 4k..4k+3 of 16 levels plus 128 as one dword.
+template <const int8_t (&kLevels)[16]>
+constexpr int levels_plus_128(int k) {
   uint32_t v = 0;
-  for (int l = 0; l < 4; ++l) v |= static_cast<uint32_t>(kIq4nlValues[4 * k + l] + 128) << (8 * l);
+  for (int l = 0; l < 4; ++l) v |= static_cast<uint32_t>(kLevels[4 * k + l] + 128) << (8 * l);
   return static_cast<int>(v);
 }
 
-// One vpshufb per nibble turns a line into u = level + 128 (1 to 241) for vpdpbusd; each
-// sub-block's sum starts at -128 sum(a) (|sum| <= 32 x 241 x 127 on the way) and is scaled by
-// ls - 32 in int32 (|isum| <= 8 x 32 x 32 x 127 x 127: exact). The float sums live in y.
-template <int T>
-inline void iq4_xs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
-                        int64_t y_stride) {
+// IQ4_XS_R16's layout with its levels (IQ4_NL's; IQ3_XXS_R16's and IQ3_S_R16's codes: packed.h)
+// and d times kDScale. One vpshufb per nibble turns a line into u = level + 128 (1 to 241) for
+// vpdpbusd; each sub-block's sum starts at -128 sum(a) (|sum| <= 32 x 241 x 127 on the way)
+// and is scaled by ls - 32 in int32 (|isum| <= 8 x 32 x 32 x 127 x 127: exact). The float sums
+// live in y.
+template <int T, const int8_t (&kLevels)[16], float kDScale>
+inline void level_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                       int64_t y_stride) {
   constexpr int kChains = T == 1 ? 2 : 1;  // independent dpbusd chains per sub-block
   const __m512i m0f = _mm512_set1_epi8(0x0F);
   // level + 128 by nibble, in every 128-bit lane
-  const __m512i levels = _mm512_set4_epi32(iq4_levels_plus_128(3), iq4_levels_plus_128(2),
-                                           iq4_levels_plus_128(1), iq4_levels_plus_128(0));
+  const __m512i levels =
+      _mm512_set4_epi32(levels_plus_128<kLevels>(3), levels_plus_128<kLevels>(2),
+                        levels_plus_128<kLevels>(1), levels_plus_128<kLevels>(0));
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
     const uint8_t* col = group + b * kIq4xsColumn;
@@ -614,13 +618,30 @@ inline void iq4_xs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const
                                                              _mm512_mullo_epi32(sum_hi, sc_hi)));
       }
     }
-    const __m512 dw = _mm512_cvtph_ps(load256(col));
+    __m512 dw = _mm512_cvtph_ps(load256(col));
+    if constexpr (kDScale != 1.0f) dw = _mm512_mul_ps(dw, _mm512_set1_ps(kDScale));
     for (int t = 0; t < T; ++t) {
       float* yt = y + t * y_stride;
       _mm512_storeu_ps(yt, _mm512_fmadd_ps(_mm512_mul_ps(dw, _mm512_set1_ps(a[t]->d)),
                                            _mm512_cvtepi32_ps(isum[t]), _mm512_loadu_ps(yt)));
     }
   }
+}
+
+template <int T>
+inline void iq4_xs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                        int64_t y_stride) {
+  level_tile<T, kIq4nlValues, 1.0f>(nb, group, act, y, y_stride);
+}
+template <int T>
+inline void iq3_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                         int64_t y_stride) {
+  level_tile<T, kIq3xxsLevels, 0.25f>(nb, group, act, y, y_stride);
+}
+template <int T>
+inline void iq3_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                       int64_t y_stride) {
+  level_tile<T, kIq3sLevels, 1.0f>(nb, group, act, y, y_stride);
 }
 
 // ---- IQ1_S_R16
@@ -796,6 +817,8 @@ MOE_K_TILE(Iq1sTile, iq1_s_tile)
 MOE_K_TILE(Iq2xxsTile, iq2_xxs_tile)
 MOE_K_TILE(Iq1mTile, iq1_m_tile)
 MOE_K_TILE(Iq4xsTile, iq4_xs_tile)
+MOE_K_TILE(Iq3xxsTile, iq3_xxs_tile)
+MOE_K_TILE(Iq3sTile, iq3_s_tile)
 #undef MOE_K_TILE
 
 }  // namespace
@@ -815,6 +838,8 @@ MOE_PACKED_K_GEMM(iq1_s_r16, Iq1sTile, kIq1sTile)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, Iq2xxsTile, kIq2xxsTile)
 MOE_PACKED_K_GEMM(iq1_m_r16, Iq1mTile, kQ3Tile)
 MOE_PACKED_K_GEMM(iq4_xs_r16, Iq4xsTile, kIq4xsTile)
+MOE_PACKED_K_GEMM(iq3_xxs_r16, Iq3xxsTile, kIq4xsTile)
+MOE_PACKED_K_GEMM(iq3_s_r16, Iq3sTile, kIq4xsTile)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::avx512

@@ -1,7 +1,7 @@
 // Reference Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
-// IQ1_M_R16 / IQ4_XS_R16 x Q8_K products: the definition of their arithmetic (layouts in
-// kernels/packed_k.cpp). Per output element and super-block b, with exact int32 sums (s_j = sum
-// over sub-block j of q * a, q the unsigned stored value):
+// IQ1_M_R16 / IQ4_XS_R16 / IQ3_XXS_R16 / IQ3_S_R16 x Q8_K products: the definition of their
+// arithmetic (layouts in kernels/packed_k.cpp). Per output element and super-block b, with exact
+// int32 sums (s_j = sum over sub-block j of q * a, q the unsigned stored value):
 //   Q4_K: isum = sum_j sc_j * s_j,  msum = sum_j m_j * (bsums[2j] + bsums[2j+1])
 //         acc = fma(d * d_a, float(isum), acc);  acc = fma(-(dmin * d_a), float(msum), acc)
 //   Q5_K: as Q4_K, q = nibble + 16 * hbit
@@ -23,6 +23,7 @@
 //   IQ4_XS: isum = sum_j (ls_j - 32) * (sum(u * a over j) - 128 * sum(a over j))   (8
 //         sub-blocks of 32, u = level + 128 from the stored nibble)
 //         acc = fma(d * d_a, float(isum), acc)
+//   IQ3_XXS, IQ3_S: as IQ4_XS with their levels (packed.h); IQ3_XXS's acc = fma(d / 4 * d_a, ..)
 // starting from acc = 0 and going through b in order; y = acc. Every ISA version does these
 // float operations in this order, so it matches bitwise, whatever the batch.
 #include <cmath>
@@ -169,14 +170,16 @@ int iq1_m_value(const uint8_t* col, int r, int i) {
   return kPlus9[q3_value(col, r, i)];
 }
 
-// Row r's u = level + 128 for value i of an IQ4_XS_R16 column (its nibble where Q4_K_R16 has
-// its value), and ls_j - 32 of sub-block j (from the row's scales_l and scales_h).
-int iq4_xs_value(const uint8_t* col, int r, int i) {
+// Row r's u = level + 128 for value i of an IQ4_XS_R16-layout column (its nibble where
+// Q4_K_R16 has its value; the levels IQ4_XS's, IQ3_XXS_R16's or IQ3_S_R16's), and ls_j - 32
+// of sub-block j (from the row's scales_l and scales_h).
+template <const int8_t (&kLevels)[16]>
+int level_value(const uint8_t* col, int r, int i) {
   const int c = i / 64, hi = (i % 64) / 32, l = i % 32;
   const uint8_t byte = col[128 + 64 * (8 * c + l / 4) + 4 * r + l % 4];
-  return kIq4nlValues[hi ? byte >> 4 : byte & 15] + 128;
+  return kLevels[hi ? byte >> 4 : byte & 15] + 128;
 }
-int iq4_xs_scale(const uint8_t* col, int r, int j) {
+int level_scale(const uint8_t* col, int r, int j) {
   const int low = (col[32 + 4 * r + j / 2] >> (4 * (j % 2))) & 15;
   const int high = (col[96 + 2 * r + j / 4] >> (2 * (j % 4))) & 3;
   return (low | high << 4) - 32;
@@ -258,7 +261,12 @@ constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
 constexpr RowFn kRowIq1s = row_iq1_s;
 constexpr RowFn kRowIq2xxs = row_iq2_xxs;
 constexpr RowFn kRowIq1m = row_offset<iq1_m_value, q3_scale, 9, kQ3Column, 0.125f>;
-constexpr RowFn kRowIq4xs = row_offset<iq4_xs_value, iq4_xs_scale, 128, kIq4xsColumn, 1.0f, 8>;
+constexpr RowFn kRowIq4xs =
+    row_offset<level_value<kIq4nlValues>, level_scale, 128, kIq4xsColumn, 1.0f, 8>;
+constexpr RowFn kRowIq3xxs =
+    row_offset<level_value<kIq3xxsLevels>, level_scale, 128, kIq4xsColumn, 0.25f, 8>;
+constexpr RowFn kRowIq3s =
+    row_offset<level_value<kIq3sLevels>, level_scale, 128, kIq4xsColumn, 1.0f, 8>;
 
 }  // namespace
 
@@ -276,6 +284,8 @@ MOE_PACKED_K_GEMM(iq1_s_r16, kRowIq1s, kIq1sColumn)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, kRowIq2xxs, kIq2xxsColumn)
 MOE_PACKED_K_GEMM(iq1_m_r16, kRowIq1m, kQ3Column)
 MOE_PACKED_K_GEMM(iq4_xs_r16, kRowIq4xs, kIq4xsColumn)
+MOE_PACKED_K_GEMM(iq3_xxs_r16, kRowIq3xxs, kIq4xsColumn)
+MOE_PACKED_K_GEMM(iq3_s_r16, kRowIq3s, kIq4xsColumn)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref
