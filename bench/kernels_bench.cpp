@@ -77,10 +77,14 @@ const Matrix& matrix(GgmlType type) {
     static const Matrix iq1_s = make(GgmlType::IQ1_S);
     static const Matrix iq1_m = make(GgmlType::IQ1_M);
     static const Matrix iq4_xs = make(GgmlType::IQ4_XS);
+    static const Matrix iq3_xxs = make(GgmlType::IQ3_XXS);
+    static const Matrix iq3_s = make(GgmlType::IQ3_S);
     switch (t) {
       case GgmlType::IQ2_XXS: return iq2_xxs;
       case GgmlType::IQ1_S: return iq1_s;
       case GgmlType::IQ4_XS: return iq4_xs;
+      case GgmlType::IQ3_XXS: return iq3_xxs;
+      case GgmlType::IQ3_S: return iq3_s;
       default: return iq1_m;
     }
   };
@@ -95,7 +99,9 @@ const Matrix& matrix(GgmlType type) {
       return q4_0;
     case GgmlType::IQ4_NL:
       return iq4_nl;
-    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: case GgmlType::IQ4_XS: return iq(type);
+    case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: case GgmlType::IQ4_XS:
+    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
+      return iq(type);
     default: return bf16;
   }
 }
@@ -427,6 +433,24 @@ MOE_BENCH_PACKED(IQ4_XS, kAvx512, 16);
 MOE_BENCH_PACKED(IQ4_XS, kAvx2, 1);
 MOE_BENCH_PACKED(IQ4_XS, kAvx2, 8);
 MOE_BENCH_PACKED(IQ4_XS, kAvx2, 16);
+// IQ3_XXS / IQ3_S: the file layout's codebook expansion and their conversions into IQ4_XS_R16's
+// layout (IQ3_XXS_R16 1.39x, IQ3_S_R16 1.24x the file's bytes)
+MOE_BENCH(IQ3_XXS, kAvx2, 1);
+MOE_BENCH(IQ3_XXS, kAvx512, 1);
+MOE_BENCH(IQ3_XXS, kAvx512, 8);
+MOE_BENCH(IQ3_S, kAvx2, 1);
+MOE_BENCH(IQ3_S, kAvx512, 1);
+MOE_BENCH(IQ3_S, kAvx512, 8);
+MOE_BENCH_PACKED_DRAM(IQ3_XXS, kAvx512, 1);
+MOE_BENCH_PACKED(IQ3_XXS, kAvx512, 1);
+MOE_BENCH_PACKED(IQ3_XXS, kAvx512, 8);
+MOE_BENCH_PACKED(IQ3_XXS, kAvx2, 1);
+MOE_BENCH_PACKED(IQ3_XXS, kAvx2, 8);
+MOE_BENCH_PACKED_DRAM(IQ3_S, kAvx512, 1);
+MOE_BENCH_PACKED(IQ3_S, kAvx512, 1);
+MOE_BENCH_PACKED(IQ3_S, kAvx512, 8);
+MOE_BENCH_PACKED(IQ3_S, kAvx2, 1);
+MOE_BENCH_PACKED(IQ3_S, kAvx2, 8);
 // Q4_0 / IQ4_NL in the file layout: Q4_0 before Q4_0_R16 (below); what IQ4_NL routed
 // experts run on past the memory limit (pack_weights converts them into Q8_0_R16 within it).
 MOE_BENCH(Q4_0, kAvx2, 1);

@@ -41,7 +41,8 @@
 // (cores x GHz x codebook_values_per_cycle)), default 2 values a cycle a core (the codebook
 // figures count routed experts, the dynamic files' only codebook tensors). The SIMD tables
 // convert IQ1_S, IQ2_XXS and IQ1_M experts at load into 2- and 3-bit values (IQ1_S_R16,
-// IQ2_XXS_R16, IQ1_M_R16: 1.4x, 1.55x and 1.96x the bytes; Q5_0 / IQ4_NL ones into Q8_0_R16)
+// IQ2_XXS_R16, IQ1_M_R16: 1.4x, 1.55x and 1.96x the bytes; IQ3_XXS / IQ3_S into 4-bit codes,
+// 1.39x / 1.24x; Q5_0 / IQ4_NL ones into Q8_0_R16)
 // while the grown weights fit 85 % of RAM (model/pack_weights.h), layer by layer: a row
 // counts the share of the growth that fits, in memory and read a token, and takes the same
 // share of those types' values off the codebook time.
