@@ -18,22 +18,28 @@ namespace {
 
 inline int nearest_int(float v) { return static_cast<int>(std::nearbyint(v)); }
 
-// A codebook of 8-value entries over 3 levels, searched for the entry nearest to 8 targets
-// at a given scale. ggml's grids hold only some of the 3^8 patterns, so the exact nearest
-// pattern is looked up first, with every pattern one or two positions away from it (each
-// such position moved to its second-nearest level); only when none of those is in the book
-// is every entry tried.
+// A codebook of kValues-value entries over kLevels levels (IQ1 / IQ2: 8 values, 3 levels; IQ3:
+// 4 values, 8 magnitudes), searched for the entry nearest to kValues targets at a given scale.
+// ggml's grids hold only some of the kLevels^kValues patterns, so the exact nearest pattern is
+// looked up first, with every pattern one or two positions away from it (each such position
+// moved to its second-nearest level); only when none of those is in the book is every entry
+// tried.
+template <int kValues, int kLevels>
 class GridSearch {
  public:
-  GridSearch(const uint64_t* grid, int size, const std::array<int, 3>& byte_levels, const std::array<float, 3>& levels)
+  // grid: entries with value j in byte j; byte_levels: the bytes of the levels, in order.
+  template <class Entry>
+  GridSearch(const Entry* grid, int size, const std::array<int, kLevels>& byte_levels,
+             const std::array<float, kLevels>& levels)
       : levels_(levels), codes_(size), index_(kPatterns, -1) {
     for (int k = 0; k < size; ++k) {
       int pattern = 0;
-      for (int j = 7; j >= 0; --j) {
+      for (int j = kValues - 1; j >= 0; --j) {
         const int byte = static_cast<int>((grid[k] >> (8 * j)) & 0xFF);
-        const int code = static_cast<int>(std::find(byte_levels.begin(), byte_levels.end(), byte) - byte_levels.begin());
+        const int code = static_cast<int>(std::find(byte_levels.begin(), byte_levels.end(), byte) -
+                                          byte_levels.begin());
         codes_[k][j] = static_cast<uint8_t>(code);
-        pattern = 3 * pattern + code;
+        pattern = kLevels * pattern + code;
       }
       index_[pattern] = static_cast<int16_t>(k);
     }
@@ -41,26 +47,27 @@ class GridSearch {
 
   // The entry minimizing sum_j (t_j - scale * level_j)^2 (scale > 0); its error in *err.
   int nearest(const float* t, float scale, float* err) const {
-    int best_code[8], second[8];
-    float cost0[8], extra[8];
-    for (int j = 0; j < 8; ++j) {
-      float c[3];
-      for (int i = 0; i < 3; ++i) c[i] = (t[j] - scale * levels_[i]) * (t[j] - scale * levels_[i]);
+    int best_code[kValues], second[kValues];
+    float cost0[kValues], extra[kValues];
+    for (int j = 0; j < kValues; ++j) {
+      float c[kLevels];
+      for (int i = 0; i < kLevels; ++i)
+        c[i] = (t[j] - scale * levels_[i]) * (t[j] - scale * levels_[i]);
       int b = 0;
-      for (int i = 1; i < 3; ++i) b = c[i] < c[b] ? i : b;
+      for (int i = 1; i < kLevels; ++i) b = c[i] < c[b] ? i : b;
       int s = b == 0 ? 1 : 0;
-      for (int i = 0; i < 3; ++i) s = i != b && c[i] < c[s] ? i : s;
+      for (int i = 0; i < kLevels; ++i) s = i != b && c[i] < c[s] ? i : s;
       best_code[j] = b;
       second[j] = s;
       cost0[j] = c[b];
       extra[j] = c[s] - c[b];
     }
     float base = 0.0f;
-    int base_pattern = 0, move[8];  // moving position j changes the pattern by move[j]
-    for (int j = 7; j >= 0; --j) base_pattern = 3 * base_pattern + best_code[j];
-    for (int j = 0, p3 = 1; j < 8; ++j, p3 *= 3) {
+    int base_pattern = 0, move[kValues];  // moving position j changes the pattern by move[j]
+    for (int j = kValues - 1; j >= 0; --j) base_pattern = kLevels * base_pattern + best_code[j];
+    for (int j = 0, p = 1; j < kValues; ++j, p *= kLevels) {
       base += cost0[j];
-      move[j] = (second[j] - best_code[j]) * p3;
+      move[j] = (second[j] - best_code[j]) * p;
     }
     int best = -1;
     float best_err = 0.0f;
@@ -72,14 +79,15 @@ class GridSearch {
       }
     };
     consider(base_pattern, base);
-    for (int a = 0; a < 8; ++a) {
+    for (int a = 0; a < kValues; ++a) {
       consider(base_pattern + move[a], base + extra[a]);
-      for (int b = a + 1; b < 8; ++b) consider(base_pattern + move[a] + move[b], base + extra[a] + extra[b]);
+      for (int b = a + 1; b < kValues; ++b)
+        consider(base_pattern + move[a] + move[b], base + extra[a] + extra[b]);
     }
     if (best < 0) {
       for (int k = 0; k < static_cast<int>(codes_.size()); ++k) {
         float e = 0.0f;
-        for (int j = 0; j < 8; ++j) {
+        for (int j = 0; j < kValues; ++j) {
           const float d = t[j] - scale * levels_[codes_[k][j]];
           e += d * d;
         }
@@ -96,19 +104,26 @@ class GridSearch {
   float level(int k, int j) const { return levels_[codes_[k][j]]; }
 
  private:
-  static constexpr int kPatterns = 6561;  // 3^8
-  std::array<float, 3> levels_;
-  std::vector<std::array<uint8_t, 8>> codes_;
+  static constexpr int kPatterns = [] {
+    int n = 1;
+    for (int j = 0; j < kValues; ++j) n *= kLevels;
+    return n;
+  }();
+  std::array<float, kLevels> levels_;
+  std::vector<std::array<uint8_t, kValues>> codes_;
   std::vector<int16_t> index_;
 };
 
-const GridSearch& iq2xxs_search() {
-  static const GridSearch s(kIq2xxsGrid.v, kIq2xxsGridSize, {8, 25, 43}, {8.0f, 25.0f, 43.0f});
+using Grid8x3 = GridSearch<8, 3>;  // IQ1_S / IQ1_M, IQ2_XXS
+using Grid4x8 = GridSearch<4, 8>;  // IQ3_XXS, IQ3_S
+
+const Grid8x3& iq2xxs_search() {
+  static const Grid8x3 s(kIq2xxsGrid.v, kIq2xxsGridSize, {8, 25, 43}, {8.0f, 25.0f, 43.0f});
   return s;
 }
 
-const GridSearch& iq1s_search() {
-  static const GridSearch s(kIq1sGrid.v, kIq1sGridSize, {0xff, 0x00, 0x01}, {-1.0f, 0.0f, 1.0f});
+const Grid8x3& iq1s_search() {
+  static const Grid8x3 s(kIq1sGrid.v, kIq1sGridSize, {0xff, 0x00, 0x01}, {-1.0f, 0.0f, 1.0f});
   return s;
 }
 
@@ -141,7 +156,7 @@ void iq2_signs(const float* x, Iq2Group* g) {
 
 // Entries for `scale`, then (refit) the least-squares scale for those entries, kept if positive.
 void iq2_fit(Iq2Group* g, float scale, bool refit) {
-  const GridSearch& s = iq2xxs_search();
+  const Grid8x3& s = iq2xxs_search();
   float tg = 0.0f, gg = 0.0f;
   for (int l = 0; l < 4; ++l) {
     float err;
@@ -224,7 +239,7 @@ bool iq1_pick_shared(const float* x, float scale, int n_sub, Iq1Sub* subs) {
 
 // Least-squares scale of n_sub sub-groups of 8 for their chosen entries and shifts.
 float iq1_refit(const float* x, const Iq1Sub* subs, int n_sub, float scale) {
-  const GridSearch& s = iq1s_search();
+  const Grid8x3& s = iq1s_search();
   float xv = 0.0f, vv = 0.0f;
   for (int l = 0; l < n_sub; ++l) {
     for (int j = 0; j < 8; ++j) {
@@ -311,93 +326,16 @@ void quantize_block_iq1_m(const float* x, BlockIQ1_M* y) {
   std::memcpy(y->scales, sc, 8);
 }
 
-// ---- IQ3_XXS / IQ3_S. Entries of 4 magnitudes out of 8 levels; 8^4 patterns, of which the
-// grids hold 256 (IQ3_XXS) or 512 (IQ3_S). As GridSearch: the exact nearest pattern, then
-// every pattern one or two positions away (each moved to its second-nearest level), then
-// every entry.
-class Grid4Search {
- public:
-  Grid4Search(const uint32_t* grid, int size, const std::array<int, 8>& byte_levels)
-      : grid_(grid, grid + size), index_(kPatterns, -1) {
-    for (int k = 0; k < size; ++k) {
-      int pattern = 0;
-      for (int j = 3; j >= 0; --j) {
-        const int byte = static_cast<int>((grid[k] >> (8 * j)) & 0xFF);
-        const int code = static_cast<int>(std::find(byte_levels.begin(), byte_levels.end(), byte) -
-                                          byte_levels.begin());
-        codes_.resize(size);
-        codes_[k][j] = static_cast<uint8_t>(code);
-        pattern = 8 * pattern + code;
-      }
-      index_[pattern] = static_cast<int16_t>(k);
-    }
-    for (int i = 0; i < 8; ++i) levels_[i] = static_cast<float>(byte_levels[i]);
-  }
-
-  // The entry minimizing sum_j (t_j - scale * magnitude_j)^2 (scale > 0).
-  int nearest(const float* t, float scale) const {
-    int base_pattern = 0, move[4];
-    float cost0[4], extra[4], base = 0.0f;
-    for (int j = 3; j >= 0; --j) {
-      float c[8];
-      for (int i = 0; i < 8; ++i) c[i] = (t[j] - scale * levels_[i]) * (t[j] - scale * levels_[i]);
-      int b = 0;
-      for (int i = 1; i < 8; ++i) b = c[i] < c[b] ? i : b;
-      int s = b == 0 ? 1 : 0;
-      for (int i = 0; i < 8; ++i) s = i != b && c[i] < c[s] ? i : s;
-      base_pattern = 8 * base_pattern + b;
-      cost0[j] = c[b];
-      extra[j] = c[s] - c[b];
-      move[j] = (s - b) << (3 * j);
-    }
-    for (float c : cost0) base += c;
-    int best = -1;
-    float best_err = 0.0f;
-    const auto consider = [&](int pattern, float e) {
-      const int k = index_[pattern];
-      if (k >= 0 && (best < 0 || e < best_err)) {
-        best = k;
-        best_err = e;
-      }
-    };
-    consider(base_pattern, base);
-    for (int a = 0; a < 4; ++a) {
-      consider(base_pattern + move[a], base + extra[a]);
-      for (int b = a + 1; b < 4; ++b)
-        consider(base_pattern + move[a] + move[b], base + extra[a] + extra[b]);
-    }
-    if (best >= 0) return best;
-    for (int k = 0; k < static_cast<int>(codes_.size()); ++k) {
-      float e = 0.0f;
-      for (int j = 0; j < 4; ++j) {
-        const float d = t[j] - scale * levels_[codes_[k][j]];
-        e += d * d;
-      }
-      if (best < 0 || e < best_err) {
-        best = k;
-        best_err = e;
-      }
-    }
-    return best;
-  }
-
-  float level(int k, int j) const { return levels_[codes_[k][j]]; }
-
- private:
-  static constexpr int kPatterns = 4096;  // 8^4
-  std::vector<uint32_t> grid_;
-  std::array<float, 8> levels_{};
-  std::vector<std::array<uint8_t, 4>> codes_;
-  std::vector<int16_t> index_;
-};
-
-const Grid4Search& iq3xxs_search() {
-  static const Grid4Search s(kIq3xxsGrid.v, kIq3xxsGridSize, {4, 12, 20, 28, 36, 44, 52, 62});
+// ---- IQ3_XXS / IQ3_S. Entries of 4 magnitudes out of 8 levels (Grid4x8).
+const Grid4x8& iq3xxs_search() {
+  static const Grid4x8 s(kIq3xxsGrid.v, kIq3xxsGridSize, {4, 12, 20, 28, 36, 44, 52, 62},
+                         {4.0f, 12.0f, 20.0f, 28.0f, 36.0f, 44.0f, 52.0f, 62.0f});
   return s;
 }
 
-const Grid4Search& iq3s_search() {
-  static const Grid4Search s(kIq3sGrid.v, kIq3sGridSize, {1, 3, 5, 7, 9, 11, 13, 15});
+const Grid4x8& iq3s_search() {
+  static const Grid4x8 s(kIq3sGrid.v, kIq3sGridSize, {1, 3, 5, 7, 9, 11, 13, 15},
+                         {1.0f, 3.0f, 5.0f, 7.0f, 9.0f, 11.0f, 13.0f, 15.0f});
   return s;
 }
 
@@ -410,10 +348,11 @@ struct Iq3Group {
 };
 
 // Entries for `scale`, then (refit) the least-squares scale for them, kept if positive.
-void iq3_fit(const Grid4Search& s, Iq3Group* g, float scale, bool refit) {
+void iq3_fit(const Grid4x8& s, Iq3Group* g, float scale, bool refit) {
   float tg = 0.0f, gg = 0.0f;
   for (int e = 0; e < 8; ++e) {
-    g->idx[e] = s.nearest(g->t + 4 * e, scale);
+    float err;
+    g->idx[e] = s.nearest(g->t + 4 * e, scale, &err);
     for (int j = 0; j < 4; ++j) {
       const float lv = s.level(g->idx[e], j);
       tg += g->t[4 * e + j] * lv;
@@ -424,7 +363,7 @@ void iq3_fit(const Grid4Search& s, Iq3Group* g, float scale, bool refit) {
 }
 
 // The group's scale from its largest target on the largest magnitude, refined twice.
-void iq3_group_scale(const Grid4Search& s, float top_level, Iq3Group* g) {
+void iq3_group_scale(const Grid4x8& s, float top_level, Iq3Group* g) {
   float amax = 0.0f;
   for (float t : g->t) amax = std::max(amax, t);
   g->scale = amax / top_level;
@@ -436,7 +375,7 @@ void iq3_group_scale(const Grid4Search& s, float top_level, Iq3Group* g) {
 // IQ3_XXS: group scale d (2s + 1) / 4; the 8 signs of each half group (two entries) with an
 // even count of minus signs, as IQ2_XXS's.
 void quantize_block_iq3_xxs(const float* x, BlockIQ3_XXS* y) {
-  const Grid4Search& s = iq3xxs_search();
+  const Grid4x8& s = iq3xxs_search();
   Iq3Group g[8];
   uint8_t signs[8][4];
   float max_scale = 0.0f;
@@ -464,7 +403,7 @@ void quantize_block_iq3_xxs(const float* x, BlockIQ3_XXS* y) {
 
 // IQ3_S: group scale d (2s + 1); free signs (one bit each), entries of 9-bit indices.
 void quantize_block_iq3_s(const float* x, BlockIQ3_S* y) {
-  const Grid4Search& s = iq3s_search();
+  const Grid4x8& s = iq3s_search();
   Iq3Group g[8];
   float max_scale = 0.0f;
   for (int k = 0; k < 8; ++k) {

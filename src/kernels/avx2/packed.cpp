@@ -664,19 +664,12 @@ constexpr TileFn<BlockQ8_0S> kQ40Multi[] = {q40_tile<2, 1>, q40_tile<3, 1>, q40_
                                             q40_tile<8, 1>};
 constexpr TileFn<BlockQ8_0S> kQ40Pair[kOnePassTokens - 1] = {q40_tile<2, 2>, q40_tile<3, 2>,
                                                              q40_tile<4, 2>};
-// The K formats' tiles: kQ*Multi (2-8 tokens over a half group), kQ*Pair (2-4 tokens in one
-// pass over both halves).
-#define MOE_K_TILES(Multi, Pair, tile)                                                           \
-  constexpr TileFn<BlockQ8_K> Multi[] = {tile<2, 1>, tile<3, 1>, tile<4, 1>, tile<5, 1>,        \
-                                         tile<6, 1>, tile<7, 1>, tile<8, 1>};                  \
-  constexpr TileFn<BlockQ8_K> Pair[kOnePassTokens - 1] = {tile<2, 2>, tile<3, 2>, tile<4, 2>};
-MOE_K_TILES(kQ4Multi, kQ4Pair, q4_tile)
-MOE_K_TILES(kQ5Multi, kQ5Pair, q5_tile)
-MOE_K_TILES(kQ6Multi, kQ6Pair, q6_tile)
-MOE_K_TILES(kQ2Multi, kQ2Pair, q2_tile)
-MOE_K_TILES(kQ3Multi, kQ3Pair, q3_tile)
-MOE_K_TILES(kIq1mMulti, kIq1mPair, iq1_m_tile)
-#undef MOE_K_TILES
+MOE_AVX2_K_TILES(kQ4Multi, kQ4Pair, q4_tile)
+MOE_AVX2_K_TILES(kQ5Multi, kQ5Pair, q5_tile)
+MOE_AVX2_K_TILES(kQ6Multi, kQ6Pair, q6_tile)
+MOE_AVX2_K_TILES(kQ2Multi, kQ2Pair, q2_tile)
+MOE_AVX2_K_TILES(kQ3Multi, kQ3Pair, q3_tile)
+MOE_AVX2_K_TILES(kIq1mMulti, kIq1mPair, iq1_m_tile)
 
 }  // namespace
 
@@ -706,19 +699,12 @@ void gemm_q4_0_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, c
       n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
 }
 
-// The packed K gemms: one token in one pass, else the format's tile tables (gemm_groups).
-#define MOE_PACKED_K_GEMM(name, tile, Multi, Pair)                                                \
-  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,   \
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {           \
-    gemm_groups<BlockQ8_K, kQK_K, 8, tile<1, 2>, Multi, Pair>(n, w, w_row_bytes, rows, a,      \
-                                                              a_row_bytes, tokens, y, y_stride); \
-  }
-MOE_PACKED_K_GEMM(q4_K_r16, q4_tile, kQ4Multi, kQ4Pair)
-MOE_PACKED_K_GEMM(q5_K_r16, q5_tile, kQ5Multi, kQ5Pair)
-MOE_PACKED_K_GEMM(q6_K_r16, q6_tile, kQ6Multi, kQ6Pair)
-MOE_PACKED_K_GEMM(q2_K_r16, q2_tile, kQ2Multi, kQ2Pair)
-MOE_PACKED_K_GEMM(q3_K_r16, q3_tile, kQ3Multi, kQ3Pair)
-MOE_PACKED_K_GEMM(iq1_m_r16, iq1_m_tile, kIq1mMulti, kIq1mPair)
-#undef MOE_PACKED_K_GEMM
+// The packed K gemms (packed_tiles.h)
+MOE_AVX2_K_GEMM(q4_K_r16, q4_tile, kQ4Multi, kQ4Pair)
+MOE_AVX2_K_GEMM(q5_K_r16, q5_tile, kQ5Multi, kQ5Pair)
+MOE_AVX2_K_GEMM(q6_K_r16, q6_tile, kQ6Multi, kQ6Pair)
+MOE_AVX2_K_GEMM(q2_K_r16, q2_tile, kQ2Multi, kQ2Pair)
+MOE_AVX2_K_GEMM(q3_K_r16, q3_tile, kQ3Multi, kQ3Pair)
+MOE_AVX2_K_GEMM(iq1_m_r16, iq1_m_tile, kIq1mMulti, kIq1mPair)
 
 }  // namespace moe::avx2

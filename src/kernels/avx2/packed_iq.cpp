@@ -274,51 +274,18 @@ inline void iq3_s_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K
   level_tile<T, H, kIq3sLevels, 1.0f>(nb, group, h0, act, y, y_stride);
 }
 
-// The level layouts' tiles: 2-8 tokens over a half group, 2-4 in one pass over both halves.
-#define MOE_LEVEL_TILES(Multi, Pair, tile)                                               \
-  constexpr TileFn<BlockQ8_K> Multi[] = {tile<2, 1>, tile<3, 1>, tile<4, 1>, tile<5, 1>, \
-                                         tile<6, 1>, tile<7, 1>, tile<8, 1>};            \
-  constexpr TileFn<BlockQ8_K> Pair[kOnePassTokens - 1] = {tile<2, 2>, tile<3, 2>, tile<4, 2>};
-MOE_LEVEL_TILES(kIq4xsMulti, kIq4xsPair, iq4_xs_tile)
-MOE_LEVEL_TILES(kIq3xxsMulti, kIq3xxsPair, iq3_xxs_tile)
-MOE_LEVEL_TILES(kIq3sMulti, kIq3sPair, iq3_s_tile)
-#undef MOE_LEVEL_TILES
-
-constexpr TileFn<BlockQ8_K> kIq2xxsMulti[] = {
-    iq2_xxs_tile<2, 1>, iq2_xxs_tile<3, 1>, iq2_xxs_tile<4, 1>, iq2_xxs_tile<5, 1>,
-    iq2_xxs_tile<6, 1>, iq2_xxs_tile<7, 1>, iq2_xxs_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kIq2xxsPair[kOnePassTokens - 1] = {
-    iq2_xxs_tile<2, 2>, iq2_xxs_tile<3, 2>, iq2_xxs_tile<4, 2>};
-
-constexpr TileFn<BlockQ8_K> kIq1sMulti[] = {iq1_s_tile<2, 1>, iq1_s_tile<3, 1>, iq1_s_tile<4, 1>,
-                                            iq1_s_tile<5, 1>, iq1_s_tile<6, 1>, iq1_s_tile<7, 1>,
-                                            iq1_s_tile<8, 1>};
-constexpr TileFn<BlockQ8_K> kIq1sPair[kOnePassTokens - 1] = {iq1_s_tile<2, 2>, iq1_s_tile<3, 2>,
-                                                             iq1_s_tile<4, 2>};
+MOE_AVX2_K_TILES(kIq4xsMulti, kIq4xsPair, iq4_xs_tile)
+MOE_AVX2_K_TILES(kIq3xxsMulti, kIq3xxsPair, iq3_xxs_tile)
+MOE_AVX2_K_TILES(kIq3sMulti, kIq3sPair, iq3_s_tile)
+MOE_AVX2_K_TILES(kIq2xxsMulti, kIq2xxsPair, iq2_xxs_tile)
+MOE_AVX2_K_TILES(kIq1sMulti, kIq1sPair, iq1_s_tile)
 
 }  // namespace
 
-void gemm_iq1_s_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                    size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, iq1_s_tile<1, 2>, kIq1sMulti, kIq1sPair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-void gemm_iq2_xxs_r16(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,
-                      size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {
-  gemm_groups<BlockQ8_K, kQK_K, 8, iq2_xxs_tile<1, 2>, kIq2xxsMulti, kIq2xxsPair>(
-      n, w, w_row_bytes, rows, a, a_row_bytes, tokens, y, y_stride);
-}
-
-#define MOE_LEVEL_GEMM(name, tile, Multi, Pair)                                                  \
-  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,    \
-                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {             \
-    gemm_groups<BlockQ8_K, kQK_K, 8, tile<1, 2>, Multi, Pair>(n, w, w_row_bytes, rows, a,        \
-                                                              a_row_bytes, tokens, y, y_stride); \
-  }
-MOE_LEVEL_GEMM(iq4_xs_r16, iq4_xs_tile, kIq4xsMulti, kIq4xsPair)
-MOE_LEVEL_GEMM(iq3_xxs_r16, iq3_xxs_tile, kIq3xxsMulti, kIq3xxsPair)
-MOE_LEVEL_GEMM(iq3_s_r16, iq3_s_tile, kIq3sMulti, kIq3sPair)
-#undef MOE_LEVEL_GEMM
+MOE_AVX2_K_GEMM(iq1_s_r16, iq1_s_tile, kIq1sMulti, kIq1sPair)
+MOE_AVX2_K_GEMM(iq2_xxs_r16, iq2_xxs_tile, kIq2xxsMulti, kIq2xxsPair)
+MOE_AVX2_K_GEMM(iq4_xs_r16, iq4_xs_tile, kIq4xsMulti, kIq4xsPair)
+MOE_AVX2_K_GEMM(iq3_xxs_r16, iq3_xxs_tile, kIq3xxsMulti, kIq3xxsPair)
+MOE_AVX2_K_GEMM(iq3_s_r16, iq3_s_tile, kIq3sMulti, kIq3sPair)
 
 }  // namespace moe::avx2

@@ -134,3 +134,18 @@ void gemm_groups(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
 
 }  // namespace
 }  // namespace moe::avx2
+
+// A K-style tile's tables for gemm_groups (tile<T, H>): Multi takes 2-8 tokens over a half
+// group, Pair 2-4 tokens in one pass over both halves.
+#define MOE_AVX2_K_TILES(Multi, Pair, tile)                                              \
+  constexpr TileFn<BlockQ8_K> Multi[] = {tile<2, 1>, tile<3, 1>, tile<4, 1>, tile<5, 1>, \
+                                         tile<6, 1>, tile<7, 1>, tile<8, 1>};            \
+  constexpr TileFn<BlockQ8_K> Pair[kOnePassTokens - 1] = {tile<2, 2>, tile<3, 2>, tile<4, 2>};
+
+// gemm_<name>: one token in one pass (tile<1, 2>), else the tables (gemm_groups).
+#define MOE_AVX2_K_GEMM(name, tile, Multi, Pair)                                                 \
+  void gemm_##name(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a,    \
+                   size_t a_row_bytes, int64_t tokens, float* y, int64_t y_stride) {             \
+    gemm_groups<BlockQ8_K, kQK_K, 8, tile<1, 2>, Multi, Pair>(n, w, w_row_bytes, rows, a,        \
+                                                              a_row_bytes, tokens, y, y_stride); \
+  }
