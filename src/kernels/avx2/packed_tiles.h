@@ -14,7 +14,9 @@
 namespace moe::avx2 {
 namespace {
 
-constexpr size_t kGroupPrefetchBytes = 8192;  // ahead of the column being read
+// Ahead of the column being read: 4096 decoded one token from DRAM 5-8 % faster than 8192 on
+// the Xeon of PERFORMANCE.md ("Prefetch distances").
+constexpr size_t kGroupPrefetchBytes = 4096;
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
