@@ -1,7 +1,6 @@
-// AVX2 products of the IQ layouts packed at load, IQ1_S_R16, IQ2_XXS_R16 and IQ4_XS_R16 (with
-// IQ3_XXS_R16 and IQ3_S_R16, its layout with other levels) x Q8_K (bitwise the ref:: gemms;
-// layouts in packed_k.cpp).
-// The codebooks of the first two were looked up at load:
+// AVX2 products of the IQ layouts packed at load x Q8_K: IQ1_S_R16, IQ2_XXS_R16, and IQ4_XS_R16's
+// layout (IQ4_XS_R16; IQ3_XXS_R16 and IQ3_S_R16, whose codebook entries were looked up at load,
+// with other levels), bitwise the ref:: gemms (layouts in packed_k.cpp):
 //   IQ1_S_R16: a 32-byte half line is Q2_K_R16's, 4 chunks of 2-bit values u for 8 rows, a
 //     vpmaddubsw each against the activations (pairs <= 2 x 2 x 128; a group's two lines add
 //     up in int16, <= 4096). Per group of 32 and row, one vpmaddwd against (8 sc, 8 sc) and
