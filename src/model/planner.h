@@ -108,7 +108,8 @@ struct WeightsFootprint {
   int64_t converted_codebook_params_per_token = 0;
 };
 // Bytes per block of `type` in the layout the SIMD tables convert it into at load when that
-// is larger (IQ1_S: 70, IQ2_XXS: 102, Q5_0 / IQ4_NL: 34, kernels/dispatch.cpp), else 0.
+// is larger (IQ1_S: 70, IQ2_XXS: 102, IQ1_M: 110, IQ3_XXS / IQ3_S: 136, Q5_0 / IQ4_NL: 34;
+// kernels/dispatch.cpp), else 0.
 int conversion_bytes_per_block(GgmlType type);
 // Adds a routed-expert tensor (`bytes`, `values`; `used` of its `total` experts a token) to
 // the per-token codebook and the conversion figures of `f`.

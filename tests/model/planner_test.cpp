@@ -263,6 +263,31 @@ TEST(Planner, IQ1_MExpertsAreConvertedWhereTheyFit) {
   EXPECT_EQ(r.codebook_params_per_token, 0);
 }
 
+// IQ3_XXS / IQ3_S grow into IQ4_XS_R16's 136 bytes a block (from 98 / 110); IQ4_XS is packed
+// in its own 136 bytes (no growth). One R1 expert tensor, 256 experts of 2048 x 7168, 8 used:
+// 14,680,064 values an expert, 57,344 blocks.
+TEST(Planner, IQ3ExpertsGrowIntoTheLevelLayoutAndIQ4_XSDoesNot) {
+  EXPECT_EQ(conversion_bytes_per_block(GgmlType::IQ3_XXS), 136);
+  EXPECT_EQ(conversion_bytes_per_block(GgmlType::IQ3_S), 136);
+  EXPECT_EQ(conversion_bytes_per_block(GgmlType::IQ4_XS), 0);
+  const int64_t values = 256LL * 2048 * 7168;
+  for (const auto& [type, block] :
+       {std::pair{GgmlType::IQ3_XXS, 98}, std::pair{GgmlType::IQ3_S, 110}}) {
+    WeightsFootprint f;
+    count_routed_tensor(&f, type, static_cast<uint64_t>(values / 256 * block), values, 8, 256);
+    EXPECT_EQ(f.conversion_growth, static_cast<uint64_t>(values / 256 * (136 - block)))
+        << type_name(type);
+    EXPECT_EQ(f.conversion_growth_per_token, 8ull * 57344 * (136 - block)) << type_name(type);
+    EXPECT_EQ(f.codebook_params_per_token, 8LL * 14680064) << type_name(type);
+    EXPECT_EQ(f.converted_codebook_params_per_token, 8LL * 14680064) << type_name(type);
+  }
+  WeightsFootprint x;
+  count_routed_tensor(&x, GgmlType::IQ4_XS, static_cast<uint64_t>(values / 256 * 136), values, 8,
+                      256);
+  EXPECT_EQ(x.conversion_growth, 0u);
+  EXPECT_EQ(x.codebook_params_per_token, 0);
+}
+
 // Where only part of the growth fits, the loader converts layer by layer up to the limit: the
 // row's weights reach 85 % of RAM, and its decode lies between the file layout's and the
 // fully converted one's. 200 GiB: 182.5 GB against the file's 139.4 GB and 51.8 GB of growth.
