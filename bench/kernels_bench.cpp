@@ -79,12 +79,16 @@ const Matrix& matrix(GgmlType type) {
     static const Matrix iq4_xs = make(GgmlType::IQ4_XS);
     static const Matrix iq3_xxs = make(GgmlType::IQ3_XXS);
     static const Matrix iq3_s = make(GgmlType::IQ3_S);
+    static const Matrix iq2_xs = make(GgmlType::IQ2_XS);
+    static const Matrix iq2_s = make(GgmlType::IQ2_S);
     switch (t) {
       case GgmlType::IQ2_XXS: return iq2_xxs;
       case GgmlType::IQ1_S: return iq1_s;
       case GgmlType::IQ4_XS: return iq4_xs;
       case GgmlType::IQ3_XXS: return iq3_xxs;
       case GgmlType::IQ3_S: return iq3_s;
+      case GgmlType::IQ2_XS: return iq2_xs;
+      case GgmlType::IQ2_S: return iq2_s;
       default: return iq1_m;
     }
   };
@@ -100,7 +104,7 @@ const Matrix& matrix(GgmlType type) {
     case GgmlType::IQ4_NL:
       return iq4_nl;
     case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M: case GgmlType::IQ4_XS:
-    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
+    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S: case GgmlType::IQ2_XS: case GgmlType::IQ2_S:
       return iq(type);
     default: return bf16;
   }
@@ -451,6 +455,17 @@ MOE_BENCH_PACKED(IQ3_S, kAvx512, 1);
 MOE_BENCH_PACKED(IQ3_S, kAvx512, 8);
 MOE_BENCH_PACKED(IQ3_S, kAvx2, 1);
 MOE_BENCH_PACKED(IQ3_S, kAvx2, 8);
+// IQ2_XS / IQ2_S: the file layout and IQ2_XS_R16 (IQ2_XXS_R16's codes, a scale per 16 values)
+MOE_BENCH(IQ2_XS, kAvx2, 1);
+MOE_BENCH(IQ2_XS, kAvx512, 1);
+MOE_BENCH(IQ2_XS, kAvx512, 8);
+MOE_BENCH(IQ2_S, kAvx512, 1);
+MOE_BENCH_PACKED_DRAM(IQ2_XS, kAvx512, 1);
+MOE_BENCH_PACKED(IQ2_XS, kAvx512, 1);
+MOE_BENCH_PACKED(IQ2_XS, kAvx512, 8);
+MOE_BENCH_PACKED(IQ2_XS, kAvx2, 1);
+MOE_BENCH_PACKED(IQ2_XS, kAvx2, 8);
+MOE_BENCH_PACKED(IQ2_S, kAvx512, 1);
 // Q4_0 / IQ4_NL in the file layout: Q4_0 before Q4_0_R16 (below); what IQ4_NL routed
 // experts run on past the memory limit (pack_weights converts them into Q8_0_R16 within it).
 MOE_BENCH(Q4_0, kAvx2, 1);

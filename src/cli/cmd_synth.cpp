@@ -36,8 +36,9 @@ int synth_main(int argc, char** argv) {
             {{"--preset", "", "NAME", "r1-bench", preset_help},
              {"--type", "", "TYPE", "Q8_0",
               "F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M or Q3_K_M (llama.cpp's mixes), "
-              "Q2_K, IQ4_XS, IQ3_XXS or IQ3_S (every matrix that type, output Q6_K), or IQ2_XXS, "
-              "IQ1_M, IQ1_S (the dynamic 1-2 bit mixes: routed experts in those types)"},
+              "Q2_K, IQ4_XS, IQ3_XXS, IQ3_S, IQ2_XS or IQ2_S (every matrix that type, output "
+              "Q6_K), or IQ2_XXS, IQ1_M, IQ1_S (the dynamic 1-2 bit mixes: routed experts in those "
+              "types)"},
              {"--output", "-o", "FILE", "", "output .gguf file"},
              {"--layers", "", "D+M", "", "dense + MoE layers (default: the preset's)"},
              {"--seed", "-s", "N", "42", "weights seed (same seed, same bytes)"},

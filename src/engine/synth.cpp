@@ -220,12 +220,14 @@ Result<SynthMix> parse_synth_mix(std::string_view name) {
   if (n == "iq4_xs") return SynthMix::kIQ4_XS;
   if (n == "iq3_xxs") return SynthMix::kIQ3_XXS;
   if (n == "iq3_s") return SynthMix::kIQ3_S;
+  if (n == "iq2_xs") return SynthMix::kIQ2_XS;
+  if (n == "iq2_s") return SynthMix::kIQ2_S;
   if (n == "iq2_xxs") return SynthMix::kIQ2_XXS;
   if (n == "iq1_m") return SynthMix::kIQ1_M;
   if (n == "iq1_s") return SynthMix::kIQ1_S;
   return Status::error("unknown type '" + std::string(name) +
                        "' (F32, BF16, Q8_0, Q6_K, Q4_0, Q5_0, Q5_K_M, Q4_K_M, Q3_K_M, Q2_K, "
-                       "IQ4_XS, IQ3_XXS, IQ3_S, IQ2_XXS, IQ1_M, IQ1_S)");
+                       "IQ4_XS, IQ3_XXS, IQ3_S, IQ2_XS, IQ2_S, IQ2_XXS, IQ1_M, IQ1_S)");
 }
 
 std::string_view synth_mix_name(SynthMix mix) {
@@ -243,6 +245,8 @@ std::string_view synth_mix_name(SynthMix mix) {
     case SynthMix::kIQ4_XS: return "IQ4_XS";
     case SynthMix::kIQ3_XXS: return "IQ3_XXS";
     case SynthMix::kIQ3_S: return "IQ3_S";
+    case SynthMix::kIQ2_XS: return "IQ2_XS";
+    case SynthMix::kIQ2_S: return "IQ2_S";
     case SynthMix::kIQ2_XXS: return "IQ2_XXS";
     case SynthMix::kIQ1_M: return "IQ1_M";
     case SynthMix::kIQ1_S: return "IQ1_S";
@@ -265,6 +269,8 @@ uint32_t synth_file_type(SynthMix mix) {
     case SynthMix::kIQ4_XS: return 30;
     case SynthMix::kIQ3_XXS: return 23;
     case SynthMix::kIQ3_S: return 26;
+    case SynthMix::kIQ2_XS: return 20;
+    case SynthMix::kIQ2_S: return 28;
     case SynthMix::kIQ2_XXS: return 19;
     case SynthMix::kIQ1_M: return 31;
     case SynthMix::kIQ1_S: return 24;
@@ -339,6 +345,8 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
     case SynthMix::kIQ4_XS: t = output ? GgmlType::Q6_K : GgmlType::IQ4_XS; break;
     case SynthMix::kIQ3_XXS: t = output ? GgmlType::Q6_K : GgmlType::IQ3_XXS; break;
     case SynthMix::kIQ3_S: t = output ? GgmlType::Q6_K : GgmlType::IQ3_S; break;
+    case SynthMix::kIQ2_XS: t = output ? GgmlType::Q6_K : GgmlType::IQ2_XS; break;
+    case SynthMix::kIQ2_S: t = output ? GgmlType::Q6_K : GgmlType::IQ2_S; break;
     case SynthMix::kQ4_K_M:
     case SynthMix::kQ5_K_M:
       if (output || (layer >= 0 && contains(name, "ffn_down") && use_more_bits(layer, n_layers))) {
@@ -374,7 +382,8 @@ GgmlType synth_tensor_type(SynthMix mix, std::string_view name, int64_t row_leng
     else if (t == GgmlType::Q5_K) t = GgmlType::Q5_1;
     else if (t == GgmlType::Q6_K) t = GgmlType::Q8_0;
     else if (t == GgmlType::Q2_K || t == GgmlType::Q3_K || t == GgmlType::IQ4_XS ||
-             t == GgmlType::IQ3_XXS || t == GgmlType::IQ3_S)
+             t == GgmlType::IQ3_XXS || t == GgmlType::IQ3_S || t == GgmlType::IQ2_XS ||
+             t == GgmlType::IQ2_S)
       t = GgmlType::IQ4_NL;
     if (row_length % type_traits(t).block_size != 0) t = GgmlType::F16;
   }

@@ -21,7 +21,8 @@
 // and IQ2_XXS are the dynamic 1-2 bit mixes of the published R1 files, by the planner's rules
 // (model/planner.cpp, preset_tensor_type): routed experts in the IQ types, the rest Q4_K /
 // Q6_K. IQ4_XS, like Q2_K, is every matrix IQ4_XS except `output` (Q6_K), rows not a
-// multiple of 256 in IQ4_NL: simpler than llama.cpp's IQ4_XS mix; IQ3_XXS and IQ3_S likewise.
+// multiple of 256 in IQ4_NL: simpler than llama.cpp's IQ4_XS mix; IQ3_XXS, IQ3_S, IQ2_XS and IQ2_S
+// likewise.
 #pragma once
 
 #include <cstdint>
@@ -51,6 +52,8 @@ enum class SynthMix {
   kIQ4_XS,
   kIQ3_XXS,
   kIQ3_S,
+  kIQ2_XS,
+  kIQ2_S,
   kIQ2_XXS,
   kIQ1_M,
   kIQ1_S

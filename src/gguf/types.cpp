@@ -46,8 +46,8 @@ constexpr std::array<TypeTraits, 32> kTypes = {{
 // Same bytes per block as their sources, so a packed tensor keeps its size and row stride,
 // but for the conversions (IQ1_S_R16: 70 bytes per 256 values against IQ1_S's 50;
 // IQ2_XXS_R16: 102 against 66; IQ1_M_R16: 110 against 56; IQ3_XXS_R16 136 against 98; IQ3_S_R16
-// 136 against 110).
-constexpr std::array<TypeTraits, 14> kInternalTypes = {{
+// 136 against 110; IQ2_XS_R16 / IQ2_S_R16 106 against 74 / 82).
+constexpr std::array<TypeTraits, 16> kInternalTypes = {{
     {GgmlType::Q8_0_R16, "q8_0_r16", 32, 34},
     {GgmlType::Q4_K_R16, "q4_K_r16", 256, 144},
     {GgmlType::Q6_K_R16, "q6_K_r16", 256, 210},
@@ -62,6 +62,8 @@ constexpr std::array<TypeTraits, 14> kInternalTypes = {{
     {GgmlType::IQ4_XS_R16, "iq4_xs_r16", 256, 136},
     {GgmlType::IQ3_XXS_R16, "iq3_xxs_r16", 256, 136},
     {GgmlType::IQ3_S_R16, "iq3_s_r16", 256, 136},
+    {GgmlType::IQ2_XS_R16, "iq2_xs_r16", 256, 106},
+    {GgmlType::IQ2_S_R16, "iq2_s_r16", 256, 106},
 }};
 
 bool iequals(std::string_view a, std::string_view b) {

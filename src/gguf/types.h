@@ -59,6 +59,8 @@ enum class GgmlType : uint32_t {
   IQ4_XS_R16 = 75,   // IQ4_XS rows interleaved in groups of 16, in their own bytes
   IQ3_XXS_R16 = 76,  // IQ3_XXS rows as 4-bit codes in IQ4_XS_R16's layout (1.39x)
   IQ3_S_R16 = 77,    // IQ3_S rows as 4-bit codes in IQ4_XS_R16's layout (1.24x)
+  IQ2_XS_R16 = 78,   // IQ2_XS rows as IQ2_XXS_R16's codes with a scale per 16 values (1.43x)
+  IQ2_S_R16 = 79,    // IQ2_S rows in IQ2_XS_R16's layout (1.29x)
 };
 
 // Type ids are below this bound (tables indexed by type id use it).

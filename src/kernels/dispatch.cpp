@@ -63,6 +63,9 @@ void set_packing(KernelTable* t) {
   // values, a level table each.
   pack(GgmlType::IQ3_XXS, GgmlType::IQ3_XXS_R16, packed::repack_iq3_xxs_r16);
   pack(GgmlType::IQ3_S, GgmlType::IQ3_S_R16, packed::repack_iq3_s_r16);
+  // IQ2_XS (1.43x) and IQ2_S (1.29x) into IQ2_XXS_R16's codes with a scale per 16 values.
+  pack(GgmlType::IQ2_XS, GgmlType::IQ2_XS_R16, packed::repack_iq2_xs_r16);
+  pack(GgmlType::IQ2_S, GgmlType::IQ2_S_R16, packed::repack_iq2_s_r16);
   // Q5_0 / IQ4_NL (e.g. attn_k_b of Q4_K_M / Q3_K_M files, rows of 128) become Q8_0_R16:
   // 1.5-1.9x the bytes of these small tensors, streamed by the fast kernel instead of the
   // file layout's (routed experts only within a memory limit: model/pack_weights.h).
@@ -107,6 +110,8 @@ KernelTable make_scalar_table() {
   set(&t, GgmlType::IQ4_XS_R16, nullptr, ref::gemm_iq4_xs_r16);
   set(&t, GgmlType::IQ3_XXS_R16, nullptr, ref::gemm_iq3_xxs_r16);
   set(&t, GgmlType::IQ3_S_R16, nullptr, ref::gemm_iq3_s_r16);
+  set(&t, GgmlType::IQ2_XS_R16, nullptr, ref::gemm_iq2_xs_r16);
+  set(&t, GgmlType::IQ2_S_R16, nullptr, ref::gemm_iq2_s_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, ref::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, ref::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, ref::gemm_q2_K_r16);
@@ -166,6 +171,8 @@ KernelTable make_avx2_table() {
   set(&t, GgmlType::IQ4_XS_R16, nullptr, avx2::gemm_iq4_xs_r16);
   set(&t, GgmlType::IQ3_XXS_R16, nullptr, avx2::gemm_iq3_xxs_r16);
   set(&t, GgmlType::IQ3_S_R16, nullptr, avx2::gemm_iq3_s_r16);
+  set(&t, GgmlType::IQ2_XS_R16, nullptr, avx2::gemm_iq2_xs_r16);
+  set(&t, GgmlType::IQ2_S_R16, nullptr, avx2::gemm_iq2_s_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx2::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx2::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx2::gemm_q2_K_r16);
@@ -189,6 +196,8 @@ KernelTable make_avx512_table() {
   set(&t, GgmlType::IQ4_XS_R16, nullptr, avx512::gemm_iq4_xs_r16);
   set(&t, GgmlType::IQ3_XXS_R16, nullptr, avx512::gemm_iq3_xxs_r16);
   set(&t, GgmlType::IQ3_S_R16, nullptr, avx512::gemm_iq3_s_r16);
+  set(&t, GgmlType::IQ2_XS_R16, nullptr, avx512::gemm_iq2_xs_r16);
+  set(&t, GgmlType::IQ2_S_R16, nullptr, avx512::gemm_iq2_s_r16);
   set(&t, GgmlType::Q4_K_R16, nullptr, avx512::gemm_q4_K_r16);
   set(&t, GgmlType::Q6_K_R16, nullptr, avx512::gemm_q6_K_r16);
   set(&t, GgmlType::Q2_K_R16, nullptr, avx512::gemm_q2_K_r16);
@@ -232,7 +241,7 @@ GgmlType activation_type(GgmlType w) {
     case GgmlType::Q5_K_R16: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S:
     case GgmlType::IQ1_M: case GgmlType::IQ2_XS: case GgmlType::IQ2_S: case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
     case GgmlType::IQ1_S_R16: case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16: case GgmlType::IQ4_XS_R16:
-    case GgmlType::IQ3_XXS_R16: case GgmlType::IQ3_S_R16:
+    case GgmlType::IQ3_XXS_R16: case GgmlType::IQ3_S_R16: case GgmlType::IQ2_XS_R16: case GgmlType::IQ2_S_R16:
       return GgmlType::Q8_K;
     default:
       MOE_CHECK_MSG(is_k_format(w), "activation_type: weight type has no kernel");
@@ -277,7 +286,7 @@ int gemm_row_grain(GgmlType w) {
     case GgmlType::Q8_0_R16: case GgmlType::Q4_K_R16: case GgmlType::Q6_K_R16: case GgmlType::Q2_K_R16:
     case GgmlType::Q3_K_R16: case GgmlType::Q5_K_R16: case GgmlType::Q4_0_R16: case GgmlType::IQ1_S_R16:
     case GgmlType::IQ2_XXS_R16: case GgmlType::IQ1_M_R16: case GgmlType::IQ4_XS_R16: case GgmlType::IQ3_XXS_R16:
-    case GgmlType::IQ3_S_R16:
+    case GgmlType::IQ3_S_R16: case GgmlType::IQ2_XS_R16: case GgmlType::IQ2_S_R16:
       return kPackRows;
     default:
       return 4;

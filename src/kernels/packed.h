@@ -34,7 +34,8 @@
 // IQ4_XS_R16 keeps IQ4_XS's bytes (no growth): its nibbles in Q4_K_R16's line order, mapped to
 // IQ4_NL's levels by a byte shuffle in the products. IQ3_XXS_R16 (1.39x) and IQ3_S_R16 (1.24x)
 // are the same layout with 4-bit codes of those formats' 16 signed values (their codebooks
-// looked up once at load) and their own level tables (below).
+// looked up once at load) and their own level tables (below). IQ2_XS_R16 (1.43x) and IQ2_S_R16
+// (1.29x) are IQ2_XXS_R16's codes with a scale per 16 values.
 //
 // Each packed gemm computes every output element with one fixed arithmetic whatever the
 // batch (batch invariance); the reference versions (ref/) are the definition, the ISA
@@ -93,6 +94,8 @@ void repack_iq1_m_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq4_xs_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq3_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst);
 void repack_iq3_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq2_xs_r16(const void* src, int64_t rows, int64_t n, void* dst);
+void repack_iq2_s_r16(const void* src, int64_t rows, int64_t n, void* dst);
 }  // namespace packed
 
 #define MOE_PACKED_GEMM(name)                                                              \
@@ -108,6 +111,8 @@ MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(iq4_xs_r16)
 MOE_PACKED_GEMM(iq3_xxs_r16)
 MOE_PACKED_GEMM(iq3_s_r16)
+MOE_PACKED_GEMM(iq2_xs_r16)
+MOE_PACKED_GEMM(iq2_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -131,6 +136,8 @@ MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(iq4_xs_r16)
 MOE_PACKED_GEMM(iq3_xxs_r16)
 MOE_PACKED_GEMM(iq3_s_r16)
+MOE_PACKED_GEMM(iq2_xs_r16)
+MOE_PACKED_GEMM(iq2_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)
@@ -148,6 +155,8 @@ MOE_PACKED_GEMM(iq1_m_r16)
 MOE_PACKED_GEMM(iq4_xs_r16)
 MOE_PACKED_GEMM(iq3_xxs_r16)
 MOE_PACKED_GEMM(iq3_s_r16)
+MOE_PACKED_GEMM(iq2_xs_r16)
+MOE_PACKED_GEMM(iq2_s_r16)
 MOE_PACKED_GEMM(q4_0_r16)
 MOE_PACKED_GEMM(q4_K_r16)
 MOE_PACKED_GEMM(q5_K_r16)

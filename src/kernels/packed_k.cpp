@@ -1,6 +1,6 @@
 // Repacking of Q4_K, Q5_K, Q6_K, Q2_K, Q3_K and IQ4_XS rows into their 16-row interleaved layouts,
-// and the conversions of IQ1_S, IQ2_XXS, IQ1_M, IQ3_XXS and IQ3_S rows into theirs. Plain code:
-// every kernel table uses these functions.
+// and the conversions of IQ1_S, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_M, IQ3_XXS and IQ3_S rows into theirs.
+// Plain code: every kernel table uses these functions.
 //
 // The K layouts keep the source's bytes per row (the IQ conversions grow them, below). Group g
 // (rows 16g..16g+15) occupies bytes [16g * row_bytes, 16(g+1) * row_bytes), one "column" per
@@ -78,6 +78,16 @@
 //   [1120, 1632) uint8_t  h[16][32]      the high bit of c, as Q3_K_R16's h
 // so the products find each chunk's codes as Q3_K_R16's values and turn them into q + 43 (0 to
 // 86, unsigned) with one byte shuffle; a group's sum is sc (sum((q + 43) a) - 43 sum(a)).
+//
+// IQ2_XS_R16 and IQ2_S_R16 columns (16 x 106 = 1696 bytes), lossless conversions of IQ2_XS (74
+// bytes) and IQ2_S (82), whose values are IQ2_XXS's (d/8 * sc * q, q one of -43, -25, -8, 8, 25,
+// 43) under a scale per 16 values: IQ2_XXS_R16's column with 16 scales a row:
+//   [   0,   32) uint16_t d[16]          f16 d of rows 0..15 (the file's)
+//   [  32,  160) uint8_t  sm[8][16]      sm[k][r] = row r's scales[k]: nibble n holds the scale s
+//                                        of values 32k + 16n .. (sc = 2s + 1)
+//   [ 160, 1184) uint8_t  q[16][16][4]   the low 2 bits of the codes, as Q2_K_R16's q
+//   [1184, 1696) uint8_t  h[16][32]      the high bit of the codes, as Q3_K_R16's h
+// so line j (16 values) has one scale, nibble j % 2 of sm[j / 2].
 //
 // IQ1_M_R16 column (16 x 110 = 1760 bytes), a lossless conversion of IQ1_M (56 bytes): a
 // Q3_K_R16 column whose d is IQ1_M's (assembled from its scales' top bits), whose 16 signed
@@ -244,6 +254,49 @@ void repack_column_iq2_xxs(const BlockIQ2_XXS* const* rows, int64_t b, uint8_t* 
     }
     write_lines(code, r, q, h);
   }
+}
+
+constexpr size_t kIq2xsR16Block = 106;  // 2 (d) + 8 (sm) + 64 (q) + 32 (h) bytes per row and block
+
+// IQ2_XS / IQ2_S: d, the scale bytes as they are (nibble u % 2 of byte u / 2 is the scale of
+// the 16 values u), and each value's code as IQ2_XXS_R16's. `entry(x, k, &grid, &signs)` gives
+// sub-group k's (8 values) grid entry and sign bits.
+template <class Block, class Entry>
+void repack_column_iq2_per16(const Block* const* rows, int64_t b, uint8_t* col, Entry entry) {
+  uint8_t* sm = col + 32;
+  uint8_t* q = col + 160;
+  uint8_t* h = col + 1184;
+  std::memset(h, 0, 512);
+  for (int r = 0; r < kPackRows; ++r) {
+    const Block& x = rows[r][b];
+    std::memcpy(col + 2 * r, &x.d, 2);
+    for (int k = 0; k < 8; ++k) sm[16 * k + r] = x.scales[k];
+    int code[kQK_K];
+    for (int k = 0; k < 32; ++k) {
+      uint64_t e;
+      int signs;
+      entry(x, k, &e, &signs);
+      for (int j = 0; j < 8; ++j) {
+        const int m = static_cast<int>((e >> (8 * j)) & 0xFF);
+        code[8 * k + j] = iq2_xxs_code((signs >> j) & 1 ? -m : m);
+      }
+    }
+    write_lines(code, r, q, h);
+  }
+}
+
+void repack_column_iq2_xs(const BlockIQ2_XS* const* rows, int64_t b, uint8_t* col) {
+  repack_column_iq2_per16(rows, b, col, [](const BlockIQ2_XS& x, int k, uint64_t* e, int* signs) {
+    *e = kIq2xsGrid.v[x.qs[k] & 511];
+    *signs = kIq2Signs.v[x.qs[k] >> 9];
+  });
+}
+
+void repack_column_iq2_s(const BlockIQ2_S* const* rows, int64_t b, uint8_t* col) {
+  repack_column_iq2_per16(rows, b, col, [](const BlockIQ2_S& x, int k, uint64_t* e, int* signs) {
+    *e = kIq2sGrid.v[x.qs[k] | ((x.qh[k / 4] >> (2 * (k % 4))) & 3) << 8];
+    *signs = x.signs[k];
+  });
 }
 
 // IQ1_M's 16 scales (sc = 2s + 1) as Q3_K stores its signed 6-bit scales: sc + 32, the low
@@ -506,6 +559,14 @@ void repack_iq4_xs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
 
 void repack_iq3_xxs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
   repack<BlockIQ3_XXS, repack_column_iq3_xxs, sizeof(BlockIQ4_XS)>(src, rows, n, dst);
+}
+
+void repack_iq2_xs_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ2_XS, repack_column_iq2_xs, kIq2xsR16Block>(src, rows, n, dst);
+}
+
+void repack_iq2_s_r16(const void* src, int64_t rows, int64_t n, void* dst) {
+  repack<BlockIQ2_S, repack_column_iq2_s, kIq2xsR16Block>(src, rows, n, dst);
 }
 
 void repack_iq3_s_r16(const void* src, int64_t rows, int64_t n, void* dst) {

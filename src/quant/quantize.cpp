@@ -411,7 +411,7 @@ bool can_quantize(GgmlType type) {
     case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K:
     case GgmlType::Q2_K: case GgmlType::Q3_K: case GgmlType::Q5_K: case GgmlType::Q5_1:
     case GgmlType::IQ4_NL: case GgmlType::IQ4_XS: case GgmlType::IQ2_XXS: case GgmlType::IQ1_S: case GgmlType::IQ1_M:
-    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S:
+    case GgmlType::IQ3_XXS: case GgmlType::IQ3_S: case GgmlType::IQ2_XS: case GgmlType::IQ2_S:
       return true;
     default:
       return false;
@@ -447,6 +447,8 @@ void quantize_row(GgmlType type, const float* x, void* out, int64_t n) {
     case GgmlType::IQ1_S: return quantize_row_iq1_s_ref(x, out, n);
     case GgmlType::IQ1_M: return quantize_row_iq1_m_ref(x, out, n);
     case GgmlType::IQ3_XXS: return quantize_row_iq3_xxs_ref(x, out, n);
+    case GgmlType::IQ2_XS: return quantize_row_iq2_xs_ref(x, out, n);
+    case GgmlType::IQ2_S: return quantize_row_iq2_s_ref(x, out, n);
     case GgmlType::IQ3_S: return quantize_row_iq3_s_ref(x, out, n);
     default: break;
   }

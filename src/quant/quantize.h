@@ -40,11 +40,14 @@ void quantize_row_q5_K_ref(const float* x, void* out, int64_t n);
 void quantize_row_iq2_xxs_ref(const float* x, void* out, int64_t n);
 void quantize_row_iq1_s_ref(const float* x, void* out, int64_t n);
 void quantize_row_iq1_m_ref(const float* x, void* out, int64_t n);
+void quantize_row_iq2_xs_ref(const float* x, void* out, int64_t n);
+void quantize_row_iq2_s_ref(const float* x, void* out, int64_t n);
 void quantize_row_iq3_xxs_ref(const float* x, void* out, int64_t n);
 void quantize_row_iq3_s_ref(const float* x, void* out, int64_t n);
 
 // Types quantize_row handles: Q8_0, Q8_1, Q8_K, Q4_0, Q5_0, Q5_1, IQ4_NL, Q4_K, Q5_K, Q6_K,
-// Q2_K, Q3_K, IQ4_XS, IQ2_XXS, IQ1_S, IQ1_M, IQ3_XXS, IQ3_S (plus F32, F16, BF16 by conversion).
+// Q2_K, Q3_K, IQ4_XS, IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M, IQ3_XXS, IQ3_S (plus F32, F16, BF16 by
+// conversion).
 bool can_quantize(GgmlType type);
 // n a multiple of the type's block size; CHECKs can_quantize(type).
 void quantize_row(GgmlType type, const float* x, void* out, int64_t n);

@@ -1,7 +1,8 @@
-// Simple quantizers for the IQ codebook formats (IQ2_XXS, IQ1_S, IQ1_M, IQ3_XXS, IQ3_S), for
-// synthetic models and tests: per group, a least-squares scale and the nearest codebook entries,
-// refined twice; then the group scales rounded onto the format's few levels and the entries chosen
-// again. Not ggml's importance-weighted search (which needs an imatrix), but bit-compatible.
+// Simple quantizers for the IQ codebook formats (IQ2_XXS, IQ2_XS, IQ2_S, IQ1_S, IQ1_M, IQ3_XXS,
+// IQ3_S), for synthetic models and tests: per group, a least-squares scale and the nearest
+// codebook entries, refined twice; then the group scales rounded onto the format's few levels and
+// the entries chosen again. Not ggml's importance-weighted search (which needs an imatrix), but
+// bit-compatible.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -197,6 +198,109 @@ void quantize_block_iq2_xxs(const float* x, BlockIQ2_XXS* y) {
       aux[1] |= static_cast<uint32_t>(g[k].signs[l]) << (7 * l);
     }
     std::memcpy(y->qs + 4 * k, aux, 8);
+  }
+}
+
+// ---- IQ2_XS / IQ2_S: IQ2_XXS's values (IQ2_XS's grid of 512 entries with IQ2_XXS's sign
+// rule, IQ2_S's of 1024 with free signs) under a scale per 16 values.
+const Grid8x3& iq2xs_search() {
+  static const Grid8x3 s(kIq2xsGrid.v, kIq2xsGridSize, {8, 25, 43}, {8.0f, 25.0f, 43.0f});
+  return s;
+}
+
+const Grid8x3& iq2s_search() {
+  static const Grid8x3 s(kIq2sGrid.v, kIq2sGridSize, {8, 25, 43}, {8.0f, 25.0f, 43.0f});
+  return s;
+}
+
+// 16 targets (two sub-groups of 8) with their entries and scale.
+struct Iq2Half {
+  const float* t;
+  int idx[2];
+  float scale;
+};
+
+// Entries for `scale`, then (refit) the least-squares scale for them, kept if positive.
+void iq2_half_fit(const Grid8x3& s, Iq2Half* g, float scale, bool refit) {
+  float tg = 0.0f, gg = 0.0f;
+  for (int l = 0; l < 2; ++l) {
+    float err;
+    g->idx[l] = s.nearest(g->t + 8 * l, scale, &err);
+    for (int j = 0; j < 8; ++j) {
+      const float lv = s.level(g->idx[l], j);
+      tg += g->t[8 * l + j] * lv;
+      gg += lv * lv;
+    }
+  }
+  if (refit && tg > 0.0f) g->scale = tg / gg;
+}
+
+// The 16 halves of a block of targets t: their entries at scales d (2s + 1) / 8; returns d
+// (0: an all-zero block) and the 4-bit s of each half in s[16].
+float iq2_per16(const Grid8x3& s, const float* t, Iq2Half (&h)[16], int (&sc)[16]) {
+  float max_scale = 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    h[j].t = t + 16 * j;
+    float amax = 0.0f;
+    for (int i = 0; i < 16; ++i) amax = std::max(amax, h[j].t[i]);
+    h[j].scale = amax / 43.0f;
+    if (h[j].scale > 0.0f) {
+      for (int it = 0; it < 2; ++it) iq2_half_fit(s, &h[j], h[j].scale, true);
+    }
+    max_scale = std::max(max_scale, h[j].scale);
+  }
+  const float d = f16_to_f32(f32_to_f16(max_scale * 8.0f / 31.0f));
+  if (d == 0.0f) return 0.0f;
+  for (int j = 0; j < 16; ++j) {
+    sc[j] = std::clamp(nearest_int((h[j].scale * 8.0f / d - 1.0f) / 2.0f), 0, 15);
+    iq2_half_fit(s, &h[j], d * static_cast<float>(2 * sc[j] + 1) / 8.0f, false);
+  }
+  return d;
+}
+
+void quantize_block_iq2_xs(const float* x, BlockIQ2_XS* y) {
+  float t[kQK_K];
+  uint8_t signs[32];
+  for (int k = 0; k < 8; ++k) {
+    Iq2Group g;  // IQ2_XXS's sign rule per 8 values
+    iq2_signs(x + 32 * k, &g);
+    std::copy(g.t, g.t + 32, t + 32 * k);
+    std::copy(g.signs, g.signs + 4, signs + 4 * k);
+  }
+  Iq2Half h[16];
+  int sc[16];
+  std::memset(y, 0, sizeof(*y));
+  const float d = iq2_per16(iq2xs_search(), t, h, sc);
+  y->d = f32_to_f16(d);
+  if (d == 0.0f) return;
+  for (int j = 0; j < 16; ++j) {
+    y->scales[j / 2] = static_cast<uint8_t>(y->scales[j / 2] | sc[j] << (4 * (j % 2)));
+    for (int l = 0; l < 2; ++l) {
+      const int k = 2 * j + l;
+      y->qs[k] = static_cast<uint16_t>(h[j].idx[l] | signs[k] << 9);
+    }
+  }
+}
+
+void quantize_block_iq2_s(const float* x, BlockIQ2_S* y) {
+  float t[kQK_K];
+  for (int i = 0; i < kQK_K; ++i) t[i] = std::fabs(x[i]);
+  Iq2Half h[16];
+  int sc[16];
+  std::memset(y, 0, sizeof(*y));
+  const float d = iq2_per16(iq2s_search(), t, h, sc);
+  y->d = f32_to_f16(d);
+  if (d == 0.0f) return;
+  for (int j = 0; j < 16; ++j) {
+    y->scales[j / 2] = static_cast<uint8_t>(y->scales[j / 2] | sc[j] << (4 * (j % 2)));
+    for (int l = 0; l < 2; ++l) {
+      const int k = 2 * j + l;
+      y->qs[k] = static_cast<uint8_t>(h[j].idx[l] & 0xFF);
+      y->qh[k / 4] = static_cast<uint8_t>(y->qh[k / 4] | (h[j].idx[l] >> 8) << (2 * (k % 4)));
+      for (int i = 0; i < 8; ++i) {
+        if (x[8 * k + i] < 0) y->signs[k] = static_cast<uint8_t>(y->signs[k] | 1 << i);
+      }
+    }
   }
 }
 
@@ -446,6 +550,12 @@ void quantize_row_iq1_s_ref(const float* x, void* out, int64_t n) {
 }
 void quantize_row_iq1_m_ref(const float* x, void* out, int64_t n) {
   quantize_blocks<BlockIQ1_M, quantize_block_iq1_m>(x, out, n);
+}
+void quantize_row_iq2_xs_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ2_XS, quantize_block_iq2_xs>(x, out, n);
+}
+void quantize_row_iq2_s_ref(const float* x, void* out, int64_t n) {
+  quantize_blocks<BlockIQ2_S, quantize_block_iq2_s>(x, out, n);
 }
 void quantize_row_iq3_xxs_ref(const float* x, void* out, int64_t n) {
   quantize_blocks<BlockIQ3_XXS, quantize_block_iq3_xxs>(x, out, n);

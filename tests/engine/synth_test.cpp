@@ -570,11 +570,10 @@ TEST(SynthSymmetricLimit, ConversionsStopLayerByLayerAtTheLimit) {
   std::filesystem::remove_all(dir);
 }
 
-// The IQ formats with K-style super-blocks (IQ4_XS packed into IQ4_XS_R16; IQ1_S, IQ2_XXS, IQ1_M,
-// IQ3_XXS and IQ3_S converted into IQ1_S_R16, IQ2_XXS_R16, IQ1_M_R16, IQ3_XXS_R16 and IQ3_S_R16
-// at load) in every SIMD table: its model
-// against the same table with these types in their file layout and the scalar reference products
-// (everything else alike), and a prompt at once against token by token.
+// The IQ formats with K-style super-blocks (IQ4_XS packed into IQ4_XS_R16; IQ1_S, IQ2_XXS, IQ2_XS,
+// IQ2_S, IQ1_M, IQ3_XXS and IQ3_S converted into their _R16 layouts at load) in every SIMD table:
+// its model against the same table with these types in their file layout and the scalar reference
+// products (everything else alike), and a prompt at once against token by token.
 struct CodebookModelCase {
   Isa isa;
   SynthMix mix;
@@ -594,7 +593,7 @@ TEST_P(SynthCodebook, RunsCloseToTheReferenceAndBatchInvariant) {
   auto simd = Model::load(path, kernel_table(p.isa));
   KernelTable with_ref = kernel_table(p.isa);
   for (GgmlType t : {GgmlType::IQ4_XS, GgmlType::IQ2_XXS, GgmlType::IQ1_S, GgmlType::IQ1_M,
-                     GgmlType::IQ3_XXS, GgmlType::IQ3_S}) {
+                     GgmlType::IQ3_XXS, GgmlType::IQ3_S, GgmlType::IQ2_XS, GgmlType::IQ2_S}) {
     with_ref.weights[static_cast<uint32_t>(t)] = kernel_table(Isa::kScalar).for_type(t);
     with_ref.packing[static_cast<uint32_t>(t)] = {};
   }
@@ -625,6 +624,10 @@ INSTANTIATE_TEST_SUITE_P(
                       CodebookModelCase{Isa::kAvx512, SynthMix::kIQ3_XXS, GgmlType::IQ3_XXS_R16},
                       CodebookModelCase{Isa::kAvx2, SynthMix::kIQ3_S, GgmlType::IQ3_S_R16},
                       CodebookModelCase{Isa::kAvx512, SynthMix::kIQ3_S, GgmlType::IQ3_S_R16},
+                      CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XS, GgmlType::IQ2_XS_R16},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XS, GgmlType::IQ2_XS_R16},
+                      CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_S, GgmlType::IQ2_S_R16},
+                      CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_S, GgmlType::IQ2_S_R16},
                       CodebookModelCase{Isa::kAvx2, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
                       CodebookModelCase{Isa::kAvx512, SynthMix::kIQ2_XXS, GgmlType::IQ2_XXS_R16},
                       CodebookModelCase{Isa::kAvx2, SynthMix::kIQ1_M, GgmlType::IQ1_M_R16},
@@ -641,7 +644,8 @@ INSTANTIATE_TEST_SUITE_P(Mixes, SynthTiny,
                                            SynthMix::kQ4_0, SynthMix::kQ5_0, SynthMix::kQ2_K,
                                            SynthMix::kQ3_K_M, SynthMix::kQ5_K_M, SynthMix::kIQ4_XS,
                                            SynthMix::kIQ2_XXS, SynthMix::kIQ1_M, SynthMix::kIQ1_S,
-                                           SynthMix::kIQ3_XXS, SynthMix::kIQ3_S),
+                                           SynthMix::kIQ3_XXS, SynthMix::kIQ3_S, SynthMix::kIQ2_XS,
+                                           SynthMix::kIQ2_S),
                          [](const auto& info) { return std::string(synth_mix_name(info.param)); });
 
 }  // namespace

@@ -83,6 +83,18 @@ const Format kIQ3S = {"iq3_s",
                       GgmlType::IQ3_S_R16,
                       ref::gemm_iq3_s_r16,
                       ref::vec_dot_iq3_s_q8_K};
+const Format kIQ2XS = {"iq2_xs",
+                       GgmlType::IQ2_XS,
+                       packed::repack_iq2_xs_r16,
+                       GgmlType::IQ2_XS_R16,
+                       ref::gemm_iq2_xs_r16,
+                       ref::vec_dot_iq2_xs_q8_K};
+const Format kIQ2S = {"iq2_s",
+                      GgmlType::IQ2_S,
+                      packed::repack_iq2_s_r16,
+                      GgmlType::IQ2_S_R16,
+                      ref::gemm_iq2_s_r16,
+                      ref::vec_dot_iq2_s_q8_K};
 
 // IQ4_XS blocks of its largest products: every other block all nibbles 0 (level -127) under
 // ls = 0 (scale -32), the others as set (all bits: level 113, scale 31).
@@ -324,7 +336,7 @@ TEST_P(PackedK, BatchInvariant) {
 
 INSTANTIATE_TEST_SUITE_P(Formats, PackedK,
                          ::testing::Values(kQ4K, kQ6K, kQ2K, kQ3K, kQ5K, kIQ1S, kIQ2XXS, kIQ1M,
-                                           kIQ4XS, kIQ3XXS, kIQ3S),
+                                           kIQ4XS, kIQ3XXS, kIQ3S, kIQ2XS, kIQ2S),
                          [](const ::testing::TestParamInfo<Format>& info) {
                            return std::string(info.param.name);
                          });

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 namespace moe {
 namespace {
@@ -263,21 +264,21 @@ TEST(Planner, IQ1_MExpertsAreConvertedWhereTheyFit) {
   EXPECT_EQ(r.codebook_params_per_token, 0);
 }
 
-// IQ3_XXS / IQ3_S grow into IQ4_XS_R16's 136 bytes a block (from 98 / 110); IQ4_XS is packed
-// in its own 136 bytes (no growth). One R1 expert tensor, 256 experts of 2048 x 7168, 8 used:
-// 14,680,064 values an expert, 57,344 blocks.
-TEST(Planner, IQ3ExpertsGrowIntoTheLevelLayoutAndIQ4_XSDoesNot) {
-  EXPECT_EQ(conversion_bytes_per_block(GgmlType::IQ3_XXS), 136);
-  EXPECT_EQ(conversion_bytes_per_block(GgmlType::IQ3_S), 136);
+// IQ3_XXS / IQ3_S grow into IQ4_XS_R16's 136 bytes a block (from 98 / 110), IQ2_XS / IQ2_S
+// into IQ2_XS_R16's 106 (from 74 / 82); IQ4_XS is packed in its own 136 bytes (no growth). One R1
+// expert tensor, 256 experts of 2048 x 7168, 8 used: 14,680,064 values an expert, 57,344 blocks.
+TEST(Planner, IQ2AndIQ3ExpertsGrowIntoTheirLayoutsAndIQ4_XSDoesNot) {
   EXPECT_EQ(conversion_bytes_per_block(GgmlType::IQ4_XS), 0);
   const int64_t values = 256LL * 2048 * 7168;
-  for (const auto& [type, block] :
-       {std::pair{GgmlType::IQ3_XXS, 98}, std::pair{GgmlType::IQ3_S, 110}}) {
+  for (const auto& [type, block, packed] :
+       {std::tuple{GgmlType::IQ3_XXS, 98, 136}, std::tuple{GgmlType::IQ3_S, 110, 136},
+        std::tuple{GgmlType::IQ2_XS, 74, 106}, std::tuple{GgmlType::IQ2_S, 82, 106}}) {
+    EXPECT_EQ(conversion_bytes_per_block(type), packed) << type_name(type);
     WeightsFootprint f;
     count_routed_tensor(&f, type, static_cast<uint64_t>(values / 256 * block), values, 8, 256);
-    EXPECT_EQ(f.conversion_growth, static_cast<uint64_t>(values / 256 * (136 - block)))
+    EXPECT_EQ(f.conversion_growth, static_cast<uint64_t>(values / 256 * (packed - block)))
         << type_name(type);
-    EXPECT_EQ(f.conversion_growth_per_token, 8ull * 57344 * (136 - block)) << type_name(type);
+    EXPECT_EQ(f.conversion_growth_per_token, 8ull * 57344 * (packed - block)) << type_name(type);
     EXPECT_EQ(f.codebook_params_per_token, 8LL * 14680064) << type_name(type);
     EXPECT_EQ(f.converted_codebook_params_per_token, 8LL * 14680064) << type_name(type);
   }

@@ -73,10 +73,11 @@ TEST(Quantize, Q8_KUsesSignedMaxAndBsums) {
 
 TEST(Quantize, ZeroBlocks) {
   std::vector<float> x(256, 0.0f);
-  for (GgmlType t : {GgmlType::Q8_0, GgmlType::Q8_1, GgmlType::Q8_K, GgmlType::Q4_0, GgmlType::Q5_0,
-                     GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q5_K,
-                     GgmlType::Q5_1, GgmlType::IQ4_NL, GgmlType::IQ4_XS, GgmlType::IQ2_XXS,
-                     GgmlType::IQ1_S, GgmlType::IQ1_M, GgmlType::IQ3_XXS, GgmlType::IQ3_S}) {
+  for (GgmlType t :
+       {GgmlType::Q8_0,  GgmlType::Q8_1,    GgmlType::Q8_K,   GgmlType::Q4_0,    GgmlType::Q5_0,
+        GgmlType::Q4_K,  GgmlType::Q6_K,    GgmlType::Q2_K,   GgmlType::Q3_K,    GgmlType::Q5_K,
+        GgmlType::Q5_1,  GgmlType::IQ4_NL,  GgmlType::IQ4_XS, GgmlType::IQ2_XXS, GgmlType::IQ1_S,
+        GgmlType::IQ1_M, GgmlType::IQ3_XXS, GgmlType::IQ3_S,  GgmlType::IQ2_XS,  GgmlType::IQ2_S}) {
     std::vector<uint8_t> q(row_bytes(t, 256), 0xAB);
     quantize_row(t, x.data(), q.data(), 256);
     std::vector<float> y(256, 1.0f);
@@ -148,13 +149,13 @@ TEST(Quantize, RoundTripErrorBounds) {
 // (IQ2_XXS), and scales shared by 16-32 values on a 3-4 bit grid: bounds 0.55 and 0.40. The
 // IQ3 formats have 8 magnitudes of either sign (16 levels: 0.10 at best) in 1/16 (IQ3_XXS: 256
 // of 8^4 patterns per 4 values, and IQ3_XXS's even count of minus signs) or 1/8 (IQ3_S) of the
-// patterns, under 4-bit scales per 32: bound 0.25.
+// patterns, under 4-bit scales per 32: bound 0.25. IQ2_XS and IQ2_S have IQ2_XXS's 6 levels with
+// more patterns (512, 1024 of 3^8) and a scale per 16: IQ2_XXS's bound, 0.40.
 TEST(Quantize, CodebookFormatsRoundTripRms) {
-  const std::pair<GgmlType, double> cases[] = {{GgmlType::IQ2_XXS, 0.40},
-                                               {GgmlType::IQ1_S, 0.55},
-                                               {GgmlType::IQ1_M, 0.55},
-                                               {GgmlType::IQ3_XXS, 0.25},
-                                               {GgmlType::IQ3_S, 0.25}};
+  const std::pair<GgmlType, double> cases[] = {{GgmlType::IQ2_XXS, 0.40}, {GgmlType::IQ1_S, 0.55},
+                                               {GgmlType::IQ1_M, 0.55},   {GgmlType::IQ3_XXS, 0.25},
+                                               {GgmlType::IQ3_S, 0.25},   {GgmlType::IQ2_XS, 0.40},
+                                               {GgmlType::IQ2_S, 0.40}};
   std::mt19937 rng(11);
   std::normal_distribution<float> g(0.0f, 1.0f);
   for (const auto& [type, bound] : cases) {

@@ -1,4 +1,5 @@
-// AVX2 products of the IQ layouts packed at load x Q8_K: IQ1_S_R16, IQ2_XXS_R16, and IQ4_XS_R16's
+// AVX2 products of the IQ layouts packed at load x Q8_K: IQ1_S_R16, IQ2_XXS_R16 (and IQ2_XS_R16,
+// IQ2_S_R16: its codes with a scale per 16 values), and IQ4_XS_R16's
 // layout (IQ4_XS_R16; IQ3_XXS_R16 and IQ3_S_R16, whose codebook entries were looked up at load,
 // with other levels), bitwise the ref:: gemms (layouts in packed_k.cpp):
 //   IQ1_S_R16: a 32-byte half line is Q2_K_R16's, 4 chunks of 2-bit values u for 8 rows, a
@@ -26,8 +27,7 @@
 namespace moe::avx2 {
 namespace {
 
-constexpr size_t kIq1sColumn = kPackRows * 70;     // 1120
-constexpr size_t kIq2xxsColumn = kPackRows * 102;  // 1632
+constexpr size_t kIq1sColumn = kPackRows * 70;                    // 1120
 constexpr size_t kIq4xsColumn = kPackRows * sizeof(BlockIQ4_XS);  // 2176
 
 // Nibble n of byte k of the 8 rows of half h (sm[k][r], the layouts' group nibbles) as the
@@ -125,33 +125,36 @@ inline __m256i iq2_xxs_scales(const uint8_t* sm, int k, int h) {
   return _mm256_add_epi16(_mm256_add_epi16(s, s), _mm256_set1_epi16(1));
 }
 
-template <int T, int H>
-inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
-                         float* y, int64_t y_stride) {
+// kUnits 8: IQ2_XXS_R16 (a scale per 32 values, two lines); 16: IQ2_XS_R16 (per line of 16).
+template <int T, int H, int kUnits>
+inline void iq2_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                     float* y, int64_t y_stride) {
+  constexpr int kLines = 16 / kUnits;  // lines (16 values) per scale unit
+  constexpr size_t kColumn = kPackRows * (98 + kUnits / 2);
   const __m256i plus43 = _mm256_setr_epi8(0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
                                           0, 18, 35, 51, 68, 86, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
   zero_sums_in_y<T, H>(y, y_stride, h0);
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kIq2xxsColumn;
-    prefetch_ahead(col, (kIq2xxsColumn + 63) / 64);
+    const uint8_t* col = group + b * kColumn;
+    prefetch_ahead(col, (kColumn + 63) / 64);
     const uint8_t* sm = col + 32;
-    const uint8_t* q = col + 96 + 32 * h0;
-    const uint8_t* hb = col + 1120;
+    const uint8_t* q = sm + 8 * kUnits + 32 * h0;
+    const uint8_t* hb = sm + 8 * kUnits + 1024;
     const BlockQ8_K* a[T];
-    __m256i isum[T][H], offset[T][H];  // offset: sum_g sc_g sum(a over g)
+    __m256i isum[T][H], offset[T][H];  // offset: sum_g sc_g sum(a over unit g)
     start_column<T, H>(act, b, a, isum);
     for (int t = 0; t < T; ++t) {
       for (int h = 0; h < H; ++h) offset[t][h] = _mm256_setzero_si256();
     }
 #pragma GCC unroll 1
-    for (int k = 0; k < 4; ++k) {
+    for (int k = 0; k < kUnits / 2; ++k) {
 #pragma GCC unroll 2
       for (int n = 0; n < 2; ++n) {
         const int g = 2 * k + n;
         for (int h = 0; h < H; ++h) {
           const int hh = h0 + h;
           const __m256i sc = n == 0 ? iq2_xxs_scales<0>(sm, k, hh) : iq2_xxs_scales<1>(sm, k, hh);
-          for (int line = 2 * g; line < 2 * g + 2; ++line) {
+          for (int line = kLines * g; line < kLines * g + kLines; ++line) {
             // codes -> q + 43: vpshufb takes a byte's low nibble, and a high nibble shifted down
             // keeps bit 7 clear
             __m256i x02, x13;
@@ -169,7 +172,9 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8
             }
           }
           for (int t = 0; t < T; ++t) {
-            const int bsum = a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1];
+            int bsum = 0;
+            for (int line = kLines * g; line < kLines * g + kLines; ++line)
+              bsum += a[t]->bsums[line];
             offset[t][h] = _mm256_add_epi32(
                 offset[t][h], _mm256_madd_epi16(sc, _mm256_set1_epi32(bsum & 0xFFFF)));
           }
@@ -189,6 +194,17 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8
       }
     }
   }
+}
+
+template <int T, int H>
+inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                         float* y, int64_t y_stride) {
+  iq2_tile<T, H, 8>(nb, group, h0, act, y, y_stride);
+}
+template <int T, int H>
+inline void iq2_xs_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_K* const* act,
+                        float* y, int64_t y_stride) {
+  iq2_tile<T, H, 16>(nb, group, h0, act, y, y_stride);
 }
 
 // ---- IQ4_XS_R16
@@ -277,12 +293,15 @@ MOE_AVX2_K_TILES(kIq4xsMulti, kIq4xsPair, iq4_xs_tile)
 MOE_AVX2_K_TILES(kIq3xxsMulti, kIq3xxsPair, iq3_xxs_tile)
 MOE_AVX2_K_TILES(kIq3sMulti, kIq3sPair, iq3_s_tile)
 MOE_AVX2_K_TILES(kIq2xxsMulti, kIq2xxsPair, iq2_xxs_tile)
+MOE_AVX2_K_TILES(kIq2xsMulti, kIq2xsPair, iq2_xs_tile)
 MOE_AVX2_K_TILES(kIq1sMulti, kIq1sPair, iq1_s_tile)
 
 }  // namespace
 
 MOE_AVX2_K_GEMM(iq1_s_r16, iq1_s_tile, kIq1sMulti, kIq1sPair)
 MOE_AVX2_K_GEMM(iq2_xxs_r16, iq2_xxs_tile, kIq2xxsMulti, kIq2xxsPair)
+MOE_AVX2_K_GEMM(iq2_xs_r16, iq2_xs_tile, kIq2xsMulti, kIq2xsPair)
+MOE_AVX2_K_GEMM(iq2_s_r16, iq2_xs_tile, kIq2xsMulti, kIq2xsPair)
 MOE_AVX2_K_GEMM(iq4_xs_r16, iq4_xs_tile, kIq4xsMulti, kIq4xsPair)
 MOE_AVX2_K_GEMM(iq3_xxs_r16, iq3_xxs_tile, kIq3xxsMulti, kIq3xxsPair)
 MOE_AVX2_K_GEMM(iq3_s_r16, iq3_s_tile, kIq3sMulti, kIq3sPair)

@@ -1,10 +1,10 @@
 // AVX-512 VNNI Q4_K_R16 / Q5_K_R16 / Q6_K_R16 / Q2_K_R16 / Q3_K_R16 / IQ1_S_R16 / IQ2_XXS_R16 /
-// IQ1_M_R16 / IQ4_XS_R16 / IQ3_XXS_R16 / IQ3_S_R16 x Q8_K products (bitwise the ref:: gemms;
-// layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte load holds one 4-value
-// chunk of the 16 rows, and one vpdpbusd against 4 activation bytes broadcast advances the 16 rows'
-// sub-block sums; the sub-block scales multiply those sums as int32 (exact), mins / the Q6_K offset
-// come from the activation's bsums, and the float work is two (Q4_K) or one (Q6_K) fma per
-// super-block for all 16 rows.
+// IQ1_M_R16 / IQ4_XS_R16 / IQ3_XXS_R16 / IQ3_S_R16 / IQ2_XS_R16 / IQ2_S_R16 x Q8_K products
+// (bitwise the ref:: gemms; layouts in kernels/packed_k.cpp). Per super-block column, each 64-byte
+// load holds one 4-value chunk of the 16 rows, and one vpdpbusd against 4 activation bytes
+// broadcast advances the 16 rows' sub-block sums; the sub-block scales multiply those sums as int32
+// (exact), mins / the Q6_K offset come from the activation's bsums, and the float work is two
+// (Q4_K) or one (Q6_K) fma per super-block for all 16 rows.
 //
 // Up to 8 tokens share each weight load. Every token's integer sums are exact whatever the
 // order, and its float operations are the reference's, so the batch never matters.
@@ -26,7 +26,6 @@ constexpr size_t kQ6Column = kPackRows * sizeof(BlockQ6_K);  // 3360
 constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);  // 1344
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);  // 1760
 constexpr size_t kIq1sColumn = kPackRows * 70;               // 1120
-constexpr size_t kIq2xxsColumn = kPackRows * 102;            // 1632
 constexpr size_t kIq4xsColumn = kPackRows * sizeof(BlockIQ4_XS);  // 2176
 // Prefetch distance ahead of the column being read (a group is one sequential stream): 2048
 // decoded one token from DRAM 5-8 % faster than 4096 (PERFORMANCE.md, "Prefetch distances").
@@ -717,31 +716,37 @@ inline void iq1_s_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const*
 // ---- IQ2_XXS_R16
 
 // Q3_K_R16's lines and high bits hold 3-bit codes (packed_k.cpp): each chunk's codes come out
-// as two a byte (three_bit_pairs) and one vpshufb turns them into q + 43 (0 to 86). A group's 8 vpdpbusd start
-// from -43 sum(a over the group), and its int32 sum is multiplied by the scale sc = 2s + 1.
-template <int T>
-inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
-                         int64_t y_stride) {
+// as two a byte (three_bit_pairs) and one vpshufb turns them into q + 43 (0 to 86). A scale
+// unit's vpdpbusd (kUnits 8: IQ2_XXS_R16's groups of 32, two lines; 16: IQ2_XS_R16's lines of
+// 16) start from -43 sum(a over the unit), and its int32 sum is multiplied by sc = 2s + 1.
+template <int T, int kUnits>
+inline void iq2_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                     int64_t y_stride) {
+  constexpr int kLines = 16 / kUnits;  // lines (16 values) per scale unit
+  constexpr size_t kColumn = kPackRows * (98 + kUnits / 2);
   const __m512i m15 = _mm512_set1_epi32(15);
   // bytes 0, 18, 35, 51, 68, 86 (q + 43 by code) at the start of every 128-bit lane
   const __m512i plus43 = _mm512_set4_epi32(0, 0, 0x5644, 0x33231200);
   for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + t * y_stride, _mm512_setzero_ps());
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kIq2xxsColumn;
-    prefetch_column(col, kIq2xxsColumn);
+    const uint8_t* col = group + b * kColumn;
+    prefetch_column(col, kColumn);
     const uint8_t* sm = col + 32;
-    const uint8_t* q = col + 96;
-    const uint8_t* hb = col + 1120;
+    const uint8_t* q = sm + 8 * kUnits;
+    const uint8_t* hb = q + 1024;
     const BlockQ8_K* a[T];
     __m512i isum[T];
     start_column<T>(act, b, a, isum);
 #pragma GCC unroll 1
-    for (int g = 0; g < 8; ++g) {
+    for (int g = 0; g < kUnits; ++g) {
       __m512i s[T];
-      for (int t = 0; t < T; ++t)
-        s[t] = _mm512_set1_epi32(-43 * (a[t]->bsums[2 * g] + a[t]->bsums[2 * g + 1]));
+      for (int t = 0; t < T; ++t) {
+        int bsum = 0;
+        for (int line = kLines * g; line < kLines * g + kLines; ++line) bsum += a[t]->bsums[line];
+        s[t] = _mm512_set1_epi32(-43 * bsum);
+      }
 #pragma GCC unroll 2
-      for (int line = 2 * g; line < 2 * g + 2; ++line) {
+      for (int line = kLines * g; line < kLines * g + kLines; ++line) {
         // codes -> q + 43: vpshufb takes a byte's low nibble, and a high nibble shifted down
         // keeps bit 7 clear
         __m512i x02, x13;
@@ -770,6 +775,17 @@ inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* cons
                                                          _mm512_loadu_ps(y + t * y_stride)));
     }
   }
+}
+
+template <int T>
+inline void iq2_xxs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                         int64_t y_stride) {
+  iq2_tile<T, 8>(nb, group, act, y, y_stride);
+}
+template <int T>
+inline void iq2_xs_tile(int64_t nb, const uint8_t* group, const BlockQ8_K* const* act, float* y,
+                        int64_t y_stride) {
+  iq2_tile<T, 16>(nb, group, act, y, y_stride);
 }
 
 // Tile<tn>::run for 1 <= tn <= kMax.
@@ -816,6 +832,7 @@ MOE_K_TILE(Q3Tile, q3_tile)
 MOE_K_TILE(Q6Tile, q6_tile)
 MOE_K_TILE(Iq1sTile, iq1_s_tile)
 MOE_K_TILE(Iq2xxsTile, iq2_xxs_tile)
+MOE_K_TILE(Iq2xsTile, iq2_xs_tile)
 MOE_K_TILE(Iq1mTile, iq1_m_tile)
 MOE_K_TILE(Iq4xsTile, iq4_xs_tile)
 MOE_K_TILE(Iq3xxsTile, iq3_xxs_tile)
@@ -837,6 +854,8 @@ MOE_PACKED_K_GEMM(q2_K_r16, Q2Tile, kQ2Tile)
 MOE_PACKED_K_GEMM(q3_K_r16, Q3Tile, kQ3Tile)
 MOE_PACKED_K_GEMM(iq1_s_r16, Iq1sTile, kIq1sTile)
 MOE_PACKED_K_GEMM(iq2_xxs_r16, Iq2xxsTile, kIq2xxsTile)
+MOE_PACKED_K_GEMM(iq2_xs_r16, Iq2xsTile, kIq2xxsTile)
+MOE_PACKED_K_GEMM(iq2_s_r16, Iq2xsTile, kIq2xxsTile)
 MOE_PACKED_K_GEMM(iq1_m_r16, Iq1mTile, kQ3Tile)
 MOE_PACKED_K_GEMM(iq4_xs_r16, Iq4xsTile, kIq4xsTile)
 MOE_PACKED_K_GEMM(iq3_xxs_r16, Iq3xxsTile, kIq4xsTile)

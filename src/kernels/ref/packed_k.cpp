@@ -15,7 +15,7 @@
 //         u = grid + 1 the stored 2-bit value: the file's 8 * grid + shift times a, summed)
 //         acc = fma(d / 8 * d_a, float(isum), acc)
 //   IQ2_XXS: isum = sum_g sc_g * (sum((q + 43) * a over g) - 43 * sum(a over g))   (q from
-//         the stored code; 8 groups of 32)
+//         the stored code; 8 groups of 32; IQ2_XS, IQ2_S: 16 groups of 16)
 //         acc = fma(d / 8 * d_a, float(isum), acc)
 //   IQ1_M: isum = sum_j sc_j * (sum((q + 9) * a over j) - 9 * bsums[j])   (Q3_K's, q from the
 //         stored code)
@@ -45,6 +45,7 @@ constexpr size_t kQ2Column = kPackRows * sizeof(BlockQ2_K);
 constexpr size_t kQ3Column = kPackRows * sizeof(BlockQ3_K);
 constexpr size_t kIq1sColumn = kPackRows * 70;     // packed_k.cpp's IQ1_S_R16 column
 constexpr size_t kIq2xxsColumn = kPackRows * 102;  // and IQ2_XXS_R16's
+constexpr size_t kIq2xsColumn = kPackRows * 106;   // IQ2_XS_R16's and IQ2_S_R16's
 constexpr size_t kIq4xsColumn = kPackRows * sizeof(BlockIQ4_XS);
 
 float f16_at(const uint8_t* p, int r) {
@@ -209,26 +210,30 @@ float row_iq1_s(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   return acc;
 }
 
-// Row r's q + 43 for value i of an IQ2_XXS_R16 column (its code from the lines and high bits,
-// laid out as Q3_K_R16's after d and sm).
-int iq2_xxs_value(const uint8_t* col, int r, int i) {
+// Row r's q + 43 for value i of an IQ2_XXS_R16 column (kUnits 8: a scale per 32 values) or an
+// IQ2_XS_R16 column (16: per 16): its code from the lines and high bits, laid out as Q3_K_R16's
+// after d and the kUnits scale nibbles of each row.
+template <int kUnits>
+int iq2_value(const uint8_t* col, int r, int i) {
   static constexpr int kPlus43[6] = {0, 18, 35, 51, 68, 86};
+  constexpr int kQ = 32 + 8 * kUnits, kH = kQ + 1024;
   const int j = i / 16, k = (i % 16) / 4, l = i % 4;
-  const int low = (col[96 + 64 * j + 4 * r + l] >> (2 * k)) & 3;
+  const int low = (col[kQ + 64 * j + 4 * r + l] >> (2 * k)) & 3;
   const int pos = (k & 1) + 4 * (k >> 1) + 2 * (1 - r / 8);  // packed_k.cpp's layout
-  const int hbit = (col[1120 + 32 * j + 4 * (r % 8) + l] >> pos) & 1;
+  const int hbit = (col[kH + 32 * j + 4 * (r % 8) + l] >> pos) & 1;
   return kPlus43[low | hbit << 2];
 }
 
-float row_iq2_xxs(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
+template <int kUnits, size_t kColumn>
+float row_iq2(int64_t nb, const uint8_t* group, int r, const BlockQ8_K* a) {
   float acc = 0.0f;
   for (int64_t b = 0; b < nb; ++b) {
-    const uint8_t* col = group + b * kIq2xxsColumn;
+    const uint8_t* col = group + b * kColumn;
     int32_t isum = 0;
-    for (int g = 0; g < 8; ++g) {
+    for (int g = 0; g < kUnits; ++g) {
       const int sc = 2 * ((col[32 + 16 * (g / 2) + r] >> (4 * (g % 2))) & 15) + 1;
-      isum +=
-          sc * (sub_block_dot<8>(iq2_xxs_value, col, r, a[b], g) - 43 * sub_block_bsum<8>(a[b], g));
+      isum += sc * (sub_block_dot<kUnits>(iq2_value<kUnits>, col, r, a[b], g) -
+                    43 * sub_block_bsum<kUnits>(a[b], g));
     }
     acc = std::fma(f16_at(col, r) * 0.125f * a[b].d, static_cast<float>(isum), acc);
   }
@@ -259,7 +264,8 @@ constexpr RowFn kRowQ2K = row_affine<q2_value, q2_scale, q2_min, 16, kQ2Column>;
 constexpr RowFn kRowQ6K = row_offset<q6_value, q6_scale, 32, kQ6Column>;
 constexpr RowFn kRowQ3K = row_offset<q3_value, q3_scale, 4, kQ3Column>;
 constexpr RowFn kRowIq1s = row_iq1_s;
-constexpr RowFn kRowIq2xxs = row_iq2_xxs;
+constexpr RowFn kRowIq2xxs = row_iq2<8, kIq2xxsColumn>;
+constexpr RowFn kRowIq2xs = row_iq2<16, kIq2xsColumn>;
 constexpr RowFn kRowIq1m = row_offset<iq1_m_value, q3_scale, 9, kQ3Column, 0.125f>;
 constexpr RowFn kRowIq4xs =
     row_offset<level_value<kIq4nlValues>, level_scale, 128, kIq4xsColumn, 1.0f, 8>;
@@ -286,6 +292,8 @@ MOE_PACKED_K_GEMM(iq1_m_r16, kRowIq1m, kQ3Column)
 MOE_PACKED_K_GEMM(iq4_xs_r16, kRowIq4xs, kIq4xsColumn)
 MOE_PACKED_K_GEMM(iq3_xxs_r16, kRowIq3xxs, kIq4xsColumn)
 MOE_PACKED_K_GEMM(iq3_s_r16, kRowIq3s, kIq4xsColumn)
+MOE_PACKED_K_GEMM(iq2_xs_r16, kRowIq2xs, kIq2xsColumn)
+MOE_PACKED_K_GEMM(iq2_s_r16, kRowIq2xs, kIq2xsColumn)
 #undef MOE_PACKED_K_GEMM
 
 }  // namespace moe::ref
