@@ -336,7 +336,7 @@ std::string rows_text(const std::vector<PlanRow>& rows, const PlanOptions& o) {
   }
   if (std::any_of(rows.begin(), rows.end(),
                   [](const PlanRow& r) { return r.converted_share > 0; })) {
-    s += "IQ1_S, IQ2_XXS, IQ1_M, IQ3_XXS, IQ3_S (Q5_0, IQ4_NL) experts: converted at load into a "
+    s += "IQ1 / IQ2 / IQ3 (Q5_0, IQ4_NL) experts: converted at load into a "
          "faster layout 1.24-1.96x (1.5-1.9x) their size, layer by layer while that fits 85 % of "
          "RAM, and counted so in those rows (docs/LOADING.md, --no-repack)\n";
   }

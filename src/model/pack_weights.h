@@ -5,17 +5,18 @@
 // the kernel allows) and the file's pages are no longer read.
 //
 // Conversions into a layout with larger rows (Q5_0 / IQ4_NL -> Q8_0_R16, 1.5-1.9x the bytes; IQ1_S
-// -> IQ1_S_R16, 1.4x; IQ2_XXS -> IQ2_XXS_R16, 1.55x; IQ1_M -> IQ1_M_R16, 1.96x; IQ3_XXS / IQ3_S ->
-// IQ3_XXS_R16 / IQ3_S_R16, 1.39x / 1.24x) are always made for the small matrices, and for the
-// routed experts (the bulk of the file) layer by layer while the weights still fit `memory_limit`:
-// the loaded bytes, less the converted experts' file bytes when those are page cache the kernel may
-// drop (mmap), plus their converted copies. Past the limit the remaining experts keep the file's
-// layout. The converted layouts decode about twice (Q8_0_R16: one core, the IQ4_NL file-layout
-// product 5.2-5.4 GB/s, Q8_0_R16 19-20 GB/s; PERFORMANCE.md, "Q4_0 and IQ4_NL experts") to three to
-// six times (IQ1_S_R16, IQ2_XXS_R16, IQ1_M_R16, IQ3_XXS_R16, IQ3_S_R16, whose file layouts are
-// bound by their codebook lookups: "IQ1_S_R16 and IQ2_XXS_R16", "IQ1_M_R16", "IQ3_XXS_R16 and
-// IQ3_S_R16") as fast per value. Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) and IQ4_XS
-// have packed layouts of their own bytes, Q4_0_R16 and IQ4_XS_R16, so they never grow.
+// -> IQ1_S_R16, 1.4x; IQ2_XXS -> IQ2_XXS_R16, 1.55x; IQ1_M -> IQ1_M_R16, 1.96x; IQ2_XS / IQ2_S ->
+// IQ2_XS_R16 / IQ2_S_R16, 1.43x / 1.29x; IQ3_XXS / IQ3_S -> IQ3_XXS_R16 / IQ3_S_R16, 1.39x / 1.24x)
+// are always made for the small matrices, and for the routed experts (the bulk of the file) layer
+// by layer while the weights still fit `memory_limit`: the loaded bytes, less the converted
+// experts' file bytes when those are page cache the kernel may drop (mmap), plus their converted
+// copies. Past the limit the remaining experts keep the file's layout. The converted layouts decode
+// about twice (Q8_0_R16: one core, the IQ4_NL file-layout product 5.2-5.4 GB/s, Q8_0_R16 19-20
+// GB/s; PERFORMANCE.md, "Q4_0 and IQ4_NL experts") to three to six times (IQ1_S_R16, IQ2_XXS_R16,
+// IQ2_XS_R16, IQ2_S_R16, IQ1_M_R16, IQ3_XXS_R16, IQ3_S_R16, whose file layouts are bound by their
+// codebook lookups: "IQ1_S_R16 and IQ2_XXS_R16", "IQ1_M_R16", "IQ3_XXS_R16 and IQ3_S_R16") as fast
+// per value. Q4_0 (Kimi-K2-Thinking's int4 experts, about 0.55 TB) and IQ4_XS have packed layouts
+// of their own bytes, Q4_0_R16 and IQ4_XS_R16, so they never grow.
 //
 // A matrix whose row count is not a multiple of the group is packed in its whole groups,
 // its last rows (TensorView::tail_rows) left in the source layout at their usual offsets;

@@ -41,8 +41,8 @@
 // (cores x GHz x codebook_values_per_cycle)), default 2 values a cycle a core (the codebook
 // figures count routed experts, the dynamic files' only codebook tensors). The SIMD tables
 // convert IQ1_S, IQ2_XXS and IQ1_M experts at load into 2- and 3-bit values (IQ1_S_R16,
-// IQ2_XXS_R16, IQ1_M_R16: 1.4x, 1.55x and 1.96x the bytes; IQ3_XXS / IQ3_S into 4-bit codes,
-// 1.39x / 1.24x; Q5_0 / IQ4_NL ones into Q8_0_R16)
+// IQ2_XXS_R16, IQ1_M_R16: 1.4x, 1.55x and 1.96x the bytes; IQ2_XS / IQ2_S 1.43x / 1.29x; IQ3_XXS
+// / IQ3_S into 4-bit codes, 1.39x / 1.24x; Q5_0 / IQ4_NL ones into Q8_0_R16)
 // while the grown weights fit 85 % of RAM (model/pack_weights.h), layer by layer: a row
 // counts the share of the growth that fits, in memory and read a token, and takes the same
 // share of those types' values off the codebook time.
@@ -108,7 +108,8 @@ struct WeightsFootprint {
   int64_t converted_codebook_params_per_token = 0;
 };
 // Bytes per block of `type` in the layout the SIMD tables convert it into at load when that
-// is larger (IQ1_S: 70, IQ2_XXS: 102, IQ1_M: 110, IQ3_XXS / IQ3_S: 136, Q5_0 / IQ4_NL: 34;
+// is larger (IQ1_S: 70, IQ2_XXS: 102, IQ2_XS / IQ2_S: 106, IQ1_M: 110, IQ3_XXS / IQ3_S: 136,
+// Q5_0 / IQ4_NL: 34;
 // kernels/dispatch.cpp), else 0.
 int conversion_bytes_per_block(GgmlType type);
 // Adds a routed-expert tensor (`bytes`, `values`; `used` of its `total` experts a token) to
