@@ -28,6 +28,8 @@ inline int nearest_int(float v) { return static_cast<int>(std::nearbyint(v)); }
 template <int kValues, int kLevels>
 class GridSearch {
  public:
+  static constexpr int kWidth = kValues;  // values an entry holds
+
   // grid: entries with value j in byte j; byte_levels: the bytes of the levels, in order.
   template <class Entry>
   GridSearch(const Entry* grid, int size, const std::array<int, kLevels>& byte_levels,
@@ -118,6 +120,23 @@ class GridSearch {
 using Grid8x3 = GridSearch<8, 3>;  // IQ1_S / IQ1_M, IQ2_XXS
 using Grid4x8 = GridSearch<4, 8>;  // IQ3_XXS, IQ3_S
 
+// The nearest entries of n sub-groups of targets t at `scale` into idx; then, where `refit` is
+// given, the least-squares scale for those entries, kept if positive.
+template <class Search>
+void fit_entries(const Search& s, const float* t, int n, float scale, int* idx, float* refit) {
+  float tg = 0.0f, gg = 0.0f;
+  for (int l = 0; l < n; ++l) {
+    float err;
+    idx[l] = s.nearest(t + Search::kWidth * l, scale, &err);
+    for (int j = 0; j < Search::kWidth; ++j) {
+      const float lv = s.level(idx[l], j);
+      tg += t[Search::kWidth * l + j] * lv;
+      gg += lv * lv;
+    }
+  }
+  if (refit != nullptr && tg > 0.0f) *refit = tg / gg;
+}
+
 const Grid8x3& iq2xxs_search() {
   static const Grid8x3 s(kIq2xxsGrid.v, kIq2xxsGridSize, {8, 25, 43}, {8.0f, 25.0f, 43.0f});
   return s;
@@ -155,20 +174,8 @@ void iq2_signs(const float* x, Iq2Group* g) {
   }
 }
 
-// Entries for `scale`, then (refit) the least-squares scale for those entries, kept if positive.
 void iq2_fit(Iq2Group* g, float scale, bool refit) {
-  const Grid8x3& s = iq2xxs_search();
-  float tg = 0.0f, gg = 0.0f;
-  for (int l = 0; l < 4; ++l) {
-    float err;
-    g->idx[l] = s.nearest(g->t + 8 * l, scale, &err);
-    for (int j = 0; j < 8; ++j) {
-      const float lv = s.level(g->idx[l], j);
-      tg += g->t[8 * l + j] * lv;
-      gg += lv * lv;
-    }
-  }
-  if (refit && tg > 0.0f) g->scale = tg / gg;
+  fit_entries(iq2xxs_search(), g->t, 4, scale, g->idx, refit ? &g->scale : nullptr);
 }
 
 void quantize_block_iq2_xxs(const float* x, BlockIQ2_XXS* y) {
@@ -220,19 +227,8 @@ struct Iq2Half {
   float scale;
 };
 
-// Entries for `scale`, then (refit) the least-squares scale for them, kept if positive.
 void iq2_half_fit(const Grid8x3& s, Iq2Half* g, float scale, bool refit) {
-  float tg = 0.0f, gg = 0.0f;
-  for (int l = 0; l < 2; ++l) {
-    float err;
-    g->idx[l] = s.nearest(g->t + 8 * l, scale, &err);
-    for (int j = 0; j < 8; ++j) {
-      const float lv = s.level(g->idx[l], j);
-      tg += g->t[8 * l + j] * lv;
-      gg += lv * lv;
-    }
-  }
-  if (refit && tg > 0.0f) g->scale = tg / gg;
+  fit_entries(s, g->t, 2, scale, g->idx, refit ? &g->scale : nullptr);
 }
 
 // The 16 halves of a block of targets t: their entries at scales d (2s + 1) / 8; returns d
@@ -451,19 +447,8 @@ struct Iq3Group {
   float scale;
 };
 
-// Entries for `scale`, then (refit) the least-squares scale for them, kept if positive.
 void iq3_fit(const Grid4x8& s, Iq3Group* g, float scale, bool refit) {
-  float tg = 0.0f, gg = 0.0f;
-  for (int e = 0; e < 8; ++e) {
-    float err;
-    g->idx[e] = s.nearest(g->t + 4 * e, scale, &err);
-    for (int j = 0; j < 4; ++j) {
-      const float lv = s.level(g->idx[e], j);
-      tg += g->t[4 * e + j] * lv;
-      gg += lv * lv;
-    }
-  }
-  if (refit && tg > 0.0f) g->scale = tg / gg;
+  fit_entries(s, g->t, 8, scale, g->idx, refit ? &g->scale : nullptr);
 }
 
 // The group's scale from its largest target on the largest magnitude, refined twice.
