@@ -20,7 +20,7 @@
 //                                   file has them: values 4c..4c+3 (chunk c) in the low
 //                                   nibbles, 16+4c..19+4c (chunk c + 4) in the high ones
 // The nibbles u = q + 8 in [0, 15] are the unsigned operand of the byte products against
-// Q8_0_S activations: dot = d_w * d_a * (sum(u * a) - 8 * sum(a)), 8 * sum(a) = sum128 / 16.
+// Q8_0_S activations: dot = d_w * d_a * (sum(u * a) - 8 * sum(a)), -8 * sum(a) = neg_sum128 / 16.
 // That is the integer Q8_0_R16 gets from the same values, so the two layouts' products agree
 // bitwise; Q4_0_R16 reads half the bytes. Tail rows stay Q4_0 (gemm_q4_0_q8_0_s).
 //
@@ -61,7 +61,9 @@ inline constexpr int8_t kIq3sLevels[16] = {-15, -13, -11, -9, -7, -5, -3, -1,
 // block's sum, so the unsigned-weight product needs no per-row correction.
 struct BlockQ8_0S {
   float d;
-  int32_t sum128;  // 128 * sum(qs)
+  // -128 * sum(qs): the products of q + 128 start their int32 sums here, a broadcast load
+  // and no subtraction.
+  int32_t neg_sum128;
   int8_t qs[32];
 };
 static_assert(sizeof(BlockQ8_0S) == 40);

@@ -176,7 +176,7 @@ TEST_P(PackedQ4_0Simd, ExtremeValuesStayExact) {
         act[b].qs[j] = static_cast<int8_t>(v);
         sum += v;
       }
-      act[b].sum128 = 128 * sum;
+      act[b].neg_sum128 = -128 * sum;
     }
   }
   const std::vector<float> want = q40_packed_gemm(kernel_table(Isa::kScalar), c, tokens);

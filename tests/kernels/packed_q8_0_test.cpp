@@ -110,7 +110,7 @@ TEST(PackedQ8_0, QuantizerMatchesQ8_0ValuesWithExactScaleAndSum) {
       EXPECT_EQ(qs[b].qs[j], q8[b].qs[j]);
       sum += qs[b].qs[j];
     }
-    EXPECT_EQ(qs[b].sum128, 128 * sum);
+    EXPECT_EQ(qs[b].neg_sum128, -128 * sum);
     EXPECT_NEAR(qs[b].d, f16_to_f32(q8[b].d), f16_to_f32(q8[b].d) * 1e-3);
   }
   for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
@@ -190,7 +190,7 @@ TEST_P(PackedQ8_0Simd, ExtremeValuesAndLongRowsStayExact) {
         act[b].qs[j] = static_cast<int8_t>(v);
         sum += act[b].qs[j];
       }
-      act[b].sum128 = 128 * sum;
+      act[b].neg_sum128 = -128 * sum;
     }
   }
   const std::vector<float> want = packed_gemm(kernel_table(Isa::kScalar), c, tokens);

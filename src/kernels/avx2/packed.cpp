@@ -138,7 +138,7 @@ inline void q8_one_token(int64_t nb, const uint8_t* group, const BlockQ8_0S* act
     const int8_t* s = split + 64 * b;
     __m256i isum[2], lo[2], hi[2];
     for (int h = 0; h < 2; ++h) {
-      isum[h] = _mm256_set1_epi32(-act[b].sum128);
+      isum[h] = _mm256_set1_epi32(act[b].neg_sum128);
       lo[h] = hi[h] = _mm256_setzero_si256();
     }
 #pragma GCC unroll 8
@@ -214,9 +214,9 @@ inline void q40_tile(int64_t nb, const uint8_t* group, int h0, const BlockQ8_0S*
     for (int h = 0; h < H; ++h) {
       const __m256 dw = _mm256_cvtph_ps(load128(col + 16 * (h0 + h)));
       for (int t = 0; t < T; ++t) {
-        // sum128 = 128 * sum(a): the shift is exact
-        const __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s[t][h], ones),
-                                              _mm256_set1_epi32(act[t][b].sum128 >> 4));
+        // neg_sum128 = -128 * sum(a): the shift is exact
+        const __m256i isum = _mm256_add_epi32(_mm256_madd_epi16(s[t][h], ones),
+                                              _mm256_set1_epi32(act[t][b].neg_sum128 >> 4));
         const __m256 scale = _mm256_mul_ps(dw, _mm256_set1_ps(act[t][b].d));
         if constexpr (kSumsInY) {
           float* yh = y + t * y_stride + 8 * (h0 + h);

@@ -84,7 +84,7 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n) {
   auto* y = static_cast<BlockQ8_0S*>(out);
   for (int64_t i = 0; i < n / kQK; ++i, x += kQK) {
     y[i].d = quantize_block_32(x, y[i].qs);
-    y[i].sum128 = 128 * sum_i8_32(y[i].qs);
+    y[i].neg_sum128 = -128 * sum_i8_32(y[i].qs);
   }
 }
 

@@ -23,7 +23,8 @@ struct Q8Column {
   static void chunks(const uint8_t* q, __m512i (&w)[8]) {
     for (int c = 0; c < 8; ++c) w[c] = _mm512_loadu_si512(q + 64 * c);
   }
-  static int32_t offset_sum(const BlockQ8_0S& a) { return a.sum128; }
+  // the int32 sums' start, -128 sum(a): a broadcast load
+  static __m512i start(const BlockQ8_0S& a) { return _mm512_set1_epi32(a.neg_sum128); }
 };
 struct Q40Column {
   static constexpr size_t kBytes = kPackRows * sizeof(BlockQ4_0);  // 288
@@ -35,7 +36,10 @@ struct Q40Column {
       w[c + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m0f);
     }
   }
-  static int32_t offset_sum(const BlockQ8_0S& a) { return a.sum128 >> 4; }  // exact: 128 | sum128
+  // -8 sum(a) (the shift is exact: 128 divides neg_sum128)
+  static __m512i start(const BlockQ8_0S& a) {
+    return _mm512_srai_epi32(_mm512_set1_epi32(a.neg_sum128), 4);
+  }
 };
 
 // Prefetch distance ahead of the column being read (a group is one sequential stream).
@@ -66,17 +70,12 @@ inline void group_tile(int64_t nb, const uint8_t* group, const uint8_t* a0, int6
 #pragma GCC unroll 16
     for (int t = 0; t < T; ++t, at += a_stride) {
       const BlockQ8_0S& a = *reinterpret_cast<const BlockQ8_0S*>(at);
-      // two independent chains (integer sums: any order is exact)
-      __m512i s0 = dpbusd_bcast(_mm512_setzero_si512(), w[0], a.qs + 0);
-      __m512i s1 = dpbusd_bcast(_mm512_setzero_si512(), w[1], a.qs + 4);
-      s0 = dpbusd_bcast(s0, w[2], a.qs + 8);
-      s1 = dpbusd_bcast(s1, w[3], a.qs + 12);
-      s0 = dpbusd_bcast(s0, w[4], a.qs + 16);
-      s1 = dpbusd_bcast(s1, w[5], a.qs + 20);
-      s0 = dpbusd_bcast(s0, w[6], a.qs + 24);
-      s1 = dpbusd_bcast(s1, w[7], a.qs + 28);
-      const __m512i isum =
-          _mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(F::offset_sum(a)));
+      // One chain per token, started at -offset sum(a) (a broadcast load): the tokens' chains
+      // overlap out of order, and neither a second chain's add nor the offset's subtraction
+      // takes a port vpdpbusd needs.
+      __m512i isum = dpbusd_bcast(F::start(a), w[0], a.qs + 0);
+#pragma GCC unroll 8
+      for (int c = 1; c < 8; ++c) isum = dpbusd_bcast(isum, w[c], a.qs + 4 * c);
       const __m512 scale = _mm512_mul_ps(dw, _mm512_set1_ps(a.d));
       acc[t] = _mm512_fmadd_ps(scale, _mm512_cvtepi32_ps(isum), acc[t]);
     }

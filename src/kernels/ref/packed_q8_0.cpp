@@ -17,7 +17,7 @@ void quantize_q8_0_s(const float* x, void* out, int64_t n) {
     y[i].d = quantize_block_q8_ref(x, y[i].qs);
     int sum = 0;
     for (int j = 0; j < kQK; ++j) sum += y[i].qs[j];
-    y[i].sum128 = 128 * sum;
+    y[i].neg_sum128 = -128 * sum;
   }
 }
 
@@ -32,7 +32,7 @@ int q4_0_r16_value(const uint8_t* q, int r, int j) {
 }
 
 // Per block column: isum = sum(value * a) - (128 / kOffsetDivisor) * sum(a), that is
-// sum128 / kOffsetDivisor (exact), then acc = fma(d_w * d_a, isum, acc), blocks in order.
+// plus neg_sum128 / kOffsetDivisor (exact), then acc = fma(d_w * d_a, isum, acc), blocks in order.
 template <int (*kValue)(const uint8_t*, int, int), size_t kColumnBytes, int kOffsetDivisor>
 void gemm_packed(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, const void* a, size_t a_row_bytes,
                  int64_t tokens, float* y, int64_t y_stride) {
@@ -48,7 +48,7 @@ void gemm_packed(int64_t n, const void* w, size_t w_row_bytes, int64_t rows, con
           const uint8_t* q = col + kPackRows * sizeof(uint16_t);
           int32_t isum = 0;
           for (int j = 0; j < kQK; ++j) isum += kValue(q, r, j) * act[b].qs[j];
-          isum -= act[b].sum128 / kOffsetDivisor;
+          isum += act[b].neg_sum128 / kOffsetDivisor;
           uint16_t d;
           __builtin_memcpy(&d, col + r * sizeof(uint16_t), sizeof(d));
           acc = std::fmaf(f16_to_f32(d) * act[b].d, static_cast<float>(isum), acc);
