@@ -14,6 +14,7 @@
 
 #include "base/cache_aligned.h"
 #include "base/half.h"
+#include "base/memory.h"
 #include "kernels/kernels.h"
 #include "quant/blocks.h"
 #include "quant/quantize.h"
@@ -151,7 +152,9 @@ void BM_gemm(benchmark::State& state, GgmlType type, Isa isa, int tokens) {
 // The load-time packed layout (kernels/packed.h) of the same weights, as the SIMD tables
 // repack them. `resident_rows` = 0: the whole 64 MB matrix (streaming; it still fits a large
 // L3); > 0: only that many rows, which stay in L2 (the kernel's compute speed, as in
-// prefill); kFromDram: 16 copies of the 64 MB matrix, 1 GB, more than any L3.
+// prefill); kFromDram: 16 copies of the 64 MB matrix, 1 GB, more than any L3. The buffer is
+// on transparent huge pages, as the engine's packed weights are (on 4 KiB pages a KVM guest
+// read 30 % less: PERFORMANCE.md, "The probe on huge pages").
 constexpr int64_t kFromDram = -1;
 void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens, int64_t resident_rows) {
   if (!isa_supported(isa)) {
@@ -165,11 +168,14 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   const int copies = resident_rows == kFromDram ? 16 : 1;
   const int64_t rows = resident_rows > 0 ? resident_rows : whole * copies;
   const size_t prb = row_bytes(layout.packed, kN);  // m.row_bytes but for a conversion
-  std::vector<uint8_t> packed(rows * prb);
-  layout.repack(m.w.data(), rows / copies, kN, packed.data());
-  for (int c = 1; c < copies; ++c) {
-    std::memcpy(packed.data() + c * whole * prb, packed.data(), whole * prb);
+  auto region = MemoryRegion::allocate(rows * prb, PagePolicy::kThp);
+  if (!region) {
+    state.SkipWithError(region.status().message().c_str());
+    return;
   }
+  uint8_t* packed = region->data();
+  layout.repack(m.w.data(), rows / copies, kN, packed);
+  for (int c = 1; c < copies; ++c) std::memcpy(packed + c * whole * prb, packed, whole * prb);
   const size_t arb = activation_row_bytes(layout.packed, kN);
   std::vector<uint8_t> act(tokens * arb);
   std::vector<float> x(kN);
@@ -179,14 +185,14 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   }
   std::vector<float> y(rows * tokens);
   for (auto _ : state) {
-    k.for_type(layout.packed)
-        .gemm(kN, packed.data(), prb, rows, act.data(), arb, tokens, y.data(), rows);
+    k.for_type(layout.packed).gemm(kN, packed, prb, rows, act.data(), arb, tokens, y.data(), rows);
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(packed.size()) * state.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
-  state.counters["tok*GB/s"] = benchmark::Counter(
-      static_cast<double>(packed.size()) * tokens * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  const double bytes = static_cast<double>(region->size());
+  state.counters["GB/s"] =
+      benchmark::Counter(bytes * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+  state.counters["tok*GB/s"] =
+      benchmark::Counter(bytes * tokens * state.iterations() / 1e9, benchmark::Counter::kIsRate);
   // multiply-adds per second (n values x rows x tokens)
   state.counters["GMAC/s"] = benchmark::Counter(static_cast<double>(kN) * rows * tokens * state.iterations() / 1e9,
                                                 benchmark::Counter::kIsRate);

@@ -4,7 +4,6 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <string>
 #include <vector>
 
@@ -19,10 +18,6 @@ namespace moe {
 namespace {
 
 constexpr uint64_t kPage = 4096;
-
-struct FreeDeleter {
-  void operator()(void* p) const { std::free(p); }
-};
 
 // Portable reader: four independent 64-bit sums over 32-byte steps.
 uint64_t sum_u64(const uint8_t* p, uint64_t n) {
@@ -66,9 +61,12 @@ Result<MembwResult> measure_read_bandwidth(ThreadPool& pool, const MembwOptions&
                          std::to_string(threads) + " threads (at least 4 KiB each)");
   }
   const uint64_t total = per_thread * static_cast<uint64_t>(threads);
-  std::unique_ptr<uint8_t, FreeDeleter> buffer(static_cast<uint8_t*>(std::aligned_alloc(kPage, total)));
-  if (!buffer) return Status::error("membw: cannot allocate " + std::to_string(total) + " bytes");
-  uint8_t* base = buffer.get();
+  auto buffer = MemoryRegion::allocate(total, options.pages);
+  if (!buffer) {
+    return Status::error("membw: cannot allocate " + std::to_string(total) +
+                         " bytes: " + buffer.status().message());
+  }
+  uint8_t* base = buffer->data();
 
 #if defined(__x86_64__)
   const bool avx2 = detect_cpu_features().avx2;
@@ -87,6 +85,8 @@ Result<MembwResult> measure_read_bandwidth(ThreadPool& pool, const MembwOptions&
   r.threads = threads;
   r.passes = options.passes;
   r.avx2 = avx2;
+  r.huge_bytes = buffer->huge_bytes();
+  r.pages = buffer->describe();
   double sum_gbps = 0.0;
   for (int pass = 0; pass < options.passes; ++pass) {
     Timer timer;

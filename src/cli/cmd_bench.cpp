@@ -36,6 +36,7 @@ std::vector<OptionSpec> bench_options() {
       {"--membw-size", "", "SIZE", "4G", "bandwidth probe buffer (e.g. 4G, 512M; 0: skip the probe)"},
       {"--membw-passes", "", "N", "5", "bandwidth probe passes (the best is reported)"},
       {"--membw-threads", "", "N", "0", "bandwidth probe threads (0: as -t)"},
+      {"--membw-pages", "", "MODE", "thp", "bandwidth probe buffer's pages: thp (as the weights), off (4 KiB), 2m, 1g"},
   };
   add_model_options(specs);
   for (OptionSpec& spec : specs) {  // bench also takes lists of thread counts
@@ -57,6 +58,7 @@ Result<MembwOptions> membw_options(const Args& args, int default_threads) {
   MOE_ASSIGN_OR_RETURN(int64_t threads, args.get_int("--membw-threads", 0, 1024));
   o.passes = static_cast<int>(passes);
   o.threads = threads > 0 ? static_cast<int>(threads) : default_threads;
+  MOE_ASSIGN_OR_RETURN(o.pages, parse_page_policy(args.get("--membw-pages")));
   return o;
 }
 
@@ -83,11 +85,13 @@ int membw_only(const Args& args) {
       j["bytes"] = r->bytes;
       j["passes"] = r->passes;
       j["avx2"] = r->avx2;
+      j["huge_bytes"] = r->huge_bytes;
       all.push_back(j);
     } else {
-      std::printf("membw: %.2f GB/s read (best of %d passes; mean %.2f) over %.2f GiB, %d threads%s\n", r->best_gbps,
-                  r->passes, r->mean_gbps, static_cast<double>(r->bytes) / (1ull << 30), r->threads,
-                  r->avx2 ? ", AVX2 loads" : ", 64-bit loads");
+      std::printf(
+          "membw: %.2f GB/s read (best of %d passes; mean %.2f) over %.2f GiB, %d threads%s; %s\n",
+          r->best_gbps, r->passes, r->mean_gbps, static_cast<double>(r->bytes) / (1ull << 30),
+          r->threads, r->avx2 ? ", AVX2 loads" : ", 64-bit loads", r->pages.c_str());
     }
   }
   if (json) std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());

@@ -150,6 +150,7 @@ nlohmann::ordered_json bench_report_json(const BenchReport& r) {
   j["membw_gbps"] = r.membw.best_gbps;
   j["membw_threads"] = r.membw.threads;
   j["membw_bytes"] = r.membw.bytes;
+  j["membw_huge_bytes"] = r.membw.huge_bytes;
   j["tg_pct_membw"] = bench_tg_pct_membw(r);
   return j;
 }
@@ -193,10 +194,12 @@ std::string bench_table_rows(const BenchReport& r) {
 
 std::string bench_membw_line(const BenchReport& r) {
   if (r.membw.best_gbps <= 0) return "";
-  char line[512];
-  std::snprintf(line, sizeof line, "membw: %.2f GB/s read (best of %d passes over %s, %d threads%s); kernels %s\n",
-                r.membw.best_gbps, r.membw.passes, format_bytes(r.membw.bytes).c_str(), r.membw.threads,
-                r.membw.avx2 ? ", avx2" : "", r.isa.c_str());
+  char line[640];
+  std::snprintf(line, sizeof line,
+                "membw: %.2f GB/s read (best of %d passes over %s, %d threads%s; %s); kernels %s\n",
+                r.membw.best_gbps, r.membw.passes, format_bytes(r.membw.bytes).c_str(),
+                r.membw.threads, r.membw.avx2 ? ", avx2" : "", r.membw.pages.c_str(),
+                r.isa.c_str());
   return line;
 }
 

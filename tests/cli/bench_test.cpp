@@ -99,6 +99,10 @@ TEST(CliBench, MembwOnly) {
   EXPECT_GT(j["membw_gbps"].get<double>(), 0.0);
   EXPECT_TRUE(std::isfinite(j["membw_gbps"].get<double>()));
   EXPECT_EQ(j["threads"], 1);
+  EXPECT_LE(j["huge_bytes"].get<uint64_t>(), j["bytes"].get<uint64_t>());
+  const json small =
+      run_json("bench --membw --json -t 1 --membw-size 4M --membw-passes 1 --membw-pages off");
+  EXPECT_EQ(small["huge_bytes"], 0u);
   const json list = run_json("bench --membw --json -t 1,2 --membw-size 4M --membw-passes 1");
   ASSERT_TRUE(list.is_array()) << list.dump();
   ASSERT_EQ(list.size(), 2u);
@@ -127,6 +131,7 @@ TEST(CliBench, LoadAgainstCat) {
 TEST(CliBench, BadArgumentsFailCleanly) {
   EXPECT_NE(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " -r 0 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench --membw --membw-size 12Q 2>/dev/null").exit_code, 0);
+  EXPECT_NE(run_moeinfer("bench --membw --membw-pages 3k 2>/dev/null").exit_code, 0);
   EXPECT_NE(run_moeinfer("bench -m /nonexistent.gguf 2>/dev/null").exit_code, 0);
   for (const char* zeros : {"-p 0 -n 0", "-p 0,0 -n 0"}) {  // nothing to measure
     EXPECT_EQ(run_moeinfer("bench -m " + model_path("r1-mini-q8_0") + " " + zeros + " 2>/dev/null").exit_code, 1);

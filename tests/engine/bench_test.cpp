@@ -36,6 +36,29 @@ TEST(Membw, SmallBufferGivesPositiveFiniteBandwidth) {
   EXPECT_GT(one->best_gbps, 0.0);
 }
 
+// The buffer's pages are the ones asked for, and the result says what it got.
+TEST(Membw, BufferPagesAreReported) {
+  ThreadPool pool(1);
+  MembwOptions o;
+  o.bytes = 8u << 20;
+  o.passes = 1;
+  o.pages = PagePolicy::kOff;
+  auto small = measure_read_bandwidth(pool, o);
+  ASSERT_TRUE(small.is_ok()) << small.status().message();
+  EXPECT_EQ(small->huge_bytes, 0u);
+  EXPECT_NE(small->pages.find("4 KiB pages"), std::string::npos) << small->pages;
+
+  o.pages = PagePolicy::kThp;  // the default
+  EXPECT_EQ(MembwOptions{}.pages, PagePolicy::kThp);
+  auto thp = measure_read_bandwidth(pool, o);
+  ASSERT_TRUE(thp.is_ok()) << thp.status().message();
+  EXPECT_LE(thp->huge_bytes, thp->bytes);
+  EXPECT_GT(thp->best_gbps, 0.0);
+  if (transparent_huge_pages_available()) {
+    EXPECT_NE(thp->pages.find("transparent huge pages"), std::string::npos) << thp->pages;
+  }
+}
+
 TEST(Membw, RejectsDegenerateRequests) {
   ThreadPool pool(1);
   MembwOptions o;
