@@ -14,9 +14,10 @@
 namespace moe::avx2 {
 namespace {
 
-// Ahead of the column being read: 4096 decoded one token from DRAM 5-8 % faster than 8192 on
-// the Xeon of PERFORMANCE.md ("Prefetch distances").
-constexpr size_t kGroupPrefetchBytes = 4096;
+// Ahead of the column being read: from DRAM on huge pages (as the engine's packed weights are),
+// one and two tokens read 7-11 % faster 2048 bytes ahead than 4096 (Q6_K the same) on the Xeon
+// of PERFORMANCE.md ("The probe on huge pages"; 4096 had been chosen on 4 KiB pages).
+constexpr size_t kGroupPrefetchBytes = 2048;
 
 inline __m256i load256(const void* p) {
   return _mm256_loadu_si256(static_cast<const __m256i*>(p));
