@@ -65,7 +65,8 @@ Result<LoadOptions> load_options_from_args(const Args& args, bool into_memory) {
   return load;
 }
 
-Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress, bool thread_lists) {
+Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress, bool thread_lists,
+                                         const BeforeWeightsFn& before_weights) {
   if (args.flag("--verbose")) set_log_level(LogLevel::kDebug);
   const std::string path = model_path_arg(args);
   if (path.empty()) return Status::error("no model given (-m FILE)");
@@ -108,10 +109,6 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress, 
   if (load.numa_node >= 0 && topo.node(load.numa_node) == nullptr) {
     return Status::error("--numa-node " + std::to_string(load.numa_node) + ": no such node (" + topo.describe() + ")");
   }
-  MOE_ASSIGN_OR_RETURN(out.model, Model::load(path, *kernels, load));
-  const ModelArgs& a = out.model->args();
-  if (ctx == 0) ctx = a.context_length > 0 ? std::min<int64_t>(4096, a.context_length) : 4096;
-  out.n_ctx = ctx;
   int cores = physical_core_count();
   if (load.numa_node >= 0) {
     int node_cores = 0;
@@ -131,6 +128,14 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress, 
   AffinityPlan affinity = plan.is_ok() ? std::move(plan).value() : AffinityPlan{};
   MOE_LOG_DEBUG("%s", affinity.describe().c_str());
   out.pool = std::make_unique<ThreadPool>(pool_threads, std::move(affinity));
+  out.threads_list.assign(threads_list.begin(), threads_list.end());
+  out.threads_batch_list.assign(threads_batch_list.begin(), threads_batch_list.end());
+  if (before_weights) MOE_RETURN_IF_ERROR(before_weights(*out.pool, out.threads_list));
+
+  MOE_ASSIGN_OR_RETURN(out.model, Model::load(path, *kernels, load));
+  const ModelArgs& a = out.model->args();
+  if (ctx == 0) ctx = a.context_length > 0 ? std::min<int64_t>(4096, a.context_length) : 4096;
+  out.n_ctx = ctx;
   if (load.numa_experts) {
     const ExpertPlacement& placed = out.model->file().load_report().placement;
     std::string per_node;
@@ -149,8 +154,6 @@ Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress, 
   out.session.batch_size = static_cast<int>(batch);
   out.session.threads = static_cast<int>(threads);
   out.session.threads_batch = static_cast<int>(threads_batch);
-  out.threads_list.assign(threads_list.begin(), threads_list.end());
-  out.threads_batch_list.assign(threads_batch_list.begin(), threads_batch_list.end());
   out.session.n_experts = static_cast<int>(n_experts);
   MOE_LOG_INFO("loaded %s: %lld layers, %lld experts (%lld used); kernels %s; %lld/%lld threads",
                path.c_str(), static_cast<long long>(a.n_layers), static_cast<long long>(a.n_routed_experts),

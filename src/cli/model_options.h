@@ -1,6 +1,7 @@
 // Options shared by every command that loads a model and runs it (run, chat, bench, serve).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -31,11 +32,18 @@ struct LoadedModel {
   std::vector<int> threads_list, threads_batch_list;
 };
 
-// Reads the shared options, picks the kernels, loads the model and makes the thread pool
-// (threads pinned one per physical core first). `progress` gets (bytes done, total) while
-// the weights are read or warmed up (the server's /health). `thread_lists`: -t and -tb may
-// be lists ("1,2,4": bench); otherwise one value each.
-Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress = {}, bool thread_lists = false);
+// Runs on the thread pool and the resolved -t values before the weights load (bench's
+// bandwidth probe: its buffer then finds the memory free, as the weights did).
+using BeforeWeightsFn =
+    std::function<Status(ThreadPool& pool, const std::vector<int>& threads_list)>;
+
+// Reads the shared options, picks the kernels, makes the thread pool (threads pinned one
+// per physical core first), calls `before_weights` if given, and loads the model. `progress`
+// gets (bytes done, total) while the weights are read or warmed up (the server's /health).
+// `thread_lists`: -t and -tb may be lists ("1,2,4": bench); otherwise one value each.
+Result<LoadedModel> load_model_from_args(const Args& args, ProgressFn progress = {},
+                                         bool thread_lists = false,
+                                         const BeforeWeightsFn& before_weights = {});
 
 // The loading options (--no-mmap, --mlock, --hugepages, --warmup, --numa-node, --numa).
 // `into_memory`: read the weights into memory whether or not --no-mmap was given.

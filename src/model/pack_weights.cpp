@@ -78,10 +78,13 @@ struct Chunk {
 }  // namespace
 
 std::string PackReport::describe() const {
-  char buf[320];
+  char buf[512];
+  const std::string where =
+      in_place
+          ? "in place"
+          : "into anonymous memory" + (copies_memory.empty() ? "" : " (" + copies_memory + ")");
   int n = std::snprintf(buf, sizeof buf, "packed %d tensors, %s, %s, %.1f s", tensors,
-                        format_bytes(bytes).c_str(),
-                        in_place ? "in place" : "into anonymous memory", seconds);
+                        format_bytes(bytes).c_str(), where.c_str(), seconds);
   if (kept_tensors > 0 && n > 0 && static_cast<size_t>(n) < sizeof buf) {
     std::snprintf(
         buf + n, sizeof buf - static_cast<size_t>(n),
@@ -203,6 +206,7 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   }
   report.tensors = static_cast<int>(jobs.size());
   report.seconds = timer.seconds();
+  if (copy_bytes > 0) report.copies_memory = w.packed.describe();
   return report;
 }
 

@@ -49,6 +49,9 @@ struct PackReport {
   int kept_tensors = 0;
   uint64_t kept_bytes = 0;
   uint64_t kept_growth = 0;      // the bytes their conversion would have added
+  // The copies' memory as obtained (MemoryRegion::describe: how much on huge pages); empty
+  // in place.
+  std::string copies_memory;
   std::string describe() const;  // "packed 61 tensors, 12.9 GB, in place, 3.1 s"
 };
 

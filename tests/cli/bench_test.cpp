@@ -110,6 +110,23 @@ TEST(CliBench, MembwOnly) {
   EXPECT_EQ(list[1]["threads"], 2);
 }
 
+// The probe runs before the weights load (its buffer finds the memory they will take free),
+// once per -t value, and logs what it read.
+TEST(CliBench, ProbesBeforeTheWeightsLoad) {
+  const ProcessResult r = run_moeinfer(
+      "bench -m " + model_path("r1-mini-q8_0") +
+      " -p 0 -n 1 -r 1 -t 1,2 -tb 1 --no-warmup --membw-size 4M --membw-passes 1 2>&1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const size_t one = r.out.find("bandwidth probe, 1 threads: ");
+  const size_t two = r.out.find("bandwidth probe, 2 threads: ");
+  const size_t loaded = r.out.find(": mmap (page cache)");  // Model::load's first line
+  ASSERT_NE(one, std::string::npos) << r.out;
+  ASSERT_NE(two, std::string::npos) << r.out;
+  ASSERT_NE(loaded, std::string::npos) << r.out;
+  EXPECT_LT(one, two);
+  EXPECT_LT(two, loaded) << r.out;
+}
+
 TEST(CliBench, LoadAgainstCat) {
   for (const char* method : {"cow", "pread"}) {
     const json j = run_json("bench --load --json -r 3 --read-method " + std::string(method) + " -m " +

@@ -63,6 +63,12 @@ TEST(LoadOptions, ReadingIntoMemoryAsksForTransparentHugePagesByDefault) {
   const std::string mapped = load_log("");
   EXPECT_NE(mapped.find("mmap (page cache)"), std::string::npos) << mapped;
   EXPECT_EQ(mapped.find("pages: asked"), std::string::npos) << mapped;
+  // The packed copies of a mapped file are anonymous memory on THP where it can be had, and
+  // the log says how much of them got it.
+  EXPECT_NE(mapped.find("into anonymous memory ("), std::string::npos) << mapped;
+  EXPECT_NE(mapped.find(thp_available_here() ? "on transparent huge pages" : "on 4 KiB pages"),
+            std::string::npos)
+      << mapped;
 
   const std::string read = load_log("--no-mmap");
   EXPECT_NE(read.find("read into memory (pread)"), std::string::npos) << read;
