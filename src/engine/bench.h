@@ -49,7 +49,8 @@ struct BenchRun {
 Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionConfig& session,
                            KvCacheType cache_type, const BenchOptions& options);
 
-// Reads one byte of every page of every tensor (faults the mapping in, warms the page cache).
+// Reads one byte of every page the forward pass reads: the packed copies and the file's
+// tensors no copy replaced (faults them in, warms the page cache). Returns those bytes.
 uint64_t touch_model_pages(const Model& model);
 
 // bytes_per_token of the model when `n_experts` routed experts are used per token

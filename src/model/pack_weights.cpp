@@ -192,6 +192,7 @@ Result<PackReport> pack_weights(ModelWeights& w, const KernelTable& k, bool in_p
   for (std::thread& t : threads) t.join();
 
   for (const PackJob& job : jobs) {
+    if (job.copy) w.replaced.push_back(job.view->data);
     const auto switch_view = [&job](TensorView* v) {
       v->type = job.layout.packed;
       v->data = job.dst;

@@ -59,6 +59,9 @@ struct ModelWeights {
   std::vector<std::unique_ptr<float[]>> converted;
   // Packed copies of mapped weights (model/pack_weights.h), owned here.
   MemoryRegion packed;
+  // The file tensors' bytes (their first byte) that such copies replaced: no view reads
+  // them any more, so touching them would only bring the file back into memory.
+  std::vector<const uint8_t*> replaced;
 };
 
 // Binds every tensor the config requires and checks its shape and type; a mismatch is an

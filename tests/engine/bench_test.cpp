@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -141,6 +142,29 @@ TEST(Bench, TinyRunReportsConsistentJson) {
 
   // Fewer experts per token read fewer bytes.
   EXPECT_LT(bench_bytes_per_token(**model, 2), r.bytes_per_token);
+}
+
+// The warm-up touches what the forward pass reads: the packed copies, not the file bytes
+// they replaced (under memory pressure those would be read back from disk).
+TEST(Bench, WarmUpTouchesThePackedCopiesNotTheBytesTheyReplaced) {
+  auto model = Model::load(fixture("r1-mini-q8_0"), best_kernel_table());
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  const ModelWeights& w = (*model)->weights();
+  if (w.packed.size() == 0) GTEST_SKIP() << "no packed layouts with these kernels";
+  uint64_t file_bytes = 0, replaced_bytes = 0;
+  for (const TensorInfo& t : (*model)->file().tensors()) {
+    file_bytes += t.n_bytes;
+    if (std::find(w.replaced.begin(), w.replaced.end(), t.data) != w.replaced.end())
+      replaced_bytes += t.n_bytes;
+  }
+  ASSERT_GT(replaced_bytes, 0u);
+  // Q8_0 attention output: packed into a copy, its file bytes replaced.
+  const TensorInfo* wo = (*model)->file().find_tensor("blk.0.attn_output.weight");
+  ASSERT_NE(wo, nullptr);
+  EXPECT_NE(std::find(w.replaced.begin(), w.replaced.end(), wo->data), w.replaced.end());
+  EXPECT_GE(w.layers[0].attn.wo.data, w.packed.data());
+  EXPECT_LT(w.layers[0].attn.wo.data, w.packed.data() + w.packed.size());
+  EXPECT_EQ(touch_model_pages(**model), w.packed.size() + file_bytes - replaced_bytes);
 }
 
 // -d: every test starts with `depth` tokens already in the cache, like llama-bench's.
