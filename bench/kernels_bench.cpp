@@ -1,12 +1,13 @@
-// Single-threaded GB/s of the weight-streaming kernels: gemv (one token) over a 64 MB
-// matrix, per ISA table, beside a plain read of the same buffer (the machine's
-// single-thread bandwidth, measured in the same run). Prefill: gemm with 8 tokens.
+// Single-threaded (unless a case says otherwise) GB/s of the weight-streaming kernels: gemv
+// (one token) over a 64 MB matrix, per ISA table, beside a plain read of the same buffer (the
+// machine's single-thread bandwidth, measured in the same run). Prefill: gemm with 8 tokens.
 //
-//   ./kernels_bench --benchmark_min_time=1s
+//   ./kernels_bench --benchmark_min_time=1   (a plain number: Debian 12's Google Benchmark)
 //
 // Counters: "GB/s" = weight bytes streamed per second; "%read" = that over the plain read.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -208,6 +209,73 @@ void BM_gemm_packed(benchmark::State& state, GgmlType type, Isa isa, int tokens,
   BENCHMARK_CAPTURE(BM_gemm_packed, type##_R16_##isa##_t##tokens##_from_dram, GgmlType::type, \
                     Isa::isa, tokens, kFromDram)                                              \
       ->Unit(benchmark::kMillisecond)
+
+// One token over the Q8_0 matrices of an R1 decode step, each shape as the engine calls it:
+// `rows` x `cols` weights, packed, copied until the buffer holds 4 GiB (from DRAM; 1 GB could
+// partly stay in a 480 MiB L3), one gemm call per copy. Shows whether a matrix's shape (the
+// down projection's short rows, the attention's narrow inputs) costs bandwidth that the
+// 7168-wide stream above does not. The expert shape also runs on two threads at once (each
+// its own buffer): the kernel alone against `bench --membw -t 2`, without the engine around it.
+void BM_gemm_q8_0_shape(benchmark::State& state, Isa isa, int64_t rows, int64_t cols) {
+  if (!isa_supported(isa)) {
+    state.SkipWithError("ISA not supported");
+    return;
+  }
+  const KernelTable& k = kernel_table(isa);
+  const PackedLayout& layout = k.packing[static_cast<uint32_t>(GgmlType::Q8_0)];
+  const size_t rb = row_bytes(GgmlType::Q8_0, cols);
+  const size_t prb = row_bytes(layout.packed, cols);
+  std::mt19937 rng(1);
+  std::normal_distribution<float> g(0.0f, 1.0f);
+  std::vector<float> x(cols);
+  std::vector<uint8_t> w(rows * rb);
+  for (int64_t r = 0; r < rows; ++r) {
+    for (auto& v : x) v = g(rng);
+    quantize_row(GgmlType::Q8_0, x.data(), w.data() + r * rb, cols);
+  }
+  const size_t matrix_bytes = rows * prb;
+  const int64_t copies = std::max<int64_t>(1, static_cast<int64_t>((4ull << 30) / matrix_bytes));
+  auto region = MemoryRegion::allocate(copies * matrix_bytes, PagePolicy::kThp);
+  if (!region) {
+    state.SkipWithError(region.status().message().c_str());
+    return;
+  }
+  layout.repack(w.data(), rows, cols, region->data());
+  for (int64_t c = 1; c < copies; ++c) std::memcpy(region->data() + c * matrix_bytes, region->data(), matrix_bytes);
+  std::vector<uint8_t> act(activation_row_bytes(layout.packed, cols));
+  for (auto& v : x) v = g(rng);
+  quantize_activation(k, layout.packed, x.data(), act.data(), cols);
+  std::vector<float> y(rows);
+  for (auto _ : state) {
+    for (int64_t c = 0; c < copies; ++c) {
+      k.for_type(layout.packed).gemm(cols, region->data() + c * matrix_bytes, prb, rows, act.data(), act.size(), 1,
+                                     y.data(), rows);
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(copies * matrix_bytes) * state.iterations() / 1e9,
+                                              benchmark::Counter::kIsRate);
+}
+
+// rows x cols of R1's Q8_0 decode matrices (DEEPSEEK.md): an expert's gate/up and down, the
+// dense FFN's down, the attention's q_a, q_b, kv_a and output projections.
+#define MOE_BENCH_Q8_0_SHAPES(isa)                                                                         \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_expert_gate_2048x7168, Isa::isa, 2048, 7168)               \
+      ->Unit(benchmark::kMillisecond)->Threads(1)->Threads(2)->UseRealTime();                              \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_expert_down_7168x2048, Isa::isa, 7168, 2048)               \
+      ->Unit(benchmark::kMillisecond);                                                                     \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_dense_down_7168x18432, Isa::isa, 7168, 18432)              \
+      ->Unit(benchmark::kMillisecond);                                                                     \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_q_a_1536x7168, Isa::isa, 1536, 7168)                       \
+      ->Unit(benchmark::kMillisecond);                                                                     \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_q_b_24576x1536, Isa::isa, 24576, 1536)                     \
+      ->Unit(benchmark::kMillisecond);                                                                     \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_kv_a_576x7168, Isa::isa, 576, 7168)                        \
+      ->Unit(benchmark::kMillisecond);                                                                     \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_attn_output_7168x16384, Isa::isa, 7168, 16384)             \
+      ->Unit(benchmark::kMillisecond)
+MOE_BENCH_Q8_0_SHAPES(kAvx512);
+MOE_BENCH_Q8_0_SHAPES(kAvx2);
 
 // One decode step's MLA attention for one layer and 64 heads (one thread's share of R1's
 // 128 on two threads) at a context of `positions`: the scores (f32 gemm of the heads'
