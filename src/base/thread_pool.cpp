@@ -1,6 +1,7 @@
 #include "base/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #if defined(__x86_64__)
@@ -17,7 +18,27 @@ inline void cpu_relax() {
 // About 0.1 ms of spinning (pause is ~40-140 cycles): long enough to bridge the short serial
 // gaps between the regions of a decode step, short enough not to starve other processes.
 constexpr int kSpinIterations = 1 << 11;
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
+
+double PoolStats::idle_pct_since(const PoolStats& before) const {
+  const int64_t offered = thread_ns - before.thread_ns;
+  if (offered <= 0) return 0.0;
+  return 100.0 * static_cast<double>(offered - (busy_ns - before.busy_ns)) / static_cast<double>(offered);
+}
+
+PoolStats ThreadPool::stats() const {
+  PoolStats s;
+  s.regions = regions_.load(std::memory_order_relaxed);
+  s.thread_ns = thread_ns_.load(std::memory_order_relaxed);
+  s.busy_ns = busy_ns_.load(std::memory_order_relaxed);
+  return s;
+}
 
 ThreadPool::ThreadPool(int n_threads, AffinityPlan affinity)
     : n_threads_(std::max(1, n_threads)), active_(n_threads_), affinity_(std::move(affinity)) {
@@ -43,8 +64,13 @@ void ThreadPool::pin_caller() {
 void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
   if (!affinity_.empty()) pin_caller();
   const int nth = std::clamp(n, 1, n_threads_);
+  regions_.fetch_add(1, std::memory_order_relaxed);
+  const int64_t start = now_ns();
   if (nth == 1) {
     fn(ctx, 0, 1);
+    const int64_t t = now_ns() - start;
+    thread_ns_.fetch_add(t, std::memory_order_relaxed);
+    busy_ns_.fetch_add(t, std::memory_order_relaxed);
     return;
   }
   job_fn_ = fn;
@@ -54,6 +80,7 @@ void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_all();
   fn(ctx, 0, nth);
+  busy_ns_.fetch_add(now_ns() - start, std::memory_order_relaxed);
   // Spin briefly (the common case on an idle machine), then sleep until the last worker
   // is done: spinning against a descheduled worker would burn the time slice it needs.
   int pending = pending_.load(std::memory_order_acquire);
@@ -65,6 +92,7 @@ void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
     pending_.wait(pending, std::memory_order_acquire);
     pending = pending_.load(std::memory_order_acquire);
   }
+  thread_ns_.fetch_add((now_ns() - start) * nth, std::memory_order_relaxed);
 }
 
 void ThreadPool::worker_loop(int ith) {
@@ -83,7 +111,9 @@ void ThreadPool::worker_loop(int ith) {
     seen = gen;
     if (stop_.load()) return;
     if (ith < job_threads_) {
+      const int64_t start = now_ns();
       job_fn_(job_ctx_, ith, job_threads_);
+      busy_ns_.fetch_add(now_ns() - start, std::memory_order_relaxed);
       if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) pending_.notify_one();
     }
   }

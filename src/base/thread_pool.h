@@ -5,6 +5,8 @@
 // With an AffinityPlan, worker i runs pinned to plan.cpus[i]; the thread that calls run()
 // is pinned to plan.cpus[0] on its first call (threads it creates afterwards inherit
 // that mask, so create them before the first run() or reset their affinity).
+// The pool also counts where its threads' time goes (stats()): bench reports the share of
+// a decode step's thread time spent waiting at the regions' ends.
 #pragma once
 
 #include <atomic>
@@ -15,6 +17,17 @@
 #include "base/affinity.h"
 
 namespace moe {
+
+// Totals over the run() calls since the pool was made: `thread_ns` is each call's wall time
+// (publishing the job to the last thread done) times its threads, `busy_ns` the time those
+// threads spent inside fn. The difference is waking, imbalance and waiting.
+struct PoolStats {
+  int64_t regions = 0;
+  int64_t thread_ns = 0;
+  int64_t busy_ns = 0;
+  // 100 x (1 - busy / thread time) of the calls between `before` and this (0 when none ran).
+  double idle_pct_since(const PoolStats& before) const;
+};
 
 class ThreadPool {
  public:
@@ -30,6 +43,8 @@ class ThreadPool {
   // The pinning plan (empty when threads are not pinned): cpus[i] / nodes[i] of thread i.
   const AffinityPlan& affinity() const { return affinity_; }
   void set_active(int n) { active_ = n < 1 ? 1 : (n > n_threads_ ? n_threads_ : n); }
+  // Read between run() calls (a call in flight is not yet counted).
+  PoolStats stats() const;
 
   // Runs fn(ith, nth) for ith in [0, nth), nth = min(n, size()). Blocks until done.
   template <typename Fn>
@@ -86,6 +101,9 @@ class ThreadPool {
   RawFn job_fn_ = nullptr;
   void* job_ctx_ = nullptr;
   int job_threads_ = 0;
+  std::atomic<int64_t> regions_{0};
+  std::atomic<int64_t> thread_ns_{0};
+  std::atomic<int64_t> busy_ns_{0};  // the workers add theirs as they finish
 };
 
 }  // namespace moe

@@ -191,7 +191,7 @@ int bench_main(int argc, char** argv) {
   report.bytes_per_token = bench_bytes_per_token(model, loaded->session.n_experts);
   const bool json = args.flag("--json");
   nlohmann::ordered_json all = nlohmann::ordered_json::array();
-  std::string membw_lines;
+  std::string membw_lines, pool_lines;
   if (!json) std::printf("%s", bench_table_header().c_str());
   // Every (-t, -tb) pair runs every test, against the probe of its -t value.
   for (size_t i = 0; i < loaded->threads_list.size(); ++i) {
@@ -213,6 +213,7 @@ int bench_main(int argc, char** argv) {
           all.push_back(bench_report_json(report));
         } else {
           std::printf("%s", bench_table_rows(report).c_str());
+          if (threads_batch == loaded->threads_batch_list.front()) pool_lines += bench_pool_line(report);
           std::fflush(stdout);  // a row as soon as its test ends
         }
       }
@@ -221,7 +222,7 @@ int bench_main(int argc, char** argv) {
   if (json) {
     std::printf("%s\n", (all.size() == 1 ? all[0] : all).dump(2).c_str());
   } else {
-    std::printf("%s", membw_lines.c_str());
+    std::printf("%s%s", membw_lines.c_str(), pool_lines.c_str());
   }
   return 0;
 }

@@ -41,6 +41,13 @@ Result<double> time_decode(Session& session, int64_t depth, const std::vector<in
   return timer.seconds();
 }
 
+// "pp512", "tg128 @ d4096": a test as the table and the pool line name it.
+std::string test_name(const BenchReport& r, const char* prefix, int n) {
+  std::string name = prefix + std::to_string(n);
+  if (r.options.depth > 0) name += " @ d" + std::to_string(r.options.depth);
+  return name;
+}
+
 std::string file_name(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -110,13 +117,20 @@ Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionCo
     }
   }
   std::vector<double> pp, tg;
+  PoolStats tg_pool;  // summed over the timed tg steps
   for (int r = 0; r < o.reps; ++r) {
     if (o.n_prompt > 0) {
       MOE_ASSIGN_OR_RETURN(double s, time_prompt(session, o.depth, random_tokens(rng, n_vocab, o.n_prompt)));
       pp.push_back(s > 0 ? o.n_prompt / s : 0.0);
     }
     if (o.n_gen > 0) {
-      MOE_ASSIGN_OR_RETURN(double s, time_decode(session, o.depth, random_tokens(rng, n_vocab, o.n_gen)));
+      const std::vector<int32_t> tokens = random_tokens(rng, n_vocab, o.n_gen);
+      const PoolStats before = pool.stats();
+      MOE_ASSIGN_OR_RETURN(double s, time_decode(session, o.depth, tokens));
+      const PoolStats after = pool.stats();
+      tg_pool.regions += after.regions - before.regions;
+      tg_pool.thread_ns += after.thread_ns - before.thread_ns;
+      tg_pool.busy_ns += after.busy_ns - before.busy_ns;
       tg.push_back(s > 0 ? o.n_gen / s : 0.0);
     }
   }
@@ -125,6 +139,10 @@ Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionCo
   session.truncate(0);
   run.pp = bench_stats(std::move(pp));
   run.tg = bench_stats(std::move(tg));
+  if (o.n_gen > 0) {
+    run.tg_regions_per_token = static_cast<double>(tg_pool.regions) / (static_cast<double>(o.n_gen) * o.reps);
+    run.tg_pool_idle_pct = tg_pool.idle_pct_since(PoolStats{});
+  }
   return run;
 }
 
@@ -161,6 +179,8 @@ nlohmann::ordered_json bench_report_json(const BenchReport& r) {
   j["membw_bytes"] = r.membw.bytes;
   j["membw_huge_bytes"] = r.membw.huge_bytes;
   j["tg_pct_membw"] = bench_tg_pct_membw(r);
+  j["tg_regions_per_token"] = r.run.tg_regions_per_token;
+  j["tg_pool_idle_pct"] = r.run.tg_pool_idle_pct;
   return j;
 }
 
@@ -176,12 +196,7 @@ std::string bench_table_rows(const BenchReport& r) {
   std::string out;
   char line[512];
   auto row = [&](const char* prefix, int n, const BenchStats& s, bool tg) {
-    char test[48], tps[64], gbps[32] = "", pct[32] = "";
-    if (r.options.depth > 0) {
-      std::snprintf(test, sizeof test, "%s%d @ d%d", prefix, n, r.options.depth);
-    } else {
-      std::snprintf(test, sizeof test, "%s%d", prefix, n);
-    }
+    char tps[64], gbps[32] = "", pct[32] = "";
     std::snprintf(tps, sizeof tps, "%.2f ± %.2f", s.mean, s.stddev);
     if (tg) {
       std::snprintf(gbps, sizeof gbps, "%.2f", bench_tg_gbps(r));
@@ -192,7 +207,8 @@ std::string bench_table_rows(const BenchReport& r) {
     while (tps_cell.size() < 17) tps_cell.insert(tps_cell.begin(), ' ');
     std::snprintf(line, sizeof line, "| %-24s | %10s | %9.3f | %3d | %7d | %-14s | %s | %7s | %7s |\n",
                   file_name(r.model).c_str(), format_bytes(r.file_bytes).c_str(),
-                  static_cast<double>(r.bytes_per_token) / 1e9, r.threads, r.threads_batch, test, tps_cell.c_str(),
+                  static_cast<double>(r.bytes_per_token) / 1e9, r.threads, r.threads_batch,
+                  test_name(r, prefix, n).c_str(), tps_cell.c_str(),
                   gbps, pct);
     out += line;
   };
@@ -209,6 +225,15 @@ std::string bench_membw_line(const BenchReport& r) {
                 r.membw.best_gbps, r.membw.passes, format_bytes(r.membw.bytes).c_str(),
                 r.membw.threads, r.membw.avx2 ? ", avx2" : "", r.membw.pages.c_str(),
                 r.isa.c_str());
+  return line;
+}
+
+std::string bench_pool_line(const BenchReport& r) {
+  if (r.options.n_gen <= 0) return "";
+  char line[256];
+  std::snprintf(line, sizeof line,
+                "%s, %d threads: %.1f parallel regions per token, threads idle %.1f %% of their time in them\n",
+                test_name(r, "tg", r.options.n_gen).c_str(), r.threads, r.run.tg_regions_per_token, r.run.tg_pool_idle_pct);
   return line;
 }
 

@@ -42,6 +42,10 @@ struct BenchRun {
   BenchStats pp;  // tok/s
   BenchStats tg;  // tok/s
   int64_t cache_tokens = 0;  // in the cache at the end of the last test (depth + its tokens)
+  // Over the timed tg steps: the pool's parallel regions per token, and the share of the
+  // threads' time in them spent not computing (waking, imbalance, waiting; ThreadPool::stats).
+  double tg_regions_per_token = 0.0;
+  double tg_pool_idle_pct = 0.0;
 };
 
 // Runs warm-up, then reps x (pp, tg). Threads come from `session` (threads for tg,
@@ -75,12 +79,15 @@ double bench_tg_gbps(const BenchReport& r);      // bytes_per_token x tg tok/s /
 double bench_tg_pct_membw(const BenchReport& r); // 100 x tg_gbps / membw_gbps (0 without membw)
 
 // One object: pp_tps, pp_tps_stddev, tg_tps, tg_tps_stddev, tg_gbps, membw_gbps,
-// tg_pct_membw, threads, threads_batch, n_prompt, n_gen, reps, bytes_per_token, samples, ...
+// tg_pct_membw, threads, threads_batch, n_prompt, n_gen, reps, bytes_per_token, samples,
+// tg_regions_per_token, tg_pool_idle_pct, ...
 nlohmann::ordered_json bench_report_json(const BenchReport& r);
 // llama-bench-like markdown table: its header, one run's rows (pp and/or tg), and the line
 // that names the bandwidth probe and the kernels ("" without a probe).
 std::string bench_table_header();
 std::string bench_table_rows(const BenchReport& r);
 std::string bench_membw_line(const BenchReport& r);
+// "tgN, T threads: R parallel regions per token, pool threads idle I % of their time in them" ("" without tg).
+std::string bench_pool_line(const BenchReport& r);
 
 }  // namespace moe

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <set>
 #include <vector>
 
@@ -104,6 +106,42 @@ TEST(ThreadPool, DynamicPiecesCoverEveryIndexOnceInContiguousPieces) {
       }
     }
   }
+}
+
+// stats(): each run() is one region; thread time is the region's wall time times its threads,
+// busy time what the threads spent in fn. Sleeps give lower bounds only (a loaded machine
+// makes a region longer, never shorter), so nothing here depends on the machine's speed.
+TEST(ThreadPool, StatsCountRegionsBusyAndIdleThreadTime) {
+  using std::chrono::milliseconds;
+  constexpr int64_t kMs = 1000000;
+  ThreadPool pool(2);
+  const PoolStats start = pool.stats();
+  EXPECT_EQ(start.regions, 0);
+  EXPECT_EQ(start.idle_pct_since(start), 0.0);  // nothing ran
+
+  // Both threads busy 20 ms: at least 40 ms busy.
+  pool.run(2, [](int, int) { std::this_thread::sleep_for(milliseconds(20)); });
+  const PoolStats both = pool.stats();
+  EXPECT_EQ(both.regions, 1);
+  EXPECT_GE(both.busy_ns, 40 * kMs);
+  EXPECT_GE(both.thread_ns, both.busy_ns);
+
+  // Only the worker busy (30 ms): the caller waits, so at least about half the thread time idles.
+  pool.run(2, [](int ith, int) {
+    if (ith == 1) std::this_thread::sleep_for(milliseconds(30));
+  });
+  const PoolStats one = pool.stats();
+  EXPECT_EQ(one.regions, 2);
+  EXPECT_GE(one.thread_ns - both.thread_ns, 2 * 30 * kMs);
+  EXPECT_GE(one.busy_ns - both.busy_ns, 30 * kMs);
+  EXPECT_GT(one.idle_pct_since(both), 40.0);
+
+  // One thread runs inline: its wall time is its busy time, no idle.
+  pool.run(1, [](int, int) { std::this_thread::sleep_for(milliseconds(5)); });
+  const PoolStats inline_run = pool.stats();
+  EXPECT_EQ(inline_run.regions, 3);
+  EXPECT_GE(inline_run.busy_ns - one.busy_ns, 5 * kMs);
+  EXPECT_EQ(inline_run.idle_pct_since(one), 0.0);
 }
 
 }  // namespace

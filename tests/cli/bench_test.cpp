@@ -71,6 +71,12 @@ TEST(CliBench, ListsRunOneTestPerValue) {
   for (const char* test : {"| pp4 ", "| tg2 ", "| pp4 @ d5 ", "| tg2 @ d5 "}) {
     EXPECT_NE(text.out.find(test), std::string::npos) << test << "\n" << text.out;
   }
+  // Under the table, each tg test's thread-pool line (one thread: nothing waits).
+  for (const char* line : {"\ntg2, 1 threads: ", "\ntg2 @ d5, 1 threads: "}) {
+    const size_t at = text.out.find(line);
+    ASSERT_NE(at, std::string::npos) << line << "\n" << text.out;
+    EXPECT_NE(text.out.find("parallel regions per token, threads idle 0.0 %", at), std::string::npos) << text.out;
+  }
 }
 
 // -t and -tb lists: every pair runs the tests, each with the bandwidth probed at its -t.

@@ -144,6 +144,52 @@ TEST(Bench, TinyRunReportsConsistentJson) {
   EXPECT_LT(bench_bytes_per_token(**model, 2), r.bytes_per_token);
 }
 
+// The pool's accounting over the timed decode steps: regions per token as one decode step
+// makes them (counted here on a session of our own), and an idle share that is 0 on one
+// thread (nothing to wait for) and a percentage on two.
+TEST(Bench, DecodeReportsRegionsPerTokenAndPoolIdleTime) {
+  auto model = Model::load(fixture("r1-mini-q8_0"), best_kernel_table());
+  ASSERT_TRUE(model.is_ok()) << model.status().message();
+  for (const int threads : {1, 2}) {
+    ThreadPool pool(threads);
+    SessionConfig sc;
+    sc.threads = threads;
+    sc.threads_batch = threads;
+    auto kv = KvCache::create((*model)->args(), KvCacheType::kF16, 8, 1);
+    ASSERT_TRUE(kv.is_ok());
+    Session session(**model, pool, *kv, 0, sc);
+    const int32_t first[1] = {5}, second[1] = {7};
+    ASSERT_TRUE(session.feed(first).is_ok());  // the first step may set things up
+    const PoolStats before = pool.stats();
+    ASSERT_TRUE(session.feed(second).is_ok());
+    const int64_t step_regions = pool.stats().regions - before.regions;
+    ASSERT_GT(step_regions, 0);
+
+    BenchOptions o;
+    o.n_prompt = 0;
+    o.n_gen = 3;
+    o.reps = 2;
+    auto run = run_bench(**model, pool, sc, KvCacheType::kF16, o);
+    ASSERT_TRUE(run.is_ok()) << run.status().message();
+    EXPECT_DOUBLE_EQ(run->tg_regions_per_token, static_cast<double>(step_regions)) << threads;
+    if (threads == 1) {
+      EXPECT_EQ(run->tg_pool_idle_pct, 0.0);
+    } else {
+      EXPECT_GE(run->tg_pool_idle_pct, 0.0);
+      EXPECT_LT(run->tg_pool_idle_pct, 100.0);
+    }
+    BenchReport r;
+    r.threads = threads;
+    r.options = o;
+    r.run = *run;
+    EXPECT_EQ(bench_report_json(r)["tg_regions_per_token"].get<double>(), run->tg_regions_per_token);
+    EXPECT_EQ(bench_pool_line(r).rfind("tg3, " + std::to_string(threads) + " threads: ", 0), 0u) << bench_pool_line(r);
+  }
+  BenchReport no_tg;
+  no_tg.options.n_gen = 0;
+  EXPECT_EQ(bench_pool_line(no_tg), "");
+}
+
 // The warm-up touches what the forward pass reads: the packed copies, not the file bytes
 // they replaced (under memory pressure those would be read back from disk).
 TEST(Bench, WarmUpTouchesThePackedCopiesNotTheBytesTheyReplaced) {
