@@ -15,13 +15,40 @@ inline void cpu_relax() {
   _mm_pause();
 #endif
 }
-// About 0.1 ms of spinning (pause is ~40-140 cycles): long enough to bridge the short serial
-// gaps between the regions of a decode step, short enough not to starve other processes.
-constexpr int kSpinIterations = 1 << 11;
-
 int64_t now_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
+}
+
+// How long a thread spins before it sleeps: after its share of a region a thread waits for
+// the others (up to one piece of the region: about 0.15 ms in an r1-bench decode, 1 ms at
+// R1's dimensions), and a worker waits through the serial gaps between regions. A thread
+// that went to sleep costs a futex wake-up when the next region starts (tens of us in a KVM
+// guest). Measured with bench's pool line (PERFORMANCE.md, "Thread-pool waits"): 2048 pauses
+// (the spin before, well under 0.1 ms here) left two decode threads idle 4-8.5 % of their
+// time in regions on r1-bench, this 0.5 ms 3.8-4.1 % (r1-slice 3.4-4.6 -> 2.7-3.0 %).
+// Still short enough that an idle server sleeps almost at once.
+constexpr int64_t kSpinNs = 500000;
+
+// The first part of the spin only pauses; after it each round also yields, so that with more
+// threads than CPUs (-t above the cores, tests running side by side) the thread being waited
+// for gets the CPU instead of losing its time slice to the spinner. (Pausing the whole 0.5 ms
+// made a test with 5 threads on 2 CPUs 25x slower.)
+constexpr int64_t kPauseOnlyNs = 20000;
+
+// Spins until done() or kSpinNs have passed; returns done().
+template <typename Done>
+bool spin_until(Done done) {
+  const int64_t start = now_ns();
+  for (;;) {
+    for (int i = 0; i < 32; ++i) {
+      if (done()) return true;
+      cpu_relax();
+    }
+    const int64_t spent = now_ns() - start;
+    if (spent > kSpinNs) return done();
+    if (spent > kPauseOnlyNs) std::this_thread::yield();
+  }
 }
 
 }  // namespace
@@ -83,11 +110,8 @@ void ThreadPool::run_raw(int n, RawFn fn, void* ctx) {
   busy_ns_.fetch_add(now_ns() - start, std::memory_order_relaxed);
   // Spin briefly (the common case on an idle machine), then sleep until the last worker
   // is done: spinning against a descheduled worker would burn the time slice it needs.
+  spin_until([&] { return pending_.load(std::memory_order_acquire) == 0; });
   int pending = pending_.load(std::memory_order_acquire);
-  for (int spin = 0; pending != 0 && spin < kSpinIterations; ++spin) {
-    cpu_relax();
-    pending = pending_.load(std::memory_order_acquire);
-  }
   while (pending != 0) {
     pending_.wait(pending, std::memory_order_acquire);
     pending = pending_.load(std::memory_order_acquire);
@@ -99,11 +123,8 @@ void ThreadPool::worker_loop(int ith) {
   if (!affinity_.empty()) (void)pin_current_thread(affinity_.cpus[static_cast<size_t>(ith)]);
   uint64_t seen = 0;
   for (;;) {
+    spin_until([&] { return generation_.load(std::memory_order_acquire) != seen; });
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinIterations; ++spin) {
-      cpu_relax();
-      gen = generation_.load(std::memory_order_acquire);
-    }
     while (gen == seen) {
       generation_.wait(seen, std::memory_order_acquire);
       gen = generation_.load(std::memory_order_acquire);
