@@ -241,38 +241,44 @@ void BM_gemm_q8_0_shape(benchmark::State& state, Isa isa, int64_t rows, int64_t 
     return;
   }
   layout.repack(w.data(), rows, cols, region->data());
-  for (int64_t c = 1; c < copies; ++c) std::memcpy(region->data() + c * matrix_bytes, region->data(), matrix_bytes);
+  for (int64_t c = 1; c < copies; ++c)
+    std::memcpy(region->data() + c * matrix_bytes, region->data(), matrix_bytes);
   std::vector<uint8_t> act(activation_row_bytes(layout.packed, cols));
   for (auto& v : x) v = g(rng);
   quantize_activation(k, layout.packed, x.data(), act.data(), cols);
   std::vector<float> y(rows);
   for (auto _ : state) {
     for (int64_t c = 0; c < copies; ++c) {
-      k.for_type(layout.packed).gemm(cols, region->data() + c * matrix_bytes, prb, rows, act.data(), act.size(), 1,
-                                     y.data(), rows);
+      k.for_type(layout.packed)
+          .gemm(cols, region->data() + c * matrix_bytes, prb, rows, act.data(), act.size(), 1,
+                y.data(), rows);
     }
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["GB/s"] = benchmark::Counter(static_cast<double>(copies * matrix_bytes) * state.iterations() / 1e9,
-                                              benchmark::Counter::kIsRate);
+  state.counters["GB/s"] =
+      benchmark::Counter(static_cast<double>(copies * matrix_bytes) * state.iterations() / 1e9,
+                         benchmark::Counter::kIsRate);
 }
 
 // rows x cols of R1's Q8_0 decode matrices (DEEPSEEK.md): an expert's gate/up and down, the
 // dense FFN's down, the attention's q_a, q_b, kv_a and output projections.
-#define MOE_BENCH_Q8_0_SHAPES(isa)                                                                         \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_expert_gate_2048x7168, Isa::isa, 2048, 7168)               \
-      ->Unit(benchmark::kMillisecond)->Threads(1)->Threads(2)->UseRealTime();                              \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_expert_down_7168x2048, Isa::isa, 7168, 2048)               \
-      ->Unit(benchmark::kMillisecond);                                                                     \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_dense_down_7168x18432, Isa::isa, 7168, 18432)              \
-      ->Unit(benchmark::kMillisecond);                                                                     \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_q_a_1536x7168, Isa::isa, 1536, 7168)                       \
-      ->Unit(benchmark::kMillisecond);                                                                     \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_q_b_24576x1536, Isa::isa, 24576, 1536)                     \
-      ->Unit(benchmark::kMillisecond);                                                                     \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_kv_a_576x7168, Isa::isa, 576, 7168)                        \
-      ->Unit(benchmark::kMillisecond);                                                                     \
-  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_attn_output_7168x16384, Isa::isa, 7168, 16384)             \
+#define MOE_BENCH_Q8_0_SHAPES(isa)                                                           \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_expert_gate_2048x7168, Isa::isa, 2048, 7168)   \
+      ->Unit(benchmark::kMillisecond)                                                        \
+      ->Threads(1)                                                                           \
+      ->Threads(2)                                                                           \
+      ->UseRealTime();                                                                       \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_expert_down_7168x2048, Isa::isa, 7168, 2048)   \
+      ->Unit(benchmark::kMillisecond);                                                       \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_dense_down_7168x18432, Isa::isa, 7168, 18432)  \
+      ->Unit(benchmark::kMillisecond);                                                       \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_q_a_1536x7168, Isa::isa, 1536, 7168)           \
+      ->Unit(benchmark::kMillisecond);                                                       \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_q_b_24576x1536, Isa::isa, 24576, 1536)         \
+      ->Unit(benchmark::kMillisecond);                                                       \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_kv_a_576x7168, Isa::isa, 576, 7168)            \
+      ->Unit(benchmark::kMillisecond);                                                       \
+  BENCHMARK_CAPTURE(BM_gemm_q8_0_shape, isa##_attn_output_7168x16384, Isa::isa, 7168, 16384) \
       ->Unit(benchmark::kMillisecond)
 MOE_BENCH_Q8_0_SHAPES(kAvx512);
 MOE_BENCH_Q8_0_SHAPES(kAvx2);

@@ -15,8 +15,10 @@ inline void cpu_relax() {
   _mm_pause();
 #endif
 }
+
 int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -56,7 +58,8 @@ bool spin_until(Done done) {
 double PoolStats::idle_pct_since(const PoolStats& before) const {
   const int64_t offered = thread_ns - before.thread_ns;
   if (offered <= 0) return 0.0;
-  return 100.0 * static_cast<double>(offered - (busy_ns - before.busy_ns)) / static_cast<double>(offered);
+  return 100.0 * static_cast<double>(offered - (busy_ns - before.busy_ns)) /
+         static_cast<double>(offered);
 }
 
 PoolStats ThreadPool::stats() const {

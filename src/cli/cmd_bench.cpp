@@ -213,7 +213,8 @@ int bench_main(int argc, char** argv) {
           all.push_back(bench_report_json(report));
         } else {
           std::printf("%s", bench_table_rows(report).c_str());
-          if (threads_batch == loaded->threads_batch_list.front()) pool_lines += bench_pool_line(report);
+          if (threads_batch == loaded->threads_batch_list.front())
+            pool_lines += bench_pool_line(report);
           std::fflush(stdout);  // a row as soon as its test ends
         }
       }

@@ -140,7 +140,8 @@ Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionCo
   run.pp = bench_stats(std::move(pp));
   run.tg = bench_stats(std::move(tg));
   if (o.n_gen > 0) {
-    run.tg_regions_per_token = static_cast<double>(tg_pool.regions) / (static_cast<double>(o.n_gen) * o.reps);
+    run.tg_regions_per_token =
+        static_cast<double>(tg_pool.regions) / (static_cast<double>(o.n_gen) * o.reps);
     run.tg_pool_idle_pct = tg_pool.idle_pct_since(PoolStats{});
   }
   return run;
@@ -205,11 +206,11 @@ std::string bench_table_rows(const BenchReport& r) {
     // "±" is two bytes but one column: pad by hand.
     std::string tps_cell(tps);
     while (tps_cell.size() < 17) tps_cell.insert(tps_cell.begin(), ' ');
-    std::snprintf(line, sizeof line, "| %-24s | %10s | %9.3f | %3d | %7d | %-14s | %s | %7s | %7s |\n",
+    std::snprintf(line, sizeof line,
+                  "| %-24s | %10s | %9.3f | %3d | %7d | %-14s | %s | %7s | %7s |\n",
                   file_name(r.model).c_str(), format_bytes(r.file_bytes).c_str(),
                   static_cast<double>(r.bytes_per_token) / 1e9, r.threads, r.threads_batch,
-                  test_name(r, prefix, n).c_str(), tps_cell.c_str(),
-                  gbps, pct);
+                  test_name(r, prefix, n).c_str(), tps_cell.c_str(), gbps, pct);
     out += line;
   };
   if (r.options.n_prompt > 0) row("pp", r.options.n_prompt, r.run.pp, false);
@@ -232,8 +233,10 @@ std::string bench_pool_line(const BenchReport& r) {
   if (r.options.n_gen <= 0) return "";
   char line[256];
   std::snprintf(line, sizeof line,
-                "%s, %d threads: %.1f parallel regions per token, threads idle %.1f %% of their time in them\n",
-                test_name(r, "tg", r.options.n_gen).c_str(), r.threads, r.run.tg_regions_per_token, r.run.tg_pool_idle_pct);
+                "%s, %d threads: %.1f parallel regions per token, threads idle %.1f %% of their "
+                "time in them\n",
+                test_name(r, "tg", r.options.n_gen).c_str(), r.threads, r.run.tg_regions_per_token,
+                r.run.tg_pool_idle_pct);
   return line;
 }
 

@@ -1,15 +1,16 @@
 // The thread placement plan: one thread per physical core first, SMT siblings only after,
 // node by node; --numa-node restricts it to one node.
+#include "base/affinity.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <thread>
 #include <set>
+#include <thread>
 #include <vector>
 
-#include "base/affinity.h"
 #include "base/thread_pool.h"
 
 namespace moe {

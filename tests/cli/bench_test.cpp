@@ -75,7 +75,9 @@ TEST(CliBench, ListsRunOneTestPerValue) {
   for (const char* line : {"\ntg2, 1 threads: ", "\ntg2 @ d5, 1 threads: "}) {
     const size_t at = text.out.find(line);
     ASSERT_NE(at, std::string::npos) << line << "\n" << text.out;
-    EXPECT_NE(text.out.find("parallel regions per token, threads idle 0.0 %", at), std::string::npos) << text.out;
+    EXPECT_NE(text.out.find("parallel regions per token, threads idle 0.0 %", at),
+              std::string::npos)
+        << text.out;
   }
 }
 

@@ -182,8 +182,10 @@ TEST(Bench, DecodeReportsRegionsPerTokenAndPoolIdleTime) {
     r.threads = threads;
     r.options = o;
     r.run = *run;
-    EXPECT_EQ(bench_report_json(r)["tg_regions_per_token"].get<double>(), run->tg_regions_per_token);
-    EXPECT_EQ(bench_pool_line(r).rfind("tg3, " + std::to_string(threads) + " threads: ", 0), 0u) << bench_pool_line(r);
+    EXPECT_EQ(bench_report_json(r)["tg_regions_per_token"].get<double>(),
+              run->tg_regions_per_token);
+    EXPECT_EQ(bench_pool_line(r).rfind("tg3, " + std::to_string(threads) + " threads: ", 0), 0u)
+        << bench_pool_line(r);
   }
   BenchReport no_tg;
   no_tg.options.n_gen = 0;
