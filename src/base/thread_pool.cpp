@@ -26,10 +26,10 @@ int64_t now_ns() {
 // the others (up to one piece of the region: about 0.15 ms in an r1-bench decode, 1 ms at
 // R1's dimensions), and a worker waits through the serial gaps between regions. A thread
 // that went to sleep costs a futex wake-up when the next region starts (tens of us in a KVM
-// guest). Measured with bench's pool line (PERFORMANCE.md, "Thread-pool waits"): 2048 pauses
-// (the spin before, well under 0.1 ms here) left two decode threads idle 4-8.5 % of their
-// time in regions on r1-bench, this 0.5 ms 3.8-4.1 % (r1-slice 3.4-4.6 -> 2.7-3.0 %).
-// Still short enough that an idle server sleeps almost at once.
+// guest). Measured with bench's pool line (PERFORMANCE.md, "Thread-pool waits"): the spin
+// before, 2048 pauses (19 us on this CPU, not the 0.1 ms its comment assumed), left two decode
+// threads idle 4-8.5 % of their time in regions on r1-bench, this 0.5 ms 3.8-4.1 % (r1-slice
+// 3.4-4.6 -> 2.7-3.0 %). Still short enough that an idle server sleeps almost at once.
 constexpr int64_t kSpinNs = 500000;
 
 // The first part of the spin only pauses; after it each round also yields, so that with more
