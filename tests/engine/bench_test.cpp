@@ -15,6 +15,15 @@
 namespace moe {
 namespace {
 
+// A short bench run: prompts of n_prompt tokens, n_gen decode steps, `reps` repetitions.
+BenchOptions short_run(int n_prompt, int n_gen, int reps) {
+  BenchOptions o;
+  o.n_prompt = n_prompt;
+  o.n_gen = n_gen;
+  o.reps = reps;
+  return o;
+}
+
 TEST(Membw, SmallBufferGivesPositiveFiniteBandwidth) {
   ThreadPool pool(2);
   MembwOptions o;
@@ -98,10 +107,7 @@ TEST(Bench, TinyRunReportsConsistentJson) {
   SessionConfig sc;
   sc.threads = 2;
   sc.threads_batch = 2;
-  BenchOptions o;
-  o.n_prompt = 8;
-  o.n_gen = 4;
-  o.reps = 2;
+  const BenchOptions o = short_run(8, 4, 2);
   auto run = run_bench(**model, pool, sc, KvCacheType::kF16, o);
   ASSERT_TRUE(run.is_ok()) << run.status().message();
   EXPECT_EQ(run->pp.samples.size(), 2u);
@@ -165,10 +171,7 @@ TEST(Bench, DecodeReportsRegionsPerTokenAndPoolIdleTime) {
     const int64_t step_regions = pool.stats().regions - before.regions;
     ASSERT_GT(step_regions, 0);
 
-    BenchOptions o;
-    o.n_prompt = 0;
-    o.n_gen = 3;
-    o.reps = 2;
+    const BenchOptions o = short_run(0, 3, 2);
     auto run = run_bench(**model, pool, sc, KvCacheType::kF16, o);
     ASSERT_TRUE(run.is_ok()) << run.status().message();
     EXPECT_DOUBLE_EQ(run->tg_regions_per_token, static_cast<double>(step_regions)) << threads;
@@ -221,11 +224,8 @@ TEST(Bench, DepthFillsTheCacheFirst) {
   ASSERT_TRUE(model.is_ok()) << model.status().message();
   ThreadPool pool(2);
   SessionConfig sc;
-  BenchOptions o;
-  o.n_prompt = 8;
-  o.n_gen = 3;
+  BenchOptions o = short_run(8, 3, 1);
   o.depth = 40;
-  o.reps = 1;
   auto run = run_bench(**model, pool, sc, KvCacheType::kF16, o);
   ASSERT_TRUE(run.is_ok()) << run.status().message();
   EXPECT_EQ(run->cache_tokens, 43);
