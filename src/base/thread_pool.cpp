@@ -55,11 +55,9 @@ bool spin_until(Done done) {
 
 }  // namespace
 
-double PoolStats::idle_pct_since(const PoolStats& before) const {
-  const int64_t offered = thread_ns - before.thread_ns;
-  if (offered <= 0) return 0.0;
-  return 100.0 * static_cast<double>(offered - (busy_ns - before.busy_ns)) /
-         static_cast<double>(offered);
+double PoolStats::idle_pct() const {
+  if (thread_ns <= 0) return 0.0;
+  return 100.0 * static_cast<double>(thread_ns - busy_ns) / static_cast<double>(thread_ns);
 }
 
 PoolStats ThreadPool::stats() const {

@@ -25,8 +25,18 @@ struct PoolStats {
   int64_t regions = 0;
   int64_t thread_ns = 0;
   int64_t busy_ns = 0;
-  // 100 x (1 - busy / thread time) of the calls between `before` and this (0 when none ran).
-  double idle_pct_since(const PoolStats& before) const;
+  // 100 x (1 - busy / thread time): 0 when nothing ran. Differences of two snapshots give
+  // the calls between them, and sums of differences add them up.
+  double idle_pct() const;
+  PoolStats operator-(const PoolStats& before) const {
+    return {regions - before.regions, thread_ns - before.thread_ns, busy_ns - before.busy_ns};
+  }
+  PoolStats& operator+=(const PoolStats& more) {
+    regions += more.regions;
+    thread_ns += more.thread_ns;
+    busy_ns += more.busy_ns;
+    return *this;
+  }
 };
 
 class ThreadPool {

@@ -127,10 +127,7 @@ Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionCo
       const std::vector<int32_t> tokens = random_tokens(rng, n_vocab, o.n_gen);
       const PoolStats before = pool.stats();
       MOE_ASSIGN_OR_RETURN(double s, time_decode(session, o.depth, tokens));
-      const PoolStats after = pool.stats();
-      tg_pool.regions += after.regions - before.regions;
-      tg_pool.thread_ns += after.thread_ns - before.thread_ns;
-      tg_pool.busy_ns += after.busy_ns - before.busy_ns;
+      tg_pool += pool.stats() - before;
       tg.push_back(s > 0 ? o.n_gen / s : 0.0);
     }
   }
@@ -142,7 +139,7 @@ Result<BenchRun> run_bench(const Model& model, ThreadPool& pool, const SessionCo
   if (o.n_gen > 0) {
     run.tg_regions_per_token =
         static_cast<double>(tg_pool.regions) / (static_cast<double>(o.n_gen) * o.reps);
-    run.tg_pool_idle_pct = tg_pool.idle_pct_since(PoolStats{});
+    run.tg_pool_idle_pct = tg_pool.idle_pct();
   }
   return run;
 }

@@ -87,8 +87,8 @@ nlohmann::ordered_json bench_report_json(const BenchReport& r);
 std::string bench_table_header();
 std::string bench_table_rows(const BenchReport& r);
 std::string bench_membw_line(const BenchReport& r);
-// "tgN, T threads: R parallel regions per token, pool threads idle I % of their time in them" (""
-// without tg).
+// "tg128 @ d4096, 2 threads: R parallel regions per token, threads idle I % of their time in
+// them" ("" without tg).
 std::string bench_pool_line(const BenchReport& r);
 
 }  // namespace moe
